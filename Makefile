@@ -1,0 +1,56 @@
+# minicloud: two commands on a fresh Debian 12 machine: `make demo` and `make test`.
+# Both run `make setup` first, which installs only what is missing.
+
+PYTHON ?= python3
+VENV := .venv
+OSC_VENV := .venv-osc
+PY := $(VENV)/bin/python
+DEBS := qemu-system-x86 qemu-utils qemu-block-extra libvirt-daemon-system libvirt-clients \
+	libvirt-dev pkg-config tgt ovmf libiscsi-bin mtools dosfstools fdisk syslinux \
+	syslinux-common grub-efi-amd64-bin busybox-static linux-image-amd64 cpio gcc
+OSC_PINS := python-openstackclient==10.5.0 openstacksdk==4.22.0 keystoneauth1==5.18.1 osc-lib==4.7.0
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+PYTEST_ARGS ?=
+
+.PHONY: setup debs venv osc-venv test demo lint bench clean
+
+setup: debs venv osc-venv
+
+debs:
+	@missing=$$(for p in $(DEBS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:" $$missing; \
+		$(SUDO) apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+
+$(VENV)/.installed: setup.cfg pyproject.toml
+	[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test,virt]'
+	touch $@
+
+venv: debs $(VENV)/.installed
+
+$(OSC_VENV)/.installed:
+	[ -x $(OSC_VENV)/bin/python ] || $(PYTHON) -m venv $(OSC_VENV)
+	$(OSC_VENV)/bin/python -m pip install -q $(OSC_PINS)
+	touch $@
+
+osc-venv: $(OSC_VENV)/.installed
+
+test: setup
+	$(VENV)/bin/ruff check minicloud images compute volumes tests benchmarks
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+demo: setup
+	$(PY) -m minicloud.demo
+
+lint: venv
+	$(VENV)/bin/ruff check minicloud images compute volumes tests benchmarks
+
+bench: setup
+	$(PY) benchmarks/upload.py
+
+clean:
+	rm -rf $(VENV) $(OSC_VENV) build *.egg-info

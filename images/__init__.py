@@ -1,0 +1,1 @@
+"""Image service: a Glance v2 subset (images, data, tags, members, import)."""

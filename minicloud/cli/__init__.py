@@ -1,0 +1,1 @@
+"""The ``minicloud`` command line, shaped like the ``openstack`` CLI."""

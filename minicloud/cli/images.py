@@ -1,0 +1,2 @@
+"""Image commands (being written)."""
+COMMANDS: tuple = ()

@@ -1,0 +1,220 @@
+"""Configuration: every option declared once (type, default, help), loaded in one order.
+
+Load order: declared defaults < ``minicloud.conf`` (INI, in the state directory) <
+``MINICLOUD_<SECTION>_<KEY>`` environment variables < explicit overrides (CLI flags).
+The configuration is passed explicitly to whoever needs it; nothing reads a global.
+"""
+from __future__ import annotations
+
+import configparser
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+from minicloud.errors import ConfigError
+
+CONF_FILE = "minicloud.conf"
+
+
+def _bool(text: str) -> bool:
+    low = text.strip().lower()
+    if low in ("1", "true", "yes", "on"):
+        return True
+    if low in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(f"not a boolean: {text!r}")
+
+
+def _size(text: str) -> int:
+    """Bytes, with an optional K/M/G/T suffix (powers of 1024)."""
+    text = text.strip().upper().removesuffix("B").removesuffix("I")
+    mult = 1
+    for i, suffix in enumerate("KMGT", start=1):
+        if text.endswith(suffix):
+            text, mult = text[:-1], 1024 ** i
+    value = int(text) * mult
+    if value < 0:
+        raise ValueError("must not be negative")
+    return value
+
+
+def _port(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 65535:
+        raise ValueError("must be between 0 and 65535")
+    return value
+
+
+@dataclass(frozen=True)
+class Option:
+    section: str
+    key: str
+    type: str  # "str" | "int" | "bool" | "port" | "size" | "float"
+    default: Any
+    help: str
+
+    @property
+    def env(self) -> str:
+        return f"MINICLOUD_{self.section.upper()}_{self.key.upper()}"
+
+
+PARSERS: dict[str, Callable[[str], Any]] = {
+    "str": str, "int": int, "bool": _bool, "port": _port, "size": _size, "float": float,
+}
+
+OPTIONS: tuple[Option, ...] = (
+    # Where the services listen and how they name themselves in the catalog.
+    Option("DEFAULT", "bind_host", "str", "127.0.0.1", "Address every API service listens on."),
+    Option("DEFAULT", "public_host", "str", "127.0.0.1",
+           "Host name or address written into the service catalog's endpoint URLs."),
+    Option("DEFAULT", "region", "str", "RegionOne", "Region name of every catalog endpoint."),
+    Option("DEFAULT", "log_level", "str", "INFO", "Log level of the services (DEBUG, INFO, ...)."),
+    Option("DEFAULT", "workers", "int", 1, "WSGI worker processes per API service."),
+    Option("DEFAULT", "threads", "int", 8, "Threads per WSGI worker (concurrent requests)."),
+    Option("DEFAULT", "start_timeout", "float", 30.0,
+           "Seconds `minicloud up` waits for each service to answer its health check."),
+    Option("database", "connection", "str", "",
+           "SQLAlchemy URL of the shared catalog. Empty: SQLite file `minicloud.db` in the "
+           "state directory."),
+    Option("database", "busy_timeout", "int", 30000,
+           "Milliseconds an SQLite writer waits for the lock before failing."),
+    Option("identity", "port", "port", 5000, "Port of the identity API (Keystone v3)."),
+    Option("identity", "token_expiration", "int", 3600, "Lifetime of a token in seconds."),
+    Option("identity", "admin_user", "str", "admin", "Name of the bootstrap admin user."),
+    Option("identity", "admin_project", "str", "admin", "Name of the bootstrap admin project."),
+    Option("policy", "file", "str", "policy.yaml",
+           "Operator policy overrides (YAML, OpenStack rule syntax). Relative paths are taken "
+           "from the state directory; a missing file means the defaults alone."),
+    Option("image", "port", "port", 9292, "Port of the image API (Glance v2)."),
+    Option("image", "max_image_size", "size", "10G",
+           "Largest image upload or import accepted, in bytes (K/M/G suffixes allowed)."),
+    Option("image", "chunk_size", "size", "1M", "Size of the chunks images are streamed in."),
+    Option("image", "property_protection_file", "str", "",
+           "Property protections file (INI). Empty: protections off. A configured file that is "
+           "missing or malformed stops the image service from starting."),
+    Option("image", "property_protection_rule_format", "str", "roles",
+           "How the protections file names who may act: `roles` (or `policies`)."),
+    Option("image", "enabled_import_methods", "str", "glance-direct,web-download",
+           "Comma-separated interoperable import methods offered by `/v2/info/import`."),
+    Option("image", "convert_to", "str", "",
+           "Import conversion plugin: `raw` converts imported qcow2 images to raw with "
+           "qemu-img; empty disables conversion."),
+    Option("image", "web_download_timeout", "float", 60.0,
+           "Seconds a web-download import may wait on the remote server."),
+    Option("image", "show_direct_url", "bool", False,
+           "Expose the store location (`direct_url`) of images to admins, so a compute agent on "
+           "the same host can copy from the store instead of the API."),
+    Option("image", "inspect_cpu_seconds", "int", 8,
+           "CPU-time limit of qemu-img on untrusted images (hardening: CVE-2015-5162)."),
+)
+
+_INDEX = {(o.section, o.key): o for o in OPTIONS}
+
+
+def default_state_dir() -> Path:
+    """`/var/lib/minicloud` as root, `$XDG_DATA_HOME/minicloud` otherwise."""
+    if os.environ.get("MINICLOUD_STATE_DIR"):
+        return Path(os.environ["MINICLOUD_STATE_DIR"])
+    if os.geteuid() == 0:
+        return Path("/var/lib/minicloud")
+    xdg = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(xdg) / "minicloud"
+
+
+def _parse(opt: Option, raw: Any, origin: str) -> Any:
+    if not isinstance(raw, str):
+        return raw
+    try:
+        return PARSERS[opt.type](raw)
+    except ValueError as exc:
+        raise ConfigError(f"{origin}: [{opt.section}] {opt.key} = {raw!r}: {exc}") from None
+
+
+class Config:
+    """Typed, read-only view of all options: ``conf.image.port``, ``conf.DEFAULT.bind_host``."""
+
+    def __init__(self, state_dir: Path, values: Mapping[tuple[str, str], Any]) -> None:
+        self.state_dir = Path(state_dir)
+        self._values = dict(values)
+        sections: dict[str, dict[str, Any]] = {}
+        for (section, key), value in self._values.items():
+            sections.setdefault(section, {})[key] = value
+        for section, items in sections.items():
+            setattr(self, section, SimpleNamespace(**items))
+
+    @classmethod
+    def load(cls, state_dir: Path | str | None = None,
+             overrides: Mapping[str, Any] | None = None,
+             environ: Mapping[str, str] | None = None) -> Config:
+        """Read defaults, then the INI file, then the environment, then ``overrides``.
+
+        ``overrides`` maps ``"section.key"`` to a value (typed or text).
+        """
+        state = Path(state_dir) if state_dir else default_state_dir()
+        environ = os.environ if environ is None else environ
+        values = {(o.section, o.key): _parse(o, o.default, "default") for o in OPTIONS}
+        path = state / CONF_FILE
+        if path.exists():
+            parser = configparser.ConfigParser(interpolation=None)
+            try:
+                parser.read(path)
+            except configparser.Error as exc:
+                raise ConfigError(f"{path}: {exc}") from None
+            for section in ["DEFAULT", *parser.sections()]:
+                items = parser.defaults() if section == "DEFAULT" else {
+                    k: v for k, v in parser.items(section) if k not in parser.defaults()}
+                for key, raw in items.items():
+                    opt = _INDEX.get((section, key))
+                    if opt is None:
+                        raise ConfigError(f"{path}: unknown option [{section}] {key}")
+                    values[(section, key)] = _parse(opt, raw, str(path))
+        for opt in OPTIONS:
+            if opt.env in environ:
+                values[(opt.section, opt.key)] = _parse(opt, environ[opt.env], opt.env)
+        for dotted, raw in (overrides or {}).items():
+            section, _, key = dotted.rpartition(".")
+            opt = _INDEX.get((section or "DEFAULT", key))
+            if opt is None:
+                raise ConfigError(f"unknown option {dotted}")
+            values[(opt.section, opt.key)] = _parse(opt, raw, "command line")
+        return cls(state, values)
+
+    @property
+    def database_url(self) -> str:
+        return self.database.connection or f"sqlite:///{self.state_dir / 'minicloud.db'}"
+
+    def path(self, name: str) -> Path:
+        """A path inside the state directory (relative names), or ``name`` if absolute."""
+        return Path(name) if os.path.isabs(name) else self.state_dir / name
+
+
+def reference_markdown() -> str:
+    """The configuration reference of ``docs/configuration.md`` (a test keeps them equal)."""
+    lines = [
+        "# Configuration reference",
+        "",
+        "<!-- Generated from minicloud/config.py by `minicloud config reference`; "
+        "a test checks it is current. -->",
+        "",
+        f"minicloud reads `{CONF_FILE}` (INI) from the state directory. Load order: defaults, "
+        "then the file, then `MINICLOUD_<SECTION>_<KEY>` environment variables, then command-line "
+        "flags. Unknown options and bad values are refused with the file, option and value named.",
+        "",
+        "The state directory itself is `/var/lib/minicloud` as root, `$XDG_DATA_HOME/minicloud` "
+        "otherwise, overridden by `MINICLOUD_STATE_DIR` or `--state-dir`.",
+        "",
+    ]
+    section = None
+    for opt in OPTIONS:
+        if opt.section != section:
+            section = opt.section
+            lines += [f"## [{section}]", "", "| option | type | default | environment | help |",
+                      "| --- | --- | --- | --- | --- |"]
+        default = f"`{opt.default}`" if opt.default != "" else "(empty)"
+        lines.append(f"| `{opt.key}` | {opt.type} | {default} | `{opt.env}` | {opt.help} |")
+        if opt is OPTIONS[-1] or OPTIONS[OPTIONS.index(opt) + 1].section != section:
+            lines.append("")
+    return "\n".join(lines)

@@ -1,0 +1,6 @@
+"""Imports every service's models so that ``Base.metadata`` knows all tables (for Alembic)."""
+
+
+def load_all() -> None:
+    import images.models  # noqa: F401
+    import minicloud.identity.models  # noqa: F401

@@ -1,0 +1,38 @@
+"""Where everything lives inside the state directory."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class StatePaths:
+    root: Path
+
+    def ensure(self) -> None:
+        # 0711: libvirt's qemu user must traverse to instance disks (PLATFORM.md).
+        for path in (self.root, self.run, self.logs):
+            path.mkdir(parents=True, exist_ok=True)
+        self.root.chmod(0o711)
+
+    @property
+    def run(self) -> Path:
+        return self.root / "run"
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "log"
+
+    def pidfile(self, name: str) -> Path:
+        return self.run / f"{name}.pid"
+
+    def log(self, name: str) -> Path:
+        return self.logs / f"{name}.log"
+
+    @property
+    def clouds_yaml(self) -> Path:
+        return self.root / "clouds.yaml"
+
+    @property
+    def openrc(self) -> Path:
+        return self.root / "openrc"

@@ -1,0 +1,58 @@
+"""Run one API service under gunicorn: ``python -m minicloud.serve SERVICE``.
+
+The runner starts one such process per service with ``MINICLOUD_STATE_DIR`` set; gunicorn's
+threaded workers stream request and response bodies (chunked uploads included) without
+buffering them whole.
+"""
+from __future__ import annotations
+
+import logging
+import sys
+
+from gunicorn.app.base import BaseApplication
+
+from minicloud import services
+from minicloud.config import Config
+from minicloud.paths import StatePaths
+
+
+class _Gunicorn(BaseApplication):
+    def __init__(self, app, options: dict) -> None:
+        self._app, self._options = app, options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self._options.items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        return self._app
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 1:
+        sys.exit("usage: python -m minicloud.serve SERVICE")
+    svc = services.by_name(argv[0])
+    conf = Config.load()
+    paths = StatePaths(conf.state_dir)
+    logging.basicConfig(level=conf.DEFAULT.log_level.upper(),
+                        format="%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s")
+    app = svc.create_app(conf)
+    _Gunicorn(app, {
+        "bind": f"{conf.DEFAULT.bind_host}:{svc.port(conf)}",
+        "workers": conf.DEFAULT.workers,
+        "threads": conf.DEFAULT.threads,
+        "worker_class": "gthread",
+        "timeout": 120,
+        "graceful_timeout": 10,
+        "pidfile": str(paths.pidfile(svc.name)),
+        "accesslog": str(paths.log(f"{svc.name}-access")),
+        "errorlog": str(paths.log(svc.name)),
+        "loglevel": conf.DEFAULT.log_level.lower(),
+        "proc_name": f"minicloud-{svc.name}",
+    }).run()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,66 @@
+"""The registry of API services: name, catalog type, port option, app factory, URL path.
+
+The runner starts what is listed here and the identity service builds its catalog from it,
+so adding a service is one entry.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+
+from flask import Flask
+
+from minicloud.config import Config
+
+
+@dataclass(frozen=True)
+class ServiceDef:
+    name: str          # section in minicloud.conf and the process name
+    type: str          # catalog service type
+    catalog_name: str  # the OpenStack name shown by `openstack catalog list`
+    factory: str       # "module:function" returning a Flask app for a Config
+    path: str          # path of the endpoint URL ("" when discovery lives at the root)
+    project_in_path: bool = False
+
+    def port(self, conf: Config) -> int:
+        return getattr(conf, self.name).port
+
+    def base_url(self, conf: Config) -> str:
+        return f"http://{conf.DEFAULT.public_host}:{self.port(conf)}"
+
+    def endpoint(self, conf: Config, project_id: str | None = None) -> str:
+        url = self.base_url(conf) + self.path
+        if self.project_in_path and project_id:
+            url += f"/{project_id}"
+        return url
+
+    def create_app(self, conf: Config) -> Flask:
+        module, _, func = self.factory.partition(":")
+        return getattr(importlib.import_module(module), func)(conf)
+
+
+SERVICES: tuple[ServiceDef, ...] = (
+    ServiceDef("identity", "identity", "keystone", "minicloud.identity.api:create_app", "/v3"),
+    ServiceDef("image", "image", "glance", "images.api:create_app", ""),
+)
+
+
+def by_name(name: str) -> ServiceDef:
+    for svc in SERVICES:
+        if svc.name == name:
+            return svc
+    raise KeyError(name)
+
+
+def catalog(conf: Config, project_id: str) -> list[dict]:
+    """The Keystone v3 service catalog: one public endpoint per service."""
+    region = conf.DEFAULT.region
+    entries = []
+    for svc in SERVICES:
+        entries.append({
+            "id": f"{svc.name}-service", "type": svc.type, "name": svc.catalog_name,
+            "endpoints": [{"id": f"{svc.name}-public", "interface": "public",
+                           "region_id": region, "region": region,
+                           "url": svc.endpoint(conf, project_id)}],
+        })
+    return entries
