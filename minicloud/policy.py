@@ -7,7 +7,6 @@ Defaults come from each service; an operator ``policy.yaml`` overrides rules by 
 """
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -18,11 +17,17 @@ from minicloud.errors import ConfigError, Forbidden
 
 Check = Callable[[Mapping[str, Any], Mapping[str, Any], "Enforcer"], bool]
 
-_TOKEN = re.compile(r"\s*(\(|\)|[^\s()]+)")
-
-
 def _tokens(text: str) -> list[str]:
-    return [m.group(1) for m in _TOKEN.finditer(text)]
+    """Split on whitespace, then peel parentheses off the ends (as oslo.policy does), so that
+    ``%(owner)s`` inside a check survives."""
+    out: list[str] = []
+    for chunk in text.split():
+        lead = len(chunk) - len(chunk.lstrip("("))
+        core = chunk.lstrip("(")
+        trail = len(core) - len(core.rstrip(")"))
+        core = core.rstrip(")")
+        out += ["("] * lead + ([core] if core else []) + [")"] * trail
+    return out
 
 
 class _Parser:

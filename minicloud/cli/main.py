@@ -51,3 +51,7 @@ def main(argv: list[str] | None = None) -> None:
     except OSError as exc:
         click.echo(f"Error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), err=True)
         sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,82 @@
+"""Shared fixtures: a temporary state directory, free ports, and a real running cloud.
+
+Tests never touch a user's cloud: every state directory is a temporary one.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+OSC_BIN = ROOT / ".venv-osc" / "bin" / "openstack"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def write_conf(state_dir: Path, extra: str = "") -> dict[str, int]:
+    """Write a minicloud.conf with free ports; returns the ports chosen."""
+    ports = {"identity": free_port(), "image": free_port()}
+    state_dir.mkdir(parents=True, exist_ok=True)
+    text = "".join(f"[{name}]\nport = {port}\n\n" for name, port in ports.items())
+    (state_dir / "minicloud.conf").write_text(text + extra)
+    return ports
+
+
+@dataclass
+class RunningCloud:
+    state_dir: Path
+    ports: dict[str, int]
+
+    def minicloud(self, *args: str, input: bytes | None = None, check: bool = True,
+                  env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+        """Run the minicloud CLI in a subprocess against this cloud."""
+        full_env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
+        full_env.update(env or {})
+        proc = subprocess.run(
+            [sys.executable, "-m", "minicloud.cli.main", "--state-dir", str(self.state_dir),
+             *args], input=input, capture_output=True, env=full_env, timeout=300,
+            check=False)
+        if check and proc.returncode != 0:
+            raise AssertionError(f"minicloud {' '.join(args)} failed: {proc.stderr.decode()}")
+        return proc
+
+    @property
+    def credentials(self) -> dict:
+        data = yaml.safe_load((self.state_dir / "clouds.yaml").read_text())
+        return data["clouds"]["minicloud"]["auth"]
+
+    def os_env(self) -> dict[str, str]:
+        """OS_* variables for the admin, as an openrc would set them."""
+        c = self.credentials
+        return {"OS_AUTH_URL": c["auth_url"], "OS_USERNAME": c["username"],
+                "OS_PASSWORD": c["password"], "OS_PROJECT_NAME": c["project_name"],
+                "OS_USER_DOMAIN_NAME": "Default", "OS_PROJECT_DOMAIN_NAME": "Default"}
+
+
+def start_cloud(state_dir: Path, extra_conf: str = "") -> RunningCloud:
+    ports = write_conf(state_dir, extra_conf)
+    cloud = RunningCloud(state_dir, ports)
+    cloud.minicloud("up", "--no-daemons")
+    return cloud
+
+
+@pytest.fixture(scope="session")
+def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningCloud]:
+    """One real cloud (identity + image services under gunicorn) for the whole session."""
+    running = start_cloud(tmp_path_factory.mktemp("cloud"))
+    try:
+        yield running
+    finally:
+        running.minicloud("down", check=False)

@@ -1,0 +1,96 @@
+"""`minicloud up/down/status` with real service processes in a temporary state directory."""
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pytest
+import requests
+
+from minicloud.config import Config
+from minicloud.runner import Runner
+from tests.conftest import free_port, start_cloud
+
+pytestmark = pytest.mark.real
+
+
+def _pids(cloud) -> dict[str, int]:
+    return {p.stem: int(p.read_text()) for p in (cloud.state_dir / "run").glob("*.pid")}
+
+
+def _token(cloud) -> requests.Response:
+    c = cloud.credentials
+    body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
+        "name": c["username"], "domain": {"name": "Default"}, "password": c["password"]}}},
+        "scope": {"project": {"name": c["project_name"], "domain": {"name": "Default"}}}}}
+    return requests.post(c["auth_url"] + "/auth/tokens", json=body, timeout=10)
+
+
+@pytest.mark.timeout(120)
+def test_up_is_idempotent_survives_a_crash_and_down_stops(tmp_path):
+    cloud = start_cloud(tmp_path / "state")
+    try:
+        first = _pids(cloud)
+        assert set(first) == {"identity", "image"}
+        out = cloud.minicloud("up", "--no-daemons").stdout.decode()
+        assert "clouds.yaml" in out and f":{cloud.ports['image']}" in out
+        assert _pids(cloud) == first, "re-running up must not restart running services"
+        password = cloud.credentials["password"]
+        assert (cloud.state_dir / "clouds.yaml").stat().st_mode & 0o777 == 0o600
+        assert _token(cloud).status_code == 201
+
+        os.kill(first["image"], signal.SIGKILL)  # a crash
+        time.sleep(0.5)
+        status = cloud.minicloud("status", "-f", "value", "-c", "Name", "-c", "State")
+        assert "image stopped" in status.stdout.decode()
+        cloud.minicloud("up", "--no-daemons")
+        assert _pids(cloud)["image"] != first["image"]
+        assert _pids(cloud)["identity"] == first["identity"]
+        assert cloud.credentials["password"] == password, "the same cloud comes back"
+        status = cloud.minicloud("status", "-f", "value", "-c", "Name", "-c", "State")
+        assert "identity running" in status.stdout.decode()
+        assert "image running" in status.stdout.decode()
+    finally:
+        cloud.minicloud("down")
+    assert not list((cloud.state_dir / "run").glob("*.pid"))
+    for pid in first.values():
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+    status = cloud.minicloud("status", "-f", "value", "-c", "Name", "-c", "State")
+    assert "identity stopped" in status.stdout.decode()
+
+
+@pytest.mark.timeout(60)
+def test_port_taken_gives_one_clear_line(tmp_path):
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        busy = sock.getsockname()[1]
+        state = tmp_path / "state"
+        state.mkdir()
+        (state / "minicloud.conf").write_text(
+            f"[identity]\nport = {busy}\n[image]\nport = {free_port()}\n")
+        from tests.conftest import RunningCloud
+
+        cloud = RunningCloud(state, {})
+        try:
+            proc = cloud.minicloud("up", "--no-daemons", check=False)
+        finally:
+            cloud.minicloud("down", check=False)
+    err = proc.stderr.decode()
+    assert proc.returncode == 1
+    assert err.startswith("Error: the identity service") and "Traceback" not in err
+
+
+@pytest.mark.timeout(120)
+def test_up_starts_host_daemons(tmp_path):
+    """libvirtd, virtlogd and tgtd are started when missing and reported by status."""
+    conf = Config.load(tmp_path, environ={})
+    runner = Runner(conf, say=lambda _msg: None)
+    runner.paths.ensure()
+    runner.ensure_daemons()
+    states = {row.name: row.state for row in runner.status() if row.kind == "daemon"}
+    assert states == {"virtlogd": "running", "libvirtd": "running", "tgtd": "running"}
