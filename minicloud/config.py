@@ -109,6 +109,37 @@ OPTIONS: tuple[Option, ...] = (
            "the same host can copy from the store instead of the API."),
     Option("image", "inspect_cpu_seconds", "int", 8,
            "CPU-time limit of qemu-img on untrusted images (hardening: CVE-2015-5162)."),
+    Option("compute", "port", "port", 8774, "Port of the compute API (Nova v2.1)."),
+    Option("compute", "host", "str", "",
+           "Name this host's compute agent registers under. Empty: the machine's hostname."),
+    Option("compute", "driver", "str", "libvirt",
+           "Virt driver of the compute agent: `libvirt` (real guests) or `fake` (tests)."),
+    Option("compute", "connection_uri", "str", "qemu:///system",
+           "libvirt connection URI of the compute agent."),
+    Option("compute", "virt_type", "str", "qemu",
+           "Domain type: `qemu` (software emulation, the only one that works where KVM "
+           "hangs) or `kvm`. Never guessed."),
+    Option("compute", "instances_path", "str", "instances",
+           "Where instance directories and the `_base/` image cache live (relative: in the "
+           "state directory)."),
+    Option("compute", "uefi_loader", "str", "/usr/share/OVMF/OVMF_CODE_4M.fd",
+           "OVMF firmware code for `hw_firmware_type=uefi` images (the seeds' "
+           "`/usr/share/OVMF/OVMF_CODE.fd` is accepted too)."),
+    Option("compute", "vcpus", "int", 0, "vCPUs this host offers. 0: the machine's count."),
+    Option("compute", "memory_mib", "int", 0,
+           "RAM this host offers, in MiB. 0: the machine's RAM less `reserved_memory_mib`."),
+    Option("compute", "reserved_memory_mib", "int", 512, "RAM kept for the host, in MiB."),
+    Option("compute", "disk_gb", "int", 0,
+           "Disk this host offers for instances, in GB. 0: free space of `instances_path`."),
+    Option("compute", "cpu_allocation_ratio", "float", 4.0,
+           "Virtual CPUs scheduled per physical CPU."),
+    Option("compute", "image_cache_max_age", "int", 86400,
+           "Seconds an unused base image stays in `_base/` before the cache manager removes it."),
+    Option("compute", "periodic_interval", "float", 10.0,
+           "Seconds between the agent's periodic tasks (power-state sync, image cache)."),
+    Option("compute", "use_direct_url", "bool", True,
+           "Copy base images straight from the image store when it is on this host (the "
+           "seeds' `filesystems` option); else stream them over the image API."),
 )
 
 _INDEX = {(o.section, o.key): o for o in OPTIONS}

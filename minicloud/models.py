@@ -2,5 +2,6 @@
 
 
 def load_all() -> None:
+    import compute.models  # noqa: F401
     import images.models  # noqa: F401
     import minicloud.identity.models  # noqa: F401

@@ -1,6 +1,7 @@
 """Where everything lives inside the state directory."""
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,3 +37,13 @@ class StatePaths:
     @property
     def openrc(self) -> Path:
         return self.root / "openrc"
+
+    def cloud_id(self) -> str:
+        """This cloud's id, made once: it marks the host-wide things the cloud owns (guests,
+        iSCSI targets) so that clouds sharing a host never touch each other's."""
+        path = self.root / "cloud-id"
+        if not path.exists():
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(uuid.uuid4().hex[:12] + "\n")
+            tmp.replace(path)
+        return path.read_text().strip()

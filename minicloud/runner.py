@@ -99,11 +99,17 @@ class Runner:
             return None
 
     def bootstrap(self, db: Database) -> None:
+        """Identity (admin, service user), this cloud's id, and the default flavors."""
+        from compute import flavors
+        from compute.service import ComputeService
+
         password = self.admin_password() or secrets.token_urlsafe(18)
         ident = self.conf.identity
         IdentityService(db).bootstrap(ident.admin_user, ident.admin_project, password)
         if self.admin_password() is None:
             self._write_credentials(password)
+        self.paths.cloud_id()
+        ComputeService(db, image_client=None).sync_flavors(flavors.load())
 
     def _write_credentials(self, password: str) -> None:
         ident = self.conf.identity
@@ -159,6 +165,8 @@ class Runner:
             self.ensure_daemons()
         for svc in services.SERVICES:
             self._start(svc)
+        for agent in services.AGENTS:
+            self._start_agent(agent)
         for svc in services.SERVICES:
             self.say(f"{svc.name:9} {svc.endpoint(self.conf)}")
         self.say(f"credentials: {self.paths.clouds_yaml} (cloud '{CLOUD_NAME}') and "
@@ -186,6 +194,20 @@ class Runner:
                              f"{self.conf.DEFAULT.start_timeout:.0f}s; see "
                              f"{self.paths.log(svc.name)}")
 
+    def _start_agent(self, agent: services.AgentDef) -> None:
+        pidfile = self.paths.pidfile(agent.name)
+        if _read_pid(pidfile):
+            return
+        env = dict(os.environ, MINICLOUD_STATE_DIR=str(self.conf.state_dir))
+        child = process.spawn([sys.executable, "-m", agent.module],
+                              str(self.paths.log(agent.name)), env)
+        deadline = time.monotonic() + self.conf.DEFAULT.start_timeout
+        while _read_pid(pidfile) != child.pid:
+            if child.poll() is not None or time.monotonic() > deadline:
+                raise MinicloudError(f"the {agent.name} did not start: "
+                                     f"{self._last_error(agent.name)}")
+            time.sleep(0.1)
+
     def _last_error(self, name: str) -> str:
         try:
             lines = self.paths.log(name).read_text(errors="replace").strip().splitlines()
@@ -210,9 +232,10 @@ class Runner:
 
     def down(self) -> None:
         """Stop the API services. Host daemons stay: other clouds on this host may use them."""
-        for svc in reversed(services.SERVICES):
-            if self._stop_pid(svc.name, self.paths.pidfile(svc.name)):
-                self.say(f"stopped {svc.name}")
+        names = [a.name for a in services.AGENTS] + [s.name for s in services.SERVICES][::-1]
+        for name in names:
+            if self._stop_pid(name, self.paths.pidfile(name)):
+                self.say(f"stopped {name}")
 
     def status(self) -> list[Row]:
         rows = []
@@ -222,6 +245,10 @@ class Runner:
             state = "stopped" if pid is None else (
                 "running" if _healthy(svc.base_url(self.conf)) else "unhealthy")
             rows.append(Row(svc.name, "service", state, pid, url))
+        for agent in services.AGENTS:
+            pid = _read_pid(self.paths.pidfile(agent.name))
+            rows.append(Row(agent.name, "agent", "stopped" if pid is None else "running", pid,
+                            "catalog work queue"))
         for daemon in DAEMONS:
             pid = _daemon_pid(daemon.name)
             installed = shutil.which(daemon.argv[0]) is not None

@@ -42,7 +42,19 @@ class ServiceDef:
 SERVICES: tuple[ServiceDef, ...] = (
     ServiceDef("identity", "identity", "keystone", "minicloud.identity.api:create_app", "/v3"),
     ServiceDef("image", "image", "glance", "images.api:create_app", ""),
+    ServiceDef("compute", "compute", "nova", "compute.api:create_app", "/v2.1"),
 )
+
+
+@dataclass(frozen=True)
+class AgentDef:
+    """A background worker process (no HTTP API), started after the API services."""
+
+    name: str
+    module: str  # run as ``python -m MODULE``
+
+
+AGENTS: tuple[AgentDef, ...] = (AgentDef("compute-agent", "compute.agent"),)
 
 
 def by_name(name: str) -> ServiceDef:

@@ -25,12 +25,20 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def write_conf(state_dir: Path, extra: str = "") -> dict[str, int]:
-    """Write a minicloud.conf with free ports; returns the ports chosen."""
-    ports = {"identity": free_port(), "image": free_port()}
+def write_conf(state_dir: Path, options: dict[str, dict[str, object]] | None = None
+               ) -> dict[str, int]:
+    """Write a minicloud.conf with free ports (compute on the fake driver unless ``options``
+    say otherwise); returns the ports chosen."""
+    ports = {"identity": free_port(), "image": free_port(), "compute": free_port()}
+    sections: dict[str, dict[str, object]] = {name: {"port": port}
+                                              for name, port in ports.items()}
+    sections["compute"]["driver"] = "fake"
+    for section, values in (options or {}).items():
+        sections.setdefault(section, {}).update(values)
     state_dir.mkdir(parents=True, exist_ok=True)
-    text = "".join(f"[{name}]\nport = {port}\n\n" for name, port in ports.items())
-    (state_dir / "minicloud.conf").write_text(text + extra)
+    (state_dir / "minicloud.conf").write_text("".join(
+        f"[{name}]\n" + "".join(f"{k} = {v}\n" for k, v in values.items()) + "\n"
+        for name, values in sections.items()))
     return ports
 
 
@@ -65,10 +73,11 @@ class RunningCloud:
                 "OS_USER_DOMAIN_NAME": "Default", "OS_PROJECT_DOMAIN_NAME": "Default"}
 
 
-def start_cloud(state_dir: Path, extra_conf: str = "") -> RunningCloud:
-    ports = write_conf(state_dir, extra_conf)
+def start_cloud(state_dir: Path, options: dict[str, dict[str, object]] | None = None,
+                daemons: bool = False) -> RunningCloud:
+    ports = write_conf(state_dir, options)
     cloud = RunningCloud(state_dir, ports)
-    cloud.minicloud("up", "--no-daemons")
+    cloud.minicloud("up", *([] if daemons else ["--no-daemons"]))
     return cloud
 
 

@@ -146,7 +146,7 @@ def test_admin_calls_need_admin(env):
     admin, _ = login(client)
     names = [p["name"] for p in client.get("/v3/projects",
                                            headers={"X-Auth-Token": admin}).json["projects"]]
-    assert names == ["admin", "demo"]
+    assert names == ["admin", "demo", "service"]
 
 
 def test_admin_creates_project_user_and_role(env):

@@ -10,7 +10,7 @@ import requests
 
 from minicloud.config import Config
 from minicloud.runner import Runner
-from tests.conftest import free_port, start_cloud
+from tests.conftest import RunningCloud, start_cloud, write_conf
 
 pytestmark = pytest.mark.real
 
@@ -32,7 +32,7 @@ def test_up_is_idempotent_survives_a_crash_and_down_stops(tmp_path):
     cloud = start_cloud(tmp_path / "state")
     try:
         first = _pids(cloud)
-        assert set(first) == {"identity", "image"}
+        assert set(first) == {"identity", "image", "compute", "compute-agent"}
         out = cloud.minicloud("up", "--no-daemons").stdout.decode()
         assert "clouds.yaml" in out and f":{cloud.ports['image']}" in out
         assert _pids(cloud) == first, "re-running up must not restart running services"
@@ -70,10 +70,7 @@ def test_port_taken_gives_one_clear_line(tmp_path):
         sock.listen()
         busy = sock.getsockname()[1]
         state = tmp_path / "state"
-        state.mkdir()
-        (state / "minicloud.conf").write_text(
-            f"[identity]\nport = {busy}\n[image]\nport = {free_port()}\n")
-        from tests.conftest import RunningCloud
+        write_conf(state, {"identity": {"port": busy}})
 
         cloud = RunningCloud(state, {})
         try:

@@ -15,6 +15,9 @@ from minicloud.identity.models import Domain, Project, Role, RoleAssignment, Use
 
 DEFAULT_DOMAIN = ("default", "Default")
 ROLES = ("admin", "member", "reader")
+#: The identity services use to call each other (as Nova's service user calls Glance).
+#: Its password is random and never stored: services mint its tokens with the Fernet key.
+SERVICE_USER, SERVICE_PROJECT = "minicloud-service", "service"
 _SCRYPT = {"n": 2 ** 14, "r": 8, "p": 1}
 
 
@@ -53,12 +56,21 @@ class IdentityService:
             for name in ROLES:
                 if s.scalar(select(Role).where(Role.name == name)) is None:
                     s.add(Role(id=_hex_id(), name=name))
+        self.ensure_project(SERVICE_PROJECT, "Service accounts")
+        with self.db.session() as s:
+            missing_service = self._user_by_name(s, SERVICE_USER) is None
+        if missing_service:
+            self.create_user(SERVICE_USER, secrets.token_urlsafe(32), SERVICE_PROJECT, "admin")
         project = self.ensure_project(admin_project, "Bootstrap admin project")
         with self.db.session() as s:
             if self._user_by_name(s, admin_user) is not None:
                 return False
         self.create_user(admin_user, password, project.name, "admin")
         return True
+
+    def service_identity(self) -> tuple[str, str]:
+        """``(user_id, project_id)`` of the service user, for minting service tokens."""
+        return self.get_user(SERVICE_USER).id, self.get_project(SERVICE_PROJECT).id
 
     def ensure_project(self, name: str, description: str = "") -> Project:
         with self.db.session() as s:

@@ -108,3 +108,17 @@ class TokenProvider:
                            project_name=project.name, domain_id=project.domain_id,
                            roles=tuple(sorted(roles)), expires_at=expires, issued_at=issued,
                            audit_id=payload["a"], token=token)
+
+
+class ServiceTokens:
+    """Tokens for the service user, minted locally and renewed before they expire."""
+
+    def __init__(self, provider: TokenProvider, user_id: str, project_id: str) -> None:
+        self.provider, self.user_id, self.project_id = provider, user_id, project_id
+        self._ctx: AuthContext | None = None
+
+    def token(self) -> str:
+        margin = dt.timedelta(seconds=min(300, self.provider.lifetime // 2))
+        if self._ctx is None or self._ctx.expires_at - margin <= _now():
+            self._ctx = self.provider.issue(self.user_id, self.project_id)
+        return self._ctx.token

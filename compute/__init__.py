@@ -1,0 +1,1 @@
+"""Compute service: a Nova v2.1 subset and the compute agent that runs real guests."""

@@ -1,0 +1,347 @@
+"""The compute agent: one per host. Registers the host, runs durable tasks, keeps in sync.
+
+Tasks come from the catalog's ``compute_tasks`` table: the API enqueues them, the agent takes
+one with a compare-and-swap (pending -> running), so a task survives restarts and never runs
+twice. At start the agent reconciles (hardening.md section 4): interrupted builds go to
+ERROR, interrupted deletes are finished, power states are re-synced, and guests this cloud
+owns but the catalog does not know are reported (and removed when their instance is deleted).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from sqlalchemy import select, update
+
+from compute import scheduler, states
+from compute.driver import Driver, InstanceSpec
+from compute.glance import ImageClient
+from compute.imagecache import ImageCache
+from compute.models import ComputeHost, ComputeTask, Instance
+from compute.service import ComputeService
+from minicloud.config import Config
+from minicloud.db import Database, utcnow
+from minicloud.errors import MinicloudError, NotFound
+
+LOG = logging.getLogger("compute.agent")
+
+
+def host_name(conf: Config) -> str:
+    return conf.compute.host or socket.gethostname()
+
+
+def _memory_mib() -> int:
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemTotal:"):
+            return int(line.split()[1]) // 1024
+    return 0
+
+
+class Agent:
+    def __init__(self, conf: Config, db: Database, driver: Driver,
+                 images: Callable[[], ImageClient], workers: int = 4) -> None:
+        self.conf, self.db, self.driver, self.images = conf, db, driver, images
+        self.host = host_name(conf)
+        self.instances_path = conf.path(conf.compute.instances_path)
+        self.cache = ImageCache(self.instances_path / "_base", images,
+                                conf.compute.use_direct_url)
+        self.service = ComputeService(db, lambda _token: images())
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="task")
+
+    # -- registration --------------------------------------------------------------------------
+    def register(self) -> None:
+        c = self.conf.compute
+        self.instances_path.mkdir(parents=True, exist_ok=True)
+        self.instances_path.chmod(0o711)
+        disk = c.disk_gb or shutil.disk_usage(self.instances_path).free // 1024 ** 3
+        values = {"vcpus": c.vcpus or os.cpu_count() or 1,
+                  "cpu_allocation_ratio": c.cpu_allocation_ratio,
+                  "memory_mib": c.memory_mib or max(_memory_mib() - c.reserved_memory_mib, 0),
+                  "disk_gb": disk, "heartbeat_at": utcnow()}
+        with self.db.session() as s:
+            row = s.get(ComputeHost, self.host)
+            if row is None:
+                s.add(ComputeHost(name=self.host, **values))
+            else:
+                for key, value in values.items():
+                    setattr(row, key, value)
+        LOG.info("registered host %s: %s", self.host, values)
+
+    def heartbeat(self) -> None:
+        with self.db.session() as s:
+            s.execute(update(ComputeHost).where(ComputeHost.name == self.host)
+                      .values(heartbeat_at=utcnow()))
+
+    # -- reconciliation ------------------------------------------------------------------------
+    def init_host(self) -> None:
+        with self.db.session() as s:
+            interrupted = list(s.scalars(select(ComputeTask).where(
+                ComputeTask.host == self.host, ComputeTask.state == "running")))
+            for task in interrupted:
+                if task.action == "delete":
+                    task.state = "pending"  # finish it: destroy tolerates partial state
+                else:
+                    task.state, task.error = "failed", "interrupted by an agent restart"
+        for task in interrupted:
+            if task.action == "spawn":
+                self._fail_spawn(task.instance_id, MinicloudError(
+                    "The build was interrupted by a compute agent restart."))
+            elif task.action != "delete":
+                self._clear_task(task.instance_id)
+        with self.db.session() as s:
+            mine = list(s.scalars(select(Instance).where(Instance.host == self.host)))
+            queued = set(s.scalars(select(ComputeTask.instance_id).where(
+                ComputeTask.host == self.host, ComputeTask.state == "pending")))
+        for inst in mine:
+            if inst.vm_state == states.BUILDING and inst.id not in queued:
+                self._fail_spawn(inst.id, MinicloudError("The build was lost."))
+            elif inst.task_state == "deleting" and inst.id not in queued:
+                with self.db.session() as s:
+                    s.add(ComputeTask(instance_id=inst.id, host=self.host, action="delete"))
+        known = {i.id: i for i in mine}
+        for guest_id in self.driver.list_instances():
+            inst = known.get(guest_id)
+            if inst is None or inst.vm_state == states.DELETED:
+                LOG.warning("guest %s has no live instance in the catalog: removing it",
+                            guest_id)
+                self.driver.destroy(guest_id, self.instances_path / guest_id)
+        self.sync_power_states()
+
+    # -- tasks ----------------------------------------------------------------------------------
+    def take_task(self) -> ComputeTask | None:
+        """Claim the oldest pending task of an instance that has no task running here."""
+        with self.db.session() as s:
+            running = set(s.scalars(select(ComputeTask.instance_id).where(
+                ComputeTask.host == self.host, ComputeTask.state == "running")))
+            for task in s.scalars(select(ComputeTask).where(
+                    ComputeTask.host == self.host, ComputeTask.state == "pending")
+                    .order_by(ComputeTask.id)):
+                if task.instance_id in running:
+                    continue
+                won = s.execute(update(ComputeTask).where(
+                    ComputeTask.id == task.id, ComputeTask.state == "pending")
+                    .values(state="running")).rowcount == 1
+                if won:
+                    return task
+                running.add(task.instance_id)
+        return None
+
+    def run_task(self, task: ComputeTask) -> None:
+        handler = getattr(self, f"_do_{task.action}")
+        try:
+            handler(task)
+        except Exception as exc:  # noqa: BLE001 - any failure must end the task, logged
+            LOG.exception("task %s %s of %s failed", task.id, task.action, task.instance_id)
+            self._finish(task, "failed", f"{type(exc).__name__}: {exc}")
+            if task.action == "spawn":
+                self._fail_spawn(task.instance_id, exc)
+            elif task.action != "delete":
+                self._clear_task(task.instance_id)
+        else:
+            self._finish(task, "done")
+
+    def _finish(self, task: ComputeTask, state: str, error: str | None = None) -> None:
+        with self.db.session() as s:
+            s.execute(update(ComputeTask).where(ComputeTask.id == task.id)
+                      .values(state=state, error=error))
+
+    def _instance(self, instance_id: str) -> Instance:
+        with self.db.session() as s:
+            inst = s.get(Instance, instance_id)
+            if inst is None:
+                raise NotFound(f"instance {instance_id} is not in the catalog")
+            return inst
+
+    def _transition(self, instance_id: str, from_task: str | tuple[str, ...] | None,
+                    **values: object) -> bool:
+        """CAS on task_state: apply ``values`` only if the task state is still ``from_task``."""
+        cond = Instance.task_state.is_(None) if from_task is None else (
+            Instance.task_state.in_(from_task) if isinstance(from_task, tuple)
+            else Instance.task_state == from_task)
+        with self.db.session() as s:
+            return s.execute(update(Instance).where(Instance.id == instance_id, cond)
+                             .values(**values)).rowcount == 1
+
+    def _fail_spawn(self, instance_id: str, exc: BaseException) -> None:
+        inst = self._instance(instance_id)
+        if inst.task_state == "deleting" or inst.vm_state == states.DELETED:
+            return  # a delete is on its way: it cleans up
+        self.driver.destroy(instance_id, self.instances_path / instance_id)
+        with self.db.session() as s:
+            scheduler.release(s, instance_id)  # nothing of it is left on the host
+        self.service.set_error(instance_id, exc)
+
+    def _clear_task(self, instance_id: str) -> None:
+        with self.db.session() as s:
+            s.execute(update(Instance).where(Instance.id == instance_id,
+                                             Instance.task_state != "deleting")
+                      .values(task_state=None))
+
+    def _do_spawn(self, task: ComputeTask) -> None:
+        if not self._transition(task.instance_id, (states.SCHEDULING,
+                                                   states.BLOCK_DEVICE_MAPPING),
+                                task_state=states.SPAWNING):
+            return  # deleted (or otherwise moved on) before we started
+        inst = self._instance(task.instance_id)
+        image = self.images().get(inst.image_id)
+        base = self.cache.fetch(image)
+        spec = InstanceSpec(id=inst.id, name=inst.name, flavor=inst.flavor,
+                            image_meta=inst.image_meta, base_image=base,
+                            base_format=image.get("disk_format") or "raw",
+                            instance_dir=self.instances_path / inst.id)
+        self.driver.spawn(spec)
+        if not self._transition(inst.id, states.SPAWNING, vm_state=states.ACTIVE,
+                                task_state=None, power_state=states.RUNNING,
+                                launched_at=utcnow(), progress=100):
+            LOG.info("instance %s changed while spawning; leaving it to its new task", inst.id)
+
+    def _do_delete(self, task: ComputeTask) -> None:
+        self.driver.destroy(task.instance_id, self.instances_path / task.instance_id)
+        with self.db.session() as s:
+            scheduler.release(s, task.instance_id)
+            s.execute(update(Instance).where(Instance.id == task.instance_id).values(
+                vm_state=states.DELETED, task_state=None, power_state=states.NOSTATE,
+                terminated_at=utcnow(), deleted_at=utcnow()))
+
+    def _do_stop(self, task: ComputeTask) -> None:
+        self.driver.power_off(task.instance_id)
+        self._transition(task.instance_id, "powering-off", vm_state=states.STOPPED,
+                         task_state=None, power_state=states.SHUTDOWN)
+
+    def _do_start(self, task: ComputeTask) -> None:
+        self.driver.power_on(task.instance_id)
+        self._transition(task.instance_id, "powering-on", vm_state=states.ACTIVE,
+                         task_state=None, power_state=states.RUNNING)
+
+    def _reboot(self, task: ComputeTask, hard: bool) -> None:
+        self.driver.reboot(task.instance_id, hard)
+        self._transition(task.instance_id, states.ACTIONS[task.action].task,
+                         vm_state=states.ACTIVE, task_state=None, power_state=states.RUNNING)
+
+    def _do_reboot_soft(self, task: ComputeTask) -> None:
+        self._reboot(task, hard=False)
+
+    def _do_reboot_hard(self, task: ComputeTask) -> None:
+        self._reboot(task, hard=True)
+
+    def _do_snapshot(self, task: ComputeTask) -> None:
+        image_id = task.params["image_id"]
+        inst_dir = self.instances_path / task.instance_id
+        dest = inst_dir / f"snapshot-{image_id}"
+        try:
+            fmt = self.driver.snapshot(task.instance_id, inst_dir, dest)
+            if fmt != "qcow2":
+                raise MinicloudError(f"snapshot came out as {fmt}, expected qcow2")
+
+            def chunks():
+                with dest.open("rb") as src:
+                    while chunk := src.read(1 << 20):
+                        yield chunk
+
+            self.images().upload(image_id, chunks())
+        except BaseException:
+            try:
+                self.images().delete(image_id)
+            except MinicloudError:
+                LOG.warning("could not remove failed snapshot image %s", image_id)
+            raise
+        finally:
+            dest.unlink(missing_ok=True)
+        self._transition(task.instance_id, "image_snapshot", task_state=None)
+
+    # -- periodic tasks ------------------------------------------------------------------------
+    def sync_power_states(self) -> None:
+        """A guest that powered itself off becomes SHUTOFF (as Nova's sync does)."""
+        with self.db.session() as s:
+            mine = list(s.scalars(select(Instance).where(
+                Instance.host == self.host, Instance.task_state.is_(None),
+                Instance.vm_state.in_((states.ACTIVE, states.STOPPED)))))
+        for inst in mine:
+            power = self.driver.power_state(inst.id)
+            values: dict[str, object] = {"power_state": power}
+            if inst.vm_state == states.ACTIVE and power != states.RUNNING:
+                values["vm_state"] = states.STOPPED
+            if power != inst.power_state or "vm_state" in values:
+                self._transition(inst.id, None, **values)
+
+    def manage_image_cache(self) -> None:
+        with self.db.session() as s:
+            in_use = set(s.scalars(select(Instance.image_id).where(
+                Instance.host == self.host, Instance.vm_state != states.DELETED)))
+        for image_id in self.cache.manage({i for i in in_use if i},
+                                          self.conf.compute.image_cache_max_age):
+            LOG.info("removed unused base image %s", image_id)
+
+    def periodic(self) -> None:
+        self.heartbeat()
+        self.sync_power_states()
+        self.manage_image_cache()
+
+    # -- main loop -----------------------------------------------------------------------------
+    def run(self, stop: threading.Event) -> None:
+        self.register()
+        self.init_host()
+        next_periodic = time.monotonic()
+        while not stop.is_set():
+            task = self.take_task()
+            if task is not None:
+                # One task per instance at a time: take_task skips instances with a task
+                # in "running", and run_task ends every task it is given.
+                self.pool.submit(self.run_task, task)
+                continue
+            if time.monotonic() >= next_periodic:
+                try:
+                    self.periodic()
+                except MinicloudError:
+                    LOG.exception("periodic task failed")
+                next_periodic = time.monotonic() + self.conf.compute.periodic_interval
+            stop.wait(0.2)
+        self.pool.shutdown(wait=True)
+
+
+def make_driver(conf: Config, cloud_id: str) -> Driver:
+    if conf.compute.driver == "fake":
+        from compute.driver import FakeDriver
+
+        return FakeDriver()
+    from compute.virt.driver import LibvirtDriver
+
+    return LibvirtDriver(conf, cloud_id)
+
+
+def main() -> None:
+    from minicloud import services
+    from minicloud.identity.service import IdentityService
+    from minicloud.identity.tokens import ServiceTokens, TokenProvider, ensure_key
+    from minicloud.paths import StatePaths
+
+    conf = Config.load()
+    logging.basicConfig(level=conf.DEFAULT.log_level.upper(),
+                        format="%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s")
+    paths = StatePaths(conf.state_dir)
+    db = Database(conf.database_url, conf.database.busy_timeout)
+    provider = TokenProvider(db, ensure_key(conf.state_dir), conf.identity.token_expiration)
+    tokens = ServiceTokens(provider, *IdentityService(db).service_identity())
+    image_url = services.by_name("image").base_url(conf)
+    client = ImageClient(image_url, tokens.token)
+    agent = Agent(conf, db, make_driver(conf, paths.cloud_id()), lambda: client)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    paths.pidfile("compute-agent").write_text(str(os.getpid()))
+    try:
+        agent.run(stop)
+    finally:
+        paths.pidfile("compute-agent").unlink(missing_ok=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,117 @@
+"""The virt driver contract, and the in-tree fake used by fast tests and failure injection.
+
+Contract (what the agent relies on):
+
+* ``spawn`` builds every disk and the guest and starts it. If any step fails it undoes what
+  *that call* created (disks, instance directory, domain) before raising, so a failed spawn
+  leaves nothing behind on the host.
+* ``destroy`` removes the guest, its NVRAM and the instance directory; it tolerates any part
+  being gone already, so an interrupted delete can simply be run again.
+* Power operations act on an existing guest and raise :class:`NotFound` when there is none.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from compute import states
+from minicloud.errors import MinicloudError, NotFound
+
+
+@dataclass(frozen=True)
+class InstanceSpec:
+    """Everything a driver needs to build one instance."""
+
+    id: str
+    name: str
+    flavor: dict             # vcpus, ram (MiB), disk (GB), ephemeral (GB), extra_specs
+    image_meta: dict         # the image's properties (hw_firmware_type, hw_disk_bus, ...)
+    base_image: Path | None  # the cached base image (None: boot from volume, later)
+    base_format: str         # its disk format as recorded in the catalog (never probed)
+    instance_dir: Path
+
+
+class Driver(Protocol):
+    def spawn(self, spec: InstanceSpec) -> None: ...
+    def destroy(self, instance_id: str, instance_dir: Path) -> None: ...
+    def power_off(self, instance_id: str) -> None: ...
+    def power_on(self, instance_id: str) -> None: ...
+    def reboot(self, instance_id: str, hard: bool) -> None: ...
+    def power_state(self, instance_id: str) -> int: ...
+    def snapshot(self, instance_id: str, instance_dir: Path, dest: Path) -> str: ...
+    def list_instances(self) -> list[str]: ...
+
+
+class InjectedFailure(MinicloudError):
+    """Raised by the fake driver at a step a test chose."""
+
+
+SPAWN_STEPS = ("create_dir", "root_disk", "ephemeral_disk", "define", "start")
+
+
+@dataclass
+class FakeDriver:
+    """In-memory guests; ``fail_at`` names a spawn step to fail (tests of the undo path)."""
+
+    fail_at: str | None = None
+    guests: dict[str, int] = field(default_factory=dict)
+    calls: list[tuple[str, str]] = field(default_factory=list)
+
+    def spawn(self, spec: InstanceSpec) -> None:
+        created: list[Path] = []
+        try:
+            for step in SPAWN_STEPS:
+                if step == self.fail_at:
+                    raise InjectedFailure(f"injected failure at {step}")
+                if step == "create_dir":
+                    spec.instance_dir.mkdir(parents=True)
+                    created.append(spec.instance_dir)
+                elif step == "root_disk":
+                    (spec.instance_dir / "disk").write_bytes(b"")
+                elif step == "ephemeral_disk" and spec.flavor.get("ephemeral"):
+                    (spec.instance_dir / "disk.eph0").write_bytes(b"")
+            self.guests[spec.id] = states.RUNNING
+            self.calls.append(("spawn", spec.id))
+        except BaseException:
+            for path in reversed(created):
+                for child in path.iterdir():
+                    child.unlink()
+                path.rmdir()
+            self.guests.pop(spec.id, None)
+            raise
+
+    def destroy(self, instance_id: str, instance_dir: Path) -> None:
+        self.guests.pop(instance_id, None)
+        if instance_dir.exists():
+            for child in instance_dir.iterdir():
+                child.unlink()
+            instance_dir.rmdir()
+        self.calls.append(("destroy", instance_id))
+
+    def _guest(self, instance_id: str) -> None:
+        if instance_id not in self.guests:
+            raise NotFound(f"no guest for instance {instance_id}")
+
+    def power_off(self, instance_id: str) -> None:
+        self._guest(instance_id)
+        self.guests[instance_id] = states.SHUTDOWN
+
+    def power_on(self, instance_id: str) -> None:
+        self._guest(instance_id)
+        self.guests[instance_id] = states.RUNNING
+
+    def reboot(self, instance_id: str, hard: bool) -> None:
+        self._guest(instance_id)
+        self.guests[instance_id] = states.RUNNING
+
+    def power_state(self, instance_id: str) -> int:
+        return self.guests.get(instance_id, states.NOSTATE)
+
+    def snapshot(self, instance_id: str, instance_dir: Path, dest: Path) -> str:
+        self._guest(instance_id)
+        dest.write_bytes(b"fake snapshot of " + instance_id.encode())
+        return "qcow2"
+
+    def list_instances(self) -> list[str]:
+        return list(self.guests)

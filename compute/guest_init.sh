@@ -1,0 +1,69 @@
+#!/bin/busybox sh
+# /init of minicloud's tiny lab guests (see compute/guest_image.py, which parses the report).
+# Prints one MINICLOUD-* item per line on the serial console, then keeps a shell running.
+# PID 1 must never exit (the kernel would panic), so nothing here uses `set -e`.
+/bin/busybox mkdir -p /proc /sys /dev /tmp /sbin /usr/bin /usr/sbin
+/bin/busybox --install -s
+export PATH=/bin:/sbin:/usr/bin:/usr/sbin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+
+# Load order is written by the builder (modprobe --show-depends order).
+while read -r module; do
+    insmod "/lib/modules/$module" 2>/dev/null
+done < /etc/modules
+
+# With console=ttyS0 the console IS the serial port: write there once, never twice.
+emit() {
+    echo "$*" > /dev/console
+    if ! grep -qw ttyS0 /sys/class/tty/console/active 2>/dev/null; then
+        echo "$*" > /dev/ttyS0 2>/dev/null
+    fi
+}
+
+uuid=$(tr 'A-F' 'a-f' < /sys/class/dmi/id/product_uuid 2>/dev/null)
+firmware=bios
+[ -d /sys/firmware/efi ] && firmware=uefi
+emit "MINICLOUD-GUEST uuid=$uuid firmware=$firmware"
+
+disks=$(cd /sys/block && ls -d vd* 2>/dev/null | sort)
+for disk in $disks; do
+    sectors=$(cat "/sys/block/$disk/size")
+    serial=$(tr -d ' \t\r\n' < "/sys/block/$disk/serial" 2>/dev/null)
+    emit "MINICLOUD-DISK name=$disk size=$((sectors * 512)) serial=$serial"
+done
+
+# A disk with a serial is a persistent volume: report the marker a previous instance left,
+# and leave ours, but only on a sector that is blank or already a minicloud marker.
+for disk in $disks; do
+    serial=$(tr -d ' \t\r\n' < "/sys/block/$disk/serial" 2>/dev/null)
+    [ -n "$serial" ] || continue
+    dd if="/dev/$disk" of=/tmp/sector bs=512 count=1 2>/dev/null
+    found=
+    head=$(head -c 17 /tmp/sector)
+    if [ "$head" = "MINICLOUD-MARKER " ]; then
+        found=$(tr '\000' '\n' < /tmp/sector | head -n 1 | cut -c 18-)
+    fi
+    wrote=
+    if [ -n "$found" ] || [ "$head" = "MINICLOUD-MARKER " ] \
+            || [ "$(tr -d '\000' < /tmp/sector | wc -c)" -eq 0 ]; then
+        wrote="instance=$uuid time=$(date +%s)"
+        printf 'MINICLOUD-MARKER %s\n' "$wrote" > /tmp/marker
+        dd if=/tmp/marker of="/dev/$disk" bs=512 count=1 conv=sync,notrunc,fsync 2>/dev/null
+        sync
+    fi
+    emit "MINICLOUD-VOLUME name=$disk serial=$serial found=$found wrote=$wrote"
+done
+emit "MINICLOUD-READY"
+
+# ACPI power button (libvirt's shutdown) -> power off at once.
+mkdir -p /etc/acpi/PWRF
+printf '#!/bin/sh\nsync\npoweroff -f\n' > /etc/acpi/PWRF/00000080
+chmod 755 /etc/acpi/PWRF/00000080
+acpid 2>/dev/null
+
+while true; do
+    setsid cttyhack sh
+    sleep 1
+done

@@ -1,0 +1,137 @@
+"""The per-host base image cache (``_base/``), as the seeds describe Nova's.
+
+A base image is fetched once per host: streamed over the image API (or copied straight from
+the image store when it is on this host and direct URLs are enabled), written to a temporary
+file, hash-verified, inspected (format must match the catalog's ``disk_format``, the safety
+check must pass: hardening.md 1.6), made read-only, then renamed into place. Every use
+re-checks the cached file. The manager removes bases no instance uses after an age, under the
+same per-image lock the fetcher holds, so it never removes a base being downloaded.
+"""
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from urllib.parse import urlparse
+
+from oslo_utils.imageutils import format_inspector
+
+from compute.glance import ImageClient
+from minicloud.errors import MinicloudError
+
+CHUNK = 1 << 20
+
+
+class ImageCacheError(MinicloudError):
+    status, kind, title = 500, "computeFault", "Image cache error"
+
+
+def check_format(path: Path, disk_format: str) -> None:
+    """Refuse a file whose detected format differs from ``disk_format`` or that is unsafe."""
+    try:
+        inspector = format_inspector.detect_file_format(str(path))
+    except format_inspector.ImageFormatError as exc:
+        raise ImageCacheError(f"base image {path.name} is not a valid image: {exc}") from None
+    detected = str(inspector) if inspector else "raw"
+    if detected == "gpt" and disk_format == "raw":
+        detected = "raw"  # a raw disk with a partition table
+    if detected != disk_format:
+        raise ImageCacheError(f"base image {path.name} is {detected}, but the catalog says "
+                              f"{disk_format}")
+    try:
+        if inspector is not None:
+            inspector.safety_check()
+    except format_inspector.SafetyCheckFailed as exc:
+        raise ImageCacheError(f"base image {path.name} failed the safety check: {exc}") \
+            from None
+
+
+class ImageCache:
+    def __init__(self, base_dir: Path, images: Callable[[], ImageClient],
+                 use_direct_url: bool = True) -> None:
+        self.base_dir, self.images, self.use_direct_url = base_dir, images, use_direct_url
+
+    def path(self, image_id: str) -> Path:
+        return self.base_dir / image_id
+
+    @contextlib.contextmanager
+    def lock(self, image_id: str, blocking: bool = True) -> Iterator[bool]:
+        locks = self.base_dir / ".locks"
+        locks.mkdir(parents=True, exist_ok=True)
+        with open(locks / image_id, "w") as fh:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    def fetch(self, image: dict) -> Path:
+        """The verified cached base of ``image`` (downloaded now if missing)."""
+        image_id, disk_format = image["id"], image.get("disk_format") or "raw"
+        path = self.path(image_id)
+        self.base_dir.mkdir(parents=True, exist_ok=True)
+        self.base_dir.chmod(0o755)  # QEMU (libvirt-qemu) reads bases through overlays
+        with self.lock(image_id):
+            if not path.exists():
+                self._download(image, path)
+            check_format(path, disk_format)
+            os.utime(path)  # last use, for the cache manager
+        return path
+
+    def _download(self, image: dict, path: Path) -> None:
+        tmp = path.with_name(f".{path.name}.part")
+        md5, sha = hashlib.md5(), hashlib.new(image.get("os_hash_algo") or "sha512")
+        try:
+            with tmp.open("wb") as out:
+                for chunk in self._source(image):
+                    md5.update(chunk)
+                    sha.update(chunk)
+                    out.write(chunk)
+            if image.get("os_hash_value") and sha.hexdigest() != image["os_hash_value"]:
+                raise ImageCacheError(f"image {image['id']} failed hash verification")
+            if image.get("checksum") and md5.hexdigest() != image["checksum"]:
+                raise ImageCacheError(f"image {image['id']} failed checksum verification")
+            check_format(tmp, image.get("disk_format") or "raw")
+            tmp.chmod(0o444)
+            tmp.rename(path)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def _source(self, image: dict) -> Iterator[bytes]:
+        url = image.get("direct_url") or ""
+        local = Path(urlparse(url).path) if url.startswith("file://") else None
+        if self.use_direct_url and local is not None and local.is_file():
+            with local.open("rb") as src:
+                while chunk := src.read(CHUNK):
+                    yield chunk
+            return
+        yield from self.images().download(image["id"], CHUNK)
+
+    def manage(self, in_use: set[str], max_age: float) -> list[str]:
+        """Remove bases no instance uses whose last use is older than ``max_age`` seconds."""
+        removed = []
+        if not self.base_dir.exists():
+            return removed
+        now = time.time()
+        for path in self.base_dir.iterdir():
+            if path.name.startswith(".") or path.name in in_use:
+                continue
+            with self.lock(path.name, blocking=False) as locked:
+                if not locked:
+                    continue  # a fetch is in progress
+                try:
+                    if now - path.stat().st_mtime < max_age:
+                        continue
+                    path.unlink()
+                except FileNotFoundError:
+                    continue
+                removed.append(path.name)
+        return removed

@@ -1,0 +1,103 @@
+"""Compute tables: flavors, hosts and their claims, instances, faults and the agent's work queue."""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from minicloud.db import Base, utcnow
+
+
+class Flavor(Base):
+    __tablename__ = "flavors"
+    id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    vcpus: Mapped[int] = mapped_column(Integer)
+    ram: Mapped[int] = mapped_column(Integer)          # MiB
+    disk: Mapped[int] = mapped_column(Integer)         # root disk, GB
+    ephemeral: Mapped[int] = mapped_column(Integer, default=0)  # GB
+    swap: Mapped[int] = mapped_column(Integer, default=0)       # MiB
+    rxtx_factor: Mapped[float] = mapped_column(Float, default=1.0)
+    is_public: Mapped[bool] = mapped_column(Boolean, default=True)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    extra_specs: Mapped[list[FlavorExtraSpec]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin")
+
+
+class FlavorExtraSpec(Base):
+    __tablename__ = "flavor_extra_specs"
+    flavor_id: Mapped[str] = mapped_column(ForeignKey("flavors.id", ondelete="CASCADE"),
+                                           primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    value: Mapped[str] = mapped_column(String(255))
+
+
+class ComputeHost(Base):
+    """A compute agent's host and its capacity (registered by the agent at start)."""
+
+    __tablename__ = "compute_hosts"
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    zone: Mapped[str] = mapped_column(String(255), default="nova")
+    vcpus: Mapped[int] = mapped_column(Integer)
+    cpu_allocation_ratio: Mapped[float] = mapped_column(Float, default=4.0)
+    memory_mib: Mapped[int] = mapped_column(Integer)
+    disk_gb: Mapped[int] = mapped_column(Integer)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    heartbeat_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Allocation(Base):
+    """Resources an instance holds on its host (placement's claim)."""
+
+    __tablename__ = "allocations"
+    instance_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    host: Mapped[str] = mapped_column(ForeignKey("compute_hosts.name"), index=True)
+    vcpus: Mapped[int] = mapped_column(Integer)
+    memory_mib: Mapped[int] = mapped_column(Integer)
+    disk_gb: Mapped[int] = mapped_column(Integer)
+
+
+class Instance(Base):
+    __tablename__ = "instances"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), index=True)
+    project_id: Mapped[str] = mapped_column(String(64), index=True)
+    user_id: Mapped[str] = mapped_column(String(64))
+    image_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    flavor_id: Mapped[str] = mapped_column(String(255))
+    flavor: Mapped[dict] = mapped_column(JSON)           # snapshot taken at create time
+    image_meta: Mapped[dict] = mapped_column(JSON, default=dict)
+    host: Mapped[str | None] = mapped_column(String(255), nullable=True, index=True)
+    availability_zone: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    vm_state: Mapped[str] = mapped_column(String(32), index=True)
+    task_state: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    power_state: Mapped[int] = mapped_column(Integer, default=0)
+    progress: Mapped[int] = mapped_column(Integer, default=0)
+    metadata_: Mapped[dict] = mapped_column("metadata", JSON, default=dict)
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    key_name: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    block_devices: Mapped[list] = mapped_column(JSON, default=list)
+    fault: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    launched_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    terminated_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+    deleted_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class ComputeTask(Base):
+    """Durable work for a host's agent: survives API and agent restarts, runs exactly once."""
+
+    __tablename__ = "compute_tasks"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    instance_id: Mapped[str] = mapped_column(String(36), index=True)
+    host: Mapped[str] = mapped_column(String(255), index=True)
+    action: Mapped[str] = mapped_column(String(32))
+    params: Mapped[dict] = mapped_column(JSON, default=dict)
+    state: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)

@@ -1,0 +1,272 @@
+"""Compute domain logic: flavors, servers, actions; every state change a compare-and-swap.
+
+The API process validates, schedules (claims) and enqueues durable tasks; the compute agent
+on the chosen host does the work (:mod:`compute.agent`).
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from compute import scheduler, states
+from compute.flavors import FlavorSpec
+from compute.glance import ImageClient
+from compute.models import ComputeTask, Flavor, FlavorExtraSpec, Instance
+from minicloud.db import Database, new_uuid, utcnow
+from minicloud.errors import BadRequest, Conflict, Forbidden, MinicloudError, NotFound
+from minicloud.identity.tokens import AuthContext
+
+
+@dataclass
+class ServerRequest:
+    """A validated ``POST /servers`` body."""
+
+    name: str
+    flavor_ref: str
+    image_ref: str | None
+    metadata: dict[str, str] = field(default_factory=dict)
+    availability_zone: str | None = None
+    description: str | None = None
+    key_name: str | None = None
+    block_devices: list[dict] = field(default_factory=list)
+
+
+def flavor_dict(flavor: Flavor) -> dict:
+    """The flavor snapshot an instance keeps (what the server shows at >= 2.47)."""
+    return {"id": flavor.id, "name": flavor.name, "vcpus": flavor.vcpus, "ram": flavor.ram,
+            "disk": flavor.disk, "ephemeral": flavor.ephemeral, "swap": flavor.swap,
+            "extra_specs": {s.key: s.value for s in flavor.extra_specs}}
+
+
+class ComputeService:
+    def __init__(self, db: Database, image_client: Callable[[str], ImageClient]) -> None:
+        self.db = db
+        self.image_client = image_client  # token -> client acting for that caller
+
+    # -- flavors ---------------------------------------------------------------------------
+    def sync_flavors(self, specs: list[FlavorSpec]) -> int:
+        """Add the default flavors that are missing (operators' changes are kept)."""
+        added = 0
+        with self.db.session() as s:
+            for spec in specs:
+                if s.get(Flavor, spec.id) or s.scalar(select(Flavor).where(
+                        Flavor.name == spec.name)):
+                    continue
+                s.add(self._flavor_row(spec))
+                added += 1
+        return added
+
+    @staticmethod
+    def _flavor_row(spec: FlavorSpec) -> Flavor:
+        return Flavor(id=spec.id, name=spec.name, vcpus=spec.vcpus, ram=spec.ram,
+                      disk=spec.disk, ephemeral=spec.ephemeral, swap=spec.swap,
+                      is_public=spec.is_public, description=spec.description,
+                      extra_specs=[FlavorExtraSpec(key=k, value=v) for k, v in spec.extra_specs])
+
+    def list_flavors(self) -> list[Flavor]:
+        with self.db.session() as s:
+            return list(s.scalars(select(Flavor).where(~Flavor.disabled)))
+
+    def get_flavor(self, flavor_id: str) -> Flavor:
+        with self.db.session() as s:
+            flavor = s.get(Flavor, flavor_id)
+            if flavor is None:
+                raise NotFound(f"Flavor {flavor_id} could not be found.")
+            return flavor
+
+    def create_flavor(self, spec: FlavorSpec) -> Flavor:
+        with self.db.session() as s:
+            if s.get(Flavor, spec.id) is not None:
+                raise Conflict(f"Flavor with ID {spec.id} already exists.")
+            if s.scalar(select(Flavor).where(Flavor.name == spec.name)) is not None:
+                raise Conflict(f"Flavor with name {spec.name} already exists.")
+            row = self._flavor_row(spec)
+            s.add(row)
+        return self.get_flavor(spec.id)
+
+    def delete_flavor(self, flavor_id: str) -> None:
+        with self.db.session() as s:
+            flavor = s.get(Flavor, flavor_id)
+            if flavor is None:
+                raise NotFound(f"Flavor {flavor_id} could not be found.")
+            s.delete(flavor)
+
+    def set_extra_specs(self, flavor_id: str, specs: dict[str, str]) -> dict[str, str]:
+        with self.db.session() as s:
+            flavor = s.get(Flavor, flavor_id)
+            if flavor is None:
+                raise NotFound(f"Flavor {flavor_id} could not be found.")
+            current = {e.key: e for e in flavor.extra_specs}
+            for key, value in specs.items():
+                if key in current:
+                    current[key].value = value
+                else:
+                    flavor.extra_specs.append(FlavorExtraSpec(key=key, value=value))
+            return {e.key: e.value for e in flavor.extra_specs}
+
+    def delete_extra_spec(self, flavor_id: str, key: str) -> None:
+        with self.db.session() as s:
+            spec = s.get(FlavorExtraSpec, (flavor_id, key))
+            if spec is None:
+                raise NotFound(f"Flavor {flavor_id} has no extra spec with key {key}.")
+            s.delete(spec)
+
+    # -- servers ---------------------------------------------------------------------------
+    def _visible(self, s: Session, ctx: AuthContext, server_id: str) -> Instance:
+        inst = s.get(Instance, server_id)
+        if inst is None or inst.vm_state == states.DELETED or (
+                inst.project_id != ctx.project_id and not ctx.is_admin):
+            raise NotFound(f"Instance {server_id} could not be found.")
+        return inst
+
+    def get_server(self, ctx: AuthContext, server_id: str) -> Instance:
+        with self.db.session() as s:
+            return self._visible(s, ctx, server_id)
+
+    def list_servers(self, ctx: AuthContext, all_projects: bool = False,
+                     name: str | None = None, status: str | None = None) -> list[Instance]:
+        with self.db.session() as s:
+            query = select(Instance).where(Instance.vm_state != states.DELETED)
+            if not (ctx.is_admin and all_projects):
+                query = query.where(Instance.project_id == ctx.project_id)
+            rows = list(s.scalars(query.order_by(Instance.created_at.desc())))
+        if name:
+            try:
+                pattern = re.compile(name)
+            except re.error:
+                raise BadRequest(f"Invalid name filter: {name!r}") from None
+            rows = [r for r in rows if pattern.search(r.name)]
+        if status:
+            rows = [r for r in rows
+                    if states.api_status(r.vm_state, r.task_state) == status.upper()]
+        return rows
+
+    def _check_image(self, ctx: AuthContext, image_ref: str, flavor: Flavor) -> dict:
+        try:
+            image = self.image_client(ctx.token).get(image_ref)
+        except NotFound:
+            raise BadRequest(f"Image {image_ref} could not be found.") from None
+        if image.get("status") != "active":
+            raise BadRequest(f"Image {image_ref} is not active.")
+        if (image.get("min_ram") or 0) > flavor.ram:
+            raise BadRequest("Flavor's memory is too small for requested image.")
+        if flavor.disk:
+            if (image.get("min_disk") or 0) > flavor.disk:
+                raise BadRequest("Flavor's disk is too small for requested image.")
+            needed = max(image.get("virtual_size") or 0, image.get("size") or 0)
+            if needed > flavor.disk * 1024 ** 3:
+                raise BadRequest(
+                    f"Flavor's disk is too small for requested image. Flavor disk is "
+                    f"{flavor.disk * 1024 ** 3} bytes, image is {needed} bytes.")
+        return image
+
+    def create_server(self, ctx: AuthContext, req: ServerRequest) -> Instance:
+        flavor = self.get_flavor(req.flavor_ref) if req.flavor_ref else None
+        if flavor is None:
+            raise BadRequest("Invalid flavorRef provided.")
+        if not req.image_ref:
+            raise BadRequest("Booting from a volume is not available yet: give an image.")
+        image = self._check_image(ctx, req.image_ref, flavor)
+        zone, forced_host = self._zone(ctx, req.availability_zone)
+        meta = {k: str(v) for k, v in image.items()
+                if k not in ("tags", "self", "file", "schema", "locations")}
+        inst = Instance(
+            id=new_uuid(), name=req.name, project_id=ctx.project_id, user_id=ctx.user_id,
+            image_id=image["id"], flavor_id=flavor.id, flavor=flavor_dict(flavor),
+            image_meta=meta, vm_state=states.BUILDING, task_state=states.SCHEDULING,
+            power_state=states.NOSTATE, metadata_=req.metadata, description=req.description,
+            key_name=req.key_name, availability_zone=zone, block_devices=req.block_devices)
+        with self.db.session() as s:
+            s.add(inst)
+        try:
+            with self.db.session() as s:
+                host = scheduler.claim(s, inst.id, inst.flavor, forced_host, zone)
+                s.execute(update(Instance).where(Instance.id == inst.id).values(
+                    host=host, availability_zone=zone or "nova"))
+                s.add(ComputeTask(instance_id=inst.id, host=host, action="spawn"))
+        except scheduler.NoValidHost as exc:
+            self.set_error(inst.id, exc)
+        return self.get_server(ctx, inst.id)
+
+    @staticmethod
+    def _zone(ctx: AuthContext, value: str | None) -> tuple[str | None, str | None]:
+        if not value:
+            return None, None
+        zone, _, host = value.partition(":")
+        if host and not ctx.is_admin:
+            raise Forbidden("Only admins may force a host with --availability-zone ZONE:HOST.")
+        return zone or None, host or None
+
+    def set_error(self, instance_id: str, exc: BaseException) -> None:
+        """Put the instance in ERROR with a fault users can read (class and message only)."""
+        message = exc.message if isinstance(exc, MinicloudError) else str(exc)
+        code = exc.status if isinstance(exc, MinicloudError) else 500
+        fault = {"code": code, "message": message[:255], "details": type(exc).__name__,
+                 "created": utcnow().strftime("%Y-%m-%dT%H:%M:%SZ")}
+        with self.db.session() as s:
+            s.execute(update(Instance).where(Instance.id == instance_id).values(
+                vm_state=states.ERROR, task_state=None, fault=fault))
+
+    # -- actions ---------------------------------------------------------------------------
+    def start_action(self, ctx: AuthContext, server_id: str, name: str,
+                     params: dict | None = None) -> Instance:
+        """Move the instance into the action's task state (CAS) and enqueue the work."""
+        action = states.ACTIONS[name]
+        with self.db.session() as s:
+            inst = self._visible(s, ctx, server_id)
+            cond = [Instance.id == inst.id, Instance.vm_state.in_(action.allowed)]
+            if not action.any_task:
+                cond.append(Instance.task_state.is_(None))
+            done = s.execute(update(Instance).where(*cond).values(task_state=action.task))
+            if done.rowcount != 1:
+                busy = f" and task_state {inst.task_state}" if inst.task_state else ""
+                raise Conflict(f"Cannot '{action.api_name}' instance {inst.id} while it is in "
+                               f"vm_state {inst.vm_state}{busy}")
+            if name == "delete":
+                s.execute(update(ComputeTask).where(
+                    ComputeTask.instance_id == inst.id, ComputeTask.state == "pending")
+                    .values(state="cancelled"))
+                if inst.host is None:  # never scheduled: nothing on any host
+                    self._finish_delete(s, inst.id)
+                    return inst
+            s.add(ComputeTask(instance_id=inst.id, host=inst.host, action=name,
+                              params=params or {}))
+            return inst
+
+    @staticmethod
+    def _finish_delete(s: Session, instance_id: str) -> None:
+        scheduler.release(s, instance_id)
+        s.execute(update(Instance).where(Instance.id == instance_id).values(
+            vm_state=states.DELETED, task_state=None, power_state=states.NOSTATE,
+            terminated_at=utcnow(), deleted_at=utcnow()))
+
+    def delete_server(self, ctx: AuthContext, server_id: str) -> None:
+        self.start_action(ctx, server_id, "delete")
+
+    def snapshot(self, ctx: AuthContext, server_id: str, name: str,
+                 metadata: dict[str, str]) -> str:
+        """Create the snapshot image (queued) as the caller, then let the agent fill it."""
+        inst = self.get_server(ctx, server_id)
+        if inst.vm_state not in states.ACTIONS["snapshot"].allowed or inst.task_state:
+            raise Conflict(f"Cannot 'createImage' instance {inst.id} while it is in vm_state "
+                           f"{inst.vm_state}")
+        fmt = "qcow2"
+        body = {"name": name, "disk_format": fmt, "container_format": "bare",
+                "visibility": "private", "image_type": "snapshot",
+                "instance_uuid": inst.id, "base_image_ref": inst.image_id or "",
+                "owner_user_name": ctx.user_name, **metadata}
+        for key in ("hw_firmware_type", "hw_machine_type", "hw_disk_bus", "os_distro",
+                    "architecture"):
+            if key in inst.image_meta and key not in body:
+                body[key] = inst.image_meta[key]
+        image = self.image_client(ctx.token).create(body)
+        try:
+            self.start_action(ctx, server_id, "snapshot", {"image_id": image["id"]})
+        except MinicloudError:
+            self.image_client(ctx.token).delete(image["id"])
+            raise
+        return image["id"]

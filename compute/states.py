@@ -1,0 +1,59 @@
+"""The instance state machine, as data (Nova's vm_state / task_state / power_state).
+
+An API action is allowed when the instance's vm_state is in the action's ``allowed`` set and
+no other task is running; it then sets the action's ``task`` state. The agent finishes the
+task by moving to the action's ``done`` vm_state (or to ``error``). Every change is a
+compare-and-swap in the catalog (see :mod:`compute.service`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# vm_state values
+BUILDING, ACTIVE, STOPPED, ERROR, DELETED = "building", "active", "stopped", "error", "deleted"
+
+# power_state values (Nova's numbering, shown as OS-EXT-STS:power_state)
+NOSTATE, RUNNING, PAUSED, SHUTDOWN, CRASHED, SUSPENDED = 0, 1, 3, 4, 6, 7
+
+
+@dataclass(frozen=True)
+class Action:
+    api_name: str               # the name in error messages, as Nova's ("os-stop", ...)
+    allowed: frozenset[str]     # vm_states the action may start from
+    task: str                   # task_state while it runs
+    done: str | None            # vm_state when it succeeds (None: unchanged)
+    any_task: bool = False      # may start while another task runs (delete may)
+
+
+ACTIONS: dict[str, Action] = {
+    "spawn": Action("create", frozenset({BUILDING}), "spawning", ACTIVE),
+    "stop": Action("os-stop", frozenset({ACTIVE, ERROR}), "powering-off", STOPPED),
+    "start": Action("os-start", frozenset({STOPPED}), "powering-on", ACTIVE),
+    "reboot_soft": Action("reboot", frozenset({ACTIVE}), "reboot_started", ACTIVE),
+    "reboot_hard": Action("reboot", frozenset({ACTIVE, STOPPED, ERROR}),
+                          "reboot_started_hard", ACTIVE),
+    "snapshot": Action("createImage", frozenset({ACTIVE, STOPPED}), "image_snapshot", None),
+    "delete": Action("delete", frozenset({BUILDING, ACTIVE, STOPPED, ERROR}), "deleting",
+                     DELETED, any_task=True),
+    "attach_volume": Action("os-volume_attachments", frozenset({ACTIVE, STOPPED}),
+                            "attaching_volume", None),
+    "detach_volume": Action("os-volume_attachments", frozenset({ACTIVE, STOPPED}),
+                            "detaching_volume", None),
+}
+
+# task_state while building, before the agent takes over
+SCHEDULING, BLOCK_DEVICE_MAPPING, SPAWNING = "scheduling", "block_device_mapping", "spawning"
+
+
+def api_status(vm_state: str, task_state: str | None) -> str:
+    """The API's ``status`` field for a vm_state/task_state pair (as Nova computes it)."""
+    if vm_state == ACTIVE and task_state == "reboot_started":
+        return "REBOOT"
+    if vm_state == ACTIVE and task_state == "reboot_started_hard":
+        return "HARD_REBOOT"
+    return {BUILDING: "BUILD", ACTIVE: "ACTIVE", STOPPED: "SHUTOFF", ERROR: "ERROR",
+            DELETED: "DELETED"}.get(vm_state, "UNKNOWN")
+
+
+def power_state_for(vm_state: str) -> int:
+    return {ACTIVE: RUNNING, STOPPED: SHUTDOWN}.get(vm_state, NOSTATE)

@@ -1,0 +1,203 @@
+"""The designer: every decision about a guest's domain, as pure functions.
+
+Flavor + image properties + disk paths + volume connections in, a
+:class:`~compute.virt.config.DomainConfig` out; nothing here touches the host.
+Image properties are user input: invalid values raise :class:`~minicloud.errors.BadRequest`.
+"""
+from __future__ import annotations
+
+import string
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from compute.virt.config import (
+    BiosBoot,
+    Controller,
+    Disk,
+    DiskBus,
+    DiskFormat,
+    DomainConfig,
+    DomainType,
+    FileDisk,
+    InstanceMetadata,
+    KernelBoot,
+    NetworkDisk,
+    UefiBoot,
+)
+from minicloud.errors import BadRequest, ConfigError
+
+DEFAULT_UEFI_LOADER = "/usr/share/OVMF/OVMF_CODE_4M.fd"
+DEFAULT_NVRAM_TEMPLATE = "/usr/share/OVMF/OVMF_VARS_4M.fd"
+#: OVMF code -> the variable store built with it (sizes must match: 2 MiB vs 4 MiB flash).
+NVRAM_TEMPLATES = {
+    "/usr/share/OVMF/OVMF_CODE_4M.fd": DEFAULT_NVRAM_TEMPLATE,
+    "/usr/share/OVMF/OVMF_CODE.fd": "/usr/share/OVMF/OVMF_VARS.fd",
+    "/usr/share/OVMF/OVMF_CODE_4M.ms.fd": "/usr/share/OVMF/OVMF_VARS_4M.ms.fd",
+    "/usr/share/OVMF/OVMF_CODE.ms.fd": "/usr/share/OVMF/OVMF_VARS.ms.fd",
+}
+#: Device-name prefix of each disk bus, as the guest kernel names them.
+BUS_PREFIXES: dict[str, str] = {"virtio": "vd", "scsi": "sd", "sata": "sd", "ide": "hd"}
+#: IDE has two channels of two devices; the other buses are limited by the names only.
+_BUS_MAX_DEVICES = {"ide": 4}
+DEFAULT_BUS: DiskBus = "virtio"
+CONSOLE_LOG = "console.log"
+NVRAM_FILE = "nvram.fd"
+DOMAIN_PREFIX = "minicloud-"
+
+
+@dataclass(frozen=True)
+class VirtSettings:
+    """The compute agent's virt settings (from the ``[compute]`` configuration section).
+
+    ``nvram_template`` None: the template that matches ``uefi_loader`` (see NVRAM_TEMPLATES).
+    """
+
+    virt_type: DomainType = "qemu"
+    uefi_loader: str = DEFAULT_UEFI_LOADER
+    nvram_template: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.virt_type not in ("qemu", "kvm"):
+            raise ConfigError(f"[compute] virt_type = {self.virt_type!r}: 'qemu' or 'kvm' "
+                              "is required")
+
+    def uefi_nvram_template(self) -> str:
+        """The NVRAM template for ``uefi_loader``; ConfigError when it cannot be derived."""
+        if self.nvram_template is not None:
+            return self.nvram_template
+        try:
+            return NVRAM_TEMPLATES[self.uefi_loader]
+        except KeyError:
+            raise ConfigError(f"[compute] uefi_loader = {self.uefi_loader!r}: no known NVRAM "
+                              f"template for it (known loaders: {sorted(NVRAM_TEMPLATES)})"
+                              ) from None
+
+
+@dataclass(frozen=True)
+class VolumeConnection:
+    """How compute reaches a volume: an iSCSI LUN, optionally behind CHAP.
+
+    ``secret_uuid`` names the libvirt secret holding the CHAP password (the agent defines it
+    with :meth:`compute.virt.host.Host.define_secret` before attaching).
+    """
+
+    volume_id: str
+    target_iqn: str
+    target_lun: int
+    host: str
+    port: int = 3260
+    auth_username: str | None = None
+    secret_uuid: str | None = None
+
+
+def domain_name(instance_uuid: str) -> str:
+    """The libvirt domain name of an instance: unique, since instance ids are uuid4."""
+    return f"{DOMAIN_PREFIX}{instance_uuid}"
+
+
+def disk_bus(image_properties: Mapping[str, str]) -> DiskBus:
+    """The bus of every disk of a guest: ``hw_disk_bus`` (default virtio)."""
+    bus = image_properties.get("hw_disk_bus") or DEFAULT_BUS
+    if bus not in BUS_PREFIXES:
+        raise BadRequest(f"hw_disk_bus = {bus!r}: one of {sorted(BUS_PREFIXES)} is required")
+    return bus  # type: ignore[return-value]
+
+
+def _letters(index: int) -> str:
+    """0 -> a, 25 -> z, 26 -> aa (the kernel's sd/vd naming)."""
+    name = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        name = string.ascii_lowercase[rest] + name
+    return name
+
+
+def next_device_name(bus: str, used_names: Collection[str]) -> str:
+    """The first free device name of ``bus`` (``vda``, ``vdb``... ``vdz``, ``vdaa``...).
+
+    ``used_names`` may hold names of any bus, with or without ``/dev/``. Raises BadRequest
+    for an unknown bus or when the bus has no free name left (IDE: four devices).
+    """
+    if bus not in BUS_PREFIXES:
+        raise BadRequest(f"disk bus {bus!r}: one of {sorted(BUS_PREFIXES)} is required")
+    used = {PurePosixPath(name).name for name in used_names}
+    prefix = BUS_PREFIXES[bus]
+    for index in range(_BUS_MAX_DEVICES.get(bus, 26 * 27)):
+        name = prefix + _letters(index)
+        if name not in used:
+            return name
+    raise BadRequest(f"no free device name left on the {bus} bus")
+
+
+def volume_disk(volume: VolumeConnection, bus: DiskBus, target_dev: str) -> NetworkDisk:
+    """The disk of a volume; its serial is the volume id (the guest sees it in by-id links)."""
+    return NetworkDisk(protocol="iscsi", name=f"{volume.target_iqn}/{volume.target_lun}",
+                       host=volume.host, port=volume.port, target_dev=target_dev, bus=bus,
+                       serial=volume.volume_id, auth_username=volume.auth_username,
+                       secret_uuid=volume.secret_uuid)
+
+
+def _firmware(image_properties: Mapping[str, str], instance_dir: Path,
+              settings: VirtSettings) -> BiosBoot | UefiBoot:
+    kind = (image_properties.get("hw_firmware_type") or "bios").lower()
+    if kind == "bios":
+        return BiosBoot()
+    if kind == "uefi":
+        return UefiBoot(loader=settings.uefi_loader, nvram_path=str(instance_dir / NVRAM_FILE),
+                        nvram_template=settings.uefi_nvram_template())
+    raise BadRequest(f"hw_firmware_type = {kind!r}: 'bios' or 'uefi' is required")
+
+
+def design_domain(*, instance_uuid: str, name: str, cloud_id: str, vcpus: int,
+                  memory_mib: int, image_properties: Mapping[str, str],
+                  instance_dir: str | Path, root_disk: str, ephemeral_disk: str | None = None,
+                  disk_format: DiskFormat = "qcow2", kernel: str | None = None,
+                  ramdisk: str | None = None, volumes: Sequence[VolumeConnection] = (),
+                  settings: VirtSettings | None = None) -> DomainConfig:
+    """Design the domain of one instance.
+
+    - Name ``minicloud-<instance_uuid>``; the domain UUID is the instance id, so the guest's
+      SMBIOS system UUID equals it. The metadata names ``cloud_id`` and the display ``name``.
+    - Firmware from ``hw_firmware_type`` (bios by default; uefi: the settings' loader, NVRAM
+      at ``<instance_dir>/nvram.fd``); machine ``hw_machine_type``, else q35 for UEFI, else
+      libvirt's default.
+    - Disks, all on ``hw_disk_bus``: root first (vda), the ephemeral disk next when given,
+      then the volumes in order, each with its volume id as serial. ``scsi`` adds a
+      virtio-scsi controller.
+    - ``kernel`` (and optional ``ramdisk``) selects direct kernel boot with the image's
+      ``os_command_line``, else ``root=/dev/<root> console=ttyS0``.
+    - Console output goes to ``<instance_dir>/console.log``.
+    """
+    settings = settings or VirtSettings()
+    instance_dir = Path(instance_dir)
+    bus = disk_bus(image_properties)
+    firmware = _firmware(image_properties, instance_dir, settings)
+    machine = image_properties.get("hw_machine_type") or (
+        "q35" if isinstance(firmware, UefiBoot) else None)
+
+    disks: list[Disk] = []
+    used: list[str] = []
+    for path in (root_disk, ephemeral_disk):
+        if path is not None:
+            used.append(next_device_name(bus, used))
+            disks.append(FileDisk(path, disk_format, used[-1], bus))
+    for volume in volumes:
+        used.append(next_device_name(bus, used))
+        disks.append(volume_disk(volume, bus, used[-1]))
+
+    kernel_boot = None
+    if kernel is not None:
+        cmdline = image_properties.get("os_command_line") or f"root=/dev/{used[0]} console=ttyS0"
+        kernel_boot = KernelBoot(kernel, ramdisk, cmdline)
+    elif ramdisk is not None:
+        raise BadRequest("a ramdisk needs a kernel (ramdisk_id without kernel_id)")
+
+    return DomainConfig(
+        type=settings.virt_type, name=domain_name(instance_uuid), uuid=instance_uuid,
+        memory_mib=memory_mib, vcpus=vcpus, machine=machine, firmware=firmware,
+        kernel_boot=kernel_boot, disks=disks,
+        controllers=[Controller("scsi", "virtio-scsi")] if bus == "scsi" else [],
+        console_log=str(instance_dir / CONSOLE_LOG),
+        metadata=InstanceMetadata(cloud_id=cloud_id, name=name))

@@ -1,0 +1,290 @@
+"""Compute service + agent on the fake driver: lifecycle, claims, failures, reconciliation."""
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+
+import pytest
+from sqlalchemy import select
+
+from compute import flavors, states
+from compute.agent import Agent
+from compute.driver import SPAWN_STEPS, FakeDriver
+from compute.models import Allocation, ComputeTask, Instance
+from compute.service import ComputeService, ServerRequest
+from minicloud.config import Config
+from minicloud.db import Database
+from minicloud.errors import BadRequest, Conflict, NotFound
+from minicloud.identity.service import IdentityService
+from minicloud.identity.tokens import TokenProvider, ensure_key
+
+RAW = b"\0" * 4096 + b"minicloud" * 100
+
+
+class FakeImages:
+    """The image API as the compute side sees it (metadata, data, snapshots)."""
+
+    def __init__(self) -> None:
+        self.images = {"img": self._meta("img", RAW)}
+        self.uploads: dict[str, bytes] = {}
+        self.downloads = 0
+
+    @staticmethod
+    def _meta(image_id: str, data: bytes, **extra) -> dict:
+        return {"id": image_id, "status": "active", "disk_format": "raw", "min_ram": 0,
+                "min_disk": 0, "size": len(data), "virtual_size": len(data),
+                "checksum": hashlib.md5(data).hexdigest(), "os_hash_algo": "sha512",
+                "os_hash_value": hashlib.sha512(data).hexdigest(), **extra}
+
+    def get(self, image_id):
+        if image_id not in self.images:
+            raise NotFound(f"image {image_id}")
+        return self.images[image_id]
+
+    def download(self, image_id, chunk_size=1 << 20):
+        self.downloads += 1
+        yield RAW
+
+    def create(self, body):
+        image_id = f"snap-{len(self.images)}"
+        self.images[image_id] = dict(body, id=image_id, status="queued")
+        return self.images[image_id]
+
+    def upload(self, image_id, chunks):
+        self.uploads[image_id] = b"".join(chunks)
+        self.images[image_id]["status"] = "active"
+
+    def delete(self, image_id):
+        self.images.pop(image_id, None)
+
+
+@pytest.fixture
+def env(tmp_path):
+    (tmp_path / "minicloud.conf").write_text(
+        "[compute]\nhost = node1\nvcpus = 4\nmemory_mib = 1024\ndisk_gb = 10\n"
+        "cpu_allocation_ratio = 1\n")
+    conf = Config.load(tmp_path, environ={})
+    db = Database(conf.database_url)
+    db.upgrade()
+    ident = IdentityService(db)
+    ident.bootstrap("admin", "admin", "pw")
+    ident.create_project("demo")
+    ident.create_user("alice", "pw", "demo", "member")
+    tokens = TokenProvider(db, ensure_key(tmp_path))
+    images = FakeImages()
+    svc = ComputeService(db, lambda _token: images)
+    svc.sync_flavors(flavors.load())
+    driver = FakeDriver()
+    agent = Agent(conf, db, driver, lambda: images)
+    agent.register()
+    alice = tokens.issue(ident.get_user("alice").id, ident.get_project("demo").id)
+    yield svc, agent, driver, images, alice, db
+    agent.pool.shutdown()
+    db.dispose()
+
+
+def work(agent: Agent) -> int:
+    """Run every pending task now; return how many ran."""
+    count = 0
+    while (task := agent.take_task()) is not None:
+        agent.run_task(task)
+        count += 1
+    return count
+
+
+def boot(svc, ctx, flavor="6", name="vm"):
+    return svc.create_server(ctx, ServerRequest(name=name, flavor_ref=flavor, image_ref="img"))
+
+
+def test_lifecycle_spawn_stop_start_reboot_delete(env):
+    svc, agent, driver, images, alice, db = env
+    inst = boot(svc, alice)
+    assert (inst.vm_state, inst.task_state, inst.host) == ("building", "scheduling", "node1")
+    assert work(agent) == 1
+    inst = svc.get_server(alice, inst.id)
+    assert states.api_status(inst.vm_state, inst.task_state) == "ACTIVE"
+    assert inst.power_state == states.RUNNING and inst.launched_at
+    inst_dir = agent.instances_path / inst.id
+    assert (inst_dir / "disk").exists() and (inst_dir / "disk.eph0").exists()
+    base = agent.instances_path / "_base" / "img"
+    assert base.read_bytes() == RAW and base.stat().st_mode & 0o222 == 0  # read-only
+
+    for action, expected in (("stop", "SHUTOFF"), ("start", "ACTIVE"),
+                             ("reboot_hard", "ACTIVE"), ("reboot_soft", "ACTIVE")):
+        svc.start_action(alice, inst.id, action)
+        work(agent)
+        inst = svc.get_server(alice, inst.id)
+        assert states.api_status(inst.vm_state, inst.task_state) == expected, action
+
+    svc.delete_server(alice, inst.id)
+    work(agent)
+    with pytest.raises(NotFound):
+        svc.get_server(alice, inst.id)
+    assert not inst_dir.exists() and base.read_bytes() == RAW
+    with db.session() as s:
+        assert s.get(Allocation, inst.id) is None
+
+
+def test_second_instance_reuses_cached_base(env):
+    svc, agent, _, images, alice, _ = env
+    boot(svc, alice, name="a")
+    boot(svc, alice, name="b")
+    assert work(agent) == 2
+    assert images.downloads == 1
+
+
+def test_conflicting_action_is_409(env):
+    svc, agent, _, _, alice, _ = env
+    inst = boot(svc, alice)
+    work(agent)
+    with pytest.raises(Conflict, match="Cannot 'os-start' instance .* vm_state active"):
+        svc.start_action(alice, inst.id, "start")
+    svc.start_action(alice, inst.id, "stop")
+    with pytest.raises(Conflict, match="task_state powering-off"):
+        svc.start_action(alice, inst.id, "reboot_hard")
+
+
+@pytest.mark.parametrize("step", SPAWN_STEPS)
+def test_spawn_failure_at_each_step_leaves_nothing(env, step):
+    svc, agent, driver, _, alice, db = env
+    driver.fail_at = step
+    inst = boot(svc, alice)
+    work(agent)
+    inst = svc.get_server(alice, inst.id)
+    assert inst.vm_state == "error" and inst.task_state is None
+    assert inst.fault["message"] == f"injected failure at {step}"
+    assert "/" not in inst.fault["message"]  # no host paths
+    assert not (agent.instances_path / inst.id).exists()
+    assert inst.id not in driver.guests
+    with db.session() as s:
+        assert s.get(Allocation, inst.id) is None
+    svc.delete_server(alice, inst.id)
+    work(agent)
+    with pytest.raises(NotFound):
+        svc.get_server(alice, inst.id)
+
+
+def test_no_valid_host(env):
+    svc, agent, _, _, alice, _ = env
+    inst = boot(svc, alice, flavor="1")  # 512 MiB fits
+    inst2 = boot(svc, alice, flavor="1", name="second")  # 1024 MiB host: still fits
+    inst3 = boot(svc, alice, flavor="1", name="third")
+    assert inst.host and inst2.host
+    assert inst3.vm_state == "error" and inst3.host is None
+    assert inst3.fault["message"].startswith("No valid host was found.")
+    assert "not enough RAM" in inst3.fault["message"]
+    svc.delete_server(alice, inst3.id)  # never scheduled: deleted at once
+    with pytest.raises(NotFound):
+        svc.get_server(alice, inst3.id)
+
+
+@pytest.mark.parametrize("image_patch, message", [
+    ({"status": "queued"}, "is not active"),
+    ({"min_ram": 4096}, "memory is too small"),
+    ({"min_disk": 5}, "disk is too small"),
+    ({"virtual_size": 3 * 1024 ** 3}, "Flavor disk is 1073741824 bytes"),
+])
+def test_image_must_fit_the_flavor(env, image_patch, message):
+    svc, _, _, images, alice, _ = env
+    images.images["img"].update(image_patch)
+    with pytest.raises(BadRequest, match=message):
+        boot(svc, alice)
+
+
+def test_unknown_image_and_flavor(env):
+    svc, _, _, _, alice, _ = env
+    with pytest.raises(BadRequest, match="Image nope could not be found"):
+        svc.create_server(alice, ServerRequest(name="x", flavor_ref="1", image_ref="nope"))
+    with pytest.raises(NotFound, match="Flavor 99"):
+        svc.create_server(alice, ServerRequest(name="x", flavor_ref="99", image_ref="img"))
+
+
+def test_restart_fails_interrupted_build_and_finishes_interrupted_delete(env):
+    svc, agent, driver, images, alice, db = env
+    building = boot(svc, alice, name="building")
+    task = agent.take_task()  # the agent dies while running this spawn
+    assert task.action == "spawn"
+    doomed = boot(svc, alice, name="doomed")
+    work(agent)
+    svc.delete_server(alice, doomed.id)
+    taken = agent.take_task()  # dies during the delete
+    assert taken.action == "delete"
+
+    restarted = Agent(agent.conf, db, driver, lambda: images)
+    restarted.init_host()
+    work(restarted)
+    inst = svc.get_server(alice, building.id)
+    assert inst.vm_state == "error" and "restart" in inst.fault["message"]
+    with pytest.raises(NotFound):
+        svc.get_server(alice, doomed.id)
+    assert doomed.id not in driver.guests
+    with db.session() as s:
+        states_ = dict(s.execute(select(ComputeTask.action, ComputeTask.state)
+                                 .where(ComputeTask.instance_id == doomed.id)).all())
+    assert states_["delete"] == "done"
+    restarted.pool.shutdown()
+
+
+def test_restart_removes_guests_of_deleted_instances(env):
+    svc, agent, driver, _, alice, db = env
+    inst = boot(svc, alice)
+    work(agent)
+    with db.session() as s:  # the catalog says deleted, but the guest survived
+        s.get(Instance, inst.id).vm_state = "deleted"
+    agent.init_host()
+    assert inst.id not in driver.guests
+
+
+def test_power_sync_marks_a_guest_that_powered_off(env):
+    svc, agent, driver, _, alice, _ = env
+    inst = boot(svc, alice)
+    work(agent)
+    driver.guests[inst.id] = states.SHUTDOWN  # the guest ran `poweroff`
+    agent.sync_power_states()
+    inst = svc.get_server(alice, inst.id)
+    assert (inst.vm_state, inst.power_state) == ("stopped", states.SHUTDOWN)
+
+
+def test_snapshot_uploads_and_keeps_source(env):
+    svc, agent, _, images, alice, _ = env
+    inst = boot(svc, alice)
+    work(agent)
+    image_id = svc.snapshot(alice, inst.id, "snap", {"purpose": "lab"})
+    assert images.images[image_id]["image_type"] == "snapshot"
+    assert images.images[image_id]["instance_uuid"] == inst.id
+    assert images.images[image_id]["base_image_ref"] == "img"
+    assert images.images[image_id]["purpose"] == "lab"
+    work(agent)
+    assert images.uploads[image_id].startswith(b"fake snapshot")
+    assert svc.get_server(alice, inst.id).task_state is None
+
+
+def test_image_cache_manager_removes_unused_bases_after_age(env):
+    svc, agent, _, _, alice, _ = env
+    inst = boot(svc, alice)
+    work(agent)
+    base = agent.instances_path / "_base" / "img"
+    old = time.time() - 10 * 86400
+    os.utime(base, (old, old))
+    agent.manage_image_cache()
+    assert base.exists(), "in use"
+    svc.delete_server(alice, inst.id)
+    work(agent)
+    agent.manage_image_cache()
+    assert not base.exists()
+
+
+def test_project_isolation(env):
+    svc, agent, _, _, alice, db = env
+    inst = boot(svc, alice)
+    ident = IdentityService(db)
+    admin_ctx = TokenProvider(db, ensure_key(agent.conf.state_dir)).issue(
+        ident.get_user("admin").id, ident.get_project("admin").id)
+    ident.create_user("bob", "pw", "admin", "member")
+    bob = TokenProvider(db, ensure_key(agent.conf.state_dir)).issue(
+        ident.get_user("bob").id, ident.get_project("admin").id)
+    with pytest.raises(NotFound):
+        svc.get_server(bob, inst.id)
+    assert svc.list_servers(bob) == []
+    assert [i.id for i in svc.list_servers(admin_ctx, all_projects=True)] == [inst.id]
