@@ -193,10 +193,15 @@ class Agent:
         inst = self._instance(task.instance_id)
         image = self.images().get(inst.image_id)
         base = self.cache.fetch(image)
+        extra = {}
+        for prop, arg in (("kernel_id", "kernel"), ("ramdisk_id", "ramdisk")):
+            if inst.image_meta.get(prop):  # AMI-style: boot the kernel directly
+                extra[arg] = self.cache.fetch(self.images().get(inst.image_meta[prop]))
+        fmt = image.get("disk_format") or "raw"
         spec = InstanceSpec(id=inst.id, name=inst.name, flavor=inst.flavor,
                             image_meta=inst.image_meta, base_image=base,
-                            base_format=image.get("disk_format") or "raw",
-                            instance_dir=self.instances_path / inst.id)
+                            base_format="raw" if fmt in ("ami", "aki", "ari") else fmt,
+                            instance_dir=self.instances_path / inst.id, **extra)
         self.driver.spawn(spec)
         if not self._transition(inst.id, states.SPAWNING, vm_state=states.ACTIVE,
                                 task_state=None, power_state=states.RUNNING,
@@ -274,8 +279,10 @@ class Agent:
 
     def manage_image_cache(self) -> None:
         with self.db.session() as s:
-            in_use = set(s.scalars(select(Instance.image_id).where(
+            live = list(s.scalars(select(Instance).where(
                 Instance.host == self.host, Instance.vm_state != states.DELETED)))
+        in_use = {i.image_id for i in live} | {i.image_meta.get(k) for i in live
+                                                 for k in ("kernel_id", "ramdisk_id")}
         for image_id in self.cache.manage({i for i in in_use if i},
                                           self.conf.compute.image_cache_max_age):
             LOG.info("removed unused base image %s", image_id)

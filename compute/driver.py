@@ -30,6 +30,8 @@ class InstanceSpec:
     base_image: Path | None  # the cached base image (None: boot from volume, later)
     base_format: str         # its disk format as recorded in the catalog (never probed)
     instance_dir: Path
+    kernel: Path | None = None   # AMI-style images: cached kernel_id / ramdisk_id images
+    ramdisk: Path | None = None
 
 
 class Driver(Protocol):

@@ -39,6 +39,8 @@ def check_format(path: Path, disk_format: str) -> None:
     detected = str(inspector) if inspector else "raw"
     if detected == "gpt" and disk_format == "raw":
         detected = "raw"  # a raw disk with a partition table
+    if disk_format in ("aki", "ari", "ami"):
+        disk_format = "raw"  # kernels, ramdisks and AMI roots are plain bytes
     if detected != disk_format:
         raise ImageCacheError(f"base image {path.name} is {detected}, but the catalog says "
                               f"{disk_format}")

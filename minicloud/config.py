@@ -125,6 +125,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("compute", "uefi_loader", "str", "/usr/share/OVMF/OVMF_CODE_4M.fd",
            "OVMF firmware code for `hw_firmware_type=uefi` images (the seeds' "
            "`/usr/share/OVMF/OVMF_CODE.fd` is accepted too)."),
+    Option("compute", "shutdown_timeout", "float", 60.0,
+           "Seconds `server stop` waits for a clean (ACPI) shutdown before powering off."),
     Option("compute", "vcpus", "int", 0, "vCPUs this host offers. 0: the machine's count."),
     Option("compute", "memory_mib", "int", 0,
            "RAM this host offers, in MiB. 0: the machine's RAM less `reserved_memory_mib`."),

@@ -137,8 +137,8 @@ class Guest:
 
     def power_state(self) -> int:
         """Nova's power state (see :mod:`compute.states`): shut off maps to SHUTDOWN."""
-        state, _reason = _call(f"state of {self.name}", self._domain.state) or (0, 0)
-        return _power_states().get(state, states.NOSTATE)
+        info = _call(f"state of {self.name}", self._domain.state)
+        return _power_states().get(info[0], states.NOSTATE) if info else states.NOSTATE
 
     def reboot(self, hard: bool) -> None:
         """Soft: ask the guest (ACPI) and return at once. Hard: destroy, then start.

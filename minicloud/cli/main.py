@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from minicloud import errors
-from minicloud.cli import admin, images
+from minicloud.cli import admin, images, lab
 from minicloud.cli.context import CliContext
 from minicloud.config import default_state_dir
 
@@ -28,7 +28,7 @@ def cli(ctx: click.Context, state_dir: Path | None, os_cloud: str | None) -> Non
     ctx.obj = CliContext(state_dir or default_state_dir(), os_cloud)
 
 
-for _module in (admin, images):
+for _module in (admin, images, lab):
     for _command in _module.COMMANDS:
         cli.add_command(_command)
 

@@ -1,0 +1,98 @@
+"""The libvirt driver: real guests under QEMU, built from the designer's domain objects.
+
+It keeps the contract of :mod:`compute.driver`: a failed spawn removes what it created, a
+destroy tolerates anything already gone. It only ever sees this cloud's guests (the domain
+metadata carries the cloud id), so two clouds can share one libvirtd.
+"""
+from __future__ import annotations
+
+import contextlib
+import shutil
+import time
+from pathlib import Path
+
+from compute import disks, states
+from compute.driver import InstanceSpec
+from compute.virt.designer import VirtSettings, design_domain
+from compute.virt.host import Host
+from minicloud.config import Config
+from minicloud.errors import NotFound
+
+ROOT_DISK, EPHEMERAL_DISK = "disk", "disk.eph0"
+
+
+class LibvirtDriver:
+    def __init__(self, conf: Config, cloud_id: str) -> None:
+        self.host = Host(conf.compute.connection_uri)
+        self.cloud_id = cloud_id
+        self.settings = VirtSettings(virt_type=conf.compute.virt_type,
+                                     uefi_loader=conf.compute.uefi_loader)
+        self.shutdown_timeout = conf.compute.shutdown_timeout
+
+    def spawn(self, spec: InstanceSpec) -> None:
+        flavor = spec.flavor
+        with contextlib.ExitStack() as undo:
+            spec.instance_dir.mkdir(mode=0o711)
+            undo.callback(shutil.rmtree, spec.instance_dir, ignore_errors=True)
+            root = spec.instance_dir / ROOT_DISK
+            disks.create_overlay(spec.base_image, spec.base_format, root, flavor["disk"])
+            ephemeral = None
+            if flavor.get("ephemeral"):
+                ephemeral = spec.instance_dir / EPHEMERAL_DISK
+                disks.create_blank(ephemeral, flavor["ephemeral"])
+            config = design_domain(
+                instance_uuid=spec.id, name=spec.name, cloud_id=self.cloud_id,
+                vcpus=flavor["vcpus"], memory_mib=flavor["ram"],
+                image_properties=spec.image_meta, instance_dir=spec.instance_dir,
+                root_disk=str(root), ephemeral_disk=str(ephemeral) if ephemeral else None,
+                kernel=str(spec.kernel) if spec.kernel else None,
+                ramdisk=str(spec.ramdisk) if spec.ramdisk else None, settings=self.settings)
+            guest = self.host.define(config)
+            undo.callback(guest.undefine)
+            guest.start()
+            undo.callback(guest.destroy)
+            undo.pop_all()
+
+    def destroy(self, instance_id: str, instance_dir: Path) -> None:
+        guest = self.host.lookup(instance_id)
+        if guest is not None and guest.cloud_id() == self.cloud_id:
+            guest.destroy()
+            guest.undefine()
+        shutil.rmtree(instance_dir, ignore_errors=True)
+
+    def _guest(self, instance_id: str):
+        guest = self.host.lookup(instance_id)
+        if guest is None or guest.cloud_id() != self.cloud_id:
+            raise NotFound(f"no guest for instance {instance_id}")
+        return guest
+
+    def power_off(self, instance_id: str) -> None:
+        """Clean shutdown (ACPI) for up to ``shutdown_timeout`` seconds, then pull the plug."""
+        guest = self._guest(instance_id)
+        guest.shutdown()
+        deadline = time.monotonic() + self.shutdown_timeout
+        while time.monotonic() < deadline:
+            if guest.power_state() != states.RUNNING:
+                return
+            time.sleep(0.5)
+        guest.destroy()
+
+    def power_on(self, instance_id: str) -> None:
+        self._guest(instance_id).start()
+
+    def reboot(self, instance_id: str, hard: bool) -> None:
+        self._guest(instance_id).reboot(hard)
+
+    def power_state(self, instance_id: str) -> int:
+        guest = self.host.lookup(instance_id)
+        if guest is None or guest.cloud_id() != self.cloud_id:
+            return states.NOSTATE
+        return guest.power_state()
+
+    def snapshot(self, instance_id: str, instance_dir: Path, dest: Path) -> str:
+        self._guest(instance_id)
+        disks.flatten(instance_dir / ROOT_DISK, dest)
+        return "qcow2"
+
+    def list_instances(self) -> list[str]:
+        return [guest.uuid for guest in self.host.guests(self.cloud_id)]

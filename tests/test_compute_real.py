@@ -1,0 +1,125 @@
+"""Real guests under QEMU (software emulation) through the whole cloud: BIOS and UEFI.
+
+Each test boots the tiny lab guest and reads its console report: the SMBIOS uuid is the
+server id, the firmware is as asked, vda has the flavor's root size and vdb its ephemeral
+size. Delete must leave no domain, no instance files, no claims, and the base image intact.
+"""
+from __future__ import annotations
+
+import hashlib
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from compute.guest_image import parse_report
+from minicloud import process
+from minicloud.client import Client, Credentials
+from tests.conftest import start_cloud
+
+pytestmark = pytest.mark.real
+NOVA = {"OpenStack-API-Version": "compute 2.96", "X-OpenStack-Nova-API-Version": "2.96"}
+GIB = 1024 ** 3
+
+
+@pytest.fixture(scope="module")
+def real_cloud():
+    # libvirt runs QEMU as libvirt-qemu: every directory on the path must be traversable.
+    root = Path(tempfile.mkdtemp(prefix="minicloud-test-", dir="/var/tmp"))
+    root.chmod(0o711)
+    cloud = start_cloud(root / "state", {"compute": {"driver": "libvirt",
+                                                     "shutdown_timeout": 5}}, daemons=True)
+    try:
+        cloud.minicloud("lab", "images")
+        c = cloud.credentials
+        client = Client(Credentials(c["auth_url"], c["username"], c["password"],
+                                    c["project_name"]))
+        yield cloud, client
+    finally:
+        cloud.minicloud("down", check=False)
+        for name in _domains(cloud):
+            process.run(["virsh", "-c", "qemu:///system", "destroy", name], check=False)
+            process.run(["virsh", "-c", "qemu:///system", "undefine", "--nvram", name],
+                        check=False)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _domains(cloud) -> list[str]:
+    out = process.run(["virsh", "-c", "qemu:///system", "list", "--all", "--name"]).stdout
+    return [n for n in out.decode().split() if n.startswith("minicloud-")]
+
+
+def _image_id(client: Client, name: str) -> str:
+    images = client.request("image", "GET", "/v2/images", params={"name": name}).json()
+    return images["images"][0]["id"]
+
+
+def _wait(client: Client, server_id: str, status: str, timeout: float = 120) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        server = client.request("compute", "GET", f"/servers/{server_id}",
+                                headers=NOVA).json()["server"]
+        if server["status"] == status:
+            return server
+        assert server["status"] != "ERROR", server.get("fault")
+        time.sleep(0.5)
+    raise AssertionError(f"server {server_id} did not reach {status}")
+
+
+def _console_report(client: Client, server_id: str, timeout: float = 120):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        out = client.request("compute", "POST", f"/servers/{server_id}/action", headers=NOVA,
+                             json={"os-getConsoleOutput": {}}).json()["output"]
+        report = parse_report(out)
+        if report.ready:
+            return report
+        time.sleep(1)
+    raise AssertionError(f"no MINICLOUD-READY on the console of {server_id}:\n{out[-2000:]}")
+
+
+def _sha512(path: Path) -> str:
+    return hashlib.sha512(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.timeout(400)
+@pytest.mark.parametrize("image_name, firmware", [("tiny", "bios"), ("tiny-uefi", "uefi")])
+def test_boot_report_and_reclaim(real_cloud, image_name, firmware):
+    cloud, client = real_cloud
+    image_id = _image_id(client, image_name)
+    image = client.request("image", "GET", f"/v2/images/{image_id}").json()
+    body = {"server": {"name": f"vm-{firmware}", "imageRef": image_id, "flavorRef": "6",
+                       "networks": "none"}}
+    server_id = client.request("compute", "POST", "/servers", headers=NOVA,
+                               json=body).json()["server"]["id"]
+    server = _wait(client, server_id, "ACTIVE")
+    assert server["flavor"]["original_name"] == "lab.nano"
+    report = _console_report(client, server_id)
+    assert report.uuid == server_id
+    assert report.firmware == firmware
+    sizes = {d.name: d.size for d in report.disks}
+    assert sizes == {"vda": 1 * GIB, "vdb": 1 * GIB}
+
+    instances = cloud.state_dir / "instances"
+    base = instances / "_base" / image_id
+    assert _sha512(base) == image["os_hash_value"]
+    assert f"minicloud-{server_id}" in _domains(cloud)
+    assert (instances / server_id / "disk").exists()
+
+    client.request("compute", "DELETE", f"/servers/{server_id}", headers=NOVA)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        resp = client.session.get(client.endpoint("compute") + f"/servers/{server_id}",
+                                  headers=dict(NOVA, **{"X-Auth-Token": client.token}))
+        if resp.status_code == 404:
+            break
+        time.sleep(0.5)
+    else:
+        raise AssertionError("server not deleted")
+    assert f"minicloud-{server_id}" not in _domains(cloud)
+    assert not (instances / server_id).exists()
+    assert _sha512(base) == image["os_hash_value"], "the base image never changes"
+    hosts = client.request("compute", "GET", "/servers/detail", headers=NOVA).json()
+    assert server_id not in [s["id"] for s in hosts["servers"]]
