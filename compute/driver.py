@@ -112,7 +112,10 @@ class FakeDriver:
 
     def snapshot(self, instance_id: str, instance_dir: Path, dest: Path) -> str:
         self._guest(instance_id)
-        dest.write_bytes(b"fake snapshot of " + instance_id.encode())
+        # A real (empty) qcow2: the image service inspects uploads against their disk_format.
+        from compute.disks import create_blank
+
+        create_blank(dest, 1)
         return "qcow2"
 
     def list_instances(self) -> list[str]:

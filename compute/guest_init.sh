@@ -2,7 +2,7 @@
 # /init of minicloud's tiny lab guests (see compute/guest_image.py, which parses the report).
 # Prints one MINICLOUD-* item per line on the serial console, then keeps a shell running.
 # PID 1 must never exit (the kernel would panic), so nothing here uses `set -e`.
-/bin/busybox mkdir -p /proc /sys /dev /tmp /sbin /usr/bin /usr/sbin
+/bin/busybox mkdir -p /proc /sys /dev /tmp /sbin /usr/bin /usr/sbin /var/log /var/run
 /bin/busybox --install -s
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
 mount -t proc proc /proc
@@ -39,15 +39,19 @@ done
 for disk in $disks; do
     serial=$(tr -d ' \t\r\n' < "/sys/block/$disk/serial" 2>/dev/null)
     [ -n "$serial" ] || continue
-    dd if="/dev/$disk" of=/tmp/sector bs=512 count=1 2>/dev/null
+    rm -f /tmp/sector
+    # An unreadable sector is not a blank one: nothing is written then.
+    readable=no
+    dd if="/dev/$disk" of=/tmp/sector bs=512 count=1 2>/dev/null \
+        && [ "$(wc -c < /tmp/sector)" = 512 ] && readable=yes
     found=
-    head=$(head -c 17 /tmp/sector)
-    if [ "$head" = "MINICLOUD-MARKER " ]; then
+    prefix=$(head -c 17 /tmp/sector 2>/dev/null)
+    if [ "$prefix" = "MINICLOUD-MARKER " ]; then
         found=$(tr '\000' '\n' < /tmp/sector | head -n 1 | cut -c 18-)
     fi
     wrote=
-    if [ -n "$found" ] || [ "$head" = "MINICLOUD-MARKER " ] \
-            || [ "$(tr -d '\000' < /tmp/sector | wc -c)" -eq 0 ]; then
+    if [ "$readable" = yes ] && { [ "$prefix" = "MINICLOUD-MARKER " ] \
+            || [ "$(tr -d '\000' < /tmp/sector | wc -c)" -eq 0 ]; }; then
         wrote="instance=$uuid time=$(date +%s)"
         printf 'MINICLOUD-MARKER %s\n' "$wrote" > /tmp/marker
         dd if=/tmp/marker of="/dev/$disk" bs=512 count=1 conv=sync,notrunc,fsync 2>/dev/null
@@ -57,7 +61,8 @@ for disk in $disks; do
 done
 emit "MINICLOUD-READY"
 
-# ACPI power button (libvirt's shutdown) -> power off at once.
+# ACPI power button (libvirt's shutdown) -> power off at once. acpid needs /var/log and
+# /var/run, or it dies silently once in the background.
 mkdir -p /etc/acpi/PWRF
 printf '#!/bin/sh\nsync\npoweroff -f\n' > /etc/acpi/PWRF/00000080
 chmod 755 /etc/acpi/PWRF/00000080

@@ -256,7 +256,7 @@ def test_snapshot_uploads_and_keeps_source(env):
     assert images.images[image_id]["base_image_ref"] == "img"
     assert images.images[image_id]["purpose"] == "lab"
     work(agent)
-    assert images.uploads[image_id].startswith(b"fake snapshot")
+    assert images.uploads[image_id].startswith(b"QFI\xfb")  # a qcow2
     assert svc.get_server(alice, inst.id).task_state is None
 
 

@@ -85,17 +85,18 @@ def _sha512(path: Path) -> str:
 
 
 @pytest.mark.timeout(400)
-@pytest.mark.parametrize("image_name, firmware", [("tiny", "bios"), ("tiny-uefi", "uefi")])
-def test_boot_report_and_reclaim(real_cloud, image_name, firmware):
+@pytest.mark.parametrize("image_name, firmware, flavor", [
+    ("tiny", "bios", ("6", "lab.nano")), ("tiny-uefi", "uefi", ("7", "lab.micro"))])
+def test_boot_report_and_reclaim(real_cloud, image_name, firmware, flavor):
     cloud, client = real_cloud
     image_id = _image_id(client, image_name)
     image = client.request("image", "GET", f"/v2/images/{image_id}").json()
-    body = {"server": {"name": f"vm-{firmware}", "imageRef": image_id, "flavorRef": "6",
+    body = {"server": {"name": f"vm-{firmware}", "imageRef": image_id, "flavorRef": flavor[0],
                        "networks": "none"}}
     server_id = client.request("compute", "POST", "/servers", headers=NOVA,
                                json=body).json()["server"]["id"]
     server = _wait(client, server_id, "ACTIVE")
-    assert server["flavor"]["original_name"] == "lab.nano"
+    assert server["flavor"]["original_name"] == flavor[1]
     report = _console_report(client, server_id)
     assert report.uuid == server_id
     assert report.firmware == firmware

@@ -62,7 +62,7 @@ def test_image_lifecycle(osc, tmp_path):
     assert created["checksum"] == hashlib.md5(data).hexdigest()
     shown = json.loads(osc("image", "show", "osc-image", "-f", "json"))
     assert shown["size"] == len(data) and shown["properties"]["lab"] == "one"
-    assert shown["os_hash_value"] == hashlib.sha512(data).hexdigest()
+    assert shown["properties"]["os_hash_value"] == hashlib.sha512(data).hexdigest()
 
     listed = json.loads(osc("image", "list", "-f", "json"))
     assert "osc-image" in [i["Name"] for i in listed]
@@ -85,7 +85,8 @@ def test_image_lifecycle(osc, tmp_path):
 
     osc("image", "set", "--hidden", "osc-image")
     assert "osc-image" not in osc("image", "list", "-f", "value", "-c", "Name").split()
-    assert json.loads(osc("image", "show", "osc-image", "-f", "json"))["is_hidden"] is True
+    shown = json.loads(osc("image", "show", "osc-image", "-f", "json"))
+    assert shown["properties"]["os_hidden"] is True
     osc("image", "set", "--unhidden", "osc-image")
 
     osc("image", "delete", "osc-image")

@@ -132,7 +132,13 @@ class ImageApi:
         headers = {"Content-Type": "application/octet-stream"}
         if size is not None:
             headers["X-OpenStack-Image-Size"] = str(size)
-        self._call("PUT", self._path(image_id, target), data=data, headers=headers)
+        try:
+            self._call("PUT", self._path(image_id, target), data=data, headers=headers)
+        except errors.MinicloudError:
+            # A refusal may come before the body is read (format inspection), and the server
+            # then drops the connection: never reuse it for the next request (the cleanup).
+            self.client.session.close()
+            raise
 
     def download(self, image_id: str) -> requests.Response:
         """The streamed response of ``GET .../file``; the caller closes it."""

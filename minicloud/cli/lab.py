@@ -46,7 +46,8 @@ def lab_images(obj: CliContext, fmt: str, columns: tuple[str, ...]) -> None:
             rows.append({"Name": guest.name, "ID": same[0]["id"], "Action": "kept"})
             continue
         body = {"name": guest.name, "disk_format": guest.disk_format,
-                "container_format": "bare", "visibility": "public", **guest.properties}
+                "container_format": "bare", "visibility": "public", "min_ram": guest.min_ram,
+                **guest.properties}
         image, _ = api.create(body)
         try:
             send_data(api, image["id"], str(guest.path))

@@ -10,12 +10,22 @@ from pathlib import Path
 import click
 
 from minicloud import errors
-from minicloud.cli import admin, images, lab
+from minicloud.cli import admin, compute, images, lab
 from minicloud.cli.context import CliContext
 from minicloud.config import default_state_dir
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Cli(click.Group):
+    """Turns every minicloud error into click's one-line "Error: ..." with exit code 1."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except errors.MinicloudError as exc:
+            raise click.ClickException(exc.message) from None
+
+
+@click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--state-dir", type=click.Path(file_okay=False, path_type=Path),
               envvar="MINICLOUD_STATE_DIR",
               help="State directory of the cloud (default /var/lib/minicloud as root, else "
@@ -28,7 +38,7 @@ def cli(ctx: click.Context, state_dir: Path | None, os_cloud: str | None) -> Non
     ctx.obj = CliContext(state_dir or default_state_dir(), os_cloud)
 
 
-for _module in (admin, images, lab):
+for _module in (admin, images, lab, compute):
     for _command in _module.COMMANDS:
         cli.add_command(_command)
 

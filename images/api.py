@@ -1,0 +1,312 @@
+"""Glance v2 HTTP API: routes only (parse, validate, call the services, serialize).
+
+The app serves at the root of its port: ``GET /`` is the (public) versions document and every
+API path is under ``/v2/``. Representations follow the openstack CLI contract, section 4:
+every core field, ``tags``, ``self``, ``file``, ``schema`` and custom properties as
+top-level string keys; timestamps ``YYYY-MM-DDTHH:MM:SSZ``; real JSON booleans. Errors leave
+through minicloud.wsgi's one handler as ``{"<kind>": {"code", "title", "message"}}``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask, Response, request
+
+from images import policies, protections, schema
+from images.data import DataInfo, DataService
+from images.imports import METHODS, ImportService
+from images.intake import read_stream
+from images.members import MemberRecord, MemberService
+from images.query import ListQuery, next_link
+from images.service import STORE_ID, Dependencies, ImageRecord, ImageService
+from images.store import FilesystemStore, Store
+from minicloud.config import Config
+from minicloud.db import Database
+from minicloud.errors import ConfigError, RangeNotSatisfiable, UnsupportedMediaType
+from minicloud.wsgi import auth, json_body, json_response, public
+from minicloud.wsgi import create_app as base_app
+
+CURRENT_MINOR = 16
+OCTET_STREAM = "application/octet-stream"
+
+
+@dataclass
+class ImageAPI:
+    images: ImageService
+    members: MemberService
+    data: DataService
+    imports: ImportService
+
+
+# -- representations ---------------------------------------------------------------------
+def _ts(value: Any) -> str | None:
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value is not None else None
+
+
+def image_json(r: ImageRecord) -> dict[str, Any]:
+    body: dict[str, Any] = dict(r.properties)
+    body.update({
+        "id": r.id, "name": r.name, "status": r.status, "visibility": r.visibility,
+        "protected": r.protected, "os_hidden": r.os_hidden, "owner": r.owner,
+        "checksum": r.checksum, "os_hash_algo": r.os_hash_algo,
+        "os_hash_value": r.os_hash_value, "size": r.size, "virtual_size": r.virtual_size,
+        "min_ram": r.min_ram, "min_disk": r.min_disk, "disk_format": r.disk_format,
+        "container_format": r.container_format, "created_at": _ts(r.created_at),
+        "updated_at": _ts(r.updated_at), "tags": list(r.tags),
+        "self": f"/v2/images/{r.id}", "file": f"/v2/images/{r.id}/file",
+        "schema": "/v2/schemas/image",
+    })
+    if r.status in ("active", "deactivated"):
+        body["stores"] = STORE_ID
+    if r.direct_path is not None:
+        body["direct_url"] = f"file://{r.direct_path}"
+    return body
+
+
+def member_json(m: MemberRecord) -> dict[str, Any]:
+    return {"image_id": m.image_id, "member_id": m.member_id, "status": m.status,
+            "created_at": _ts(m.created_at), "updated_at": _ts(m.updated_at),
+            "schema": "/v2/schemas/member"}
+
+
+def versions_json(base: str) -> dict[str, Any]:
+    return {"versions": [
+        {"id": f"v2.{minor}", "status": "CURRENT" if minor == CURRENT_MINOR else "SUPPORTED",
+         "links": [{"rel": "self", "href": f"{base}/v2/"}]}
+        for minor in range(CURRENT_MINOR, -1, -1)]}
+
+
+def _schema(name: str) -> dict[str, Any]:
+    props = {"id": {"type": "string"}, "name": {"type": ["null", "string"]},
+             "status": {"type": "string"}, "visibility": {"enum": list(schema.VISIBILITIES)},
+             "disk_format": {"enum": [None, *schema.DISK_FORMATS]},
+             "container_format": {"enum": [None, *schema.CONTAINER_FORMATS]},
+             "protected": {"type": "boolean"}, "os_hidden": {"type": "boolean"},
+             "min_disk": {"type": "integer"}, "min_ram": {"type": "integer"},
+             "tags": {"type": "array", "items": {"type": "string"}}}
+    image = {"name": "image", "properties": props, "additionalProperties": {"type": "string"}}
+    if name == "image":
+        return image
+    return {"name": "images", "properties": {"images": {"type": "array", "items": image},
+                                             "first": {"type": "string"},
+                                             "next": {"type": "string"}}}
+
+
+# -- request helpers ---------------------------------------------------------------------
+def _declared_size() -> int | None:
+    """The largest size the client announced (Content-Length, X-OpenStack-Image-Size), so
+    that an upload announced beyond the cap is refused before it is read."""
+    sizes = [int(v) for v in (request.content_length,
+                              request.headers.get("X-OpenStack-Image-Size"))
+             if v is not None and str(v).isdigit()]
+    return max(sizes) if sizes else None
+
+
+def _require_octet_stream() -> None:
+    # A missing Content-Type is tolerated (curl -T); a different one is refused, as Glance.
+    if request.mimetype and request.mimetype != OCTET_STREAM:
+        raise UnsupportedMediaType(f"Unsupported Content-Type {request.mimetype!r}: image "
+                                   f"data must be sent as {OCTET_STREAM}.")
+
+
+def _download(api: ImageAPI, info: DataInfo) -> Response:
+    size, rng = info.size, request.range
+    if rng is not None and rng.units == "bytes" and len(rng.ranges) == 1:
+        span = rng.range_for_length(size)
+        if span is None:
+            exc = RangeNotSatisfiable(f"Range {request.headers.get('Range')!r} is outside "
+                                      f"the image data ({size} bytes).")
+            return json_response(exc.to_dict(), exc.status,
+                                 {"Content-Range": f"bytes */{size}"})
+        start, stop = span
+        body = api.data.read(info, start, stop - start)
+        return Response(body, 206, mimetype=OCTET_STREAM, direct_passthrough=True, headers={
+            "Content-Length": str(stop - start),
+            "Content-Range": f"bytes {start}-{stop - 1}/{size}"})
+    headers = {"Content-Length": str(size)}
+    if info.checksum:
+        headers["Content-MD5"] = info.checksum
+    return Response(api.data.read(info), 200, mimetype=OCTET_STREAM,
+                    direct_passthrough=True, headers=headers)
+
+
+# -- the app -----------------------------------------------------------------------------
+def _check_options(conf: Config) -> None:
+    if conf.image.convert_to not in ("", "raw"):
+        raise ConfigError(f"[image] convert_to must be empty or 'raw', not "
+                          f"{conf.image.convert_to!r}.")
+    methods = [m.strip() for m in conf.image.enabled_import_methods.split(",") if m.strip()]
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:
+        raise ConfigError(f"[image] enabled_import_methods: unknown method {unknown[0]!r} "
+                          f"(known: {', '.join(METHODS)}).")
+
+
+def build_services(conf: Config, db: Database, policy: Any, store: Store | None = None,
+                   staging: Store | None = None) -> ImageAPI:
+    _check_options(conf)
+    root = conf.state_dir / "images"
+    chunk = conf.image.chunk_size
+    deps = Dependencies(
+        conf=conf, db=db, policy=policy,
+        store=store or FilesystemStore(root, chunk),
+        staging=staging or FilesystemStore(root / "staging", chunk),
+        protections=protections.from_config(conf.image, conf.path, policy))
+    return ImageAPI(ImageService(deps), MemberService(deps), DataService(deps),
+                    ImportService(deps))
+
+
+def create_app(conf: Config, db: Database | None = None, store: Store | None = None,
+               staging: Store | None = None) -> Flask:
+    """The image service's WSGI app. Raises ConfigError (refusing to start) on bad options,
+    e.g. a missing or malformed property protections file."""
+    app = base_app("image", conf, db, policies.DEFAULTS)
+    core = app.extensions["minicloud"]
+    api = build_services(conf, core.db, core.policy, store, staging)
+    api.images.recover()
+    app.extensions["images"] = api
+    _discovery_routes(app)
+    _image_routes(app, api)
+    _data_routes(app, api)
+    _member_routes(app, api)
+    return app
+
+
+def _discovery_routes(app: Flask) -> None:
+    @app.get("/")
+    @app.get("/v2")
+    @app.get("/v2/")
+    @public
+    def versions() -> Response:
+        return json_response(versions_json(request.host_url.rstrip("/")), 300)
+
+    @app.get("/v2/schemas/image")
+    def image_schema() -> Response:
+        return json_response(_schema("image"))
+
+    @app.get("/v2/schemas/images")
+    def images_schema() -> Response:
+        return json_response(_schema("images"))
+
+
+def _image_routes(app: Flask, api: ImageAPI) -> None:
+    @app.get("/v2/images")
+    def list_images() -> Response:
+        query = ListQuery.from_args(request.args)
+        records, marker = api.images.list(auth(), query)
+        body: dict[str, Any] = {"images": [image_json(r) for r in records],
+                                "schema": "/v2/schemas/images", "first": "/v2/images"}
+        if marker is not None:
+            body["next"] = next_link(request.args, marker, query.limit)
+        return json_response(body)
+
+    @app.post("/v2/images")
+    def create_image() -> Response:
+        record = api.images.create(auth(), json_body(dict))
+        return json_response(image_json(record), 201, {
+            "Location": f"/v2/images/{record.id}",
+            "OpenStack-image-import-methods": ",".join(api.imports.info())})
+
+    @app.get("/v2/images/<image_id>")
+    def show_image(image_id: str) -> Response:
+        return json_response(image_json(api.images.get(auth(), image_id)))
+
+    @app.patch("/v2/images/<image_id>")
+    def update_image(image_id: str) -> Response:
+        if request.mimetype not in schema.PATCH_MEDIA_TYPES:
+            raise UnsupportedMediaType(
+                f"Unsupported Content-Type {request.mimetype or '(none)'!r}: use "
+                "application/openstack-images-v2.1-json-patch.")
+        changes = schema.parse_patch(json_body(list))
+        record = api.images.update(auth(), image_id, changes,
+                                   add_must_be_new=schema.PATCH_MEDIA_TYPES[request.mimetype])
+        return json_response(image_json(record))
+
+    @app.delete("/v2/images/<image_id>")
+    def delete_image(image_id: str) -> Response:
+        api.images.delete(auth(), image_id)
+        return Response(status=204)
+
+    @app.put("/v2/images/<image_id>/tags/<tag>")
+    def add_tag(image_id: str, tag: str) -> Response:
+        api.images.add_tag(auth(), image_id, tag)
+        return Response(status=204)
+
+    @app.delete("/v2/images/<image_id>/tags/<tag>")
+    def remove_tag(image_id: str, tag: str) -> Response:
+        api.images.remove_tag(auth(), image_id, tag)
+        return Response(status=204)
+
+    @app.post("/v2/images/<image_id>/actions/deactivate")
+    def deactivate(image_id: str) -> Response:
+        api.images.deactivate(auth(), image_id)
+        return Response(status=204)
+
+    @app.post("/v2/images/<image_id>/actions/reactivate")
+    def reactivate(image_id: str) -> Response:
+        api.images.reactivate(auth(), image_id)
+        return Response(status=204)
+
+
+def _data_routes(app: Flask, api: ImageAPI) -> None:
+    chunk = app.extensions["minicloud"].conf.image.chunk_size
+
+    @app.put("/v2/images/<image_id>/file")
+    def upload(image_id: str) -> Response:
+        _require_octet_stream()
+        api.data.upload(auth(), image_id, read_stream(request.stream, chunk), _declared_size())
+        return Response(status=204)
+
+    @app.get("/v2/images/<image_id>/file")
+    def download(image_id: str) -> Response:
+        info = api.data.info(auth(), image_id)
+        return Response(status=204) if info is None else _download(api, info)
+
+    @app.put("/v2/images/<image_id>/stage")
+    def stage(image_id: str) -> Response:
+        _require_octet_stream()
+        api.data.stage(auth(), image_id, read_stream(request.stream, chunk), _declared_size())
+        return Response(status=204)
+
+    @app.post("/v2/images/<image_id>/import")
+    def import_image(image_id: str) -> Response:
+        api.imports.start(auth(), image_id, json_body(dict))
+        return Response(status=202)
+
+    @app.get("/v2/info/import")
+    def import_info() -> Response:
+        return json_response({"import-methods": {
+            "description": "Import methods available.", "type": "array",
+            "value": api.imports.info()}})
+
+    @app.get("/v2/info/stores")
+    def stores_info() -> Response:
+        return json_response({"stores": [
+            {"id": STORE_ID, "default": True, "description": "Local filesystem store"}]})
+
+
+def _member_routes(app: Flask, api: ImageAPI) -> None:
+    @app.get("/v2/images/<image_id>/members")
+    def list_members(image_id: str) -> Response:
+        members = api.members.list(auth(), image_id)
+        return json_response({"members": [member_json(m) for m in members],
+                              "schema": "/v2/schemas/members"})
+
+    @app.post("/v2/images/<image_id>/members")
+    def add_member(image_id: str) -> Response:
+        return json_response(member_json(api.members.add(auth(), image_id, json_body(dict))))
+
+    @app.get("/v2/images/<image_id>/members/<member_id>")
+    def show_member(image_id: str, member_id: str) -> Response:
+        return json_response(member_json(api.members.get(auth(), image_id, member_id)))
+
+    @app.put("/v2/images/<image_id>/members/<member_id>")
+    def update_member(image_id: str, member_id: str) -> Response:
+        record = api.members.update(auth(), image_id, member_id, json_body(dict))
+        return json_response(member_json(record))
+
+    @app.delete("/v2/images/<image_id>/members/<member_id>")
+    def remove_member(image_id: str, member_id: str) -> Response:
+        api.members.remove(auth(), image_id, member_id)
+        return Response(status=204)

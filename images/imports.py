@@ -1,0 +1,319 @@
+"""Interoperable image import (``POST /v2/images/{id}/import``): glance-direct, web-download.
+
+``start`` validates the request and moves the image to ``importing`` (the API answers 202);
+the import then runs in a background thread of the service process as a list of steps, each
+with an undo (Glance's import flow):
+
+1. ``WebDownload`` (web-download only): fetch the http(s) URI with ``requests`` (streamed,
+   ``web_download_timeout`` per read, ``max_image_size`` cap) into the staging area.
+2. ``Convert`` (only with ``[image] convert_to = raw``): inspect the staged data against the
+   declared format *before* qemu-img reads it; qcow2 is checked again with ``qemu-img info``
+   and converted to raw (``qemu-img convert -f qcow2 -O raw``); the output is re-inspected
+   and ``disk_format`` becomes ``raw``.
+3. ``StoreData``: staged (or converted) bytes through ``images.intake`` (size cap, hashes,
+   inspection) into the store.
+4. ``Activate``: ``importing -> active`` with the results, in one compare-and-swap.
+
+Progress is visible in reserved properties set by the service only, as Glance:
+``os_glance_import_task`` (the task id, while running), ``os_glance_importing_to_stores``
+(``file`` while running) and ``os_glance_failed_import`` (``file`` after a failure). A failed
+import undoes its steps, removes the staged data and returns the image to ``queued``.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+import requests
+
+from images import access, states
+from images.conversion import QemuImg
+from images.inspection import inspect_file
+from images.intake import HASH_ALGO, Intake, IntakeResult
+from images.models import Image
+from images.service import STORE_ID, Dependencies, set_properties
+from minicloud.db import new_uuid
+from minicloud.errors import BadRequest, Conflict, MinicloudError, RequestTooLarge
+from minicloud.identity.tokens import AuthContext
+
+LOG = logging.getLogger(__name__)
+
+METHODS = ("glance-direct", "web-download", "copy-image")
+
+
+class ImportFailed(MinicloudError):
+    """An import step failed (reported through ``os_glance_failed_import``)."""
+
+    status, kind, title = 400, "badRequest", "Import Failed"
+
+
+@dataclass
+class ImportJob:
+    image_id: str
+    method: str
+    disk_format: str
+    task_id: str
+    uri: str | None = None
+    converted: Path | None = None
+    result: IntakeResult | None = None
+
+
+class Step(Protocol):
+    name: str
+
+    def run(self, job: ImportJob) -> None: ...
+
+    def undo(self, job: ImportJob) -> None: ...
+
+
+def enabled_methods(image_conf: Any) -> list[str]:
+    return [m.strip() for m in image_conf.enabled_import_methods.split(",") if m.strip()]
+
+
+def _file_chunks(path: Path, chunk_size: int) -> Iterator[bytes]:
+    with open(path, "rb") as fh:
+        while chunk := fh.read(chunk_size):
+            yield chunk
+
+
+class WebDownload:
+    name = "web-download"
+
+    def __init__(self, deps: Dependencies) -> None:
+        self.deps = deps
+
+    def _chunks(self, resp: requests.Response, uri: str) -> Iterator[bytes]:
+        try:
+            yield from resp.iter_content(self.deps.conf.image.chunk_size)
+        except requests.RequestException as exc:
+            raise ImportFailed(f"Downloading {uri} failed: {exc}") from None
+
+    def run(self, job: ImportJob) -> None:
+        image_conf = self.deps.conf.image
+        uri = job.uri or ""
+        intake = Intake(image_conf.max_image_size, hashes=False)
+        try:
+            with requests.get(uri, stream=True, timeout=image_conf.web_download_timeout,
+                              headers={"Accept-Encoding": "identity"}) as resp:
+                if resp.status_code >= 400:
+                    raise ImportFailed(f"Downloading {uri} failed: HTTP {resp.status_code}.")
+                length = resp.headers.get("Content-Length", "")
+                if length.isdigit() and int(length) > image_conf.max_image_size:
+                    raise RequestTooLarge(f"{uri} is larger than the maximum image size of "
+                                          f"{image_conf.max_image_size} bytes.")
+                self.deps.staging.add(job.image_id, intake.wrap(self._chunks(resp, uri)))
+        except requests.RequestException as exc:
+            raise ImportFailed(f"Downloading {uri} failed: {exc}") from None
+
+    def undo(self, job: ImportJob) -> None:
+        self.deps.staging.delete(job.image_id)
+
+
+class Convert:
+    name = "convert"
+
+    def __init__(self, deps: Dependencies, qemu: QemuImg) -> None:
+        self.deps, self.qemu = deps, qemu
+
+    def run(self, job: ImportJob) -> None:
+        src = self.deps.staging.path(job.image_id)
+        if src is None:
+            raise ImportFailed("Image conversion needs a filesystem staging area.")
+        # Never let qemu-img open bytes the inspector has not accepted (hardening 1.7).
+        verdict = inspect_file(src, job.disk_format, self.deps.conf.image.chunk_size)
+        if verdict.format != "qcow2":
+            return
+        self.qemu.check_standalone(src, "qcow2")
+        dst = src.with_name(f".{job.image_id}.converted.tmp")
+        job.converted = dst
+        self.qemu.convert(src, "qcow2", dst, "raw")
+        inspect_file(dst, "raw", self.deps.conf.image.chunk_size)
+        job.disk_format = "raw"
+
+    def undo(self, job: ImportJob) -> None:
+        if job.converted is not None:
+            job.converted.unlink(missing_ok=True)
+
+
+class StoreData:
+    name = "store"
+
+    def __init__(self, deps: Dependencies) -> None:
+        self.deps = deps
+
+    def run(self, job: ImportJob) -> None:
+        conf = self.deps.conf.image
+        if job.converted is not None:
+            chunks = _file_chunks(job.converted, conf.chunk_size)
+        else:
+            chunks = iter(self.deps.staging.get(job.image_id))
+        intake = Intake(conf.max_image_size, job.disk_format)
+        self.deps.store.add(job.image_id, intake.wrap(chunks))
+        job.result = intake.result
+
+    def undo(self, job: ImportJob) -> None:
+        self.deps.store.delete(job.image_id)
+
+
+class Activate:
+    name = "activate"
+
+    def __init__(self, deps: Dependencies) -> None:
+        self.deps = deps
+
+    def run(self, job: ImportJob) -> None:
+        result = job.result
+        if result is None:
+            raise ImportFailed("No data was stored.")
+        with self.deps.db.session() as s:
+            states.transition(s, job.image_id, states.IMPORTING, states.ACTIVE,
+                              size=result.size, checksum=result.checksum,
+                              os_hash_algo=HASH_ALGO, os_hash_value=result.os_hash_value,
+                              virtual_size=result.virtual_size, disk_format=job.disk_format)
+            _set_progress(s.get(Image, job.image_id), task=None, importing="", failed="")
+
+    def undo(self, job: ImportJob) -> None:
+        pass  # last step: nothing runs after it
+
+
+def _set_progress(image: Image | None, task: str | None, importing: str, failed: str) -> None:
+    if image is None:
+        return
+    props = {p.name: p.value for p in image.properties}
+    props.pop("os_glance_import_task", None)
+    if task is not None:
+        props["os_glance_import_task"] = task
+    props.update(os_glance_importing_to_stores=importing, os_glance_failed_import=failed)
+    set_properties(image, props)
+
+
+def run_flow(steps: list[Step], job: ImportJob) -> None:
+    """Run ``steps`` in order; on failure undo the steps that ran (the failing one included,
+    since it may have left something) in reverse order, then re-raise."""
+    done: list[Step] = []
+    try:
+        for step in steps:
+            done.append(step)
+            step.run(job)
+    except BaseException:
+        for step in reversed(done):
+            try:
+                step.undo(job)
+            except Exception:  # noqa: BLE001 - keep undoing; the first error is re-raised
+                LOG.exception("import %s: undo of step %s failed", job.task_id, step.name)
+        raise
+
+
+class ImportService:
+    """Starts imports and runs them in background threads of the service process."""
+
+    def __init__(self, deps: Dependencies, qemu: QemuImg | None = None) -> None:
+        self.deps = deps
+        self.qemu = qemu or QemuImg(deps.conf.image.inspect_cpu_seconds)
+        self._threads: set[threading.Thread] = set()
+        self._lock = threading.Lock()
+
+    def info(self) -> list[str]:
+        return enabled_methods(self.deps.conf.image)
+
+    def _parse(self, body: dict) -> tuple[str, str | None]:
+        method = body.get("method")
+        name = method.get("name") if isinstance(method, dict) else None
+        if not isinstance(name, str):
+            raise BadRequest("The import request needs {\"method\": {\"name\": ...}}.")
+        if name not in self.info():
+            raise BadRequest(f"Import method {name!r} is not enabled (enabled: "
+                             f"{', '.join(self.info()) or 'none'}).")
+        if name == "copy-image":
+            raise BadRequest("Import method 'copy-image' needs several stores; this cloud "
+                             "has one.")
+        stores = body.get("stores")
+        if stores is not None and stores != [STORE_ID]:
+            raise BadRequest(f"Unknown stores {stores!r}: the only store is '{STORE_ID}'.")
+        if name != "web-download":
+            return name, None
+        uri = method.get("uri")
+        parts = urlsplit(uri) if isinstance(uri, str) else None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+            raise BadRequest(f"Invalid uri {uri!r} for web-download: an http or https URL "
+                             "is required.")
+        return name, uri
+
+    def start(self, ctx: AuthContext, image_id: str, body: dict) -> str:
+        """Validate, move the image to ``importing`` and start the flow; returns the task id."""
+        method, uri = self._parse(body)
+        task_id = new_uuid()
+        with self.deps.db.session() as s:
+            image = access.find_visible(s, ctx, image_id)
+            self.deps.enforce("modify_image", ctx, image)
+            access.require_owner(ctx, image, "import data into")
+            if not (image.disk_format and image.container_format):
+                raise BadRequest("Properties disk_format and container_format must be set "
+                                 "before an import.")
+            wanted = states.UPLOADING if method == "glance-direct" else states.QUEUED
+            if image.status != wanted or (
+                    method == "glance-direct" and self.deps.staging.size(image.id) is None):
+                raise Conflict(f"Image {image.id} is {image.status}: {method} needs a "
+                               f"{'staged' if wanted == states.UPLOADING else 'queued'} "
+                               "image.")
+            states.transition(s, image.id, wanted, states.IMPORTING)
+            _set_progress(image, task=task_id, importing=STORE_ID, failed="")
+            job = ImportJob(image.id, method, image.disk_format, task_id, uri=uri)
+        self._spawn(job)
+        return task_id
+
+    def _steps(self, job: ImportJob) -> list[Step]:
+        steps: list[Step] = [WebDownload(self.deps)] if job.method == "web-download" else []
+        if self.deps.conf.image.convert_to == "raw":
+            steps.append(Convert(self.deps, self.qemu))
+        return [*steps, StoreData(self.deps), Activate(self.deps)]
+
+    def _spawn(self, job: ImportJob) -> None:
+        thread = threading.Thread(target=self._run, args=(job,), daemon=True,
+                                  name=f"image-import-{job.image_id}")
+        with self._lock:
+            self._threads.add(thread)
+        thread.start()
+
+    def _run(self, job: ImportJob) -> None:
+        try:
+            run_flow(self._steps(job), job)
+            LOG.info("import %s of image %s finished", job.task_id, job.image_id)
+        except MinicloudError as exc:
+            LOG.warning("import %s of image %s failed: %s", job.task_id, job.image_id,
+                        exc.message)
+            self._failed(job)
+        except Exception:  # noqa: BLE001 - a thread's last resort: record the failure
+            LOG.exception("import %s of image %s failed unexpectedly", job.task_id,
+                          job.image_id)
+            self._failed(job)
+        finally:
+            self.deps.staging.delete(job.image_id)
+            if job.converted is not None:
+                job.converted.unlink(missing_ok=True)
+            with self._lock:
+                self._threads.discard(threading.current_thread())
+
+    def _failed(self, job: ImportJob) -> None:
+        with self.deps.db.session() as s:
+            try:
+                states.transition(s, job.image_id, states.IMPORTING, states.QUEUED)
+            except Conflict:
+                LOG.info("image %s changed during its failed import", job.image_id)
+                return
+            _set_progress(s.get(Image, job.image_id), task=None, importing="",
+                          failed=STORE_ID)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Join the running imports (tests and shutdown); True when none is left."""
+        with self._lock:
+            threads = list(self._threads)
+        for thread in threads:
+            thread.join(timeout)
+        with self._lock:
+            return not any(t.is_alive() for t in self._threads)

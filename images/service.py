@@ -1,0 +1,391 @@
+"""Image domain logic: create, show, list, update (JSON patch), delete, tags, deactivation.
+
+Every public method takes the caller's :class:`AuthContext`, checks visibility and ownership
+(``images.access``), the policy rule and the property protections, and runs in one database
+transaction. Results are :class:`ImageRecord` snapshots, detached from the database, with the
+properties the caller may not read already removed. Data transfer lives in ``images.data``,
+members in ``images.members``, imports in ``images.imports``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import delete, select
+
+from images import access, schema, states
+from images.models import Image, ImageMember, ImageProperty, ImageTag
+from images.protections import PropertyProtections
+from images.query import ListQuery, statement
+from images.store import Store
+from minicloud.config import Config
+from minicloud.db import Database, new_uuid, utcnow
+from minicloud.errors import BadRequest, Conflict, Forbidden, NotFound, RequestTooLarge
+from minicloud.identity.tokens import AuthContext
+from minicloud.policy import Enforcer
+
+LOG = logging.getLogger(__name__)
+
+#: The single store's name, as reported in ``os_glance_*`` import properties.
+STORE_ID = "file"
+
+
+@dataclass
+class Dependencies:
+    """Everything the image services need, handed in (tests hand in fakes)."""
+
+    conf: Config
+    db: Database
+    store: Store
+    staging: Store
+    policy: Enforcer
+    protections: PropertyProtections | None = None
+
+    def enforce(self, rule: str, ctx: AuthContext, image: Image | None = None) -> None:
+        self.policy.enforce(rule, ctx.credentials(), access.target(image))
+
+
+@dataclass(frozen=True)
+class ImageRecord:
+    """What the API shows of one image (properties already filtered for the caller)."""
+
+    id: str
+    name: str | None
+    status: str
+    visibility: str
+    protected: bool
+    os_hidden: bool
+    owner: str | None
+    checksum: str | None
+    os_hash_algo: str | None
+    os_hash_value: str | None
+    size: int | None
+    virtual_size: int | None
+    min_disk: int
+    min_ram: int
+    disk_format: str | None
+    container_format: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    tags: tuple[str, ...] = ()
+    properties: dict[str, str] = field(default_factory=dict)
+    direct_path: Path | None = None
+
+
+def readable_properties(deps: Dependencies, ctx: AuthContext, image: Image) -> dict[str, str]:
+    props = {p.name: p.value for p in image.properties}
+    if deps.protections is None:
+        return props
+    creds, target = ctx.credentials(), access.target(image)
+    return {k: v for k, v in props.items()
+            if deps.protections.allows("read", k, creds, target)}
+
+
+def to_record(deps: Dependencies, ctx: AuthContext, image: Image) -> ImageRecord:
+    show_path = (ctx.is_admin and deps.conf.image.show_direct_url
+                 and image.status in states.WITH_DATA)
+    return ImageRecord(
+        id=image.id, name=image.name, status=image.status, visibility=image.visibility,
+        protected=image.protected, os_hidden=image.os_hidden, owner=image.owner,
+        checksum=image.checksum, os_hash_algo=image.os_hash_algo,
+        os_hash_value=image.os_hash_value, size=image.size, virtual_size=image.virtual_size,
+        min_disk=image.min_disk, min_ram=image.min_ram, disk_format=image.disk_format,
+        container_format=image.container_format, created_at=image.created_at,
+        updated_at=image.updated_at, tags=tuple(sorted(t.value for t in image.tags)),
+        properties=readable_properties(deps, ctx, image),
+        direct_path=deps.store.path(image.id) if show_path else None)
+
+
+def set_properties(image: Image, props: dict[str, str]) -> None:
+    """Replace the image's custom properties by ``props`` (rows added, changed, deleted)."""
+    current = {p.name: p for p in image.properties}
+    for name, row in current.items():
+        if name not in props:
+            image.properties.remove(row)  # delete-orphan cascade deletes the row
+        elif row.value != props[name]:
+            row.value = props[name]
+    for name, value in props.items():
+        if name not in current:
+            image.properties.append(ImageProperty(name=name, value=value))
+
+
+@dataclass
+class _Draft:
+    """The image being patched: core attributes, properties and tags, validated as we go."""
+
+    core: dict[str, Any]
+    props: dict[str, str]
+    tags: list[str]
+
+
+_PATCHABLE = ("name", "disk_format", "container_format", "visibility", "protected",
+              "os_hidden", "min_disk", "min_ram", "owner")
+_QUEUED_ONLY = ("disk_format", "container_format")
+
+
+class ImageService:
+    def __init__(self, deps: Dependencies) -> None:
+        self.deps = deps
+
+    # -- protections -------------------------------------------------------------------
+    def _protect(self, ctx: AuthContext, operation: str, names: Any,
+                 image: Image | None = None) -> None:
+        prot = self.deps.protections
+        if prot is None:
+            return
+        creds, target = ctx.credentials(), access.target(image)
+        for name in names:
+            if not prot.allows(operation, name, creds, target):
+                raise Forbidden(f"Property '{name}' is protected: you may not {operation} it.")
+
+    def _check_visibility(self, ctx: AuthContext, value: str, image: Image | None) -> None:
+        if value == "public":
+            self.deps.enforce("publicize_image", ctx, image)
+        elif value == "community":
+            self.deps.enforce("communitize_image", ctx, image)
+
+    # -- create / show / list ----------------------------------------------------------
+    def create(self, ctx: AuthContext, body: dict) -> ImageRecord:
+        self.deps.enforce("add_image", ctx)
+        core, props = schema.parse_create(body)
+        owner = core.pop("owner", None) or ctx.project_id
+        if owner != ctx.project_id and not ctx.is_admin:
+            raise Forbidden(f"You are not permitted to create images owned by '{owner}'.")
+        visibility = core.setdefault("visibility", "shared")
+        self._check_visibility(ctx, visibility, None)
+        self._protect(ctx, "create", props)
+        image_id = core.pop("id", None) or new_uuid()
+        tags = core.pop("tags", [])
+        with self.deps.db.session() as s:
+            if s.get(Image, image_id) is not None:
+                raise Conflict(f"An image with ID {image_id} already exists.")
+            attrs = {"protected": False, "os_hidden": False, "min_disk": 0, "min_ram": 0,
+                     **core}
+            image = Image(id=image_id, status=states.QUEUED, owner=owner, **attrs)
+            image.properties = [ImageProperty(name=k, value=v) for k, v in props.items()]
+            image.tags = [ImageTag(value=t) for t in tags]
+            s.add(image)
+            s.flush()
+            return to_record(self.deps, ctx, image)
+
+    def get(self, ctx: AuthContext, image_id: str) -> ImageRecord:
+        with self.deps.db.session() as s:
+            image = access.find_visible(s, ctx, image_id)
+            self.deps.enforce("get_image", ctx, image)
+            return to_record(self.deps, ctx, image)
+
+    def list(self, ctx: AuthContext, query: ListQuery) -> tuple[list[ImageRecord], str | None]:
+        """One page of images and the marker of the next page (None on the last)."""
+        self.deps.enforce("get_images", ctx)
+        with self.deps.db.session() as s:
+            ids = list(s.scalars(statement(query, ctx)))
+            start = 0
+            if query.marker is not None:
+                try:
+                    start = ids.index(query.marker.lower()) + 1
+                except ValueError:
+                    raise BadRequest(f"Invalid marker: image {query.marker} was not found "
+                                     "in this listing.") from None
+            page = ids[start:start + query.limit]
+            rows = {i.id: i for i in s.scalars(select(Image).where(Image.id.in_(page)))}
+            records = [to_record(self.deps, ctx, rows[i]) for i in page]
+        more = bool(page) and start + query.limit < len(ids)
+        return records, (page[-1] if more else None)
+
+    # -- update ------------------------------------------------------------------------
+    def update(self, ctx: AuthContext, image_id: str, changes: list[schema.Change],
+               add_must_be_new: bool = False) -> ImageRecord:
+        """Apply JSON-patch ``changes`` in order, all or nothing."""
+        with self.deps.db.session() as s:
+            image = access.find_visible(s, ctx, image_id)
+            self.deps.enforce("modify_image", ctx, image)
+            access.require_owner(ctx, image, "modify")
+            draft = _Draft({k: getattr(image, k) for k in _PATCHABLE},
+                           {p.name: p.value for p in image.properties},
+                           sorted(t.value for t in image.tags))
+            for change in changes:
+                self._apply(ctx, image, draft, change, add_must_be_new)
+            if len(draft.props) > schema.MAX_PROPERTIES:
+                raise RequestTooLarge(f"Maximum number of image properties "
+                                      f"({schema.MAX_PROPERTIES}) exceeded.")
+            for key, value in draft.core.items():
+                setattr(image, key, value)
+            set_properties(image, draft.props)
+            self._set_tags(image, draft.tags)
+            image.updated_at = utcnow()
+            s.flush()
+            return to_record(self.deps, ctx, image)
+
+    def _apply(self, ctx: AuthContext, image: Image, draft: _Draft, change: schema.Change,
+               add_must_be_new: bool) -> None:
+        key = change.key
+        schema.check_settable(key, creating=False)
+        if key == "tags":
+            self._apply_tags(draft, change)
+        elif key in schema.CORE:
+            if change.op == "remove":
+                raise Forbidden(f"Attribute '{key}' is a core attribute and may not be "
+                                "removed.")
+            if change.op == "add" and add_must_be_new:
+                raise Conflict(f"Property {key} already present.")
+            value = schema.validate_core(key, change.value)
+            self._check_core(ctx, image, key, value)
+            draft.core[key] = value
+        else:
+            self._apply_property(ctx, image, draft, change, add_must_be_new)
+
+    def _check_core(self, ctx: AuthContext, image: Image, key: str, value: Any) -> None:
+        if key == "visibility" and value != image.visibility:
+            self._check_visibility(ctx, value, image)
+        elif key == "owner" and value != image.owner and not ctx.is_admin:
+            raise Forbidden("Attribute 'owner' may only be changed by an administrator.")
+        elif (key in _QUEUED_ONLY and value != getattr(image, key)
+              and image.status != states.QUEUED):
+            raise Forbidden(f"Attribute '{key}' can be only replaced for a queued image.")
+
+    @staticmethod
+    def _apply_tags(draft: _Draft, change: schema.Change) -> None:
+        if change.index is None:
+            if change.op == "remove":
+                raise Forbidden("Attribute 'tags' may not be removed; replace it with [].")
+            draft.tags = schema.validate_core("tags", change.value)
+            return
+        if change.op == "add":
+            tag = schema.validate_tag(change.value)
+            if change.index == "-" or int(change.index) >= len(draft.tags):
+                draft.tags.append(tag)
+            else:
+                draft.tags.insert(int(change.index), tag)
+            draft.tags = schema.validate_core("tags", draft.tags)
+            return
+        if change.index == "-" or int(change.index) >= len(draft.tags):
+            raise BadRequest(f"JSON-patch path /tags/{change.index} does not exist.")
+        if change.op == "remove":
+            del draft.tags[int(change.index)]
+        else:
+            draft.tags[int(change.index)] = schema.validate_tag(change.value)
+
+    def _apply_property(self, ctx: AuthContext, image: Image, draft: _Draft,
+                        change: schema.Change, add_must_be_new: bool) -> None:
+        key, exists = change.key, change.key in draft.props
+        if change.op == "remove" or (change.op == "replace" and not exists):
+            if not exists:
+                raise Conflict(f"Property {key} does not exist.")
+            self._protect(ctx, "delete", [key], image)
+            del draft.props[key]
+            return
+        if exists and add_must_be_new and change.op == "add":
+            raise Conflict(f"Property {key} already present.")
+        self._protect(ctx, "update" if exists else "create", [key], image)
+        draft.props[key] = schema.validate_property(key, change.value)
+
+    @staticmethod
+    def _set_tags(image: Image, tags: list[str]) -> None:
+        current = {t.value: t for t in image.tags}
+        for value, row in current.items():
+            if value not in tags:
+                image.tags.remove(row)
+        for value in tags:
+            if value not in current:
+                image.tags.append(ImageTag(value=value))
+
+    # -- delete ------------------------------------------------------------------------
+    def delete(self, ctx: AuthContext, image_id: str) -> None:
+        with self.deps.db.session() as s:
+            image = access.find_visible(s, ctx, image_id)
+            self.deps.enforce("delete_image", ctx, image)
+            access.require_owner(ctx, image, "delete")
+            if image.protected:
+                raise Forbidden(f"Image {image.id} is protected and cannot be deleted.")
+            image_id = image.id
+            states.transition(s, image_id, image.status, states.DELETED, deleted_at=utcnow())
+            for table in (ImageProperty, ImageTag, ImageMember):
+                s.execute(delete(table).where(table.image_id == image_id))
+        # After the commit: an upload still running loses its final compare-and-swap and
+        # removes what it wrote; this removes what is already there.
+        self.deps.store.delete(image_id)
+        self.deps.staging.delete(image_id)
+
+    # -- tags --------------------------------------------------------------------------
+    def add_tag(self, ctx: AuthContext, image_id: str, tag: str) -> None:
+        tag = schema.validate_tag(tag)
+        with self.deps.db.session() as s:
+            image = access.find_visible(s, ctx, image_id)
+            self.deps.enforce("modify_image", ctx, image)
+            access.require_owner(ctx, image, "modify")
+            if tag in {t.value for t in image.tags}:
+                return
+            if len(image.tags) >= schema.MAX_TAGS:
+                raise RequestTooLarge(f"Maximum number of tags ({schema.MAX_TAGS}) exceeded.")
+            image.tags.append(ImageTag(value=tag))
+            image.updated_at = utcnow()
+
+    def remove_tag(self, ctx: AuthContext, image_id: str, tag: str) -> None:
+        with self.deps.db.session() as s:
+            image = access.find_visible(s, ctx, image_id)
+            self.deps.enforce("modify_image", ctx, image)
+            access.require_owner(ctx, image, "modify")
+            row = next((t for t in image.tags if t.value == tag), None)
+            if row is None:
+                raise NotFound(f"Tag {tag} not found on image {image.id}.")
+            image.tags.remove(row)
+            image.updated_at = utcnow()
+
+    # -- deactivate / reactivate -------------------------------------------------------
+    def deactivate(self, ctx: AuthContext, image_id: str) -> None:
+        self._toggle(ctx, image_id, "deactivate", states.ACTIVE, states.DEACTIVATED)
+
+    def reactivate(self, ctx: AuthContext, image_id: str) -> None:
+        self._toggle(ctx, image_id, "reactivate", states.DEACTIVATED, states.ACTIVE)
+
+    def _toggle(self, ctx: AuthContext, image_id: str, rule: str, old: str, new: str) -> None:
+        with self.deps.db.session() as s:
+            image = access.find_visible(s, ctx, image_id)
+            self.deps.enforce(rule, ctx, image)
+            access.require_owner(ctx, image, rule)
+            if image.status == new:
+                return  # idempotent, as Glance
+            if image.status != old:
+                raise Forbidden(f"Not allowed to {rule} an image in status "
+                                f"'{image.status}'.")
+            states.transition(s, image.id, old, new)
+
+    # -- restart -----------------------------------------------------------------------
+    def recover(self) -> None:
+        """Make the catalog and the store agree after a restart (idempotent).
+
+        Uploads and imports cannot survive their process: ``saving`` and ``importing``
+        images go back to ``queued`` (an import is recorded as failed), ``uploading`` ones
+        too unless their staged data is complete; temp files and data of deleted images go.
+        """
+        self.deps.store.cleanup()
+        self.deps.staging.cleanup()
+        with self.deps.db.session() as s:
+            rows = s.execute(select(Image.id, Image.status).where(Image.status.in_(
+                (states.SAVING, states.IMPORTING, states.UPLOADING, states.DELETED)))).all()
+        for image_id, status in rows:
+            if status == states.DELETED:
+                self.deps.store.delete(image_id)
+                self.deps.staging.delete(image_id)
+            elif status != states.UPLOADING or self.deps.staging.size(image_id) is None:
+                self._requeue(image_id, status, failed_import=status == states.IMPORTING)
+
+    def _requeue(self, image_id: str, status: str, failed_import: bool) -> None:
+        LOG.warning("image %s was left %s by a previous process; back to queued",
+                    image_id, status)
+        with self.deps.db.session() as s:
+            states.transition(s, image_id, status, states.QUEUED)
+            image = s.get(Image, image_id)
+            if image is not None and failed_import:
+                props = {p.name: p.value for p in image.properties}
+                props.pop("os_glance_import_task", None)
+                props.update(os_glance_importing_to_stores="",
+                             os_glance_failed_import=STORE_ID)
+                set_properties(image, props)
+        if status != states.UPLOADING:
+            self.deps.store.delete(image_id)
+        if failed_import:
+            self.deps.staging.delete(image_id)
