@@ -1,8 +1,13 @@
 """``make demo``: bring the cloud up and run the main job end to end, showing each command.
 
-Today's main job is the image service's: upload an image (with a progress bar on a terminal),
-list it, show it, download it again and verify the bytes. Each step is the real ``minicloud``
-CLI, printed before it runs so a student can type it again.
+1. The image service: upload a disk image (progress bar on a terminal), list it, show it,
+   download it again and verify the bytes.
+2. The instance lifecycle from the seeds: build the tiny lab guests, launch a server, look at
+   what appeared on the host (vda copied from the base image, an empty vdb, a domain), read
+   the guest's own report of its disks on the console, delete it and see it all reclaimed
+   while the base image stays unchanged.
+
+Each step is the real ``minicloud`` CLI, printed before it runs so a student can type it again.
 """
 from __future__ import annotations
 
@@ -11,27 +16,36 @@ import shlex
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
+from compute.guest_image import parse_report
 from minicloud import process
-from minicloud.config import default_state_dir
+from minicloud.config import Config
 
 DEMO_IMAGE = "demo-image"
+DEMO_SERVER = "demo-vm"
 
 
-def step(*args: str) -> str:
+def step(*args: str, quiet: bool = False) -> str:
     """Run ``minicloud ARGS`` visibly; stop the demo with its error if it fails."""
-    print(f"\n$ minicloud {shlex.join(args)}", flush=True)
+    if not quiet:
+        print(f"\n$ minicloud {shlex.join(args)}", flush=True)
     proc = subprocess.run([sys.executable, "-m", "minicloud.cli.main", *args],
                           stdout=subprocess.PIPE, text=True, check=False)
-    print(proc.stdout, end="", flush=True)
+    if not quiet:
+        print(proc.stdout, end="", flush=True)
     if proc.returncode != 0:
         sys.exit(f"demo failed at: minicloud {shlex.join(args)}")
     return proc.stdout
 
 
+def say(text: str) -> None:
+    print(f"\n# {text}", flush=True)
+
+
 def make_disk(workdir: Path) -> Path:
-    """A 64 MiB qcow2 disk with 16 MiB of random data in it (a stand-in guest disk)."""
+    """A 64 MiB qcow2 disk with 16 MiB of data in it (a stand-in guest disk)."""
     raw = workdir / "disk.raw"
     with raw.open("wb") as fh:
         fh.truncate(64 << 20)
@@ -50,28 +64,86 @@ def sha512(path: Path) -> str:
     return digest.hexdigest()
 
 
-def main() -> None:
-    print(f"minicloud demo: state directory {default_state_dir()}")
-    step("up")
+def image_job() -> None:
+    say("The image service: upload, list, show, download and verify an image.")
     with tempfile.TemporaryDirectory(prefix="minicloud-demo-") as tmp:
         workdir = Path(tmp)
         disk = make_disk(workdir)
-        existing = step("image", "list", "--name", DEMO_IMAGE, "-f", "value", "-c", "ID")
-        for image_id in existing.split():
+        for image_id in step("image", "list", "--name", DEMO_IMAGE, "-f", "value", "-c", "ID",
+                             quiet=True).split():
             step("image", "delete", image_id)
         step("image", "create", DEMO_IMAGE, "--file", str(disk), "--disk-format", "qcow2",
              "--container-format", "bare", "--property", "os_distro=demo")
         step("image", "list")
         step("image", "show", DEMO_IMAGE, "-c", "id", "-c", "status", "-c", "size",
-             "-c", "virtual_size", "-c", "os_hash_algo", "-c", "os_hash_value")
+             "-c", "virtual_size", "-c", "checksum")
         copy = workdir / "downloaded.qcow2"
         step("image", "save", DEMO_IMAGE, "--file", str(copy))
         same = sha512(copy) == sha512(disk)
-        print(f"\nsha512 of the download {'matches' if same else 'DIFFERS FROM'} the upload")
+        say(f"sha512 of the download {'matches' if same else 'DIFFERS FROM'} the upload")
         if not same:
             sys.exit(1)
-    print("\nThe cloud keeps running: try `minicloud image list`, or the openstack CLI with "
-          f"OS_CLIENT_CONFIG_FILE={default_state_dir() / 'clouds.yaml'} OS_CLOUD=minicloud. "
+
+
+def ls(path: Path) -> None:
+    print(f"\n$ ls -l {path}")
+    for entry in sorted(p for p in path.iterdir() if not p.name.startswith(".")) \
+            if path.exists() else []:
+        print(f"  {entry.stat().st_size:>12}  {entry.name}")
+    if not path.exists():
+        print(f"  ls: cannot access '{path}': No such file or directory")
+
+
+def instance_job(conf: Config) -> None:
+    say("The instance lifecycle: tiny lab guests, built offline from this host's kernel.")
+    step("lab", "images")
+    for server_id in step("server", "list", "--name", f"^{DEMO_SERVER}$", "-f", "value",
+                          "-c", "ID", quiet=True).split():
+        step("server", "delete", "--wait", server_id)
+    say("Launch: vda is a copy-on-write overlay of the cached base image, vdb a new empty "
+        "ephemeral disk.")
+    server_id = step("server", "create", DEMO_SERVER, "--image", "tiny", "--flavor",
+                     "lab.nano", "--wait", "-f", "value", "-c", "id").strip()
+    step("server", "show", DEMO_SERVER, "-c", "status", "-c", "flavor", "-c", "image")
+    instances = conf.path(conf.compute.instances_path)
+    image_id = step("image", "show", "tiny", "-f", "value", "-c", "id", quiet=True).strip()
+    base = instances / "_base" / image_id
+    base_hash = sha512(base)
+    ls(instances / "_base")
+    ls(instances / server_id)
+    say("The guest reports what it sees (its SMBIOS uuid is the server id):")
+    report = None
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        out = step("server", "console", DEMO_SERVER, quiet=True)
+        report = parse_report(out)
+        if report.ready:
+            break
+        time.sleep(2)
+    print(f"\n$ minicloud server console {DEMO_SERVER} | grep MINICLOUD")
+    for line in out.splitlines():
+        if "MINICLOUD-" in line:
+            print("  " + line[line.index("MINICLOUD-"):].strip())
+    if report is None or not report.ready or report.uuid != server_id:
+        sys.exit("demo failed: the guest did not report on its console")
+    say("Delete: the domain, vda, vdb and the console log are reclaimed; the base image stays.")
+    step("server", "delete", "--wait", DEMO_SERVER)
+    ls(instances / server_id)
+    unchanged = sha512(base) == base_hash
+    say(f"base image {base.name}: {'unchanged' if unchanged else 'CHANGED'} (sha512)")
+    if not unchanged:
+        sys.exit(1)
+
+
+def main() -> None:
+    conf = Config.load()
+    print(f"minicloud demo: state directory {conf.state_dir}")
+    step("up")
+    image_job()
+    instance_job(conf)
+    print("\nThe cloud keeps running: try `minicloud server create NAME --image tiny --flavor "
+          "lab.nano --wait`, or the openstack CLI with "
+          f"OS_CLIENT_CONFIG_FILE={conf.state_dir / 'clouds.yaml'} OS_CLOUD=minicloud. "
           "Stop it with `minicloud down`.")
 
 
