@@ -133,8 +133,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("compute", "reserved_memory_mib", "int", 512, "RAM kept for the host, in MiB."),
     Option("compute", "disk_gb", "int", 0,
            "Disk this host offers for instances, in GB. 0: free space of `instances_path`."),
-    Option("compute", "cpu_allocation_ratio", "float", 4.0,
-           "Virtual CPUs scheduled per physical CPU."),
+    Option("compute", "cpu_allocation_ratio", "float", 16.0,
+           "Virtual CPUs scheduled per physical CPU (Nova's long-time default, 16: lab guests "
+           "are tiny and mostly idle)."),
     Option("compute", "image_cache_max_age", "int", 86400,
            "Seconds an unused base image stays in `_base/` before the cache manager removes it."),
     Option("compute", "periodic_interval", "float", 10.0,

@@ -15,8 +15,11 @@ from pathlib import Path
 import pytest
 
 from compute.guest_image import parse_report
+from compute.models import Allocation
 from minicloud import process
 from minicloud.client import Client, Credentials
+from minicloud.config import Config
+from minicloud.db import Database
 from tests.conftest import start_cloud
 
 pytestmark = pytest.mark.real
@@ -124,3 +127,43 @@ def test_boot_report_and_reclaim(real_cloud, image_name, firmware, flavor):
     assert _sha512(base) == image["os_hash_value"], "the base image never changes"
     hosts = client.request("compute", "GET", "/servers/detail", headers=NOVA).json()
     assert server_id not in [s["id"] for s in hosts["servers"]]
+    db = Database(Config.load(cloud.state_dir).database_url)
+    with db.session() as session:
+        assert session.get(Allocation, server_id) is None, "the claim is released"
+    db.dispose()
+
+
+@pytest.mark.timeout(400)
+def test_stop_start_and_snapshot_of_a_real_guest(real_cloud):
+    cloud, client = real_cloud
+    image_id = _image_id(client, "tiny")
+    source = client.request("image", "GET", f"/v2/images/{image_id}").json()
+    body = {"server": {"name": "vm-snap", "imageRef": image_id, "flavorRef": "6",
+                       "networks": "none"}}
+    server_id = client.request("compute", "POST", "/servers", headers=NOVA,
+                               json=body).json()["server"]["id"]
+    _wait(client, server_id, "ACTIVE")
+    _console_report(client, server_id)
+    action = f"/servers/{server_id}/action"
+    client.request("compute", "POST", action, headers=NOVA, json={"os-stop": None})
+    server = _wait(client, server_id, "SHUTOFF")
+    assert server["OS-EXT-STS:power_state"] == 4
+    client.request("compute", "POST", action, headers=NOVA, json={"os-start": None})
+    _wait(client, server_id, "ACTIVE")
+
+    snap = client.request("compute", "POST", action, headers=NOVA,
+                          json={"createImage": {"name": "vm-snap-image"}}).json()["image_id"]
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        image = client.request("image", "GET", f"/v2/images/{snap}").json()
+        if image["status"] == "active":
+            break
+        time.sleep(1)
+    assert image["status"] == "active" and image["disk_format"] == "qcow2"
+    assert (image["image_type"], image["instance_uuid"], image["base_image_ref"]) == \
+        ("snapshot", server_id, image_id)
+    assert image["virtual_size"] == GIB  # the flavor's root disk, flattened
+    after = client.request("image", "GET", f"/v2/images/{image_id}").json()
+    assert after["os_hash_value"] == source["os_hash_value"], "the source image is untouched"
+    client.request("compute", "DELETE", f"/servers/{server_id}", headers=NOVA)
+    client.request("image", "DELETE", f"/v2/images/{snap}")
