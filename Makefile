@@ -51,6 +51,7 @@ lint: venv
 
 bench: setup
 	$(PY) benchmarks/upload.py
+	$(PY) benchmarks/boot.py
 
 clean:
 	rm -rf $(VENV) $(OSC_VENV) build *.egg-info
