@@ -135,11 +135,15 @@ class ComputeService:
                 query = query.where(Instance.project_id == ctx.project_id)
             rows = list(s.scalars(query.order_by(Instance.created_at.desc())))
         if name:
+            # Nova's name filter is a regular expression, but clients (openstacksdk's find,
+            # behind every `openstack server show/stop/delete NAME`) pass a literal name and
+            # match exactly on their side: a name that is no valid regex ("vm(1") or does not
+            # match itself ("vm+1") must still return that server, never a 400.
             try:
                 pattern = re.compile(name)
             except re.error:
-                raise BadRequest(f"Invalid name filter: {name!r}") from None
-            rows = [r for r in rows if pattern.search(r.name)]
+                pattern = re.compile(re.escape(name))
+            rows = [r for r in rows if r.name == name or pattern.search(r.name)]
         if status:
             rows = [r for r in rows
                     if states.api_status(r.vm_state, r.task_state) == status.upper()]

@@ -1,0 +1,272 @@
+"""The unmodified `openstack` CLI (python-openstackclient 10.5.0, openstacksdk 4.22.0, in
+`.venv-osc`) against a real running minicloud's compute API: flavors, the server lifecycle,
+snapshots, error paths and microversions, output checked.
+
+The cloud runs the fake virt driver, so servers go through the real API, scheduler, agent and
+image cache but "boot" instantly. The tests below share one server and run in file order:
+create, inspect, power actions, snapshot, delete. Every CLI run costs about a second of
+start-up, so each test runs only the commands it checks.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from tests.conftest import OSC_BIN
+
+pytestmark = [pytest.mark.osc, pytest.mark.real]
+
+IMAGE, SNAPSHOT = "osc-compute-img", "osc-compute-snap"
+# Nova's `name` filter is a regular expression and this name, as one, does not match itself:
+# every `openstack server show/stop/... SERVER` below finds it only because the server also
+# matches names exactly (openstacksdk's find lists with ?name=SERVER, then matches exactly).
+SERVER = "osc-compute-vm(1)+"
+Run = Callable[..., subprocess.CompletedProcess]
+
+
+@pytest.fixture(scope="module")
+def run(cloud) -> Run:
+    """Run `openstack ARGS` as the admin; ``env`` adds variables (OS_COMPUTE_API_VERSION)."""
+    if not OSC_BIN.exists():
+        pytest.fail(f"{OSC_BIN} is missing: run `make setup`")
+    base = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
+    base.update(cloud.os_env())
+
+    def run(*args: str, env: dict[str, str] | None = None, check: bool = True
+            ) -> subprocess.CompletedProcess:
+        proc = subprocess.run([str(OSC_BIN), *args], capture_output=True, text=True,
+                              env={**base, **(env or {})}, stdin=subprocess.DEVNULL,
+                              timeout=120, check=False)
+        if check:
+            assert proc.returncode == 0, f"openstack {' '.join(args)}: {proc.stderr}"
+        assert "Traceback" not in proc.stderr, proc.stderr
+        return proc
+
+    return run
+
+
+@pytest.fixture(scope="module")
+def osc(run) -> Callable[..., dict | list]:
+    """Run a command with ``-f json`` and parse its output."""
+    return lambda *args, **kw: json.loads(run(*args, "-f", "json", **kw).stdout)
+
+
+def _until(fetch: Callable[[], dict], done: Callable[[dict], bool], timeout: float = 30
+           ) -> dict:
+    """Call ``fetch`` (a CLI run: about a second each, so no sleep) until ``done`` holds for
+    what it returns; return that."""
+    deadline = time.monotonic() + timeout
+    while not done(result := fetch()):
+        assert time.monotonic() < deadline, f"not reached in {timeout}s: {result}"
+    return result
+
+
+@pytest.fixture(scope="module")
+def image(run, osc, tmp_path_factory) -> Iterator[dict]:
+    """A small raw image, uploaded with `openstack image create --file`."""
+    disk = tmp_path_factory.mktemp("osc-compute") / "disk.raw"
+    with disk.open("wb") as fh:
+        fh.truncate(1 << 20)
+    created = osc("image", "create", "--disk-format", "raw", "--container-format", "bare",
+                  "--file", str(disk), IMAGE)
+    assert created["status"] == "active"
+    yield created
+    run("image", "delete", created["id"], check=False)
+
+
+@pytest.fixture(scope="module")
+def server(run, osc, image) -> Iterator[dict]:
+    """`openstack server create --wait`'s output for the shared server."""
+    created = osc("server", "create", "--image", IMAGE, "--flavor", "lab.nano", "--wait",
+                  SERVER)
+    yield created
+    if not created.get("deleted"):  # test_server_delete_with_wait did not get to it
+        run("server", "delete", created["id"], check=False)
+
+
+# --- flavors -----------------------------------------------------------------------------------
+
+DEFAULT_FLAVORS = {  # name: (id, vcpus, ram MiB, disk GB, ephemeral GB)
+    "m1.tiny": ("1", 1, 512, 1, 0), "m1.small": ("2", 1, 2048, 20, 0),
+    "m1.medium": ("3", 2, 4096, 40, 0), "m1.large": ("4", 4, 8192, 80, 0),
+    "m1.xlarge": ("5", 8, 16384, 160, 0), "lab.nano": ("6", 1, 256, 1, 1),
+    "lab.micro": ("7", 1, 512, 1, 1)}
+
+
+def test_flavor_list_shows_the_defaults(osc):
+    rows = {r["Name"]: r for r in osc("flavor", "list")}
+    for name, (fid, vcpus, ram, disk, eph) in DEFAULT_FLAVORS.items():
+        assert rows[name] == {"ID": fid, "Name": name, "RAM": ram, "Disk": disk,
+                              "Ephemeral": eph, "VCPUs": vcpus, "Is Public": True}
+
+
+def test_flavor_show(osc):
+    shown = osc("flavor", "show", "lab.nano")
+    assert (shown["id"], shown["name"], shown["vcpus"], shown["ram"], shown["disk"]) == \
+        ("6", "lab.nano", 1, 256, 1)
+    assert shown["OS-FLV-EXT-DATA:ephemeral"] == 1 and shown["swap"] == 0
+    assert shown["os-flavor-access:is_public"] is True
+    assert shown["OS-FLV-DISABLED:disabled"] is False
+    assert shown["properties"] == {}  # from GET /flavors/6/os-extra_specs
+
+
+def test_flavor_create_show_list_long_delete(run, osc):
+    created = osc("flavor", "create", "--ram", "300", "--disk", "1", "--vcpus", "1",
+                  "--ephemeral", "1", "--property", "k=v", "osc.flavor")
+    try:
+        assert created["id"]  # the CLI sends "id": null: the server generates one
+        assert created["properties"] == {"k": "v"}
+        shown = osc("flavor", "show", "osc.flavor")
+        assert (shown["id"], shown["ram"], shown["disk"], shown["vcpus"]) == \
+            (created["id"], 300, 1, 1)
+        assert shown["OS-FLV-EXT-DATA:ephemeral"] == 1 and shown["properties"] == {"k": "v"}
+
+        long = {r["Name"]: r for r in osc("flavor", "list", "--long")}
+        assert long["osc.flavor"]["Properties"] == {"k": "v"}
+        assert long["osc.flavor"]["RAM"] == 300 and long["osc.flavor"]["Ephemeral"] == 1
+        assert {k: long["lab.nano"][k] for k in ("Swap", "RXTX Factor", "Properties")} == \
+            {"Swap": 0, "RXTX Factor": 1.0, "Properties": {}}
+        assert set(DEFAULT_FLAVORS) <= set(long)
+    finally:
+        run("flavor", "delete", "osc.flavor")
+    missing = run("flavor", "show", "osc.flavor", check=False)
+    assert missing.returncode == 1 and missing.stderr == "No Flavor found for osc.flavor\n"
+
+
+# --- the server lifecycle ----------------------------------------------------------------------
+
+def test_server_create_waits_for_active(server, image):
+    assert server["name"] == SERVER and server["status"] == "ACTIVE"
+    assert server["OS-EXT-STS:vm_state"] == "active" and server["OS-EXT-STS:power_state"] == 1
+    assert server["image"] == f"{IMAGE} ({image['id']})"
+    flavor = server["flavor"]  # embedded at 2.96: original_name is the name
+    assert (flavor["original_name"], flavor["vcpus"], flavor["ram"], flavor["disk"],
+            flavor["ephemeral"]) == ("lab.nano", 1, 256, 1, 1)
+    assert server["OS-EXT-AZ:availability_zone"] == "nova"
+    assert server["OS-EXT-SRV-ATTR:host"] and server["progress"] == 100
+
+
+def test_server_list_names_image_and_flavor(osc, server):
+    rows = {r["ID"]: r for r in osc("server", "list")}
+    assert rows[server["id"]] == {"ID": server["id"], "Name": SERVER, "Status": "ACTIVE",
+                                  "Networks": {}, "Image": IMAGE, "Flavor": "lab.nano"}
+
+
+def test_server_list_long(osc, server, image):
+    row = {r["ID"]: r for r in osc("server", "list", "--long")}[server["id"]]
+    assert (row["Image Name"], row["Image ID"], row["Flavor"]) == \
+        (IMAGE, image["id"], "lab.nano")
+    assert (row["Status"], row["Task State"], row["Power State"]) == ("ACTIVE", None, 1)
+    assert row["Availability Zone"] == "nova" and row["Host"] == server["OS-EXT-SRV-ATTR:host"]
+    assert row["Host Status"] == "UP" and row["Properties"] == {}
+
+
+def test_server_show(osc, server, image):
+    shown = osc("server", "show", SERVER)
+    assert shown["id"] == server["id"] and shown["status"] == "ACTIVE"
+    assert shown["image"] == f"{IMAGE} ({image['id']})"
+    assert shown["flavor"]["original_name"] == "lab.nano"
+    assert shown["security_groups"] == [{"name": "default"}]
+    assert shown["volumes_attached"] == [] and shown["locked"] is False
+    assert "fault" not in shown
+
+
+def _show_until(osc, status: str) -> dict:
+    return _until(lambda: osc("server", "show", SERVER), lambda s: s["status"] == status)
+
+
+def test_server_stop_and_start(run, osc, server):
+    assert run("server", "stop", SERVER).stdout == ""  # finds through GET /servers?name=
+    shown = _show_until(osc, "SHUTOFF")
+    assert shown["OS-EXT-STS:power_state"] == 4 and shown["OS-EXT-STS:vm_state"] == "stopped"
+    run("server", "start", SERVER)
+    assert _show_until(osc, "ACTIVE")["OS-EXT-STS:power_state"] == 1
+
+
+def test_server_reboot_soft_then_hard_with_wait(run, osc, server):
+    run("server", "reboot", SERVER)
+    _show_until(osc, "ACTIVE")  # REBOOT until the agent is done
+    # --wait polls until ACTIVE (HARD_REBOOT before): success is its "Complete"
+    assert run("server", "reboot", "--hard", "--wait", SERVER).stdout.endswith("Complete\n")
+
+
+def test_console_log_show_is_empty_on_the_fake_driver(run, server):
+    assert run("console", "log", "show", SERVER).stdout == ""
+
+
+def test_compute_api_version_2_1(run, osc, server, image):
+    """At 2.1 the flavor is {id, links}: the CLI looks it up by id for both commands; below
+    2.45 createImage has no body and the CLI takes the image id from the Location header."""
+    v21 = {"OS_COMPUTE_API_VERSION": "2.1"}
+    rows = {r["ID"]: r for r in osc("server", "list", env=v21)}
+    assert (rows[server["id"]]["Image"], rows[server["id"]]["Flavor"]) == (IMAGE, "lab.nano")
+
+    proc = run("server", "show", SERVER, "-f", "json", "--debug", env=v21)
+    assert "OpenStack-API-Version: compute 2.1" in proc.stderr
+    assert "compute 2.96" not in proc.stderr
+    shown = json.loads(proc.stdout)
+    assert shown["flavor"] == "lab.nano (6)" and shown["image"] == f"{IMAGE} ({image['id']})"
+
+    snap = osc("server", "image", "create", "--name", f"{SNAPSHOT}-21", SERVER, env=v21)
+    try:
+        assert snap["name"] == f"{SNAPSHOT}-21"
+        # the agent clears the task after the upload: the image is active by then
+        _until(lambda: osc("server", "show", SERVER),
+               lambda s: s["OS-EXT-STS:task_state"] is None)
+        assert osc("image", "show", snap["id"])["status"] == "active"
+    finally:
+        run("image", "delete", snap["id"])
+
+
+def test_server_image_create_with_wait(run, osc, server, image):
+    created = osc("server", "image", "create", "--name", SNAPSHOT, "--wait", SERVER)
+    try:
+        assert created["name"] == SNAPSHOT and created["status"] == "active"
+        shown = osc("image", "show", SNAPSHOT)
+        assert shown["id"] == created["id"] and shown["status"] == "active"
+        props = shown["properties"]
+        assert props["image_type"] == "snapshot" and props["instance_uuid"] == server["id"]
+        assert props["base_image_ref"] == image["id"]
+    finally:
+        run("image", "delete", created["id"])
+
+
+# --- error paths -------------------------------------------------------------------------------
+
+def test_show_of_a_missing_server(run):
+    proc = run("server", "show", "nope", check=False)
+    # openstacksdk's find wording (osc-lib's "No server with a name or ID of ..." is the older,
+    # novaclient-based path, which OSC 10 no longer takes for servers)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (1, "", "No Server found for nope\n")
+    # not a regular expression: ?name=nope( must be an empty list, never a 400
+    proc = run("server", "show", "nope(", check=False)
+    assert (proc.returncode, proc.stderr) == (1, "No Server found for nope(\n")
+
+
+def test_server_too_big_for_the_host_goes_to_error(run, osc, image):
+    osc("flavor", "create", "--ram", "100000000", "--disk", "1", "--vcpus", "1", "osc.huge")
+    try:
+        proc = run("server", "create", "--image", IMAGE, "--flavor", "osc.huge", "--wait",
+                   "osc-doomed", check=False)
+        assert proc.returncode == 1
+        assert proc.stderr == "Error creating server: osc-doomed\n"
+        shown = osc("server", "show", "osc-doomed")
+        assert shown["status"] == "ERROR" and shown["OS-EXT-STS:vm_state"] == "error"
+        assert shown["fault"]["message"].startswith("No valid host was found")
+        assert shown["fault"]["code"] == 500
+        run("server", "delete", "--wait", "osc-doomed")
+    finally:
+        run("flavor", "delete", "osc.huge")
+
+
+# --- last: delete the shared server ------------------------------------------------------------
+
+def test_server_delete_with_wait(run, osc, server):
+    run("server", "delete", "--wait", SERVER)  # waits for GET /servers/{id} to 404
+    server["deleted"] = True
+    assert server["id"] not in {r["ID"] for r in osc("server", "list")}
