@@ -22,6 +22,7 @@ from pathlib import Path
 from sqlalchemy import select, update
 
 from compute import scheduler, states
+from compute.cinder import VolumeClient
 from compute.driver import Driver, InstanceSpec
 from compute.glance import ImageClient
 from compute.imagecache import ImageCache
@@ -47,8 +48,10 @@ def _memory_mib() -> int:
 
 class Agent:
     def __init__(self, conf: Config, db: Database, driver: Driver,
-                 images: Callable[[], ImageClient], workers: int = 4) -> None:
+                 images: Callable[[], ImageClient],
+                 volumes: Callable[[], VolumeClient] | None = None, workers: int = 4) -> None:
         self.conf, self.db, self.driver, self.images = conf, db, driver, images
+        self.volumes = volumes
         self.host = host_name(conf)
         self.instances_path = conf.path(conf.compute.instances_path)
         self.cache = ImageCache(self.instances_path / "_base", images,
@@ -86,15 +89,18 @@ class Agent:
             interrupted = list(s.scalars(select(ComputeTask).where(
                 ComputeTask.host == self.host, ComputeTask.state == "running")))
             for task in interrupted:
-                if task.action == "delete":
-                    task.state = "pending"  # finish it: destroy tolerates partial state
+                if task.action in ("delete", "detach_volume"):
+                    task.state = "pending"  # finish it: every step tolerates "already gone"
                 else:
                     task.state, task.error = "failed", "interrupted by an agent restart"
         for task in interrupted:
             if task.action == "spawn":
                 self._fail_spawn(task.instance_id, MinicloudError(
                     "The build was interrupted by a compute agent restart."))
-            elif task.action != "delete":
+            elif task.action == "attach_volume":
+                self._undo_attach(task.instance_id, task.params["volume_id"])
+                self._clear_task(task.instance_id)
+            elif task.action not in ("delete", "detach_volume"):
                 self._clear_task(task.instance_id)
         with self.db.session() as s:
             mine = list(s.scalars(select(Instance).where(Instance.host == self.host)))
@@ -143,6 +149,9 @@ class Agent:
             self._finish(task, "failed", f"{type(exc).__name__}: {exc}")
             if task.action == "spawn":
                 self._fail_spawn(task.instance_id, exc)
+            elif task.action == "attach_volume":
+                self._undo_attach(task.instance_id, task.params["volume_id"])
+                self._clear_task(task.instance_id)
             elif task.action != "delete":
                 self._clear_task(task.instance_id)
         else:
@@ -175,6 +184,9 @@ class Agent:
         if inst.task_state == "deleting" or inst.vm_state == states.DELETED:
             return  # a delete is on its way: it cleans up
         self.driver.destroy(instance_id, self.instances_path / instance_id)
+        for bdm in inst.block_devices:  # its volumes are usable again
+            self._release_volume(instance_id, bdm)
+        self._set_bdms(instance_id, [])
         with self.db.session() as s:
             scheduler.release(s, instance_id)  # nothing of it is left on the host
         self.service.set_error(instance_id, exc)
@@ -198,11 +210,19 @@ class Agent:
             if inst.image_meta.get(prop):  # AMI-style: boot the kernel directly
                 extra[arg] = self.cache.fetch(self.images().get(inst.image_meta[prop]))
         fmt = image.get("disk_format") or "raw"
+        reserved = [b for b in inst.block_devices if b["status"] == "reserved"]
+        volumes = tuple((self.volumes().connect(b["attachment_id"], self.host, b["device"]),
+                         b["device"], b["attachment_id"]) for b in reserved)
         spec = InstanceSpec(id=inst.id, name=inst.name, flavor=inst.flavor,
                             image_meta=inst.image_meta, base_image=base,
                             base_format="raw" if fmt in ("ami", "aki", "ari") else fmt,
-                            instance_dir=self.instances_path / inst.id, **extra)
+                            instance_dir=self.instances_path / inst.id, volumes=volumes,
+                            **extra)
         self.driver.spawn(spec)
+        for bdm in reserved:
+            self.volumes().complete(bdm["attachment_id"])
+        if reserved:
+            self._set_bdms(inst.id, [dict(b, status="attached") for b in inst.block_devices])
         if not self._transition(inst.id, states.SPAWNING, vm_state=states.ACTIVE,
                                 task_state=None, power_state=states.RUNNING,
                                 launched_at=utcnow(), progress=100):
@@ -210,6 +230,9 @@ class Agent:
 
     def _do_delete(self, task: ComputeTask) -> None:
         self.driver.destroy(task.instance_id, self.instances_path / task.instance_id)
+        # Volumes survive the instance: detached, exports removed, back to available.
+        for bdm in self._instance(task.instance_id).block_devices:
+            self._release_volume(task.instance_id, bdm)
         with self.db.session() as s:
             scheduler.release(s, task.instance_id)
             s.execute(update(Instance).where(Instance.id == task.instance_id).values(
@@ -261,6 +284,57 @@ class Agent:
         finally:
             dest.unlink(missing_ok=True)
         self._transition(task.instance_id, "image_snapshot", task_state=None)
+
+    # -- volumes ---------------------------------------------------------------------------
+    def _bdm(self, inst: Instance, volume_id: str) -> dict | None:
+        return next((b for b in inst.block_devices if b["volume_id"] == volume_id), None)
+
+    def _set_bdms(self, instance_id: str, bdms: list[dict], **values: object) -> None:
+        with self.db.session() as s:
+            s.execute(update(Instance).where(Instance.id == instance_id)
+                      .values(block_devices=bdms, **values))
+
+    def _release_volume(self, instance_id: str, bdm: dict) -> None:
+        """Take the disk out of the guest, then the export (through the volume service)."""
+        self.driver.detach_volume(instance_id, bdm["device"], bdm["attachment_id"])
+        if self.volumes is not None:
+            self.volumes().delete_attachment(bdm["attachment_id"])
+
+    def _undo_attach(self, instance_id: str, volume_id: str) -> None:
+        """Roll a failed or interrupted attach back so the volume is usable again."""
+        inst = self._instance(instance_id)
+        bdm = self._bdm(inst, volume_id)
+        if bdm is None:
+            return
+        try:
+            self._release_volume(instance_id, bdm)
+        finally:
+            self._set_bdms(instance_id, [b for b in inst.block_devices
+                                         if b["volume_id"] != volume_id])
+
+    def _do_attach_volume(self, task: ComputeTask) -> None:
+        inst = self._instance(task.instance_id)
+        bdm = self._bdm(inst, task.params["volume_id"])
+        if bdm is None or self.volumes is None:
+            raise MinicloudError("nothing to attach")
+        client = self.volumes()
+        info = client.connect(bdm["attachment_id"], self.host, bdm["device"])
+        self.driver.attach_volume(inst.id, inst.image_meta, info, bdm["device"],
+                                  bdm["attachment_id"])
+        client.complete(bdm["attachment_id"])
+        bdms = [dict(b, status="attached") if b["volume_id"] == bdm["volume_id"] else b
+                for b in inst.block_devices]
+        self._set_bdms(inst.id, bdms)
+        self._transition(inst.id, "attaching_volume", task_state=None)
+
+    def _do_detach_volume(self, task: ComputeTask) -> None:
+        inst = self._instance(task.instance_id)
+        bdm = self._bdm(inst, task.params["volume_id"])
+        if bdm is not None:
+            self._release_volume(inst.id, bdm)
+            self._set_bdms(inst.id, [b for b in inst.block_devices
+                                     if b["volume_id"] != bdm["volume_id"]])
+        self._transition(inst.id, "detaching_volume", task_state=None)
 
     # -- periodic tasks ------------------------------------------------------------------------
     def sync_power_states(self) -> None:
@@ -337,9 +411,10 @@ def main() -> None:
     db = Database(conf.database_url, conf.database.busy_timeout)
     provider = TokenProvider(db, ensure_key(conf.state_dir), conf.identity.token_expiration)
     tokens = ServiceTokens(provider, *IdentityService(db).service_identity())
-    image_url = services.by_name("image").base_url(conf)
-    client = ImageClient(image_url, tokens.token)
-    agent = Agent(conf, db, make_driver(conf, paths.cloud_id()), lambda: client)
+    client = ImageClient(services.by_name("image").base_url(conf), tokens.token)
+    volumes = VolumeClient(services.by_name("volume").base_url(conf), tokens.token)
+    agent = Agent(conf, db, make_driver(conf, paths.cloud_id()), lambda: client,
+                  lambda: volumes)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

@@ -7,11 +7,12 @@ from pathlib import Path
 from flask import Flask, Response, g, request
 
 from compute import states
+from compute.cinder import VolumeClient
 from compute.flavors import validate as validate_flavor
 from compute.glance import ImageClient
 from compute.microversion import MAX_VERSION, MIN_VERSION, Version, fmt, negotiate
 from compute.models import Flavor, Instance
-from compute.service import ComputeService, ServerRequest
+from compute.service import ComputeService, ServerRequest, attachment_view
 from minicloud import services
 from minicloud.config import Config
 from minicloud.db import Database, new_uuid
@@ -86,7 +87,9 @@ def server_view(inst: Instance, mv: Version, full: bool = True) -> dict:
                                      if inst.terminated_at else None),
         "OS-EXT-STS:task_state": inst.task_state, "OS-EXT-STS:vm_state": inst.vm_state,
         "OS-EXT-STS:power_state": inst.power_state,
-        "os-extended-volumes:volumes_attached": [],
+        "os-extended-volumes:volumes_attached": [
+            {"id": b["volume_id"], "delete_on_termination": b.get("delete_on_termination", False)}
+            for b in inst.block_devices],
         "security_groups": [{"name": "default"}], "locked": False, "locked_reason": None,
         "description": inst.description, "tags": [], "trusted_image_certificates": None,
         "pinned_availability_zone": None,
@@ -127,11 +130,21 @@ def parse_server(body: dict) -> ServerRequest:
     bdms = server.get("block_device_mapping_v2") or []
     if not isinstance(bdms, list) or not all(isinstance(b, dict) for b in bdms):
         raise BadRequest("Invalid input for field 'block_device_mapping_v2'.")
+    volumes = []
     for bdm in bdms:
-        if bdm.get("source_type") == "image" and bdm.get("destination_type") in ("local", None):
+        source, dest = bdm.get("source_type"), bdm.get("destination_type")
+        if source == "image" and dest in ("local", None):
             image_ref = image_ref or str(bdm.get("uuid") or "")
+        elif source == "volume" and dest in ("volume", None):
+            if str(bdm.get("boot_index")) == "0":
+                raise BadRequest("Booting from a volume is not available yet: give an image "
+                                 "and attach the volume as a data disk.")
+            if not isinstance(bdm.get("uuid"), str) or not bdm["uuid"]:
+                raise BadRequest("Invalid input: a volume block device needs a 'uuid'.")
+            volumes.append(bdm["uuid"])
         else:
-            raise BadRequest("Block device mappings to volumes are not available yet.")
+            raise BadRequest(f"Block device mapping from {source} to {dest} is not "
+                             "supported.")
     networks = server.get("networks", "auto")
     if networks not in ("auto", "none") and not isinstance(networks, list):
         raise BadRequest("Invalid input for field 'networks'.")
@@ -145,14 +158,16 @@ def parse_server(body: dict) -> ServerRequest:
         name=name, flavor_ref=str(flavor_ref).rstrip("/").rsplit("/", 1)[-1],
         image_ref=image_ref.rstrip("/").rsplit("/", 1)[-1] or None, metadata=metadata,
         availability_zone=zone, description=server.get("description"),
-        key_name=server.get("key_name"))
+        key_name=server.get("key_name"), volumes=volumes)
 
 
 def create_app(conf: Config, db: Database | None = None) -> Flask:
     app = base_app("compute", conf, db, POLICY)
     image_url = services.by_name("image").base_url(conf)
+    volume_url = services.by_name("volume").base_url(conf)
     svc = ComputeService(app.extensions["minicloud"].db,
-                         lambda token: ImageClient(image_url, lambda: token))
+                         lambda token: ImageClient(image_url, lambda: token),
+                         lambda token: VolumeClient(volume_url, lambda: token))
     instances_path = conf.path(conf.compute.instances_path)
     app.extensions["compute"] = svc
 
@@ -328,6 +343,34 @@ def create_app(conf: Config, db: Database | None = None) -> Flask:
             return resp
         else:
             raise BadRequest(f"Unsupported server action: {name}.")
+        return Response(status=202)
+
+    # -- volume attachments ----------------------------------------------------------------
+    @app.get("/v2.1/servers/<server_id>/os-volume_attachments")
+    def list_volume_attachments(server_id: str) -> Response:
+        inst = svc.get_server(auth(), server_id)
+        return json_response({"volumeAttachments": [attachment_view(inst, b)
+                                                    for b in inst.block_devices]})
+
+    @app.get("/v2.1/servers/<server_id>/os-volume_attachments/<volume_id>")
+    def show_volume_attachment(server_id: str, volume_id: str) -> Response:
+        inst = svc.get_server(auth(), server_id)
+        for bdm in inst.block_devices:
+            if bdm["volume_id"] == volume_id:
+                return json_response({"volumeAttachment": attachment_view(inst, bdm)})
+        raise NotFound(f"Volume {volume_id} is not attached to server {inst.id}.")
+
+    @app.post("/v2.1/servers/<server_id>/os-volume_attachments")
+    def attach_volume(server_id: str) -> Response:
+        body = json_body().get("volumeAttachment")
+        if not isinstance(body, dict) or not isinstance(body.get("volumeId"), str):
+            raise BadRequest("Invalid input: 'volumeAttachment' needs a 'volumeId' string.")
+        view = svc.attach_volume(auth(), server_id, body["volumeId"])
+        return json_response({"volumeAttachment": view})
+
+    @app.delete("/v2.1/servers/<server_id>/os-volume_attachments/<volume_id>")
+    def detach_volume(server_id: str, volume_id: str) -> Response:
+        svc.detach_volume(auth(), server_id, volume_id)
         return Response(status=202)
 
     def _console(server_id: str, params: object) -> str:

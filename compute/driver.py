@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from compute import states
 from minicloud.errors import MinicloudError, NotFound
@@ -32,6 +32,8 @@ class InstanceSpec:
     instance_dir: Path
     kernel: Path | None = None   # AMI-style images: cached kernel_id / ramdisk_id images
     ramdisk: Path | None = None
+    #: data volumes, connected already: (connection info, device, libvirt secret id)
+    volumes: tuple[tuple[Any, str, str], ...] = ()
 
 
 class Driver(Protocol):
@@ -43,6 +45,9 @@ class Driver(Protocol):
     def power_state(self, instance_id: str) -> int: ...
     def snapshot(self, instance_id: str, instance_dir: Path, dest: Path) -> str: ...
     def list_instances(self) -> list[str]: ...
+    def attach_volume(self, instance_id: str, image_meta: dict, info, device: str,
+                      secret_id: str) -> None: ...
+    def detach_volume(self, instance_id: str, device: str, secret_id: str) -> None: ...
 
 
 class InjectedFailure(MinicloudError):
@@ -59,6 +64,7 @@ class FakeDriver:
     fail_at: str | None = None
     guests: dict[str, int] = field(default_factory=dict)
     calls: list[tuple[str, str]] = field(default_factory=list)
+    volumes: dict[str, dict[str, str]] = field(default_factory=dict)  # instance -> dev -> vol
 
     def spawn(self, spec: InstanceSpec) -> None:
         created: list[Path] = []
@@ -74,6 +80,7 @@ class FakeDriver:
                 elif step == "ephemeral_disk" and spec.flavor.get("ephemeral"):
                     (spec.instance_dir / "disk.eph0").write_bytes(b"")
             self.guests[spec.id] = states.RUNNING
+            self.volumes[spec.id] = {dev: info.data.volume_id for info, dev, _ in spec.volumes}
             self.calls.append(("spawn", spec.id))
         except BaseException:
             for path in reversed(created):
@@ -85,6 +92,7 @@ class FakeDriver:
 
     def destroy(self, instance_id: str, instance_dir: Path) -> None:
         self.guests.pop(instance_id, None)
+        self.volumes.pop(instance_id, None)
         if instance_dir.exists():
             for child in instance_dir.iterdir():
                 child.unlink()
@@ -120,3 +128,13 @@ class FakeDriver:
 
     def list_instances(self) -> list[str]:
         return list(self.guests)
+
+    def attach_volume(self, instance_id: str, image_meta: dict, info, device: str,
+                      secret_id: str) -> None:
+        self._guest(instance_id)
+        if self.fail_at == "attach_volume":
+            raise InjectedFailure("injected failure at attach_volume")
+        self.volumes.setdefault(instance_id, {})[device] = info.data.volume_id
+
+    def detach_volume(self, instance_id: str, device: str, secret_id: str) -> None:
+        self.volumes.get(instance_id, {}).pop(device, None)

@@ -13,9 +13,11 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from compute import scheduler, states
+from compute.cinder import VolumeClient
 from compute.flavors import FlavorSpec
 from compute.glance import ImageClient
 from compute.models import ComputeTask, Flavor, FlavorExtraSpec, Instance
+from compute.virt.designer import disk_bus, next_device_name
 from minicloud.db import Database, new_uuid, utcnow
 from minicloud.errors import BadRequest, Conflict, Forbidden, MinicloudError, NotFound
 from minicloud.identity.tokens import AuthContext
@@ -32,7 +34,7 @@ class ServerRequest:
     availability_zone: str | None = None
     description: str | None = None
     key_name: str | None = None
-    block_devices: list[dict] = field(default_factory=list)
+    volumes: list[str] = field(default_factory=list)  # data volumes, attached as vdc, vdd...
 
 
 def flavor_dict(flavor: Flavor) -> dict:
@@ -42,10 +44,20 @@ def flavor_dict(flavor: Flavor) -> dict:
             "extra_specs": {s.key: s.value for s in flavor.extra_specs}}
 
 
+def attachment_view(inst: Instance, bdm: dict) -> dict:
+    """A ``volumeAttachment`` of Nova's os-volume_attachments API."""
+    return {"id": bdm["volume_id"], "serverId": inst.id, "volumeId": bdm["volume_id"],
+            "device": bdm["device"], "tag": None,
+            "delete_on_termination": bdm.get("delete_on_termination", False),
+            "attachment_id": bdm["attachment_id"], "bdm_uuid": bdm["attachment_id"]}
+
+
 class ComputeService:
-    def __init__(self, db: Database, image_client: Callable[[str], ImageClient]) -> None:
+    def __init__(self, db: Database, image_client: Callable[[str], ImageClient],
+                 volume_client: Callable[[str], VolumeClient] | None = None) -> None:
         self.db = db
         self.image_client = image_client  # token -> client acting for that caller
+        self.volume_client = volume_client
 
     # -- flavors ---------------------------------------------------------------------------
     def sync_flavors(self, specs: list[FlavorSpec]) -> int:
@@ -183,9 +195,11 @@ class ComputeService:
             image_id=image["id"], flavor_id=flavor.id, flavor=flavor_dict(flavor),
             image_meta=meta, vm_state=states.BUILDING, task_state=states.SCHEDULING,
             power_state=states.NOSTATE, metadata_=req.metadata, description=req.description,
-            key_name=req.key_name, availability_zone=zone, block_devices=req.block_devices)
+            key_name=req.key_name, availability_zone=zone, block_devices=[])
         with self.db.session() as s:
             s.add(inst)
+        if req.volumes:
+            self._reserve_volumes(ctx, inst, req.volumes)
         try:
             with self.db.session() as s:
                 host = scheduler.claim(s, inst.id, inst.flavor, forced_host, zone)
@@ -193,8 +207,39 @@ class ComputeService:
                     host=host, availability_zone=zone or "nova"))
                 s.add(ComputeTask(instance_id=inst.id, host=host, action="spawn"))
         except scheduler.NoValidHost as exc:
+            self._release_reserved(ctx, inst.id)
             self.set_error(inst.id, exc)
         return self.get_server(ctx, inst.id)
+
+    def _reserve_volumes(self, ctx: AuthContext, inst: Instance, volume_ids: list[str]) -> None:
+        """Reserve the data volumes of a new server (as the caller) and give them devices;
+        if one cannot be reserved, the others are released and the server removed."""
+        if self.volume_client is None:
+            raise BadRequest("There is no volume service in this cloud.")
+        volumes = self.volume_client(ctx.token)
+        try:
+            for volume_id in volume_ids:
+                volumes.get(volume_id)
+                inst.block_devices = [*inst.block_devices, {
+                    "volume_id": volume_id, "attachment_id": volumes.reserve(volume_id, inst.id),
+                    "device": self.next_device(inst), "delete_on_termination": False,
+                    "status": "reserved"}]
+        except MinicloudError:
+            for bdm in inst.block_devices:
+                volumes.delete_attachment(bdm["attachment_id"])
+            with self.db.session() as s:
+                self._finish_delete(s, inst.id)
+            raise
+        with self.db.session() as s:
+            s.execute(update(Instance).where(Instance.id == inst.id)
+                      .values(block_devices=inst.block_devices))
+
+    def _release_reserved(self, ctx: AuthContext, instance_id: str) -> None:
+        with self.db.session() as s:
+            inst = s.get(Instance, instance_id)
+            bdms, inst.block_devices = list(inst.block_devices), []
+        for bdm in bdms:
+            self.volume_client(ctx.token).delete_attachment(bdm["attachment_id"])
 
     @staticmethod
     def _zone(ctx: AuthContext, value: str | None) -> tuple[str | None, str | None]:
@@ -274,3 +319,52 @@ class ComputeService:
             self.image_client(ctx.token).delete(image["id"])
             raise
         return image["id"]
+
+    # -- volumes -------------------------------------------------------------------------------
+    @staticmethod
+    def next_device(inst: Instance) -> str:
+        """The device a new volume gets: after vda, vdb (ephemeral) and attached volumes."""
+        bus = disk_bus(inst.image_meta)
+        used = [next_device_name(bus, [])]
+        if inst.flavor.get("ephemeral"):
+            used.append(next_device_name(bus, used))
+        used += [b["device"].removeprefix("/dev/") for b in inst.block_devices]
+        return "/dev/" + next_device_name(bus, used)
+
+    def attach_volume(self, ctx: AuthContext, server_id: str, volume_id: str) -> dict:
+        """Reserve the volume (as the caller: it must be theirs) and let the agent attach."""
+        if self.volume_client is None:
+            raise BadRequest("There is no volume service in this cloud.")
+        volumes = self.volume_client(ctx.token)
+        inst = self.get_server(ctx, server_id)
+        volumes.get(volume_id)
+        if any(b["volume_id"] == volume_id for b in inst.block_devices):
+            raise BadRequest(f"Invalid volume: {volume_id} is already attached to "
+                             f"server {inst.id}.")
+        action = states.ACTIONS["attach_volume"]
+        if inst.vm_state not in action.allowed or inst.task_state:
+            raise Conflict(f"Cannot 'attach_volume' instance {inst.id} while it is in "
+                           f"vm_state {inst.vm_state}")
+        attachment_id = volumes.reserve(volume_id, inst.id)
+        bdm = {"volume_id": volume_id, "attachment_id": attachment_id,
+               "device": self.next_device(inst), "delete_on_termination": False,
+               "status": "attaching"}
+        with self.db.session() as s:
+            done = s.execute(update(Instance).where(
+                Instance.id == inst.id, Instance.vm_state.in_(action.allowed),
+                Instance.task_state.is_(None)).values(
+                task_state=action.task, block_devices=[*inst.block_devices, bdm])).rowcount
+            if done == 1:
+                s.add(ComputeTask(instance_id=inst.id, host=inst.host, action="attach_volume",
+                                  params={"volume_id": volume_id}))
+        if done != 1:
+            volumes.delete_attachment(attachment_id)
+            raise Conflict(f"Cannot 'attach_volume' instance {inst.id}: another task "
+                           "started first.")
+        return attachment_view(inst, bdm)
+
+    def detach_volume(self, ctx: AuthContext, server_id: str, volume_id: str) -> None:
+        inst = self.get_server(ctx, server_id)
+        if not any(b["volume_id"] == volume_id for b in inst.block_devices):
+            raise NotFound(f"Volume {volume_id} is not attached to server {inst.id}.")
+        self.start_action(ctx, server_id, "detach_volume", {"volume_id": volume_id})

@@ -143,6 +143,37 @@ OPTIONS: tuple[Option, ...] = (
     Option("compute", "use_direct_url", "bool", True,
            "Copy base images straight from the image store when it is on this host (the "
            "seeds' `filesystems` option); else stream them over the image API."),
+    Option("volume", "port", "port", 8776, "Port of the volume API (Cinder v3)."),
+    Option("volume", "host", "str", "",
+           "Name this host's volume agent registers under. Empty: the machine's hostname."),
+    Option("volume", "driver", "str", "file",
+           "Volume backend (where the bytes live): `file` (a sparse file per volume under "
+           "`volumes_path`) or `fake` (in memory, tests)."),
+    Option("volume", "target_helper", "str", "tgtadm",
+           "iSCSI target (how volumes are exported): `tgtadm` (the host's tgtd) or `fake` "
+           "(nothing exported, tests)."),
+    Option("volume", "volumes_path", "str", "volumes",
+           "Where the file backend keeps volume files (relative: in the state directory)."),
+    Option("volume", "iscsi_ip_address", "str", "127.0.0.1",
+           "Address compute connects to for iSCSI (the seeds' `my_block_storage_ip`)."),
+    Option("volume", "iscsi_port", "port", 3260, "Port of the iSCSI portal (tgtd's)."),
+    Option("volume", "bind_initiator", "bool", False,
+           "Admit only the initiator name compute's connector gives (besides CHAP); off: any "
+           "initiator with the CHAP credentials, as Cinder's tgt helper (initiator names are "
+           "not authenticated: CHAP is the control)."),
+    Option("volume", "quota_volumes", "int", 10, "Volumes per project (-1: unlimited)."),
+    Option("volume", "quota_gigabytes", "int", 100,
+           "Gigabytes of volumes per project (-1: unlimited)."),
+    Option("volume", "task_timeout", "float", 60.0,
+           "Seconds the API waits for the agent to export or unexport a volume."),
+    Option("volume", "service_down_time", "float", 60.0,
+           "Seconds after its last heartbeat a volume agent counts as down (new volumes go "
+           "to `error` when no agent is up)."),
+    Option("volume", "periodic_interval", "float", 10.0,
+           "Seconds between the agent's periodic tasks (heartbeat, re-export after a tgtd "
+           "restart)."),
+    Option("volume", "convert_cpu_seconds", "int", 600,
+           "CPU-time limit of `qemu-img convert` when a volume is made from an image."),
 )
 
 _INDEX = {(o.section, o.key): o for o in OPTIONS}

@@ -21,6 +21,8 @@ class ServiceDef:
     factory: str       # "module:function" returning a Flask app for a Config
     path: str          # path of the endpoint URL ("" when discovery lives at the root)
     project_in_path: bool = False
+    # more (type, name) catalog entries for the same endpoint (Cinder: block-storage)
+    extra_types: tuple[tuple[str, str], ...] = ()
 
     def port(self, conf: Config) -> int:
         return getattr(conf, self.name).port
@@ -43,6 +45,8 @@ SERVICES: tuple[ServiceDef, ...] = (
     ServiceDef("identity", "identity", "keystone", "minicloud.identity.api:create_app", "/v3"),
     ServiceDef("image", "image", "glance", "images.api:create_app", ""),
     ServiceDef("compute", "compute", "nova", "compute.api:create_app", "/v2.1"),
+    ServiceDef("volume", "volumev3", "cinderv3", "volumes.api:create_app", "/v3",
+               project_in_path=True, extra_types=(("block-storage", "cinder"),)),
 )
 
 
@@ -54,7 +58,8 @@ class AgentDef:
     module: str  # run as ``python -m MODULE``
 
 
-AGENTS: tuple[AgentDef, ...] = (AgentDef("compute-agent", "compute.agent"),)
+AGENTS: tuple[AgentDef, ...] = (AgentDef("compute-agent", "compute.agent"),
+                                AgentDef("volume-agent", "volumes.agent"))
 
 
 def by_name(name: str) -> ServiceDef:
@@ -69,10 +74,12 @@ def catalog(conf: Config, project_id: str) -> list[dict]:
     region = conf.DEFAULT.region
     entries = []
     for svc in SERVICES:
-        entries.append({
-            "id": f"{svc.name}-service", "type": svc.type, "name": svc.catalog_name,
-            "endpoints": [{"id": f"{svc.name}-public", "interface": "public",
-                           "region_id": region, "region": region,
-                           "url": svc.endpoint(conf, project_id)}],
-        })
+        for i, (kind, name) in enumerate(((svc.type, svc.catalog_name), *svc.extra_types)):
+            suffix = "" if i == 0 else f"-{kind}"
+            entries.append({
+                "id": f"{svc.name}{suffix}-service", "type": kind, "name": name,
+                "endpoints": [{"id": f"{svc.name}{suffix}-public", "interface": "public",
+                               "region_id": region, "region": region,
+                               "url": svc.endpoint(conf, project_id)}],
+            })
     return entries

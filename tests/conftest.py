@@ -27,12 +27,15 @@ def free_port() -> int:
 
 def write_conf(state_dir: Path, options: dict[str, dict[str, object]] | None = None
                ) -> dict[str, int]:
-    """Write a minicloud.conf with free ports (compute on the fake driver unless ``options``
-    say otherwise); returns the ports chosen."""
-    ports = {"identity": free_port(), "image": free_port(), "compute": free_port()}
+    """Write a minicloud.conf with free ports (compute on the fake driver, volumes on real
+    files with the fake iSCSI target, so no tgtd is needed, unless ``options`` say
+    otherwise); returns the ports chosen."""
+    ports = {"identity": free_port(), "image": free_port(), "compute": free_port(),
+             "volume": free_port()}
     sections: dict[str, dict[str, object]] = {name: {"port": port}
                                               for name, port in ports.items()}
     sections["compute"]["driver"] = "fake"
+    sections["volume"]["target_helper"] = "fake"
     for section, values in (options or {}).items():
         sections.setdefault(section, {}).update(values)
     state_dir.mkdir(parents=True, exist_ok=True)

@@ -288,3 +288,149 @@ def test_project_isolation(env):
         svc.get_server(bob, inst.id)
     assert svc.list_servers(bob) == []
     assert [i.id for i in svc.list_servers(admin_ctx, all_projects=True)] == [inst.id]
+
+
+class FakeVolumes:
+    """The volume service's attachments flow as compute sees it."""
+
+    def __init__(self) -> None:
+        self.status = {"vol1": "available", "vol2": "available"}
+        self.attachments: dict[str, str] = {}  # attachment id -> volume id
+        self.fail_at: str | None = None
+
+    def get(self, volume_id):
+        if volume_id not in self.status:
+            raise NotFound(f"Volume {volume_id} could not be found.")
+        return {"id": volume_id, "status": self.status[volume_id]}
+
+    def reserve(self, volume_id, instance_id):
+        if self.status[volume_id] != "available":
+            raise BadRequest(f"Invalid volume: {volume_id} status must be available")
+        self.status[volume_id] = "reserved"
+        attachment_id = f"att-{len(self.attachments)}"
+        self.attachments[attachment_id] = volume_id
+        return attachment_id
+
+    def connect(self, attachment_id, host, device):
+        if self.fail_at == "connect":
+            raise BadRequest("injected failure at connect")
+        from volumes.connection import Chap, ConnectionInfo
+
+        volume_id = self.attachments[attachment_id]
+        self.status[volume_id] = "attaching"
+        return ConnectionInfo.for_export(volume_id, "127.0.0.1", 3260, Chap.generate())
+
+    def complete(self, attachment_id):
+        if self.fail_at == "complete":
+            raise BadRequest("injected failure at complete")
+        self.status[self.attachments[attachment_id]] = "in-use"
+
+    def delete_attachment(self, attachment_id):
+        volume_id = self.attachments.pop(attachment_id, None)
+        if volume_id:
+            self.status[volume_id] = "available"
+
+
+@pytest.fixture
+def venv_(env):
+    svc, agent, driver, images, alice, db = env
+    volumes = FakeVolumes()
+    svc.volume_client = lambda _token: volumes
+    agent.volumes = lambda: volumes
+    inst = boot(svc, alice)
+    work(agent)
+    return svc, agent, driver, volumes, alice, inst
+
+
+def test_attach_and_detach_a_volume_as_vdc(venv_):
+    svc, agent, driver, volumes, alice, inst = venv_
+    view = svc.attach_volume(alice, inst.id, "vol1")
+    assert view["device"] == "/dev/vdc"  # after vda and the ephemeral vdb
+    assert volumes.status["vol1"] == "reserved"
+    work(agent)
+    assert volumes.status["vol1"] == "in-use"
+    assert driver.volumes[inst.id] == {"/dev/vdc": "vol1"}
+    server = svc.get_server(alice, inst.id)
+    assert server.task_state is None and server.block_devices[0]["status"] == "attached"
+    assert svc.attach_volume(alice, inst.id, "vol2")["device"] == "/dev/vdd"
+    work(agent)
+    svc.detach_volume(alice, inst.id, "vol1")
+    work(agent)
+    assert volumes.status["vol1"] == "available" and "/dev/vdc" not in driver.volumes[inst.id]
+    with pytest.raises(NotFound):
+        svc.detach_volume(alice, inst.id, "vol1")
+
+
+def test_one_volume_attached_twice_races_to_one_winner(venv_):
+    svc, agent, _, volumes, alice, inst = venv_
+    second = boot(svc, alice, name="second")
+    work(agent)
+    svc.attach_volume(alice, inst.id, "vol1")
+    with pytest.raises(BadRequest, match="status must be available"):
+        svc.attach_volume(alice, second.id, "vol1")
+    assert svc.get_server(alice, second.id).block_devices == []
+
+
+@pytest.mark.parametrize("where", ["connect", "attach_volume", "complete"])
+def test_attach_failure_at_each_step_leaves_the_volume_available(venv_, where):
+    svc, agent, driver, volumes, alice, inst = venv_
+    volumes.fail_at = driver.fail_at = where
+    svc.attach_volume(alice, inst.id, "vol1")
+    work(agent)
+    assert volumes.status["vol1"] == "available" and not volumes.attachments
+    server = svc.get_server(alice, inst.id)
+    assert server.block_devices == [] and server.task_state is None
+    assert server.vm_state == "active"
+    assert driver.volumes.get(inst.id, {}) == {}
+
+
+def test_deleting_the_server_keeps_the_volume(venv_):
+    svc, agent, _, volumes, alice, inst = venv_
+    svc.attach_volume(alice, inst.id, "vol1")
+    work(agent)
+    svc.delete_server(alice, inst.id)
+    work(agent)
+    assert volumes.status["vol1"] == "available" and not volumes.attachments
+
+
+def test_restart_during_attach_rolls_back(venv_):
+    svc, agent, driver, volumes, alice, inst = venv_
+    svc.attach_volume(alice, inst.id, "vol1")
+    assert agent.take_task().action == "attach_volume"  # the agent dies here
+    restarted = Agent(agent.conf, agent.db, driver, agent.images, agent.volumes)
+    restarted.init_host()
+    assert volumes.status["vol1"] == "available"
+    assert svc.get_server(alice, inst.id).task_state is None
+    restarted.pool.shutdown()
+
+
+def test_volumes_given_at_create_are_vdc_and_vdd(venv_):
+    svc, agent, driver, volumes, alice, _ = venv_
+    inst = svc.create_server(alice, ServerRequest(name="with-vols", flavor_ref="6",
+                                                  image_ref="img", volumes=["vol1", "vol2"]))
+    assert [b["device"] for b in inst.block_devices] == ["/dev/vdc", "/dev/vdd"]
+    work(agent)
+    assert driver.volumes[inst.id] == {"/dev/vdc": "vol1", "/dev/vdd": "vol2"}
+    assert volumes.status == {"vol1": "in-use", "vol2": "in-use"}
+    assert {b["status"] for b in svc.get_server(alice, inst.id).block_devices} == {"attached"}
+
+
+def test_a_volume_in_use_fails_the_create_and_releases_the_others(venv_):
+    svc, _, _, volumes, alice, _ = venv_
+    volumes.status["vol2"] = "in-use"
+    with pytest.raises(BadRequest, match="status must be available"):
+        svc.create_server(alice, ServerRequest(name="x", flavor_ref="6", image_ref="img",
+                                               volumes=["vol1", "vol2"]))
+    assert volumes.status["vol1"] == "available"
+    assert [s.name for s in svc.list_servers(alice)] == ["vm"]
+
+
+def test_failed_spawn_releases_its_volumes(venv_):
+    svc, agent, driver, volumes, alice, _ = venv_
+    driver.fail_at = "start"
+    inst = svc.create_server(alice, ServerRequest(name="doomed", flavor_ref="6",
+                                                  image_ref="img", volumes=["vol1"]))
+    work(agent)
+    server = svc.get_server(alice, inst.id)
+    assert server.vm_state == "error" and server.block_devices == []
+    assert volumes.status["vol1"] == "available" and not volumes.attachments

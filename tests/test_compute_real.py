@@ -16,7 +16,7 @@ import pytest
 
 from compute.guest_image import parse_report
 from compute.models import Allocation
-from minicloud import process
+from compute.virt.host import Host
 from minicloud.client import Client, Credentials
 from minicloud.config import Config
 from minicloud.db import Database
@@ -42,16 +42,23 @@ def real_cloud():
         yield cloud, client
     finally:
         cloud.minicloud("down", check=False)
-        for name in _domains(cloud):
-            process.run(["virsh", "-c", "qemu:///system", "destroy", name], check=False)
-            process.run(["virsh", "-c", "qemu:///system", "undefine", "--nvram", name],
-                        check=False)
+        remove_domains(cloud)
         shutil.rmtree(root, ignore_errors=True)
 
 
 def _domains(cloud) -> list[str]:
-    out = process.run(["virsh", "-c", "qemu:///system", "list", "--all", "--name"]).stdout
-    return [n for n in out.decode().split() if n.startswith("minicloud-")]
+    """The libvirt domains of THIS cloud (other clouds may share the host's libvirtd)."""
+    cloud_id = (cloud.state_dir / "cloud-id").read_text().strip()
+    with Host("qemu:///system") as host:
+        return [guest.name for guest in host.guests(cloud_id)]
+
+
+def remove_domains(cloud) -> None:
+    cloud_id = (cloud.state_dir / "cloud-id").read_text().strip()
+    with Host("qemu:///system") as host:
+        for guest in host.guests(cloud_id):
+            guest.destroy()
+            guest.undefine()
 
 
 def _image_id(client: Client, name: str) -> str:

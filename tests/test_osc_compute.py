@@ -266,6 +266,28 @@ def test_server_too_big_for_the_host_goes_to_error(run, osc, image):
 
 # --- last: delete the shared server ------------------------------------------------------------
 
+def test_server_add_and_remove_volume(run, osc, server):
+    """`server add volume` shows in both APIs (Nova's volumes_attached, Cinder's
+    attachments), as vdc after vda and the ephemeral vdb; `server remove volume` undoes it."""
+    volume = osc("volume", "create", "--size", "1", "osc-attach-vol")
+    _until(lambda: osc("volume", "show", volume["id"]), lambda v: v["status"] == "available")
+    run("server", "add", "volume", SERVER, "osc-attach-vol")
+    shown = _until(lambda: osc("volume", "show", volume["id"]),
+                   lambda v: v["status"] == "in-use")
+    (attachment,) = shown["attachments"]
+    assert (attachment["server_id"], attachment["device"]) == (server["id"], "/dev/vdc")
+    table = run("volume", "list").stdout  # the table renders the server's name
+    assert f"Attached to {SERVER} on /dev/vdc" in table
+    srv = _until(lambda: osc("server", "show", SERVER),
+                 lambda s: s["OS-EXT-STS:task_state"] is None)
+    assert volume["id"] in str(srv["volumes_attached"])
+    refused = run("volume", "delete", "osc-attach-vol", check=False)
+    assert refused.returncode == 1
+    run("server", "remove", "volume", SERVER, "osc-attach-vol")
+    _until(lambda: osc("volume", "show", volume["id"]), lambda v: v["status"] == "available")
+    run("volume", "delete", "osc-attach-vol")
+
+
 def test_server_delete_with_wait(run, osc, server):
     run("server", "delete", "--wait", SERVER)  # waits for GET /servers/{id} to 404
     server["deleted"] = True

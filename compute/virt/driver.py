@@ -13,12 +13,27 @@ from pathlib import Path
 
 from compute import disks, states
 from compute.driver import InstanceSpec
-from compute.virt.designer import VirtSettings, design_domain
+from compute.virt.designer import (
+    VirtSettings,
+    VolumeConnection,
+    design_domain,
+    disk_bus,
+    volume_disk,
+)
 from compute.virt.host import Host
 from minicloud.config import Config
 from minicloud.errors import NotFound
+from volumes.connection import ConnectionInfo
 
 ROOT_DISK, EPHEMERAL_DISK = "disk", "disk.eph0"
+
+
+def _connection(info: ConnectionInfo, secret_id: str) -> VolumeConnection:
+    """The designer's view of a volume's connection info (CHAP password left in libvirt)."""
+    data = info.data
+    return VolumeConnection(volume_id=data.volume_id, target_iqn=data.target_iqn,
+                            target_lun=data.target_lun, host=data.host, port=data.port,
+                            auth_username=data.auth_username, secret_uuid=secret_id)
 
 
 class LibvirtDriver:
@@ -40,13 +55,20 @@ class LibvirtDriver:
             if flavor.get("ephemeral"):
                 ephemeral = spec.instance_dir / EPHEMERAL_DISK
                 disks.create_blank(ephemeral, flavor["ephemeral"])
+            connections = []
+            for info, _device, secret_id in spec.volumes:
+                self.host.define_secret(secret_id, f"minicloud-{secret_id}",
+                                        info.data.auth_password)
+                undo.callback(self.host.remove_secret, secret_id)
+                connections.append(_connection(info, secret_id))
             config = design_domain(
                 instance_uuid=spec.id, name=spec.name, cloud_id=self.cloud_id,
                 vcpus=flavor["vcpus"], memory_mib=flavor["ram"],
                 image_properties=spec.image_meta, instance_dir=spec.instance_dir,
                 root_disk=str(root), ephemeral_disk=str(ephemeral) if ephemeral else None,
                 kernel=str(spec.kernel) if spec.kernel else None,
-                ramdisk=str(spec.ramdisk) if spec.ramdisk else None, settings=self.settings)
+                ramdisk=str(spec.ramdisk) if spec.ramdisk else None, volumes=connections,
+                settings=self.settings)
             guest = self.host.define(config)
             undo.callback(guest.undefine)
             guest.start()
@@ -93,6 +115,28 @@ class LibvirtDriver:
         self._guest(instance_id)
         disks.flatten(instance_dir / ROOT_DISK, dest)
         return "qcow2"
+
+    def attach_volume(self, instance_id: str, image_meta: dict, info: ConnectionInfo,
+                      device: str, secret_id: str) -> None:
+        """Add the iSCSI disk (CHAP secret in libvirt) to the definition, and hot-plug it
+        into a running guest. Undoes the secret when the attach fails."""
+        guest = self._guest(instance_id)
+        self.host.define_secret(secret_id, f"minicloud-{secret_id}", info.data.auth_password)
+        try:
+            disk = volume_disk(_connection(info, secret_id), disk_bus(image_meta),
+                               device.removeprefix("/dev/"))
+            guest.attach_disk(disk, live=True)
+        except BaseException:
+            self.host.remove_secret(secret_id)
+            raise
+
+    def detach_volume(self, instance_id: str, device: str, secret_id: str) -> None:
+        """Remove the disk from the guest and its definition, then the secret; tolerates
+        either being gone already."""
+        guest = self.host.lookup(instance_id)
+        if guest is not None and guest.cloud_id() == self.cloud_id:
+            guest.detach_disk(device.removeprefix("/dev/"), live=True)
+        self.host.remove_secret(secret_id)
 
     def list_instances(self) -> list[str]:
         return [guest.uuid for guest in self.host.guests(self.cloud_id)]

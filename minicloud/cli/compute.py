@@ -116,6 +116,15 @@ class ComputeApi:
             raise errors.Conflict(f"More than one Flavor exists with the name '{ref}'.")
         return found[0]
 
+    def attach_volume(self, server_id: str, volume_id: str) -> dict:
+        body = {"volumeAttachment": {"volumeId": volume_id, "device": None}}
+        return self._call("POST", f"/servers/{_quote(server_id)}/os-volume_attachments",
+                          json=body).json()["volumeAttachment"]
+
+    def detach_volume(self, server_id: str, volume_id: str) -> None:
+        self._call("DELETE", f"/servers/{_quote(server_id)}/os-volume_attachments/"
+                   f"{_quote(volume_id)}")
+
     def find_server(self, ref: str) -> dict:
         try:
             return self.get_server(ref)
@@ -435,16 +444,26 @@ def server() -> None:
 @_property_option
 @click.option("--availability-zone", "zone", metavar="ZONE[:HOST]",
               help="Zone to boot in; ZONE:HOST forces a host (admin).")
+@click.option("--attach-volume", "volume_refs", multiple=True, metavar="VOLUME",
+              help="A data volume to attach at boot (repeatable; vdc first).")
 @_wait_option
 @_timeout_option
 @output_options
 @pass_ctx
 def server_create(obj: CliContext, name: str, image: str, flavor_ref: str,
-                  properties: dict[str, str], zone: str | None, wait: bool, timeout: float,
-                  fmt: str, columns: tuple[str, ...]) -> None:
+                  properties: dict[str, str], zone: str | None, volume_refs: tuple[str, ...],
+                  wait: bool, timeout: float, fmt: str, columns: tuple[str, ...]) -> None:
     """Boot a server from an image."""
     api, images = _apis(obj)
     image_id = images.find(image)["id"]
+    bdms = []
+    if volume_refs:
+        from minicloud.cli.volumes import VolumeApi
+
+        volume_api = VolumeApi(obj.client())
+        bdms = [{"uuid": volume_api.find(ref)["id"], "source_type": "volume",
+                 "destination_type": "volume", "boot_index": -1,
+                 "delete_on_termination": False} for ref in volume_refs]
     body: dict[str, Any] = {"name": name, "imageRef": image_id,
                             "flavorRef": api.find_flavor(flavor_ref)["id"],
                             "networks": "none"}
@@ -452,6 +471,8 @@ def server_create(obj: CliContext, name: str, image: str, flavor_ref: str,
         body["metadata"] = properties
     if zone:
         body["availability_zone"] = zone
+    if bdms:
+        body["block_device_mapping_v2"] = bdms
     created = {"id": api.create_server(body), "name": name}
     found = wait_for_server(api, created, timeout) if wait else api.get_server(created["id"])
     _show_server(images, found, fmt, columns)
@@ -562,6 +583,49 @@ def server_console(obj: CliContext, ref: str, lines: int | None) -> None:
     params = {} if lines is None else {"length": lines}
     output = api.action(api.find_server(ref)["id"], "os-getConsoleOutput", params).json()
     click.echo(output.get("output") or "", nl=False)
+
+
+@server.group("add")
+def server_add() -> None:
+    """Add resources to a server."""
+
+
+@server.group("remove")
+def server_remove() -> None:
+    """Remove resources from a server."""
+
+
+def _server_and_volume(obj: CliContext, server_ref: str, volume_ref: str
+                       ) -> tuple[ComputeApi, dict, dict]:
+    from minicloud.cli.volumes import VolumeApi
+
+    api, _ = _apis(obj)
+    return api, api.find_server(server_ref), VolumeApi(obj.client()).find(volume_ref)
+
+
+@server_add.command("volume")
+@click.argument("server_ref", metavar="SERVER")
+@click.argument("volume_ref", metavar="VOLUME")
+@output_options
+@pass_ctx
+def server_add_volume(obj: CliContext, server_ref: str, volume_ref: str, fmt: str,
+                      columns: tuple[str, ...]) -> None:
+    """Attach a volume (hot-plugged into a running server; the first one is vdc when the
+    flavor has an ephemeral disk)."""
+    api, found, vol = _server_and_volume(obj, server_ref, volume_ref)
+    view = api.attach_volume(found["id"], vol["id"])
+    emit_one({"id": view["volumeId"], "server_id": view["serverId"],
+              "device": view["device"], "attachment_id": view["attachment_id"]}, fmt, columns)
+
+
+@server_remove.command("volume")
+@click.argument("server_ref", metavar="SERVER")
+@click.argument("volume_ref", metavar="VOLUME")
+@pass_ctx
+def server_remove_volume(obj: CliContext, server_ref: str, volume_ref: str) -> None:
+    """Detach a volume: out of the guest, then the export; the volume becomes available."""
+    api, found, vol = _server_and_volume(obj, server_ref, volume_ref)
+    api.detach_volume(found["id"], vol["id"])
 
 
 @server.group("image")

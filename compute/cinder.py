@@ -1,0 +1,60 @@
+"""The compute side's client of the volume API's attachments flow (Cinder v3.27+ style).
+
+Users reserve (their token: the volume must be theirs); the compute agent connects,
+completes and deletes (the service user's token: only it receives the CHAP secret and may
+tear down a live attachment, CVE-2023-2088).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import requests
+
+from minicloud import errors
+from minicloud.client import error_from_response
+from volumes.connection import ConnectionInfo
+
+HEADERS = {"OpenStack-API-Version": "volume 3.70"}
+
+
+class VolumeClient:
+    def __init__(self, base_url: str, token: Callable[[], str], timeout: float = 120) -> None:
+        self.base_url, self.token, self.timeout = base_url.rstrip("/") + "/v3", token, timeout
+
+    def _call(self, method: str, path: str, **kw) -> requests.Response:
+        headers = dict(HEADERS, **{"X-Auth-Token": self.token()})
+        try:
+            resp = requests.request(method, self.base_url + path, headers=headers,
+                                    timeout=self.timeout, **kw)
+        except requests.RequestException as exc:
+            raise errors.ServiceUnavailable(f"volume service unreachable: {exc}") from None
+        if resp.status_code >= 400:
+            raise error_from_response(resp)
+        return resp
+
+    def get(self, volume_id: str) -> dict:
+        try:
+            return self._call("GET", f"/volumes/{volume_id}").json()["volume"]
+        except errors.NotFound:
+            raise errors.NotFound(f"Volume {volume_id} could not be found.") from None
+
+    def reserve(self, volume_id: str, instance_id: str) -> str:
+        body = {"attachment": {"volume_uuid": volume_id, "instance_uuid": instance_id}}
+        return self._call("POST", "/attachments", json=body).json()["attachment"]["id"]
+
+    def connect(self, attachment_id: str, host: str, device: str) -> ConnectionInfo:
+        connector = {"host": host, "initiator": f"iqn.2010-10.org.openstack:minicloud-{host}",
+                     "mountpoint": device}
+        body = self._call("PUT", f"/attachments/{attachment_id}",
+                          json={"attachment": {"connector": connector}}).json()
+        return ConnectionInfo.from_dict(body["attachment"]["connection_info"])
+
+    def complete(self, attachment_id: str) -> None:
+        self._call("POST", f"/attachments/{attachment_id}/action", json={"os-complete": None})
+
+    def delete_attachment(self, attachment_id: str) -> None:
+        """Remove an attachment; one already gone is fine (an interrupted detach re-runs)."""
+        try:
+            self._call("DELETE", f"/attachments/{attachment_id}")
+        except errors.NotFound:
+            pass

@@ -1,0 +1,176 @@
+"""The volume agent driven by hand (no thread): restart reconciliation (hardening.md 3),
+exports after a tgtd restart, ownership of targets, and volumes made from images for real
+(file backend, qemu-img, inspection of the downloaded data)."""
+from __future__ import annotations
+
+from sqlalchemy import select, update
+
+from tests.volumes_fixtures import *  # noqa: F403
+from tests.volumes_fixtures import MV, RAW
+from volumes.backends import FileBackend
+from volumes.connection import Chap
+from volumes.models import Volume, VolumeTask
+
+CONNECTOR = {"host": "node1", "initiator": "iqn.2008-11.org.linux-kvm:vm"}
+
+
+def work(agent) -> int:
+    """Run every pending task now; return how many ran."""
+    count = 0
+    while (task := agent.take_task()) is not None:
+        agent.run_task(task)
+        count += 1
+    return count
+
+
+def _status(env, vid: str) -> str:
+    with env.db.session() as s:
+        return s.get(Volume, vid).status
+
+
+def _take(env) -> VolumeTask:
+    task = env.agent.take_task()
+    assert task is not None
+    return task  # now "running", as if the agent died while doing it
+
+
+def test_interrupted_create_becomes_error(make_volenv):
+    env = make_volenv(agent=False)
+    vid = env.create(name="c")["id"]
+    _take(env)
+    env.agent.init_host()
+    assert _status(env, vid) == "error" and not env.backend.exists(vid)
+    with env.db.session() as s:
+        assert s.scalar(select(VolumeTask.state).where(VolumeTask.volume_id == vid)) == "failed"
+    assert work(env.agent) == 0
+
+
+def test_create_lost_without_a_task_becomes_error(make_volenv):
+    env = make_volenv(agent=False)
+    vid = env.create(name="c")["id"]
+    with env.db.session() as s:
+        s.execute(update(VolumeTask).values(state="cancelled"))
+    env.agent.init_host()
+    assert _status(env, vid) == "error"
+
+
+def test_interrupted_delete_is_finished(make_volenv):
+    env = make_volenv(agent=False)
+    vid = env.create(name="d")["id"]
+    work(env.agent)
+    assert env.alice.delete(f"/v3/volumes/{vid}").status_code == 202
+    _take(env)
+    env.agent.init_host()
+    assert work(env.agent) == 1
+    assert _status(env, vid) == "deleted" and not env.backend.exists(vid)
+
+
+def test_deleting_volume_without_a_task_gets_one(make_volenv):
+    env = make_volenv(agent=False)
+    vid = env.create(name="d")["id"]
+    work(env.agent)
+    env.alice.delete(f"/v3/volumes/{vid}")
+    with env.db.session() as s:
+        s.execute(update(VolumeTask).where(VolumeTask.state == "pending")
+                  .values(state="cancelled"))
+    env.agent.init_host()
+    work(env.agent)
+    assert _status(env, vid) == "deleted"
+
+
+def _in_use(env) -> tuple[str, dict]:
+    vid = env.create(name="u")["id"]
+    env.wait(vid, "available")
+    att = env.alice.post("/v3/attachments", headers=MV, json={"attachment": {
+        "volume_uuid": vid, "instance_uuid": "srv"}}).json["attachment"]
+    info = env.service.put(f"/v3/attachments/{att['id']}", headers=MV, json={
+        "attachment": {"connector": CONNECTOR}}).json["attachment"]["connection_info"]
+    env.service.post(f"/v3/attachments/{att['id']}/action", headers=MV,
+                     json={"os-complete": None})
+    return vid, info["data"]
+
+
+def test_restart_re_exports_in_use_volumes_with_the_same_credentials(make_volenv):
+    env = make_volenv(**{"volume.bind_initiator": True})
+    vid, data = _in_use(env)
+    env.target.restart()  # tgtd keeps nothing across its own restart
+    env.agent.init_host()
+    export = env.target.exports[vid]
+    assert (export.chap.username, export.chap.password) == \
+        (data["auth_username"], data["auth_password"])
+    assert export.initiator == CONNECTOR["initiator"]
+    env.target.restart()
+    env.agent.periodic()  # and the periodic task repairs it too
+    assert vid in env.target.exports
+
+
+def test_only_our_own_stale_targets_are_removed(make_volenv):
+    env = make_volenv()
+    vid, _ = _in_use(env)
+    gone = env.create(name="gone")["id"]
+    env.wait(gone, "available")
+    foreign = "5f1c1e0e-0000-4000-8000-00000000f00d"  # another cloud's volume
+    for other in (gone, foreign):
+        env.target.ensure_export(other, f"/elsewhere/{other}", Chap.generate())
+    env.agent.sync_exports()
+    assert set(env.target.exports) == {vid, foreign}
+
+
+def test_interrupted_unexport_is_run_again(make_volenv):
+    env = make_volenv(agent=False)
+    vid = env.create(name="u")["id"]
+    work(env.agent)
+    atts = env.agent.attachments
+    ctx = env.app.extensions["minicloud"].tokens.validate(env.alice.token)
+    att_id = atts.create(ctx, vid, "srv")
+    with env.db.session() as s:  # what update() records before it waits for the export
+        from volumes import states
+
+        states.attachment_transition(s, att_id, {"reserved"}, "attaching",
+                                     connector=CONNECTOR, host="node1")
+        states.transition(s, vid, {"reserved"}, "attaching")
+        vol = s.get(Volume, vid)
+        env.agent.volumes.enqueue(s, vol, "export", {"attachment_id": att_id})
+    work(env.agent)
+    assert vid in env.target.exports
+    with env.db.session() as s:
+        states.attachment_transition(s, att_id, {"attaching"}, "detaching")
+        states.transition(s, vid, {"attaching"}, "detaching")
+        env.agent.volumes.enqueue(s, s.get(Volume, vid), "unexport",
+                                  {"attachment_id": att_id})
+    _take(env)
+    env.agent.init_host()
+    work(env.agent)
+    assert _status(env, vid) == "available" and vid not in env.target.exports
+
+
+def test_volume_from_qcow2_image_for_real(make_volenv, tmp_path, qemu_img):
+    raw, qcow = tmp_path / "src.raw", tmp_path / "src.qcow2"
+    raw.write_bytes(RAW + b"\0" * (65536 - len(RAW)))
+    qemu_img("convert", "-f", "raw", "-O", "qcow2", str(raw), str(qcow))
+    backend = FileBackend(tmp_path / "vols")
+    env = make_volenv(backend=backend, agent=False)
+    env.images.add("q", qcow.read_bytes(), "qcow2", virtual_size=65536)
+    vid = env.create(name="fromq", imageRef="q")["id"]
+    work(env.agent)
+    assert _status(env, vid) == "available"
+    with open(backend.path(vid), "rb") as fh:
+        assert fh.read(len(RAW)) == RAW
+    assert not list(env.agent.work_dir.iterdir())  # the download is gone
+
+
+def test_image_data_that_lies_about_its_format_is_refused(make_volenv, tmp_path, qemu_img):
+    qcow = tmp_path / "liar.qcow2"
+    qemu_img("create", "-f", "qcow2", str(qcow), "1M")
+    env = make_volenv(backend=FileBackend(tmp_path / "vols"), agent=False)
+    env.images.add("liar", qcow.read_bytes(), "raw")  # says raw, is qcow2
+    env.images.add("tampered", RAW, "raw")
+    env.images.data["tampered"] = RAW[:-1] + b"!"  # hash no longer matches
+    liar = env.create(name="l", imageRef="liar")["id"]
+    tampered = env.create(name="t", imageRef="tampered")["id"]
+    work(env.agent)
+    for vid, reason in ((liar, "is qcow2"), (tampered, "hash")):
+        assert _status(env, vid) == "error"
+        with env.db.session() as s:
+            assert reason in s.get(Volume, vid).error
+        assert not env.backend.exists(vid)

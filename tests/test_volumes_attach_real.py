@@ -1,0 +1,163 @@
+"""A persistent volume over real iSCSI (tgtd) attached to real guests as vdc.
+
+Server A gets the volume hot-plugged, is power-cycled so its guest reports the disk, and
+writes a marker on it; A is deleted and only the volume survives (no domain, no instance
+files, no iSCSI target); server B gets the same volume and finds A's marker.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from compute.guest_image import parse_report
+from minicloud import process
+from minicloud.client import Client, Credentials
+from tests.conftest import start_cloud
+from tests.test_compute_real import (
+    NOVA,
+    _console_report,
+    _domains,
+    _image_id,
+    _wait,
+    remove_domains,
+)
+
+pytestmark = pytest.mark.real
+CINDER = {"OpenStack-API-Version": "volume 3.70"}
+GIB = 1024 ** 3
+
+
+@pytest.fixture(scope="module")
+def iscsi_cloud():
+    root = Path(tempfile.mkdtemp(prefix="minicloud-test-", dir="/var/tmp"))
+    root.chmod(0o711)
+    cloud = start_cloud(root / "state", {
+        "compute": {"driver": "libvirt", "shutdown_timeout": 5},
+        "volume": {"driver": "file", "target_helper": "tgtadm"}}, daemons=True)
+    try:
+        cloud.minicloud("lab", "images")
+        c = cloud.credentials
+        client = Client(Credentials(c["auth_url"], c["username"], c["password"],
+                                    c["project_name"]))
+        yield cloud, client
+    finally:
+        cloud.minicloud("down", check=False)
+        remove_domains(cloud)
+        if not os.environ.get("MINICLOUD_KEEP_TEST_STATE"):  # keep it to read the logs
+            shutil.rmtree(root, ignore_errors=True)
+
+
+def _targets() -> str:
+    return process.run(["tgtadm", "--lld", "iscsi", "--op", "show", "--mode", "target"]
+                       ).stdout.decode()
+
+
+def _volume(client: Client, volume_id: str) -> dict:
+    return client.request("volumev3", "GET", f"/volumes/{volume_id}",
+                          headers=CINDER).json()["volume"]
+
+
+def _wait_volume(client: Client, volume_id: str, status: str, timeout: float = 60) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        vol = _volume(client, volume_id)
+        if vol["status"] == status:
+            return vol
+        time.sleep(0.5)
+    raise AssertionError(f"volume {volume_id} is {vol['status']}, not {status}")
+
+
+def _boot_with_volume(client: Client, name: str, image_id: str, volume_id: str):
+    body = {"server": {"name": name, "imageRef": image_id, "flavorRef": "6",
+                       "networks": "none"}}
+    server_id = client.request("compute", "POST", "/servers", headers=NOVA,
+                               json=body).json()["server"]["id"]
+    _wait(client, server_id, "ACTIVE")
+    _console_report(client, server_id)
+    attach = client.request("compute", "POST", f"/servers/{server_id}/os-volume_attachments",
+                            headers=NOVA, json={"volumeAttachment": {"volumeId": volume_id}})
+    assert attach.json()["volumeAttachment"]["device"] == "/dev/vdc"
+    vol = _wait_volume(client, volume_id, "in-use")
+    assert vol["attachments"][0]["server_id"] == server_id
+    assert vol["attachments"][0]["device"] == "/dev/vdc"
+    server = _wait(client, server_id, "ACTIVE")
+    assert server["os-extended-volumes:volumes_attached"] == [
+        {"id": volume_id, "delete_on_termination": False}]
+    # Power-cycle so the guest's init runs again and reports the disk it now has.
+    client.request("compute", "POST", f"/servers/{server_id}/action", headers=NOVA,
+                   json={"reboot": {"type": "HARD"}})
+    _wait(client, server_id, "ACTIVE")
+    return server_id, _second_boot_report(client, server_id)
+
+
+def _second_boot_report(client: Client, server_id: str, timeout: float = 120):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        out = client.request("compute", "POST", f"/servers/{server_id}/action", headers=NOVA,
+                             json={"os-getConsoleOutput": {}}).json()["output"]
+        if out.count("MINICLOUD-READY") >= 2:
+            return parse_report(out)  # the last boot's report
+        time.sleep(1)
+    raise AssertionError(f"no second boot report:\n{out[-2000:]}")
+
+
+def _delete(client: Client, server_id: str) -> None:
+    client.request("compute", "DELETE", f"/servers/{server_id}", headers=NOVA)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        resp = client.session.get(client.endpoint("compute") + f"/servers/{server_id}",
+                                  headers=dict(NOVA, **{"X-Auth-Token": client.token}))
+        if resp.status_code == 404:
+            return
+        time.sleep(0.5)
+    raise AssertionError("server not deleted")
+
+
+@pytest.mark.timeout(600)
+def test_volume_persists_across_servers(iscsi_cloud):
+    cloud, client = iscsi_cloud
+    image_id = _image_id(client, "tiny")
+    volume_id = client.request("volumev3", "POST", "/volumes", headers=CINDER, json={
+        "volume": {"name": "lab-vol", "size": 1}}).json()["volume"]["id"]
+    _wait_volume(client, volume_id, "available")
+
+    first, report = _boot_with_volume(client, "vol-a", image_id, volume_id)
+    disks = {d.name: (d.size, d.serial) for d in report.disks}
+    # virtio-blk serials hold 20 bytes: the guest sees the volume id's first 20 characters.
+    assert disks["vdc"] == (GIB, volume_id[:20])
+    (vol_line,) = report.volumes
+    assert (vol_line.name, vol_line.serial, vol_line.found) == ("vdc", volume_id[:20], "")
+    marker = vol_line.wrote
+    assert first in marker
+    assert volume_id in _targets()
+
+    _delete(client, first)
+    _wait_volume(client, volume_id, "available")
+    assert volume_id not in _targets(), "no iSCSI target left for the deleted server"
+    assert f"minicloud-{first}" not in _domains(cloud)
+    assert not (cloud.state_dir / "instances" / first).exists()
+
+    # Server B gets the volume at create time (a block device mapping): vdc from its first boot.
+    body = {"server": {"name": "vol-b", "imageRef": image_id, "flavorRef": "6",
+                       "networks": "none", "block_device_mapping_v2": [
+                           {"uuid": volume_id, "source_type": "volume",
+                            "destination_type": "volume", "boot_index": -1}]}}
+    second = client.request("compute", "POST", "/servers", headers=NOVA,
+                            json=body).json()["server"]["id"]
+    _wait(client, second, "ACTIVE")
+    assert _wait_volume(client, volume_id, "in-use")["attachments"][0]["server_id"] == second
+    report = _console_report(client, second)
+    (vol_line,) = report.volumes
+    assert vol_line.found == marker, "the second server reads what the first one wrote"
+
+    client.request("compute", "DELETE", f"/servers/{second}/os-volume_attachments/{volume_id}",
+                   headers=NOVA)
+    _wait_volume(client, volume_id, "available")
+    assert volume_id not in _targets()
+    _delete(client, second)
+    client.request("volumev3", "DELETE", f"/volumes/{volume_id}", headers=CINDER)

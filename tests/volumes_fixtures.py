@@ -1,0 +1,185 @@
+"""Fixtures of the volume service tests: the API on the Flask test client, a real agent.
+
+Each test gets a copy of the image tests' template state directory (catalog migrated, admin
+in ``admin``, ``alice`` member of ``demo``, ``bob`` member of ``other``, the service user),
+the volume API app, and a real :class:`volumes.agent.Agent` running its loop in a thread on
+the chosen backend and target (fakes by default), so API calls that wait for the agent (the
+export of an attachment) work as in the real cloud. Images come from :class:`FakeImages`.
+
+Import in a test module with ``from tests.volumes_fixtures import *  # noqa: F403``.
+"""
+from __future__ import annotations
+
+import hashlib
+import itertools
+import shutil
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from minicloud.config import Config
+from minicloud.db import Database
+from minicloud.errors import NotFound
+from minicloud.identity.service import IdentityService
+from minicloud.identity.tokens import TokenProvider, ensure_key
+from tests.images_fixtures import Template, UserClient, err, images_template, qemu_img
+from volumes.agent import Agent
+from volumes.api import create_app
+from volumes.backends import Backend, FakeBackend
+from volumes.targets import FakeTarget, Target
+
+__all__ = ["VolEnv", "FakeImages", "make_volenv", "volenv", "images_template", "qemu_img",
+           "err", "MV", "wait_status", "tgtd"]
+
+MIV = 1 << 20
+MV = {"OpenStack-API-Version": "volume 3.70"}
+RAW = b"\xab" * 512 + b"minicloud volume" * 64
+
+
+class FakeImages:
+    """The image API as the volume side sees it: metadata and data of a few images."""
+
+    def __init__(self) -> None:
+        self.images: dict[str, dict] = {}
+        self.data: dict[str, bytes] = {}
+        self.add("raw-img", RAW, "raw", hw_firmware_type="uefi")
+
+    def add(self, image_id: str, data: bytes, disk_format: str, **extra: Any) -> dict:
+        self.data[image_id] = data
+        self.images[image_id] = {
+            "id": image_id, "name": f"{image_id}-name", "status": "active",
+            "disk_format": disk_format, "container_format": "bare", "min_disk": 0,
+            "min_ram": 0, "size": len(data), "virtual_size": extra.pop("virtual_size",
+                                                                       len(data)),
+            "checksum": hashlib.md5(data).hexdigest(), "os_hash_algo": "sha512",
+            "os_hash_value": hashlib.sha512(data).hexdigest(), "visibility": "public",
+            "owner": "x", "tags": [], **extra}
+        return self.images[image_id]
+
+    def get(self, image_id: str) -> dict:
+        if image_id not in self.images:
+            raise NotFound(f"No image found with ID {image_id}")
+        return self.images[image_id]
+
+    def download(self, image_id: str, chunk_size: int = MIV) -> Iterator[bytes]:
+        yield self.data[image_id]
+
+
+@dataclass
+class VolEnv:
+    app: Flask
+    conf: Config
+    db: Database
+    agent: Agent
+    backend: Backend
+    target: Target
+    images: FakeImages
+    admin: UserClient
+    alice: UserClient
+    bob: UserClient
+    service: UserClient
+    stop: threading.Event
+    thread: threading.Thread | None
+
+    def create(self, who: UserClient | None = None, expect: int = 202, **volume: Any) -> dict:
+        volume.setdefault("size", 1)
+        resp = (who or self.alice).post("/v3/volumes", json={"volume": volume}, headers=MV)
+        assert resp.status_code == expect, resp.get_data(as_text=True)
+        return resp.json.get("volume", resp.json)
+
+    def show(self, volume_id: str, who: UserClient | None = None) -> dict:
+        resp = (who or self.alice).get(f"/v3/volumes/{volume_id}", headers=MV)
+        assert resp.status_code == 200, resp.get_data(as_text=True)
+        return resp.json["volume"]
+
+    def wait(self, volume_id: str, status: str, who: UserClient | None = None,
+             timeout: float = 20) -> dict:
+        return wait_status(lambda: self.show(volume_id, who or self.admin), status, timeout)
+
+
+def wait_status(get: Callable[[], dict], status: str, timeout: float = 20) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        current = get()
+        if current["status"] == status:
+            return current
+        assert time.monotonic() < deadline, f"still {current['status']}, wanted {status}"
+        time.sleep(0.02)
+
+
+def _service_client(client, tokens: TokenProvider, db: Database) -> UserClient:
+    user_id, project_id = IdentityService(db).service_identity()
+    return UserClient(client, tokens.issue(user_id, project_id).token, project_id)
+
+
+@pytest.fixture
+def make_volenv(images_template: Template, tmp_path: Path) -> Iterator[Callable[..., VolEnv]]:
+    """``make_volenv(backend=..., target=..., agent=False, **{"volume.x": y})``."""
+    envs: list[VolEnv] = []
+    counter = itertools.count()
+
+    def make(backend: Backend | None = None, target: Target | None = None,
+             agent: bool = True, **overrides: Any) -> VolEnv:
+        state = tmp_path / f"env{next(counter)}"
+        shutil.copytree(images_template.state_dir, state)
+        overrides = {"volume.host": "node1", "volume.task_timeout": 10,
+                     "volume.periodic_interval": 3600, **overrides}
+        conf = Config.load(state, overrides=overrides, environ={})
+        db = Database(conf.database_url)
+        images = FakeImages()
+        app = create_app(conf, db, image_client=lambda _token: images)
+        backend = backend or FakeBackend()
+        target = target or FakeTarget()
+        worker = Agent(conf, db, backend, target, lambda: images, idle_wait=0.01)
+        worker.register()
+        stop = threading.Event()
+        thread = threading.Thread(target=worker.run, args=(stop,), daemon=True) \
+            if agent else None
+        if thread:
+            thread.start()
+        tokens = TokenProvider(db, ensure_key(state))
+        client = app.test_client()
+        users = {name: UserClient(client, tokens.issue(*images_template.users[name]).token,
+                                  images_template.users[name][1])
+                 for name in ("admin", "alice", "bob")}
+        env = VolEnv(app, conf, db, worker, backend, target, images, users["admin"],
+                     users["alice"], users["bob"], _service_client(client, tokens, db),
+                     stop, thread)
+        envs.append(env)
+        return env
+
+    yield make
+    for env in envs:
+        env.stop.set()
+        if env.thread:
+            env.thread.join(10)
+        else:
+            env.agent.pool.shutdown()
+        env.db.dispose()
+
+
+@pytest.fixture
+def volenv(make_volenv: Callable[..., VolEnv]) -> VolEnv:
+    return make_volenv()
+
+
+@pytest.fixture(scope="session")
+def tgtd() -> None:
+    """A running tgtd (the host's, shared; started here when nothing runs it)."""
+    if shutil.which("tgtd") is None:
+        pytest.fail("tgtd is missing: run `make setup` (Debian package tgt)")
+    if subprocess.run(["pgrep", "-x", "tgtd"], capture_output=True, check=False).returncode:
+        subprocess.run(["tgtd"], check=True, timeout=30)
+        for _ in range(50):
+            probe = subprocess.run(["tgtadm", "--lld", "iscsi", "--op", "show", "--mode",
+                                    "target"], capture_output=True, check=False)
+            if probe.returncode == 0:
+                break
+            time.sleep(0.1)

@@ -1,0 +1,333 @@
+"""The volume agent: one per host. Registers, runs durable tasks, keeps exports in place.
+
+Tasks come from the catalog's ``volume_tasks`` table: the API enqueues them, the agent takes
+one with a compare-and-swap (pending -> running), one task per volume at a time, in order, so
+a task survives restarts and never runs twice. Actions: ``create`` (allocate the backing file,
+or fill it from an image), ``delete``, ``extend``, ``export`` and ``unexport``.
+
+At start (``init_host``, hardening.md 3): interrupted creates and extends become errors,
+interrupted deletes and unexports are run again, and every volume that should be exported is
+re-exported (``ensure_export``: tgtd keeps nothing across its own restart). The periodic task
+does the same, so a restarted tgtd is repaired within ``periodic_interval``. Targets on the
+host whose volume is in this cloud's catalog but should not be exported are removed; targets
+of volumes this catalog does not know belong to some other cloud and are never touched.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from sqlalchemy import select, update
+
+from minicloud.config import Config
+from minicloud.db import Database, utcnow
+from minicloud.errors import MinicloudError
+from volumes import quotas, states
+from volumes.attachments import AttachmentService
+from volumes.backends import Backend, make_backend
+from volumes.connection import Chap
+from volumes.glance import ImageClient, fetch
+from volumes.models import Volume, VolumeAttachment, VolumeHost, VolumeTask
+from volumes.service import Settings, VolumeService
+from volumes.targets import Target, make_target
+
+LOG = logging.getLogger("volumes.agent")
+#: Attachment statuses whose volume must have an export on the host.
+EXPORTED = frozenset({states.A_ATTACHING, states.A_ATTACHED})
+
+
+def host_name(conf: Config) -> str:
+    return conf.volume.host or socket.gethostname()
+
+
+class Agent:
+    def __init__(self, conf: Config, db: Database, backend: Backend, target: Target,
+                 images: Callable[[], ImageClient], workers: int = 4,
+                 idle_wait: float = 0.2) -> None:
+        self.conf, self.db, self.backend, self.target = conf, db, backend, target
+        self.images, self.idle_wait = images, idle_wait
+        self.host = host_name(conf)
+        self.bind_initiator = conf.volume.bind_initiator
+        self.work_dir = conf.path(conf.volume.volumes_path) / ".images"
+        self.volumes = VolumeService(db, Settings.from_conf(conf))
+        self.attachments = AttachmentService(self.volumes)
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vtask")
+
+    # -- registration ----------------------------------------------------------------------------
+    def register(self) -> None:
+        values = {"backend": self.backend.name, "target_helper": self.target.name,
+                  "heartbeat_at": utcnow()}
+        with self.db.session() as s:
+            row = s.get(VolumeHost, self.host)
+            if row is None:
+                s.add(VolumeHost(name=self.host, **values))
+            else:
+                for key, value in values.items():
+                    setattr(row, key, value)
+        LOG.info("registered volume host %s (%s backend, %s target)", self.host,
+                 self.backend.name, self.target.name)
+
+    def heartbeat(self) -> None:
+        with self.db.session() as s:
+            s.execute(update(VolumeHost).where(VolumeHost.name == self.host)
+                      .values(heartbeat_at=utcnow()))
+
+    # -- reconciliation --------------------------------------------------------------------------
+    def init_host(self) -> None:
+        """Reconcile the catalog and the host after a restart (see the module docstring)."""
+        with self.db.session() as s:
+            interrupted = list(s.scalars(select(VolumeTask).where(
+                VolumeTask.host == self.host, VolumeTask.state == "running")))
+            for task in interrupted:
+                if task.action in ("delete", "unexport"):
+                    task.state = "pending"  # both tolerate partial state: run them again
+                else:
+                    task.state, task.error = "failed", "interrupted by a volume agent restart"
+        for task in interrupted:
+            if task.action not in ("delete", "unexport"):
+                self._task_failed(task, MinicloudError("interrupted by a volume agent restart"))
+        with self.db.session() as s:
+            queued = set(s.scalars(select(VolumeTask.volume_id).where(
+                VolumeTask.host == self.host, VolumeTask.state == "pending")))
+            mine = list(s.scalars(select(Volume).where(Volume.host == self.host)))
+            for vol in mine:
+                if vol.id in queued:
+                    continue
+                if vol.status == states.CREATING:
+                    s.execute(update(Volume).where(Volume.id == vol.id, Volume.status ==
+                                                   states.CREATING).values(
+                        status=states.ERROR, error="The create was lost by a restart."))
+                elif vol.status == states.DELETING:
+                    VolumeService.enqueue(s, vol, "delete")
+                elif vol.status == states.DETACHING:
+                    for att in vol.attachments:
+                        if att.status == states.A_DETACHING:
+                            VolumeService.enqueue(s, vol, "unexport", {"attachment_id": att.id})
+        self.sync_exports()
+
+    def sync_exports(self) -> None:
+        """ensure_export for every volume that should be exported; remove our stale targets."""
+        with self.db.session() as s:
+            mine = list(s.scalars(select(Volume).where(
+                Volume.host == self.host, Volume.auth_username.is_not(None))))
+            known = set(s.scalars(select(Volume.id)))
+            # A volume with a task queued or running is that task's business, not ours.
+            busy = set(s.scalars(select(VolumeTask.volume_id).where(
+                VolumeTask.host == self.host, VolumeTask.state.in_(("pending", "running")))))
+        wanted = {vol.id: vol for vol in mine if vol.id not in busy
+                  and any(a.status in EXPORTED for a in vol.attachments)}
+        for vol in wanted.values():
+            connector = next((a.connector or {} for a in vol.attachments
+                              if a.status in EXPORTED), {})
+            try:
+                self.target.ensure_export(vol.id, self.backend.path(vol.id),
+                                          Chap(vol.auth_username, vol.auth_password or ""),
+                                          self._initiator(connector))
+            except MinicloudError as exc:
+                LOG.error("could not re-export volume %s: %s", vol.id, exc.message)
+        try:
+            present = self.target.exported()
+        except MinicloudError as exc:
+            LOG.warning("cannot list iSCSI targets: %s", exc.message)
+            return
+        for volume_id in present:
+            if volume_id in known and volume_id not in wanted and volume_id not in busy:
+                LOG.info("removing stale export of volume %s", volume_id)
+                try:
+                    self.target.remove_export(volume_id)
+                except MinicloudError as exc:
+                    LOG.error("could not remove stale export %s: %s", volume_id, exc.message)
+
+    def _initiator(self, connector: dict) -> str | None:
+        """The initiator name to admit: the connector's when ``bind_initiator``, else any."""
+        return connector.get("initiator") if self.bind_initiator else None
+
+    # -- tasks -----------------------------------------------------------------------------------
+    def take_task(self) -> VolumeTask | None:
+        """Claim the oldest pending task of a volume that has no task running here."""
+        with self.db.session() as s:
+            running = set(s.scalars(select(VolumeTask.volume_id).where(
+                VolumeTask.host == self.host, VolumeTask.state == "running")))
+            for task in s.scalars(select(VolumeTask).where(
+                    VolumeTask.host == self.host, VolumeTask.state == "pending")
+                    .order_by(VolumeTask.id)):
+                if task.volume_id in running:
+                    continue
+                won = s.execute(update(VolumeTask).where(
+                    VolumeTask.id == task.id, VolumeTask.state == "pending")
+                    .values(state="running")).rowcount == 1
+                if won:
+                    return task
+                running.add(task.volume_id)
+        return None
+
+    def run_task(self, task: VolumeTask) -> None:
+        """Run one task; it always ends ``done`` or ``failed`` (with the volume moved on)."""
+        try:
+            getattr(self, f"_do_{task.action}")(task)
+        except Exception as exc:  # noqa: BLE001 - any failure must end the task, logged
+            message = exc.message if isinstance(exc, MinicloudError) else str(exc)
+            LOG.error("task %s %s of volume %s failed: %s", task.id, task.action,
+                      task.volume_id, message)
+            self._task_failed(task, exc)
+            self._finish(task, "failed", f"{type(exc).__name__}: {message}")
+        else:
+            self._finish(task, "done")
+
+    def _finish(self, task: VolumeTask, state: str, error: str | None = None) -> None:
+        with self.db.session() as s:
+            s.execute(update(VolumeTask).where(VolumeTask.id == task.id)
+                      .values(state=state, error=error))
+
+    def _task_failed(self, task: VolumeTask, exc: BaseException) -> None:
+        """Move the volume to where a failure of ``task`` leaves it."""
+        message = (exc.message if isinstance(exc, MinicloudError) else str(exc))[:500]
+        with self.db.session() as s:
+            def move(old: str, new: str, **values: object) -> None:
+                s.execute(update(Volume).where(Volume.id == task.volume_id,
+                                               Volume.status == old)
+                          .values(status=new, error=message, **values))
+
+            if task.action == "create":
+                move(states.CREATING, states.ERROR)
+            elif task.action == "delete":
+                move(states.DELETING, states.ERROR_DELETING)
+            elif task.action == "extend":
+                vol = s.get(Volume, task.volume_id)
+                if vol is not None and vol.status == states.EXTENDING:
+                    move(states.EXTENDING, states.ERROR_EXTENDING)
+                    grow = task.params["new_size"] - task.params["old_size"]
+                    quotas.release(s, vol.project_id, 0, grow)
+            elif task.action == "export":
+                self.attachments.export_failed(s, task.params["attachment_id"])
+            elif task.action == "unexport":
+                s.execute(update(VolumeAttachment).where(
+                    VolumeAttachment.id == task.params["attachment_id"]).values(
+                    status=states.A_ERROR))
+                move(states.DETACHING, states.ERROR)
+
+    def _volume(self, volume_id: str) -> Volume | None:
+        with self.db.session() as s:
+            return s.get(Volume, volume_id)
+
+    def _do_create(self, task: VolumeTask) -> None:
+        vol = self._volume(task.volume_id)
+        if vol is None or vol.status != states.CREATING:
+            return  # reset or deleted before we started
+        if vol.image_id:
+            self.work_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            tmp = self.work_dir / f"image-{vol.id}"
+            tmp.unlink(missing_ok=True)
+            client = self.images()
+            image = client.get(vol.image_id)
+            try:
+                fetch(client, image, tmp)
+                self.backend.create_from_image(vol.id, vol.size, tmp,
+                                               image.get("disk_format") or "raw")
+            finally:
+                tmp.unlink(missing_ok=True)
+        else:
+            self.backend.create(vol.id, vol.size)
+        with self.db.session() as s:
+            s.execute(update(Volume).where(Volume.id == vol.id, Volume.status ==
+                                           states.CREATING).values(status=states.AVAILABLE))
+
+    def _do_delete(self, task: VolumeTask) -> None:
+        vol = self._volume(task.volume_id)
+        if vol is None or vol.status != states.DELETING:
+            return
+        if vol.auth_username:  # it was exported: the target must not outlive the bytes
+            self.target.remove_export(vol.id, vol.auth_username)
+        self.backend.delete(vol.id)
+        with self.db.session() as s:
+            VolumeService.finish_delete(s, vol)
+
+    def _do_extend(self, task: VolumeTask) -> None:
+        self.backend.extend(task.volume_id, task.params["new_size"])
+        with self.db.session() as s:
+            states.transition(s, task.volume_id, {states.EXTENDING}, states.AVAILABLE,
+                              "extend", size=task.params["new_size"])
+
+    def _do_export(self, task: VolumeTask) -> None:
+        with self.db.session() as s:
+            att = s.get(VolumeAttachment, task.params["attachment_id"])
+            if att is None or att.status != states.A_ATTACHING:
+                return  # detached before we got here
+            new = Chap.generate()
+            # CAS: the first export of this attachment picks the credentials, retries reuse.
+            s.execute(update(Volume).where(Volume.id == task.volume_id,
+                                           Volume.auth_username.is_(None))
+                      .values(auth_username=new.username, auth_password=new.password))
+            vol = s.get(Volume, task.volume_id)
+            s.refresh(vol)
+            chap = Chap(vol.auth_username, vol.auth_password)
+        self.target.ensure_export(task.volume_id, self.backend.path(task.volume_id), chap,
+                                  self._initiator(task.params))
+
+    def _do_unexport(self, task: VolumeTask) -> None:
+        vol = self._volume(task.volume_id)
+        if vol is None:
+            return
+        self.target.remove_export(vol.id, vol.auth_username)
+        with self.db.session() as s:
+            self.attachments.unexported(s, task.params["attachment_id"], vol.id)
+
+    # -- main loop -------------------------------------------------------------------------------
+    def periodic(self) -> None:
+        self.heartbeat()
+        self.sync_exports()
+
+    def run(self, stop: threading.Event) -> None:
+        self.register()
+        self.init_host()
+        next_periodic = time.monotonic() + self.conf.volume.periodic_interval
+        while not stop.is_set():
+            task = self.take_task()
+            if task is not None:
+                self.pool.submit(self.run_task, task)
+                continue
+            if time.monotonic() >= next_periodic:
+                try:
+                    self.periodic()
+                except MinicloudError:
+                    LOG.exception("periodic task failed")
+                next_periodic = time.monotonic() + self.conf.volume.periodic_interval
+            stop.wait(self.idle_wait)
+        self.pool.shutdown(wait=True)
+
+
+def main() -> None:
+    from minicloud import services
+    from minicloud.identity.service import IdentityService
+    from minicloud.identity.tokens import ServiceTokens, TokenProvider, ensure_key
+    from minicloud.paths import StatePaths
+
+    conf = Config.load()
+    logging.basicConfig(level=conf.DEFAULT.log_level.upper(),
+                        format="%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s")
+    paths = StatePaths(conf.state_dir)
+    db = Database(conf.database_url, conf.database.busy_timeout)
+    provider = TokenProvider(db, ensure_key(conf.state_dir), conf.identity.token_expiration)
+    tokens = ServiceTokens(provider, *IdentityService(db).service_identity())
+    client = ImageClient(services.by_name("image").base_url(conf), tokens.token)
+    agent = Agent(conf, db, make_backend(conf), make_target(conf), lambda: client)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    pidfile: Path = paths.pidfile("volume-agent")
+    pidfile.write_text(str(os.getpid()))
+    try:
+        agent.run(stop)
+    finally:
+        pidfile.unlink(missing_ok=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,206 @@
+"""Volume backends: where a volume's bytes live (separate from how they are exported).
+
+Contract (what the agent relies on; ``tests/test_volumes_drivers.py`` runs it against both):
+
+* ``create(volume_id, size_gb)`` makes a volume of exactly ``size_gb`` GiB reading as zeros.
+  The file backend allocates nothing up front: a sparse file ``volume-<uuid>``.
+* ``create_from_image(volume_id, size_gb, source, disk_format)`` fills a new volume from a
+  verified image file (converted to raw with ``qemu-img convert -f FORMAT -O raw``), then grows
+  it to ``size_gb``. Refuses (:class:`BackendError`) an image whose virtual size does not fit.
+  On failure nothing of the volume is left behind.
+* ``extend(volume_id, size_gb)`` grows a volume; shrinking is refused.
+* ``delete(volume_id)`` removes the volume's bytes (the file), so they are never handed to the
+  next volume; a volume already gone is fine (interrupted deletes are simply run again).
+* ``path(volume_id)`` is what a target exports; ``list_volumes()`` the volume ids present.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from minicloud import process
+from minicloud.config import Config
+from minicloud.errors import CommandFailed, MinicloudError
+
+GIB = 1024 ** 3
+PREFIX = "volume-"
+
+
+class BackendError(MinicloudError):
+    status, kind, title = 500, "volumeBackendError", "Volume backend error"
+
+
+class Backend(Protocol):
+    name: str
+
+    def create(self, volume_id: str, size_gb: int) -> None: ...
+    def create_from_image(self, volume_id: str, size_gb: int, source: Path,
+                          disk_format: str) -> None: ...
+    def extend(self, volume_id: str, size_gb: int) -> None: ...
+    def delete(self, volume_id: str) -> None: ...
+    def exists(self, volume_id: str) -> bool: ...
+    def size(self, volume_id: str) -> int: ...
+    def path(self, volume_id: str) -> str: ...
+    def list_volumes(self) -> list[str]: ...
+
+
+class FileBackend:
+    """A sparse raw file per volume under ``root`` (``<state>/volumes`` by default)."""
+
+    name = "file"
+
+    def __init__(self, root: Path, convert_cpu_seconds: int = 600) -> None:
+        self.root = root.resolve()
+        self.limits = process.Limits(cpu_seconds=convert_cpu_seconds)
+
+    def _file(self, volume_id: str) -> Path:
+        return self.root / f"{PREFIX}{volume_id}"
+
+    def path(self, volume_id: str) -> str:
+        return str(self._file(volume_id))
+
+    def _ensure_root(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.root.chmod(0o700)  # volume bytes are nobody's business but tgtd's (root)
+
+    def create(self, volume_id: str, size_gb: int) -> None:
+        self._ensure_root()
+        path = self._file(volume_id)
+        # O_EXCL: an existing file would be some other volume's bytes; never reuse it.
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            raise BackendError(f"volume {volume_id} already exists") from None
+        try:
+            os.ftruncate(fd, size_gb * GIB)
+        except OSError:
+            path.unlink(missing_ok=True)
+            raise
+        finally:
+            os.close(fd)
+
+    def _virtual_size(self, source: Path, disk_format: str) -> int:
+        argv = ["qemu-img", "info", "-f", disk_format, "--output=json", "--force-share",
+                source.resolve()]
+        try:
+            info = json.loads(process.run(argv, timeout=60, limits=process.Limits()).stdout)
+        except (CommandFailed, ValueError) as exc:
+            raise BackendError(f"qemu-img cannot read the image as {disk_format}") from exc
+        if info.get("backing-filename") or (info.get("format-specific") or {}).get(
+                "data", {}).get("data-file"):
+            raise BackendError("the image has a backing or data file; it is refused")
+        return int(info["virtual-size"])
+
+    def create_from_image(self, volume_id: str, size_gb: int, source: Path,
+                          disk_format: str) -> None:
+        self._ensure_root()
+        vsize = self._virtual_size(source, disk_format)
+        if vsize > size_gb * GIB:
+            raise BackendError(f"Image virtual size is {-(-vsize // GIB)}GB and doesn't fit "
+                               f"in a volume of size {size_gb}GB.")
+        path, tmp = self._file(volume_id), self.root / f".{PREFIX}{volume_id}.part"
+        if path.exists():
+            raise BackendError(f"volume {volume_id} already exists")
+        try:
+            process.run(["qemu-img", "convert", "-q", "-f", disk_format, "-O", "raw",
+                         source.resolve(), tmp], timeout=3600, limits=self.limits)
+            tmp.chmod(0o600)
+            os.truncate(tmp, size_gb * GIB)  # grows sparsely: the tail reads as zeros
+            tmp.rename(path)
+        except CommandFailed as exc:
+            raise BackendError(f"converting the image to raw failed: {exc.stderr[-200:]}") \
+                from None
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def extend(self, volume_id: str, size_gb: int) -> None:
+        path = self._file(volume_id)
+        if size_gb * GIB < path.stat().st_size:
+            raise BackendError(f"volume {volume_id} cannot shrink")
+        os.truncate(path, size_gb * GIB)
+
+    def delete(self, volume_id: str) -> None:
+        self._file(volume_id).unlink(missing_ok=True)
+        (self.root / f".{PREFIX}{volume_id}.part").unlink(missing_ok=True)
+
+    def exists(self, volume_id: str) -> bool:
+        return self._file(volume_id).is_file()
+
+    def size(self, volume_id: str) -> int:
+        return self._file(volume_id).stat().st_size
+
+    def list_volumes(self) -> list[str]:
+        if not self.root.is_dir():
+            return []
+        return sorted(p.name[len(PREFIX):] for p in self.root.iterdir()
+                      if p.name.startswith(PREFIX) and p.is_file())
+
+
+@dataclass
+class FakeBackend:
+    """Volumes in memory: sizes, and the raw bytes of images they were made from.
+
+    ``fail_at`` names an operation (``create``, ``create_from_image``, ``extend``,
+    ``delete``) to fail, for tests of the error paths.
+    """
+
+    name = "fake"
+    sizes: dict[str, int] = field(default_factory=dict)        # bytes
+    contents: dict[str, bytes] = field(default_factory=dict)   # image bytes at offset 0
+    fail_at: str | None = None
+
+    def _maybe_fail(self, op: str) -> None:
+        if op == self.fail_at:
+            raise BackendError(f"injected failure at {op}")
+
+    def path(self, volume_id: str) -> str:
+        return f"/fake/{PREFIX}{volume_id}"
+
+    def create(self, volume_id: str, size_gb: int) -> None:
+        self._maybe_fail("create")
+        if volume_id in self.sizes:
+            raise BackendError(f"volume {volume_id} already exists")
+        self.sizes[volume_id] = size_gb * GIB
+
+    def create_from_image(self, volume_id: str, size_gb: int, source: Path,
+                          disk_format: str) -> None:
+        self._maybe_fail("create_from_image")
+        vsize = source.stat().st_size if disk_format == "raw" else 0
+        if vsize > size_gb * GIB:
+            raise BackendError(f"Image virtual size is {-(-vsize // GIB)}GB and doesn't "
+                               f"fit in a volume of size {size_gb}GB.")
+        self.create(volume_id, size_gb)
+        with source.open("rb") as fh:  # the head is enough for tests to recognise it
+            self.contents[volume_id] = fh.read(1 << 20) if disk_format == "raw" else b""
+
+    def extend(self, volume_id: str, size_gb: int) -> None:
+        self._maybe_fail("extend")
+        if size_gb * GIB < self.sizes[volume_id]:
+            raise BackendError(f"volume {volume_id} cannot shrink")
+        self.sizes[volume_id] = size_gb * GIB
+
+    def delete(self, volume_id: str) -> None:
+        self._maybe_fail("delete")
+        self.sizes.pop(volume_id, None)
+        self.contents.pop(volume_id, None)
+
+    def exists(self, volume_id: str) -> bool:
+        return volume_id in self.sizes
+
+    def size(self, volume_id: str) -> int:
+        return self.sizes[volume_id]
+
+    def list_volumes(self) -> list[str]:
+        return sorted(self.sizes)
+
+
+def make_backend(conf: Config) -> Backend:
+    """The backend ``[volume] driver`` names: ``file`` (default) or ``fake``."""
+    if conf.volume.driver == "fake":
+        return FakeBackend()
+    if conf.volume.driver != "file":
+        raise MinicloudError(f"[volume] driver = {conf.volume.driver!r}: 'file' or 'fake'")
+    return FileBackend(conf.path(conf.volume.volumes_path), conf.volume.convert_cpu_seconds)

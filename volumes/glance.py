@@ -1,0 +1,111 @@
+"""The volume side's client of the image API, and the checked download of an image's data.
+
+Services meet over HTTP: the API process reads image metadata with the caller's token (so a
+user can only make volumes from images they may see); the agent downloads data with the
+service user's token. A download is written to a temporary file, verified against the
+image's hashes, and inspected (hardening.md 1.6): the detected format must equal the catalog's
+``disk_format`` and pass the safety check, before ``qemu-img`` ever opens it.
+"""
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import requests
+from oslo_utils.imageutils import format_inspector
+
+from minicloud import errors
+from minicloud.client import error_from_response
+
+CHUNK = 1 << 20
+#: Formats a volume can be made from (``qemu-img convert -f FORMAT``); kernels and ISOs not.
+CONVERTIBLE = frozenset({"raw", "qcow2", "vmdk", "vdi", "vhd", "vhdx"})
+#: Image keys that are not image properties (never copied into volume_image_metadata).
+NOT_PROPERTIES = frozenset({
+    "id", "name", "status", "visibility", "protected", "os_hidden", "owner", "tags",
+    "created_at", "updated_at", "self", "file", "schema", "stores", "direct_url",
+    "locations", "os_hash_algo", "os_hash_value", "virtual_size"})
+
+
+class ImageDataError(errors.MinicloudError):
+    status, kind, title = 400, "badRequest", "Image data refused"
+
+
+class ImageClient:
+    """Image metadata and data over the image API, with a token it is handed."""
+
+    def __init__(self, base_url: str, token: Callable[[], str], timeout: float = 60) -> None:
+        self.base_url, self.token, self.timeout = base_url.rstrip("/"), token, timeout
+
+    def _call(self, method: str, path: str, **kw) -> requests.Response:
+        try:
+            resp = requests.request(method, self.base_url + path, timeout=self.timeout,
+                                    headers={"X-Auth-Token": self.token()}, **kw)
+        except requests.RequestException as exc:
+            raise errors.ServiceUnavailable(f"image service unreachable: {exc}") from None
+        if resp.status_code >= 400:
+            raise error_from_response(resp)
+        return resp
+
+    def get(self, image_id: str) -> dict:
+        return self._call("GET", f"/v2/images/{image_id}").json()
+
+    def download(self, image_id: str, chunk_size: int = CHUNK) -> Iterator[bytes]:
+        resp = self._call("GET", f"/v2/images/{image_id}/file", stream=True)
+        with resp:
+            yield from resp.iter_content(chunk_size)
+
+
+def image_metadata(image: dict) -> dict[str, str]:
+    """``volume_image_metadata`` as Cinder records it: core fields plus custom properties."""
+    meta = {"image_id": image["id"], "image_name": image.get("name") or ""}
+    for key, value in image.items():
+        if key not in NOT_PROPERTIES and value is not None:
+            meta[key] = value if isinstance(value, str) else str(value)
+    return meta
+
+
+def check_format(path: Path, disk_format: str) -> None:
+    """Refuse a file whose detected format differs from ``disk_format`` or that is unsafe."""
+    try:
+        inspector = format_inspector.detect_file_format(str(path))
+    except format_inspector.ImageFormatError as exc:
+        raise ImageDataError(f"the image data is not a valid image: {exc}") from None
+    detected = str(inspector) if inspector else "raw"
+    if detected == "gpt":
+        detected = "raw"  # a raw disk with a partition table
+    if detected != disk_format:
+        raise ImageDataError(f"the image data is {detected}, but the image says {disk_format}")
+    try:
+        if inspector is not None:
+            inspector.safety_check()
+    except format_inspector.SafetyCheckFailed as exc:
+        raise ImageDataError(f"the image data failed the safety check: {exc}") from None
+
+
+def fetch(client: ImageClient, image: dict, dest: Path) -> None:
+    """Download ``image`` to ``dest``, verified (hashes) and inspected (format, safety).
+
+    On any failure ``dest`` does not exist afterwards.
+    """
+    disk_format = image.get("disk_format") or "raw"
+    if disk_format not in CONVERTIBLE:
+        raise ImageDataError(f"a volume cannot be made from a {disk_format} image")
+    md5 = hashlib.md5(usedforsecurity=False)
+    sha = hashlib.new(image.get("os_hash_algo") or "sha512")
+    try:
+        with dest.open("xb") as out:
+            dest.chmod(0o600)
+            for chunk in client.download(image["id"]):
+                md5.update(chunk)
+                sha.update(chunk)
+                out.write(chunk)
+        if image.get("os_hash_value") and sha.hexdigest() != image["os_hash_value"]:
+            raise ImageDataError(f"image {image['id']} failed hash verification")
+        if image.get("checksum") and md5.hexdigest() != image["checksum"]:
+            raise ImageDataError(f"image {image['id']} failed checksum verification")
+        check_format(dest, disk_format)
+    except BaseException:
+        dest.unlink(missing_ok=True)
+        raise

@@ -1,0 +1,268 @@
+"""Volume domain logic: create, show, list, update, delete, extend, metadata, status actions.
+
+The API process validates, counts quota and enqueues durable tasks in the catalog; the volume
+agent on the volume's host does the work (:mod:`volumes.agent`). Every status change is a
+compare-and-swap (:func:`volumes.states.transition`). Another project's volume is a 404, as
+for a volume that does not exist (hardening.md 5). Attachments are in
+:mod:`volumes.attachments`.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from minicloud.db import Database, new_uuid, utcnow
+from minicloud.errors import BadRequest, MinicloudError, NotFound, ServiceUnavailable
+from minicloud.identity.tokens import AuthContext
+from volumes import quotas, states
+from volumes.glance import CONVERTIBLE, ImageClient, image_metadata
+from volumes.models import Volume, VolumeHost, VolumeTask
+
+GIB = 1024 ** 3
+NO_HOST = "No valid backend was found. No volume agent has reported in recently."
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the volume service needs from ``[volume]``."""
+
+    quota: quotas.Limits
+    portal_ip: str = "127.0.0.1"
+    portal_port: int = 3260
+    task_timeout: float = 60.0      # how long the API waits for an export/unexport
+    service_down_time: float = 60.0  # an agent whose heartbeat is older is down
+
+    @classmethod
+    def from_conf(cls, conf) -> Settings:
+        v = conf.volume
+        return cls(quotas.Limits(v.quota_volumes, v.quota_gigabytes), v.iscsi_ip_address,
+                   v.iscsi_port, v.task_timeout, v.service_down_time)
+
+
+@dataclass
+class VolumeRequest:
+    """A validated ``POST /volumes`` body (null-valued fields already dropped)."""
+
+    size: int | None
+    name: str | None = None
+    description: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+    image_ref: str | None = None
+
+
+class TaskFailed(MinicloudError):
+    """The agent reported a failure of a task the API waited on."""
+
+
+class VolumeService:
+    def __init__(self, db: Database, settings: Settings,
+                 image_client: Callable[[str], ImageClient] | None = None) -> None:
+        self.db, self.settings = db, settings
+        self.image_client = image_client  # caller's token -> a client acting for them
+
+    # -- reading -------------------------------------------------------------------------------
+    @staticmethod
+    def visible(s: Session, ctx: AuthContext, volume_id: str) -> Volume:
+        """The volume if the caller may see it, else 404 (other projects' volumes too)."""
+        vol = s.get(Volume, volume_id)
+        if vol is None or vol.status == states.DELETED or (
+                vol.project_id != ctx.project_id and not ctx.is_admin):
+            raise NotFound(f"Volume {volume_id} could not be found.")
+        return vol
+
+    def get(self, ctx: AuthContext, volume_id: str) -> Volume:
+        with self.db.session() as s:
+            return self.visible(s, ctx, volume_id)
+
+    def list(self, ctx: AuthContext, all_projects: bool = False, name: str | None = None,
+             status: str | None = None) -> list[Volume]:
+        with self.db.session() as s:
+            query = select(Volume).where(Volume.status != states.DELETED)
+            if not (ctx.is_admin and all_projects):
+                query = query.where(Volume.project_id == ctx.project_id)
+            if name is not None:
+                query = query.where(Volume.name == name)
+            if status is not None:
+                query = query.where(Volume.status == status)
+            return list(s.scalars(query.order_by(Volume.created_at.desc(), Volume.id)))
+
+    # -- create ---------------------------------------------------------------------------------
+    def _image(self, ctx: AuthContext, image_ref: str) -> dict:
+        if self.image_client is None:
+            raise BadRequest("Creating a volume from an image is not available here.")
+        try:
+            image = self.image_client(ctx.token).get(image_ref)
+        except (NotFound, BadRequest):
+            raise BadRequest("Invalid image identifier or unable to access requested "
+                             "image.") from None
+        if image.get("status") != "active":
+            raise BadRequest(f"Image {image_ref} is not active.")
+        if (image.get("disk_format") or "raw") not in CONVERTIBLE:
+            raise BadRequest(f"Image {image_ref} has disk_format {image.get('disk_format')}; "
+                             f"volumes are made from {', '.join(sorted(CONVERTIBLE))} images.")
+        return image
+
+    @staticmethod
+    def _size_for_image(image: dict, size: int | None) -> int:
+        needed = max(image.get("virtual_size") or 0, image.get("size") or 0)
+        needed_gb = max(-(-needed // GIB), 1)
+        min_disk = image.get("min_disk") or 0
+        if size is None:
+            return max(needed_gb, min_disk)
+        if min_disk > size:
+            raise BadRequest(f"Volume size {size}GB cannot be smaller than the image minDisk "
+                             f"size {min_disk}GB.")
+        if needed > size * GIB:
+            raise BadRequest(f"Size of specified image {needed_gb}GB is larger than volume "
+                             f"size {size}GB.")
+        return size
+
+    def _pick_host(self, s: Session) -> str | None:
+        fresh = utcnow() - dt.timedelta(seconds=self.settings.service_down_time)
+        return s.scalar(select(VolumeHost.name).where(VolumeHost.heartbeat_at >= fresh)
+                        .order_by(VolumeHost.heartbeat_at.desc()))
+
+    def create(self, ctx: AuthContext, req: VolumeRequest) -> Volume:
+        """Count quota, record the volume (``creating``) and its create task in one
+        transaction; without a live agent the volume is ``error`` at once (as Cinder's
+        scheduler does)."""
+        image = self._image(ctx, req.image_ref) if req.image_ref else None
+        size = self._size_for_image(image, req.size) if image else req.size
+        if size is None:
+            raise BadRequest("Invalid input received: a size is required.")
+        vol = Volume(id=new_uuid(), name=req.name, description=req.description,
+                     project_id=ctx.project_id, user_id=ctx.user_id, size=size,
+                     status=states.CREATING, metadata_=dict(req.metadata),
+                     bootable=image is not None, image_id=image["id"] if image else None,
+                     image_metadata=image_metadata(image) if image else {})
+        with self.db.session() as s:
+            quotas.reserve(s, ctx.project_id, self.settings.quota, 1, size)
+            vol.host = self._pick_host(s)
+            if vol.host is None:
+                vol.status, vol.error = states.ERROR, NO_HOST
+            s.add(vol)
+            s.flush()
+            if vol.host is not None:
+                self.enqueue(s, vol, "create", {"image_id": vol.image_id} if image else {})
+        return self.get(ctx, vol.id)
+
+    # -- tasks ----------------------------------------------------------------------------------
+    @staticmethod
+    def enqueue(s: Session, vol: Volume, action: str, params: dict | None = None) -> int:
+        task = VolumeTask(volume_id=vol.id, host=vol.host, action=action, params=params or {})
+        s.add(task)
+        s.flush()
+        return task.id
+
+    def wait_task(self, task_id: int, timeout: float | None = None) -> None:
+        """Wait for the agent to finish a task; raise :class:`TaskFailed` with its error, or
+        503 when it did not finish in time (it stays queued and completes later)."""
+        deadline = time.monotonic() + (self.settings.task_timeout if timeout is None
+                                       else timeout)
+        delay = 0.01
+        while True:
+            with self.db.session() as s:
+                task = s.get(VolumeTask, task_id)
+                state, error, host = task.state, task.error, task.host
+            if state == "done":
+                return
+            if state in ("failed", "cancelled"):
+                raise TaskFailed(f"The volume agent could not do it: {error}")
+            if time.monotonic() >= deadline:
+                raise ServiceUnavailable(f"The volume agent on {host} did not answer in time; "
+                                         "the request stays queued.")
+            time.sleep(delay)
+            delay = min(delay * 2, 0.2)
+
+    # -- changes --------------------------------------------------------------------------------
+    def update(self, ctx: AuthContext, volume_id: str, changes: dict) -> Volume:
+        """Set ``name``, ``description`` and/or (replace) ``metadata``."""
+        with self.db.session() as s:
+            vol = self.visible(s, ctx, volume_id)
+            values = {k: v for k, v in changes.items() if k in ("name", "description")}
+            if "metadata" in changes:
+                values["metadata_"] = dict(changes["metadata"])
+            if values:
+                s.execute(update(Volume).where(Volume.id == vol.id)
+                          .values(updated_at=utcnow(), **values))
+        return self.get(ctx, volume_id)
+
+    def delete(self, ctx: AuthContext, volume_id: str, force: bool = False) -> None:
+        with self.db.session() as s:
+            vol = self.visible(s, ctx, volume_id)
+            allowed = states.FORCE_DELETABLE if force and ctx.is_admin else states.DELETABLE
+            if vol.status not in allowed or vol.attachments:
+                raise BadRequest(f"Invalid volume: Volume status must be available or error "
+                                 f"or error_extending and must not be migrating, attached, "
+                                 f"belong to a group or have snapshots, but the current "
+                                 f"status is: {vol.status}.")
+            if vol.host is None:  # never reached an agent: nothing exists anywhere
+                states.transition(s, vol.id, {vol.status}, states.DELETING, "delete")
+                self.finish_delete(s, vol)
+                return
+            states.transition(s, vol.id, allowed, states.DELETING, "delete")
+            self.enqueue(s, vol, "delete")
+
+    @staticmethod
+    def finish_delete(s: Session, vol: Volume) -> None:
+        """The volume is gone from its host: hide it and give its quota back."""
+        states.transition(s, vol.id, {states.DELETING}, states.DELETED, "delete",
+                          deleted_at=utcnow(), auth_username=None, auth_password=None)
+        quotas.release(s, vol.project_id, 1, vol.size)
+
+    def extend(self, ctx: AuthContext, volume_id: str, new_size: int) -> None:
+        with self.db.session() as s:
+            vol = self.visible(s, ctx, volume_id)
+            if new_size <= vol.size:
+                raise BadRequest(f"Invalid input received: New size for extend must be greater "
+                                 f"than current size. (current: {vol.size}, extended: "
+                                 f"{new_size}).")
+            states.transition(s, vol.id, {states.AVAILABLE}, states.EXTENDING, "extend")
+            quotas.reserve(s, vol.project_id, self.settings.quota, 0, new_size - vol.size)
+            self.enqueue(s, vol, "extend", {"new_size": new_size, "old_size": vol.size})
+
+    def set_bootable(self, ctx: AuthContext, volume_id: str, bootable: bool) -> None:
+        with self.db.session() as s:
+            vol = self.visible(s, ctx, volume_id)
+            s.execute(update(Volume).where(Volume.id == vol.id)
+                      .values(bootable=bootable, updated_at=utcnow()))
+
+    def reset_status(self, ctx: AuthContext, volume_id: str, status: str) -> None:
+        """Admins' escape hatch: any known status, without the transition table."""
+        if status not in states.STATUSES:
+            raise BadRequest(f"Invalid input received: status must be one of "
+                             f"{', '.join(sorted(states.STATUSES))}.")
+        with self.db.session() as s:
+            vol = self.visible(s, ctx, volume_id)
+            s.execute(update(Volume).where(Volume.id == vol.id)
+                      .values(status=status, updated_at=utcnow()))
+
+    # -- metadata -------------------------------------------------------------------------------
+    def set_metadata(self, ctx: AuthContext, volume_id: str, items: dict[str, str],
+                     replace: bool = False) -> dict[str, str]:
+        """Merge ``items`` into the metadata (or replace it all); returns the result."""
+        with self.db.session() as s:
+            vol = self.visible(s, ctx, volume_id)
+            merged = dict(items) if replace else {**(vol.metadata_ or {}), **items}
+            s.execute(update(Volume).where(Volume.id == vol.id)
+                      .values(metadata_=merged, updated_at=utcnow()))
+            return merged
+
+    def delete_metadata(self, ctx: AuthContext, volume_id: str, key: str) -> None:
+        with self.db.session() as s:
+            vol = self.visible(s, ctx, volume_id)
+            meta = dict(vol.metadata_ or {})
+            if key not in meta:
+                raise NotFound(f"Metadata item was not found: {key}")
+            del meta[key]
+            s.execute(update(Volume).where(Volume.id == vol.id)
+                      .values(metadata_=meta, updated_at=utcnow()))
+
+    def usage(self, ctx: AuthContext) -> tuple[int, int]:
+        with self.db.session() as s:
+            return quotas.usage(s, ctx.project_id)

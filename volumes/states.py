@@ -1,0 +1,134 @@
+"""The volume and attachment status machines, as data, and the compare-and-swap that moves them.
+
+Volume statuses follow Cinder (hardening.md section 3):
+
+* ``creating`` -> ``available`` (the agent allocated or filled the backing file) or ``error``.
+* ``available`` -> ``reserved`` (an attachment was created for an instance) -> ``attaching``
+  (compute handed in its connector and the agent exported the target) -> ``in-use``
+  (compute completed the attach). ``in-use`` -> ``detaching`` (the attachment is being
+  deleted, the agent removes the export) -> ``available``.
+* ``available``/``error``/``error_extending`` -> ``deleting`` -> ``deleted`` (the row stays,
+  hidden) or ``error_deleting``; ``available`` -> ``extending`` -> ``available`` or
+  ``error_extending``.
+
+The volume's status follows from its attachments (:func:`status_for_attachments`): only one
+attachment may exist (no multiattach). ``os-reset_status`` (admins) is the one escape hatch
+that sets any status without the table, as in Cinder.
+
+Every change is :func:`transition`: ``UPDATE volumes SET status=:new WHERE id=:id AND status IN
+(:expected)``; the row count tells who won, so two concurrent reserves of one volume end with
+exactly one winner and an ``Invalid volume`` (400) for the other.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from minicloud.db import utcnow
+from minicloud.errors import BadRequest
+from volumes.models import Volume, VolumeAttachment
+
+CREATING, AVAILABLE, RESERVED, ATTACHING = "creating", "available", "reserved", "attaching"
+IN_USE, DETACHING, DELETING, EXTENDING = "in-use", "detaching", "deleting", "extending"
+ERROR, ERROR_DELETING, ERROR_EXTENDING = "error", "error_deleting", "error_extending"
+DELETED = "deleted"  # internal: never shown by the API
+
+#: Every allowed move of a volume: ``TRANSITIONS[old]`` is the set ``old`` may change to.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    CREATING: frozenset({AVAILABLE, ERROR}),
+    AVAILABLE: frozenset({RESERVED, DELETING, EXTENDING}),
+    RESERVED: frozenset({ATTACHING, AVAILABLE}),
+    ATTACHING: frozenset({IN_USE, RESERVED, DETACHING}),
+    IN_USE: frozenset({DETACHING}),
+    DETACHING: frozenset({AVAILABLE, ERROR}),
+    DELETING: frozenset({DELETED, ERROR_DELETING}),
+    EXTENDING: frozenset({AVAILABLE, ERROR_EXTENDING}),
+    ERROR: frozenset({DELETING, DETACHING}),
+    ERROR_DELETING: frozenset({DELETING}),
+    ERROR_EXTENDING: frozenset({DELETING}),
+    DELETED: frozenset(),
+}
+
+#: The statuses the API may show or ``os-reset_status`` may set.
+STATUSES: frozenset[str] = frozenset(TRANSITIONS) - {DELETED}
+#: Where a user may delete from (Cinder's list, less the states minicloud has no use for).
+DELETABLE: frozenset[str] = frozenset({AVAILABLE, ERROR, ERROR_EXTENDING})
+#: What an admin's ``force`` delete adds.
+FORCE_DELETABLE: frozenset[str] = DELETABLE | {ERROR_DELETING}
+
+# Attachment statuses (Cinder's attach_status).
+A_RESERVED, A_ATTACHING, A_ATTACHED = "reserved", "attaching", "attached"
+A_DETACHING, A_ERROR = "detaching", "error"
+
+ATTACHMENT_TRANSITIONS: dict[str, frozenset[str]] = {
+    A_RESERVED: frozenset({A_ATTACHING}),
+    A_ATTACHING: frozenset({A_ATTACHED, A_RESERVED, A_DETACHING}),
+    A_ATTACHED: frozenset({A_DETACHING}),
+    A_DETACHING: frozenset({A_ERROR}),   # success deletes the row
+    A_ERROR: frozenset({A_DETACHING}),
+}
+#: Attachments with an export behind them: only compute (or an admin) may delete these.
+CONNECTED: frozenset[str] = frozenset({A_ATTACHING, A_ATTACHED, A_DETACHING, A_ERROR})
+
+
+def allowed(old: str, new: str) -> bool:
+    return new in TRANSITIONS.get(old, frozenset())
+
+
+def status_for_attachments(statuses: Iterable[str]) -> str:
+    """The volume status that its attachments' statuses imply."""
+    present = set(statuses)
+    for attach_status, volume_status in ((A_ERROR, ERROR), (A_DETACHING, DETACHING),
+                                         (A_ATTACHED, IN_USE), (A_ATTACHING, ATTACHING),
+                                         (A_RESERVED, RESERVED)):
+        if attach_status in present:
+            return volume_status
+    return AVAILABLE
+
+
+def invalid(volume_id: str, status: str, wanted: Iterable[str], doing: str) -> BadRequest:
+    """Cinder's ``InvalidVolume`` (400), naming the statuses the action needs."""
+    need = " or ".join(sorted(wanted))
+    return BadRequest(f"Invalid volume: Volume {volume_id} status must be {need} to {doing}, "
+                      f"but the current status is: {status}.")
+
+
+def transition(session: Session, volume_id: str, expected: Iterable[str], new: str,
+               doing: str = "change status", **values: Any) -> None:
+    """Move ``volume_id`` from any of ``expected`` to ``new`` (and set ``values``) atomically.
+
+    Every ``expected -> new`` move must be in :data:`TRANSITIONS` (a programming error
+    otherwise). Raises :class:`BadRequest` (Cinder's ``InvalidVolume``) when the volume is not
+    in one of ``expected`` any more, i.e. another request won the race.
+    """
+    expected = frozenset(expected)
+    for old in expected:
+        if not allowed(old, new):
+            raise ValueError(f"volume transition {old} -> {new} is not in the table")
+    stmt = (update(Volume).where(Volume.id == volume_id, Volume.status.in_(expected))
+            .values(status=new, updated_at=utcnow(), **values)
+            .execution_options(synchronize_session=False))
+    if session.execute(stmt).rowcount != 1:
+        current = session.scalar(
+            Volume.__table__.select().with_only_columns(Volume.status)
+            .where(Volume.id == volume_id)) or "unknown"
+        raise invalid(volume_id, current, expected, doing)
+
+
+def attachment_transition(session: Session, attachment_id: str, expected: Iterable[str],
+                          new: str, **values: Any) -> None:
+    """The same compare-and-swap for an attachment's status (400 when it lost the race)."""
+    expected = frozenset(expected)
+    for old in expected:
+        if new not in ATTACHMENT_TRANSITIONS.get(old, frozenset()):
+            raise ValueError(f"attachment transition {old} -> {new} is not in the table")
+    stmt = (update(VolumeAttachment)
+            .where(VolumeAttachment.id == attachment_id, VolumeAttachment.status.in_(expected))
+            .values(status=new, updated_at=utcnow(), **values)
+            .execution_options(synchronize_session=False))
+    if session.execute(stmt).rowcount != 1:
+        raise BadRequest(f"Invalid attachment: attachment {attachment_id} must be "
+                         f"{' or '.join(sorted(expected))} to become {new}.")
