@@ -127,6 +127,8 @@ OPTIONS: tuple[Option, ...] = (
            "`/usr/share/OVMF/OVMF_CODE.fd` is accepted too)."),
     Option("compute", "shutdown_timeout", "float", 60.0,
            "Seconds `server stop` waits for a clean (ACPI) shutdown before powering off."),
+    Option("compute", "detach_timeout", "float", 30.0,
+           "Seconds a volume detach waits for the running guest to release the disk."),
     Option("compute", "vcpus", "int", 0, "vCPUs this host offers. 0: the machine's count."),
     Option("compute", "memory_mib", "int", 0,
            "RAM this host offers, in MiB. 0: the machine's RAM less `reserved_memory_mib`."),

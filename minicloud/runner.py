@@ -77,9 +77,10 @@ def _read_pid(path: Path) -> int | None:
 
 
 def _daemon_pid(name: str) -> int | None:
-    proc = process.run(["pgrep", "-x", "-o", name], check=False, timeout=10)
-    out = proc.stdout.decode().strip()
-    return int(out) if proc.returncode == 0 and out.isdigit() else None
+    """The pid of a live ``name`` process (a killed one nobody reaped does not count)."""
+    proc = process.run(["pgrep", "-x", name], check=False, timeout=10)
+    pids = [int(p) for p in proc.stdout.decode().split() if p.isdigit()]
+    return next((pid for pid in sorted(pids) if _alive(pid)), None)
 
 
 def _healthy(url: str) -> bool:

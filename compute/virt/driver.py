@@ -22,7 +22,7 @@ from compute.virt.designer import (
 )
 from compute.virt.host import Host
 from minicloud.config import Config
-from minicloud.errors import NotFound
+from minicloud.errors import MinicloudError, NotFound
 from volumes.connection import ConnectionInfo
 
 ROOT_DISK, EPHEMERAL_DISK = "disk", "disk.eph0"
@@ -43,6 +43,7 @@ class LibvirtDriver:
         self.settings = VirtSettings(virt_type=conf.compute.virt_type,
                                      uefi_loader=conf.compute.uefi_loader)
         self.shutdown_timeout = conf.compute.shutdown_timeout
+        self.detach_timeout = conf.compute.detach_timeout
 
     def spawn(self, spec: InstanceSpec) -> None:
         flavor = spec.flavor
@@ -135,7 +136,22 @@ class LibvirtDriver:
         either being gone already."""
         guest = self.host.lookup(instance_id)
         if guest is not None and guest.cloud_id() == self.cloud_id:
-            guest.detach_disk(device.removeprefix("/dev/"), live=True)
+            dev = device.removeprefix("/dev/")
+            guest.detach_disk(dev, live=True)
+            # A live unplug completes when the guest releases the device; until then the
+            # device name is taken and the export must stay (QEMU is still connected). A
+            # guest still busy with a recent hot-plug ignores the request: ask again (as Nova
+            # does) every few seconds.
+            deadline = time.monotonic() + self.detach_timeout
+            next_ask = time.monotonic() + 3
+            while guest.has_disk(dev):
+                if time.monotonic() > deadline:
+                    raise MinicloudError(f"the guest did not release {dev} within "
+                                         f"{self.detach_timeout:g}s")
+                if time.monotonic() > next_ask:
+                    guest.detach_disk(dev, live=True)
+                    next_ask = time.monotonic() + 3
+                time.sleep(0.2)
         self.host.remove_secret(secret_id)
 
     def list_instances(self) -> list[str]:

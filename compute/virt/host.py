@@ -181,6 +181,10 @@ class Guest:
                 _call(what, self._domain.detachDeviceFlags, device, lv.VIR_DOMAIN_AFFECT_LIVE,
                       tolerate=missing)
 
+    def has_disk(self, target_dev: str) -> bool:
+        """Whether the live guest (its definition when off) still has disk ``target_dev``."""
+        return _find_disk(self.xml(), target_dev) is not None
+
     def cloud_id(self) -> str | None:
         """The cloud id in minicloud's metadata; None for a domain minicloud did not define."""
         lv = _libvirt()
