@@ -149,7 +149,10 @@ class VolumeService:
             s.flush()
             if vol.host is not None:
                 self.enqueue(s, vol, "create", {"image_id": vol.image_id} if image else {})
-        return self.get(ctx, vol.id)
+            s.refresh(vol)  # loads every attribute now: the answer is the volume as created
+        # Not re-read: the agent may already have finished, and the answer to a create is the
+        # volume as it was created (``creating``), as Cinder's.
+        return vol
 
     # -- tasks ----------------------------------------------------------------------------------
     @staticmethod
