@@ -25,6 +25,7 @@ from minicloud.config import Config
 
 DEMO_IMAGE = "demo-image"
 DEMO_SERVER = "demo-vm"
+DEMO_VOLUME = "demo-vol"
 
 
 def step(*args: str, quiet: bool = False) -> str:
@@ -100,10 +101,16 @@ def instance_job(conf: Config) -> None:
     for server_id in step("server", "list", "--name", f"^{DEMO_SERVER}$", "-f", "value",
                           "-c", "ID", quiet=True).split():
         step("server", "delete", "--wait", server_id)
+    say("A persistent volume: a sparse file on the host, exported over iSCSI by tgtd.")
+    if not step("volume", "list", "--name", DEMO_VOLUME, "-f", "value", "-c", "ID",
+                quiet=True).split():
+        step("volume", "create", DEMO_VOLUME, "--size", "1", "--wait", "-c", "id",
+             "-c", "status", "-c", "size")
     say("Launch: vda is a copy-on-write overlay of the cached base image, vdb a new empty "
-        "ephemeral disk.")
+        "ephemeral disk, vdc the volume over iSCSI.")
     server_id = step("server", "create", DEMO_SERVER, "--image", "tiny", "--flavor",
-                     "lab.nano", "--wait", "-f", "value", "-c", "id").strip()
+                     "lab.nano", "--attach-volume", DEMO_VOLUME, "--wait", "-f", "value",
+                     "-c", "id").strip()
     step("server", "show", DEMO_SERVER, "-c", "status", "-c", "flavor", "-c", "image")
     instances = conf.path(conf.compute.instances_path)
     image_id = step("image", "show", "tiny", "-f", "value", "-c", "id", quiet=True).strip()
@@ -126,9 +133,11 @@ def instance_job(conf: Config) -> None:
             print("  " + line[line.index("MINICLOUD-"):].strip())
     if report is None or not report.ready or report.uuid != server_id:
         sys.exit("demo failed: the guest did not report on its console")
-    say("Delete: the domain, vda, vdb and the console log are reclaimed; the base image stays.")
+    say("Delete: the domain, vda, vdb and the console log are reclaimed; the base image and "
+        "the volume (with what the guest wrote on it) stay.")
     step("server", "delete", "--wait", DEMO_SERVER)
     ls(instances / server_id)
+    step("volume", "show", DEMO_VOLUME, "-c", "status", "-c", "attachments")
     unchanged = sha512(base) == base_hash
     say(f"base image {base.name}: {'unchanged' if unchanged else 'CHANGED'} (sha512)")
     if not unchanged:
