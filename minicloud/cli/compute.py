@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 import time
 import urllib.parse
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 import click
@@ -22,7 +22,7 @@ from minicloud import errors
 from minicloud.cli.context import CliContext, pass_ctx
 from minicloud.cli.images import ImageApi, parse_properties
 from minicloud.cli.images import show_record as image_record
-from minicloud.cli.output import emit_list, emit_one, output_options
+from minicloud.cli.output import emit_list, emit_one, for_each, output_options
 from minicloud.client import Client
 
 MICROVERSION = "2.96"
@@ -329,19 +329,6 @@ def wait_for_image(images: ImageApi, image_id: str, timeout: float) -> dict:
         poll.sleep(status)
 
 
-def _each(refs: Iterable[str], verb: str, act: Callable[[str], None]) -> None:
-    """Run ``act`` on every ref; report each failure on one line and exit 1 if any failed."""
-    failed = False
-    for ref in refs:
-        try:
-            act(ref)
-        except errors.MinicloudError as exc:
-            failed = True
-            click.echo(f"Error: failed to {verb} {ref}: {exc.message}", err=True)
-    if failed:
-        sys.exit(1)
-
-
 # --- options --------------------------------------------------------------------------------
 
 _property_option = click.option(
@@ -427,7 +414,7 @@ def flavor_delete(obj: CliContext, refs: tuple[str, ...]) -> None:
     """
     api, _ = _apis(obj)
     api.client.endpoint("compute")  # fail once, not once per flavor, without credentials
-    _each(refs, "delete flavor", lambda ref: api.delete_flavor(api.find_flavor(ref)["id"]))
+    for_each(refs, "delete flavor", lambda ref: api.delete_flavor(api.find_flavor(ref)["id"]))
 
 
 # --- server commands ------------------------------------------------------------------------
@@ -526,13 +513,13 @@ def server_delete(obj: CliContext, refs: tuple[str, ...], wait: bool, timeout: f
         if wait:
             wait_for_delete(api, found, timeout)
 
-    _each(refs, "delete server", delete)
+    for_each(refs, "delete server", delete)
 
 
 def _power(obj: CliContext, refs: tuple[str, ...], action: str, verb: str) -> None:
     api, _ = _apis(obj)
     api.client.endpoint("compute")
-    _each(refs, f"{verb} server", lambda ref: api.action(api.find_server(ref)["id"], action))
+    for_each(refs, f"{verb} server", lambda ref: api.action(api.find_server(ref)["id"], action))
 
 
 @server.command("stop")

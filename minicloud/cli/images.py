@@ -26,7 +26,7 @@ from tqdm import tqdm
 
 from minicloud import errors
 from minicloud.cli.context import CliContext, pass_ctx
-from minicloud.cli.output import emit_list, emit_one, output_options
+from minicloud.cli.output import emit_list, emit_one, for_each, output_options
 from minicloud.client import Client
 
 CHUNK = 1 << 20
@@ -523,15 +523,7 @@ def image_delete(obj: CliContext, refs: tuple[str, ...]) -> None:
     """Delete images; all are attempted, and any failure makes the exit status 1."""
     api = _api(obj)
     api.client.endpoint("image")  # fail once, not once per image, without credentials
-    failed = False
-    for ref in refs:
-        try:
-            api.delete(api.find(ref)["id"])
-        except errors.MinicloudError as exc:
-            failed = True
-            click.echo(f"Error: failed to delete image {ref}: {exc.message}", err=True)
-    if failed:
-        sys.exit(1)
+    for_each(refs, "delete image", lambda ref: api.delete(api.find(ref)["id"]))
 
 
 @image.command("save")

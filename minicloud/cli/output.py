@@ -6,11 +6,14 @@ list of records (``list``: printed as columns), as the ``openstack`` CLI does.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+import sys
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import click
 import yaml
+
+from minicloud import errors
 
 FORMATS = ("table", "json", "yaml", "value")
 
@@ -102,3 +105,17 @@ def emit_list(records: Sequence[Mapping[str, Any]], headers: Sequence[str], fmt:
             click.echo(" ".join(_cell(r.get(k)) for k in keys))
     else:
         click.echo(_table(keys, [[_cell(r.get(k)) for k in keys] for r in records]))
+
+
+def for_each(refs: Iterable[str], verb: str, act: Callable[[str], None]) -> None:
+    """Run ``act`` on every ref (``delete``, ``stop``... of several resources): each failure
+    is one line on stderr, every ref is still attempted, and any failure exits 1."""
+    failed = False
+    for ref in refs:
+        try:
+            act(ref)
+        except errors.MinicloudError as exc:
+            failed = True
+            click.echo(f"Error: failed to {verb} {ref}: {exc.message}", err=True)
+    if failed:
+        sys.exit(1)

@@ -8,7 +8,6 @@ on the client). Errors are :class:`MinicloudError`; ``main`` prints them.
 """
 from __future__ import annotations
 
-import sys
 import time
 import urllib.parse
 from collections.abc import Iterable
@@ -20,7 +19,7 @@ import requests
 from minicloud import errors
 from minicloud.cli.context import CliContext, pass_ctx
 from minicloud.cli.images import ImageApi, parse_properties
-from minicloud.cli.output import emit_list, emit_one, output_options
+from minicloud.cli.output import emit_list, emit_one, for_each, output_options
 from minicloud.client import Client
 
 MICROVERSION = "3.70"
@@ -265,15 +264,7 @@ def volume_delete(obj: CliContext, refs: tuple[str, ...]) -> None:
     """Delete volumes; all are attempted, and any failure makes the exit status 1."""
     api = _api(obj)
     api.client.endpoint("volumev3")  # fail once, not once per volume, without credentials
-    failed = False
-    for ref in refs:
-        try:
-            api.delete(api.find(ref)["id"])
-        except errors.MinicloudError as exc:
-            failed = True
-            click.echo(f"Error: failed to delete volume {ref}: {exc.message}", err=True)
-    if failed:
-        sys.exit(1)
+    for_each(refs, "delete volume", lambda ref: api.delete(api.find(ref)["id"]))
 
 
 COMMANDS = (volume,)
