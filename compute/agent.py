@@ -27,7 +27,7 @@ from compute.driver import Driver, InstanceSpec
 from compute.glance import ImageClient
 from compute.imagecache import ImageCache
 from compute.models import ComputeHost, ComputeTask, Instance
-from compute.service import ComputeService
+from compute.service import ComputeService, root_bdm
 from minicloud.config import Config
 from minicloud.db import Database, utcnow
 from minicloud.errors import MinicloudError, NotFound
@@ -200,24 +200,26 @@ class Agent:
     def _do_spawn(self, task: ComputeTask) -> None:
         if not self._transition(task.instance_id, (states.SCHEDULING,
                                                    states.BLOCK_DEVICE_MAPPING),
-                                task_state=states.SPAWNING):
+                                task_state=states.BLOCK_DEVICE_MAPPING):
             return  # deleted (or otherwise moved on) before we started
+        self._prepare_volumes(task.instance_id)
+        if not self._transition(task.instance_id, states.BLOCK_DEVICE_MAPPING,
+                                task_state=states.SPAWNING):
+            return
         inst = self._instance(task.instance_id)
-        image = self.images().get(inst.image_id)
-        base = self.cache.fetch(image)
-        extra = {}
-        for prop, arg in (("kernel_id", "kernel"), ("ramdisk_id", "ramdisk")):
-            if inst.image_meta.get(prop):  # AMI-style: boot the kernel directly
-                extra[arg] = self.cache.fetch(self.images().get(inst.image_meta[prop]))
-        fmt = image.get("disk_format") or "raw"
         reserved = [b for b in inst.block_devices if b["status"] == "reserved"]
-        volumes = tuple((self.volumes().connect(b["attachment_id"], self.host, b["device"]),
-                         b["device"], b["attachment_id"]) for b in reserved)
-        spec = InstanceSpec(id=inst.id, name=inst.name, flavor=inst.flavor,
-                            image_meta=inst.image_meta, base_image=base,
-                            base_format="raw" if fmt in ("ami", "aki", "ari") else fmt,
-                            instance_dir=self.instances_path / inst.id, volumes=volumes,
-                            **extra)
+        connected = {b["volume_id"]: (self.volumes().connect(b["attachment_id"], self.host,
+                                                             b["device"]),
+                                      b["device"], b["attachment_id"]) for b in reserved}
+        root = root_bdm(inst)
+        image_args: dict = {"base_image": None, "base_format": "raw"}
+        if root is None:
+            image_args = self._image_args(inst)
+        spec = InstanceSpec(
+            id=inst.id, name=inst.name, flavor=inst.flavor, image_meta=inst.image_meta,
+            instance_dir=self.instances_path / inst.id,
+            root_volume=connected.pop(root["volume_id"]) if root else None,
+            volumes=tuple(connected.values()), **image_args)
         self.driver.spawn(spec)
         for bdm in reserved:
             self.volumes().complete(bdm["attachment_id"])
@@ -228,9 +230,47 @@ class Agent:
                                 launched_at=utcnow(), progress=100):
             LOG.info("instance %s changed while spawning; leaving it to its new task", inst.id)
 
+    def _image_args(self, inst: Instance) -> dict:
+        """The cached base image (and AMI kernel/ramdisk) of a server booting from an image."""
+        image = self.images().get(inst.image_id)
+        args: dict = {"base_image": self.cache.fetch(image)}
+        for prop, arg in (("kernel_id", "kernel"), ("ramdisk_id", "ramdisk")):
+            if inst.image_meta.get(prop):  # AMI-style: boot the kernel directly
+                args[arg] = self.cache.fetch(self.images().get(inst.image_meta[prop]))
+        fmt = image.get("disk_format") or "raw"
+        args["base_format"] = "raw" if fmt in ("ami", "aki", "ari") else fmt
+        return args
+
+    def _prepare_volumes(self, instance_id: str) -> None:
+        """Wait for the volumes made for this server (a boot volume from an image) to be
+        ``available``, then reserve them for it, as Nova's block_device_mapping step."""
+        deadline = time.monotonic() + self.conf.compute.volume_create_timeout
+        for bdm in self._instance(instance_id).block_devices:
+            if bdm["status"] != "creating":
+                continue
+            while True:
+                volume = self.volumes().get(bdm["volume_id"])
+                if volume["status"] == "available":
+                    break
+                if volume["status"] != "creating":
+                    raise MinicloudError(f"Volume {bdm['volume_id']} could not be made from "
+                                         f"the image (it is {volume['status']}).")
+                if time.monotonic() > deadline:
+                    raise MinicloudError(f"Volume {bdm['volume_id']} was not made within "
+                                         f"{self.conf.compute.volume_create_timeout:g}s.")
+                if self._instance(instance_id).task_state != states.BLOCK_DEVICE_MAPPING:
+                    return  # deleted meanwhile: the delete cleans up
+                time.sleep(1)
+            attachment_id = self.volumes().reserve(bdm["volume_id"], instance_id)
+            inst = self._instance(instance_id)
+            self._set_bdms(instance_id, [
+                dict(b, status="reserved", attachment_id=attachment_id)
+                if b["volume_id"] == bdm["volume_id"] else b for b in inst.block_devices])
+
     def _do_delete(self, task: ComputeTask) -> None:
         self.driver.destroy(task.instance_id, self.instances_path / task.instance_id)
-        # Volumes survive the instance: detached, exports removed, back to available.
+        # Volumes survive the instance (detached, exports removed, back to available),
+        # unless they were given with delete_on_termination.
         for bdm in self._instance(task.instance_id).block_devices:
             self._release_volume(task.instance_id, bdm)
         with self.db.session() as s:
@@ -294,11 +334,19 @@ class Agent:
             s.execute(update(Instance).where(Instance.id == instance_id)
                       .values(block_devices=bdms, **values))
 
-    def _release_volume(self, instance_id: str, bdm: dict) -> None:
-        """Take the disk out of the guest, then the export (through the volume service)."""
-        self.driver.detach_volume(instance_id, bdm["device"], bdm["attachment_id"])
-        if self.volumes is not None:
-            self.volumes().delete_attachment(bdm["attachment_id"])
+    def _release_volume(self, instance_id: str, bdm: dict, keep: bool = False) -> None:
+        """Take the disk out of the guest, then the export (through the volume service);
+        then delete the volume when it was given with delete_on_termination (not ``keep``)."""
+        if bdm.get("attachment_id"):
+            self.driver.detach_volume(instance_id, bdm["device"], bdm["attachment_id"])
+            if self.volumes is not None:
+                self.volumes().delete_attachment(bdm["attachment_id"])
+        if bdm.get("delete_on_termination") and not keep and self.volumes is not None:
+            try:
+                self.volumes().delete(bdm["volume_id"])
+            except MinicloudError as exc:
+                LOG.warning("could not delete volume %s of instance %s: %s",
+                            bdm["volume_id"], instance_id, exc)
 
     def _undo_attach(self, instance_id: str, volume_id: str) -> None:
         """Roll a failed or interrupted attach back so the volume is usable again."""
@@ -307,7 +355,7 @@ class Agent:
         if bdm is None:
             return
         try:
-            self._release_volume(instance_id, bdm)
+            self._release_volume(instance_id, bdm, keep=True)
         finally:
             self._set_bdms(instance_id, [b for b in inst.block_devices
                                          if b["volume_id"] != volume_id])
@@ -331,7 +379,7 @@ class Agent:
         inst = self._instance(task.instance_id)
         bdm = self._bdm(inst, task.params["volume_id"])
         if bdm is not None:
-            self._release_volume(inst.id, bdm)
+            self._release_volume(inst.id, bdm, keep=True)
             self._set_bdms(inst.id, [b for b in inst.block_devices
                                      if b["volume_id"] != bdm["volume_id"]])
         self._transition(inst.id, "detaching_volume", task_state=None)

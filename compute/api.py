@@ -6,7 +6,7 @@ from pathlib import Path
 
 from flask import Flask, Response, g, request
 
-from compute import states
+from compute import block_devices, states
 from compute.cinder import VolumeClient
 from compute.flavors import validate as validate_flavor
 from compute.glance import ImageClient
@@ -127,24 +127,8 @@ def parse_server(body: dict) -> ServerRequest:
     if not isinstance(metadata, dict) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()):
         raise BadRequest("Invalid input for field 'metadata': string keys and values.")
-    bdms = server.get("block_device_mapping_v2") or []
-    if not isinstance(bdms, list) or not all(isinstance(b, dict) for b in bdms):
-        raise BadRequest("Invalid input for field 'block_device_mapping_v2'.")
-    volumes = []
-    for bdm in bdms:
-        source, dest = bdm.get("source_type"), bdm.get("destination_type")
-        if source == "image" and dest in ("local", None):
-            image_ref = image_ref or str(bdm.get("uuid") or "")
-        elif source == "volume" and dest in ("volume", None):
-            if str(bdm.get("boot_index")) == "0":
-                raise BadRequest("Booting from a volume is not available yet: give an image "
-                                 "and attach the volume as a data disk.")
-            if not isinstance(bdm.get("uuid"), str) or not bdm["uuid"]:
-                raise BadRequest("Invalid input: a volume block device needs a 'uuid'.")
-            volumes.append(bdm["uuid"])
-        else:
-            raise BadRequest(f"Block device mapping from {source} to {dest} is not "
-                             "supported.")
+    boot = block_devices.parse(image_ref.rstrip("/").rsplit("/", 1)[-1],
+                               server.get("block_device_mapping_v2") or [])
     networks = server.get("networks", "auto")
     if networks not in ("auto", "none") and not isinstance(networks, list):
         raise BadRequest("Invalid input for field 'networks'.")
@@ -156,9 +140,8 @@ def parse_server(body: dict) -> ServerRequest:
         raise BadRequest("Invalid input for field 'availability_zone'.")
     return ServerRequest(
         name=name, flavor_ref=str(flavor_ref).rstrip("/").rsplit("/", 1)[-1],
-        image_ref=image_ref.rstrip("/").rsplit("/", 1)[-1] or None, metadata=metadata,
-        availability_zone=zone, description=server.get("description"),
-        key_name=server.get("key_name"), volumes=volumes)
+        boot=boot, metadata=metadata, availability_zone=zone,
+        description=server.get("description"), key_name=server.get("key_name"))
 
 
 def create_app(conf: Config, db: Database | None = None) -> Flask:

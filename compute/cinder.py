@@ -58,3 +58,14 @@ class VolumeClient:
             self._call("DELETE", f"/attachments/{attachment_id}")
         except errors.NotFound:
             pass
+
+    def create(self, body: dict) -> dict:
+        """Create a volume (``size``, ``imageRef``, ``name``...); it starts ``creating``."""
+        return self._call("POST", "/volumes", json={"volume": body}).json()["volume"]
+
+    def delete(self, volume_id: str) -> None:
+        """Delete a volume; one already gone is fine."""
+        try:
+            self._call("DELETE", f"/volumes/{volume_id}")
+        except errors.NotFound:
+            pass

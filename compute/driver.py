@@ -27,13 +27,20 @@ class InstanceSpec:
     name: str
     flavor: dict             # vcpus, ram (MiB), disk (GB), ephemeral (GB), extra_specs
     image_meta: dict         # the image's properties (hw_firmware_type, hw_disk_bus, ...)
-    base_image: Path | None  # the cached base image (None: boot from volume, later)
+    base_image: Path | None  # the cached base image (None: it boots from root_volume)
     base_format: str         # its disk format as recorded in the catalog (never probed)
     instance_dir: Path
     kernel: Path | None = None   # AMI-style images: cached kernel_id / ramdisk_id images
     ramdisk: Path | None = None
-    #: data volumes, connected already: (connection info, device, libvirt secret id)
+    #: the volume it boots from (vda), connected already: (connection info, device,
+    #: libvirt secret id); None: it boots from ``base_image`` copied to local disk
+    root_volume: tuple[Any, str, str] | None = None
+    #: data volumes, connected already, as ``root_volume``
     volumes: tuple[tuple[Any, str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        if (self.base_image is None) == (self.root_volume is None):
+            raise ValueError("an instance boots from a base image or a root volume (one)")
 
 
 class Driver(Protocol):
@@ -75,12 +82,14 @@ class FakeDriver:
                 if step == "create_dir":
                     spec.instance_dir.mkdir(parents=True)
                     created.append(spec.instance_dir)
-                elif step == "root_disk":
+                elif step == "root_disk" and spec.root_volume is None:
                     (spec.instance_dir / "disk").write_bytes(b"")
                 elif step == "ephemeral_disk" and spec.flavor.get("ephemeral"):
                     (spec.instance_dir / "disk.eph0").write_bytes(b"")
             self.guests[spec.id] = states.RUNNING
-            self.volumes[spec.id] = {dev: info.data.volume_id for info, dev, _ in spec.volumes}
+            attached = [spec.root_volume] if spec.root_volume else []
+            self.volumes[spec.id] = {dev: info.data.volume_id
+                                     for info, dev, _ in attached + list(spec.volumes)}
             self.calls.append(("spawn", spec.id))
         except BaseException:
             for path in reversed(created):

@@ -87,8 +87,9 @@ class GuestVolume:
 
     name: str
     serial: str
-    found: str    # "" when the first sector held no marker
+    found: str    # "" when the marker sector held no marker
     wrote: str    # "" when the sector held foreign data (left untouched)
+    sector: int = 0  # where the marker is: 0, or 2047 on a partitioned (boot) disk
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,8 @@ class GuestReport:
 
 _GUEST = re.compile(r"MINICLOUD-GUEST uuid=(\S*) firmware=(\S*)")
 _DISK = re.compile(r"MINICLOUD-DISK name=(\S+) size=(\d+) serial=(\S*)")
-_VOLUME = re.compile(r"MINICLOUD-VOLUME name=(\S+) serial=(\S*) found=(.*?) wrote=(.*)$")
+_VOLUME = re.compile(
+    r"MINICLOUD-VOLUME name=(\S+) serial=(\S*)(?: sector=(\d+))? found=(.*?) wrote=(.*)$")
 _READY = re.compile(r"MINICLOUD-READY\b")
 
 
@@ -127,7 +129,8 @@ def parse_report(console_text: str) -> GuestReport:
             name, size, serial = match.groups()
             disks[name] = GuestDisk(name, int(size), serial)
         elif match := _VOLUME.search(line):
-            volumes[match[1]] = GuestVolume(*match.groups())
+            name, serial, sector, found, wrote = match.groups()
+            volumes[name] = GuestVolume(name, serial, found, wrote, int(sector or 0))
         elif _READY.search(line):
             ready = True
     return GuestReport(uuid, firmware, sorted(disks.values(), key=lambda d: d.name),

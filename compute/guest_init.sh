@@ -35,14 +35,20 @@ for disk in $disks; do
 done
 
 # A disk with a serial is a persistent volume: report the marker a previous instance left,
-# and leave ours, but only on a sector that is blank or already a minicloud marker.
+# and leave ours, but only on a sector that is blank or already a minicloud marker. The
+# marker is in sector 0 of a whole-disk volume; a disk with a partition table (a boot
+# volume: its sector 0 ends in 55 aa) keeps it in sector 2047, the last one before the
+# first partition at 1 MiB.
 for disk in $disks; do
     serial=$(tr -d ' \t\r\n' < "/sys/block/$disk/serial" 2>/dev/null)
     [ -n "$serial" ] || continue
+    sector=0
+    signature=$(dd if="/dev/$disk" bs=1 skip=510 count=2 2>/dev/null | od -An -tx1 | tr -d ' \n')
+    [ "$signature" = 55aa ] && sector=2047
     rm -f /tmp/sector
     # An unreadable sector is not a blank one: nothing is written then.
     readable=no
-    dd if="/dev/$disk" of=/tmp/sector bs=512 count=1 2>/dev/null \
+    dd if="/dev/$disk" of=/tmp/sector bs=512 skip=$sector count=1 2>/dev/null \
         && [ "$(wc -c < /tmp/sector)" = 512 ] && readable=yes
     found=
     prefix=$(head -c 17 /tmp/sector 2>/dev/null)
@@ -54,10 +60,11 @@ for disk in $disks; do
             || [ "$(tr -d '\000' < /tmp/sector | wc -c)" -eq 0 ]; }; then
         wrote="instance=$uuid time=$(date +%s)"
         printf 'MINICLOUD-MARKER %s\n' "$wrote" > /tmp/marker
-        dd if=/tmp/marker of="/dev/$disk" bs=512 count=1 conv=sync,notrunc,fsync 2>/dev/null
+        dd if=/tmp/marker of="/dev/$disk" bs=512 seek=$sector count=1 conv=sync,notrunc,fsync \
+            2>/dev/null
         sync
     fi
-    emit "MINICLOUD-VOLUME name=$disk serial=$serial found=$found wrote=$wrote"
+    emit "MINICLOUD-VOLUME name=$disk serial=$serial sector=$sector found=$found wrote=$wrote"
 done
 emit "MINICLOUD-READY"
 

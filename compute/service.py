@@ -13,6 +13,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from compute import scheduler, states
+from compute.block_devices import BootRequest, RootVolume
 from compute.cinder import VolumeClient
 from compute.flavors import FlavorSpec
 from compute.glance import ImageClient
@@ -29,12 +30,15 @@ class ServerRequest:
 
     name: str
     flavor_ref: str
-    image_ref: str | None
+    boot: BootRequest  # the image or volume it boots from, and its data volumes
     metadata: dict[str, str] = field(default_factory=dict)
     availability_zone: str | None = None
     description: str | None = None
     key_name: str | None = None
-    volumes: list[str] = field(default_factory=list)  # data volumes, attached as vdc, vdd...
+
+
+#: Image API keys that are not image properties (never copied into the instance).
+NOT_IMAGE_META = frozenset({"tags", "self", "file", "schema", "locations"})
 
 
 def flavor_dict(flavor: Flavor) -> dict:
@@ -42,6 +46,11 @@ def flavor_dict(flavor: Flavor) -> dict:
     return {"id": flavor.id, "name": flavor.name, "vcpus": flavor.vcpus, "ram": flavor.ram,
             "disk": flavor.disk, "ephemeral": flavor.ephemeral, "swap": flavor.swap,
             "extra_specs": {s.key: s.value for s in flavor.extra_specs}}
+
+
+def root_bdm(inst: Instance) -> dict | None:
+    """The block device a volume-backed server boots from (None: it boots from an image)."""
+    return next((b for b in inst.block_devices if b.get("boot_index") == 0), None)
 
 
 def attachment_view(inst: Instance, bdm: dict) -> dict:
@@ -161,7 +170,10 @@ class ComputeService:
                     if states.api_status(r.vm_state, r.task_state) == status.upper()]
         return rows
 
-    def _check_image(self, ctx: AuthContext, image_ref: str, flavor: Flavor) -> dict:
+    def _check_image(self, ctx: AuthContext, image_ref: str, flavor: Flavor,
+                     disk_gb: int) -> dict:
+        """The image to boot, checked against the flavor's RAM and the root disk's size
+        (``disk_gb``; 0: the root disk takes the image's size)."""
         try:
             image = self.image_client(ctx.token).get(image_ref)
         except NotFound:
@@ -170,76 +182,140 @@ class ComputeService:
             raise BadRequest(f"Image {image_ref} is not active.")
         if (image.get("min_ram") or 0) > flavor.ram:
             raise BadRequest("Flavor's memory is too small for requested image.")
-        if flavor.disk:
-            if (image.get("min_disk") or 0) > flavor.disk:
+        if disk_gb:
+            if (image.get("min_disk") or 0) > disk_gb:
                 raise BadRequest("Flavor's disk is too small for requested image.")
             needed = max(image.get("virtual_size") or 0, image.get("size") or 0)
-            if needed > flavor.disk * 1024 ** 3:
+            if needed > disk_gb * 1024 ** 3:
                 raise BadRequest(
                     f"Flavor's disk is too small for requested image. Flavor disk is "
-                    f"{flavor.disk * 1024 ** 3} bytes, image is {needed} bytes.")
+                    f"{disk_gb * 1024 ** 3} bytes, image is {needed} bytes.")
         return image
 
+    def _volumes(self, ctx: AuthContext) -> VolumeClient:
+        if self.volume_client is None:
+            raise BadRequest("There is no volume service in this cloud.")
+        return self.volume_client(ctx.token)
+
+    def _boot_volume(self, ctx: AuthContext, root: RootVolume, flavor: Flavor) -> dict:
+        """The image properties of a server booting from ``root`` (checked bootable)."""
+        if root.image_id is not None:
+            image = self._check_image(ctx, root.image_id, flavor, root.size)
+            return {k: str(v) for k, v in image.items() if k not in NOT_IMAGE_META}
+        try:
+            volume = self._volumes(ctx).get(root.volume_id)
+        except NotFound:
+            raise BadRequest(f"Block Device Mapping is Invalid: failed to get volume "
+                             f"{root.volume_id}.") from None
+        if str(volume.get("bootable")).lower() != "true":
+            raise BadRequest(f"Block Device {root.volume_id} is not bootable.")
+        meta = {k: str(v) for k, v in (volume.get("volume_image_metadata") or {}).items()}
+        if int(meta.get("min_ram") or 0) > flavor.ram:
+            raise BadRequest("Flavor's memory is too small for requested image.")
+        return meta
+
     def create_server(self, ctx: AuthContext, req: ServerRequest) -> Instance:
+        """Validate, record, reserve volumes, claim a host, then queue the spawn.
+
+        Any failure before the spawn is queued leaves nothing behind: reservations are
+        released, the claim is dropped and the server is gone (or in ERROR with a fault,
+        when no host could take it).
+        """
         flavor = self.get_flavor(req.flavor_ref) if req.flavor_ref else None
         if flavor is None:
             raise BadRequest("Invalid flavorRef provided.")
-        if not req.image_ref:
-            raise BadRequest("Booting from a volume is not available yet: give an image.")
-        image = self._check_image(ctx, req.image_ref, flavor)
+        root, image_id = req.boot.root_volume, None
+        if root is None:
+            image = self._check_image(ctx, req.boot.image_ref, flavor, flavor.disk)
+            meta = {k: str(v) for k, v in image.items() if k not in NOT_IMAGE_META}
+            image_id = image["id"]
+        else:
+            meta = self._boot_volume(ctx, root, flavor)
         zone, forced_host = self._zone(ctx, req.availability_zone)
-        meta = {k: str(v) for k, v in image.items()
-                if k not in ("tags", "self", "file", "schema", "locations")}
         inst = Instance(
             id=new_uuid(), name=req.name, project_id=ctx.project_id, user_id=ctx.user_id,
-            image_id=image["id"], flavor_id=flavor.id, flavor=flavor_dict(flavor),
+            image_id=image_id, flavor_id=flavor.id, flavor=flavor_dict(flavor),
             image_meta=meta, vm_state=states.BUILDING, task_state=states.SCHEDULING,
             power_state=states.NOSTATE, metadata_=req.metadata, description=req.description,
             key_name=req.key_name, availability_zone=zone, block_devices=[])
         with self.db.session() as s:
             s.add(inst)
-        if req.volumes:
-            self._reserve_volumes(ctx, inst, req.volumes)
         try:
+            self._reserve_volumes(ctx, inst, req.boot)
             with self.db.session() as s:
-                host = scheduler.claim(s, inst.id, inst.flavor, forced_host, zone)
+                # The root disk of a server booted from a volume is on the volume service.
+                claimed = dict(inst.flavor, disk=0) if root else inst.flavor
+                host = scheduler.claim(s, inst.id, claimed, forced_host, zone)
                 s.execute(update(Instance).where(Instance.id == inst.id).values(
                     host=host, availability_zone=zone or "nova"))
-                s.add(ComputeTask(instance_id=inst.id, host=host, action="spawn"))
         except scheduler.NoValidHost as exc:
             self._release_reserved(ctx, inst.id)
             self.set_error(inst.id, exc)
-        return self.get_server(ctx, inst.id)
-
-    def _reserve_volumes(self, ctx: AuthContext, inst: Instance, volume_ids: list[str]) -> None:
-        """Reserve the data volumes of a new server (as the caller) and give them devices;
-        if one cannot be reserved, the others are released and the server removed."""
-        if self.volume_client is None:
-            raise BadRequest("There is no volume service in this cloud.")
-        volumes = self.volume_client(ctx.token)
-        try:
-            for volume_id in volume_ids:
-                volumes.get(volume_id)
-                inst.block_devices = [*inst.block_devices, {
-                    "volume_id": volume_id, "attachment_id": volumes.reserve(volume_id, inst.id),
-                    "device": self.next_device(inst), "delete_on_termination": False,
-                    "status": "reserved"}]
+            return self.get_server(ctx, inst.id)
         except MinicloudError:
-            for bdm in inst.block_devices:
-                volumes.delete_attachment(bdm["attachment_id"])
+            self._release_reserved(ctx, inst.id)
+            with self.db.session() as s:
+                self._finish_delete(s, inst.id)
+            raise
+        try:
+            if root is not None and root.image_id is not None:
+                self._create_root_volume(ctx, inst, root)
+        except MinicloudError:
+            self._release_reserved(ctx, inst.id)
             with self.db.session() as s:
                 self._finish_delete(s, inst.id)
             raise
         with self.db.session() as s:
+            s.add(ComputeTask(instance_id=inst.id, host=host, action="spawn"))
+        return self.get_server(ctx, inst.id)
+
+    def _add_bdm(self, inst: Instance, bdm: dict) -> None:
+        inst.block_devices = [*inst.block_devices, bdm]
+        with self.db.session() as s:
             s.execute(update(Instance).where(Instance.id == inst.id)
                       .values(block_devices=inst.block_devices))
+
+    def _reserve_volumes(self, ctx: AuthContext, inst: Instance, boot: BootRequest) -> None:
+        """Reserve (as the caller: they must be theirs) the boot volume as vda and the data
+        volumes after vdb; each reservation is recorded on the instance at once."""
+        if boot.root_volume is not None and boot.root_volume.volume_id is not None:
+            root = boot.root_volume
+            self._add_bdm(inst, {
+                "volume_id": root.volume_id, "device": "/dev/vda", "boot_index": 0,
+                "attachment_id": self._volumes(ctx).reserve(root.volume_id, inst.id),
+                "delete_on_termination": root.delete_on_termination, "status": "reserved"})
+        for request in boot.volumes:
+            volumes = self._volumes(ctx)
+            try:
+                volumes.get(request.volume_id)
+            except NotFound:
+                raise BadRequest(f"Block Device Mapping is Invalid: failed to get volume "
+                                 f"{request.volume_id}.") from None
+            device = self.next_device(inst)
+            self._add_bdm(inst, {
+                "volume_id": request.volume_id, "device": device,
+                "attachment_id": volumes.reserve(request.volume_id, inst.id),
+                "delete_on_termination": request.delete_on_termination,
+                "status": "reserved"})
+
+    def _create_root_volume(self, ctx: AuthContext, inst: Instance, root: RootVolume) -> None:
+        """Make the boot volume from the image (as the caller: their volume, their quota);
+        the agent waits for it to become available, then attaches it as vda."""
+        volume = self._volumes(ctx).create({
+            "size": root.size, "imageRef": root.image_id, "name": f"{inst.name}-root",
+            "description": f"Root disk of server {inst.id}"})
+        self._add_bdm(inst, {
+            "volume_id": volume["id"], "device": "/dev/vda", "boot_index": 0,
+            "attachment_id": None, "delete_on_termination": root.delete_on_termination,
+            "status": "creating"})
 
     def _release_reserved(self, ctx: AuthContext, instance_id: str) -> None:
         with self.db.session() as s:
             inst = s.get(Instance, instance_id)
             bdms, inst.block_devices = list(inst.block_devices), []
         for bdm in bdms:
-            self.volume_client(ctx.token).delete_attachment(bdm["attachment_id"])
+            if bdm.get("attachment_id"):
+                self._volumes(ctx).delete_attachment(bdm["attachment_id"])
 
     @staticmethod
     def _zone(ctx: AuthContext, value: str | None) -> tuple[str | None, str | None]:
@@ -303,6 +379,9 @@ class ComputeService:
         if inst.vm_state not in states.ACTIONS["snapshot"].allowed or inst.task_state:
             raise Conflict(f"Cannot 'createImage' instance {inst.id} while it is in vm_state "
                            f"{inst.vm_state}")
+        if root_bdm(inst) is not None:
+            raise BadRequest(f"Server {inst.id} boots from a volume: snapshots of a volume-"
+                             "backed server are not available (its disk is the volume).")
         fmt = "qcow2"
         body = {"name": name, "disk_format": fmt, "container_format": "bare",
                 "visibility": "private", "image_type": "snapshot",
@@ -365,6 +444,10 @@ class ComputeService:
 
     def detach_volume(self, ctx: AuthContext, server_id: str, volume_id: str) -> None:
         inst = self.get_server(ctx, server_id)
-        if not any(b["volume_id"] == volume_id for b in inst.block_devices):
+        bdm = next((b for b in inst.block_devices if b["volume_id"] == volume_id), None)
+        if bdm is None:
             raise NotFound(f"Volume {volume_id} is not attached to server {inst.id}.")
+        if bdm is root_bdm(inst):
+            raise BadRequest(f"Cannot detach volume {volume_id}: it is the root disk of "
+                             f"server {inst.id}.")
         self.start_action(ctx, server_id, "detach_volume", {"volume_id": volume_id})

@@ -129,6 +129,9 @@ OPTIONS: tuple[Option, ...] = (
            "Seconds `server stop` waits for a clean (ACPI) shutdown before powering off."),
     Option("compute", "detach_timeout", "float", 30.0,
            "Seconds a volume detach waits for the running guest to release the disk."),
+    Option("compute", "volume_create_timeout", "float", 600.0,
+           "Seconds a boot from an image onto a new volume waits for that volume to be "
+           "made (the image converted into it) before the build fails."),
     Option("compute", "vcpus", "int", 0, "vCPUs this host offers. 0: the machine's count."),
     Option("compute", "memory_mib", "int", 0,
            "RAM this host offers, in MiB. 0: the machine's RAM less `reserved_memory_mib`."),

@@ -370,3 +370,27 @@ def test_wait_on_a_server_that_goes_to_error(cloud, image):
         cloud.minicloud("server", "delete", "--wait", "cli-doomed")
     finally:
         cloud.minicloud("flavor", "delete", "cli.huge", check=False)
+
+
+@pytest.mark.real
+def test_create_boots_from_an_image_or_a_volume_never_both(cloud, image):
+    for args, message in [
+            ((), "Give either --image or --volume."),
+            (("--image", "cli-compute-img", "--volume", "v"), "Give either --image or --volume."),
+            (("--volume", "v", "--boot-from-volume", "1"), "--boot-from-volume needs --image")]:
+        proc = cloud.minicloud("server", "create", "x", "--flavor", "lab.nano", *args,
+                               check=False)
+        assert proc.returncode == 2 and message in proc.stderr.decode()
+    assert _fails(cloud, "server", "create", "x", "--volume", "no-such-volume", "--flavor",
+                  "lab.nano") == "Error: No Volume found for no-such-volume"
+    blank = _json(cloud.minicloud("volume", "create", "cli-blank", "--size", "1", "-f",
+                                  "json"))
+    _until(lambda: _json(cloud.minicloud("volume", "show", blank["id"], "-f", "json"))[
+        "status"] == "available")
+    assert _fails(cloud, "server", "create", "x", "--volume", "cli-blank", "--flavor",
+                  "lab.nano") == f"Error: Block Device {blank['id']} is not bootable."
+    assert _json(cloud.minicloud("volume", "show", blank["id"], "-f", "json"))[
+        "status"] == "available"
+    cloud.minicloud("volume", "delete", "cli-blank")
+    ids = cloud.minicloud("server", "list", "-f", "value", "-c", "Name").stdout.split()
+    assert b"x" not in ids

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from compute import flavors, states
 from compute.agent import Agent
+from compute.block_devices import BootRequest, RootVolume, VolumeRequest
 from compute.driver import SPAWN_STEPS, FakeDriver
 from compute.models import Allocation, ComputeTask, Instance
 from compute.service import ComputeService, ServerRequest
@@ -93,8 +94,14 @@ def work(agent: Agent) -> int:
     return count
 
 
+def request(name="vm", flavor="6", image="img", volumes=(), root=None, **kw) -> ServerRequest:
+    """A create request: from ``image`` on local disk, or from the ``root`` volume."""
+    return ServerRequest(name=name, flavor_ref=flavor, boot=BootRequest(
+        None if root else image, root, tuple(VolumeRequest(v) for v in volumes)), **kw)
+
+
 def boot(svc, ctx, flavor="6", name="vm"):
-    return svc.create_server(ctx, ServerRequest(name=name, flavor_ref=flavor, image_ref="img"))
+    return svc.create_server(ctx, request(name, flavor))
 
 
 def test_lifecycle_spawn_stop_start_reboot_delete(env):
@@ -195,9 +202,9 @@ def test_image_must_fit_the_flavor(env, image_patch, message):
 def test_unknown_image_and_flavor(env):
     svc, _, _, _, alice, _ = env
     with pytest.raises(BadRequest, match="Image nope could not be found"):
-        svc.create_server(alice, ServerRequest(name="x", flavor_ref="1", image_ref="nope"))
+        svc.create_server(alice, request("x", "1", "nope"))
     with pytest.raises(NotFound, match="Flavor 99"):
-        svc.create_server(alice, ServerRequest(name="x", flavor_ref="99", image_ref="img"))
+        svc.create_server(alice, request("x", "99"))
 
 
 def test_restart_fails_interrupted_build_and_finishes_interrupted_delete(env):
@@ -294,14 +301,32 @@ class FakeVolumes:
     """The volume service's attachments flow as compute sees it."""
 
     def __init__(self) -> None:
-        self.status = {"vol1": "available", "vol2": "available"}
+        self.status = {"vol1": "available", "vol2": "available", "boot1": "available"}
+        self.bootable = {"boot1": {"image_id": "img", "hw_disk_bus": "virtio",
+                                   "min_ram": "64"}}  # volume -> volume_image_metadata
         self.attachments: dict[str, str] = {}  # attachment id -> volume id
+        self.created: list[dict] = []
         self.fail_at: str | None = None
+        self.made = "available"  # what a volume made from an image becomes
 
     def get(self, volume_id):
         if volume_id not in self.status:
             raise NotFound(f"Volume {volume_id} could not be found.")
-        return {"id": volume_id, "status": self.status[volume_id]}
+        meta = self.bootable.get(volume_id)
+        return {"id": volume_id, "status": self.status[volume_id],
+                "bootable": "true" if meta else "false", "volume_image_metadata": meta}
+
+    def create(self, body):
+        volume_id = f"made-{len(self.created)}"
+        self.created.append(dict(body, id=volume_id))
+        self.status[volume_id] = self.made
+        self.bootable[volume_id] = {"image_id": body["imageRef"]}
+        return {"id": volume_id, "status": "creating"}
+
+    def delete(self, volume_id):
+        if self.status.get(volume_id) not in ("available", "error", None):
+            raise BadRequest(f"Invalid volume: {volume_id} is {self.status[volume_id]}")
+        self.status.pop(volume_id, None)
 
     def reserve(self, volume_id, instance_id):
         if self.status[volume_id] != "available":
@@ -406,12 +431,12 @@ def test_restart_during_attach_rolls_back(venv_):
 
 def test_volumes_given_at_create_are_vdc_and_vdd(venv_):
     svc, agent, driver, volumes, alice, _ = venv_
-    inst = svc.create_server(alice, ServerRequest(name="with-vols", flavor_ref="6",
-                                                  image_ref="img", volumes=["vol1", "vol2"]))
+    inst = svc.create_server(alice, request(
+        "with-vols", volumes=["vol1", "vol2"]))
     assert [b["device"] for b in inst.block_devices] == ["/dev/vdc", "/dev/vdd"]
     work(agent)
     assert driver.volumes[inst.id] == {"/dev/vdc": "vol1", "/dev/vdd": "vol2"}
-    assert volumes.status == {"vol1": "in-use", "vol2": "in-use"}
+    assert (volumes.status["vol1"], volumes.status["vol2"]) == ("in-use", "in-use")
     assert {b["status"] for b in svc.get_server(alice, inst.id).block_devices} == {"attached"}
 
 
@@ -419,8 +444,7 @@ def test_a_volume_in_use_fails_the_create_and_releases_the_others(venv_):
     svc, _, _, volumes, alice, _ = venv_
     volumes.status["vol2"] = "in-use"
     with pytest.raises(BadRequest, match="status must be available"):
-        svc.create_server(alice, ServerRequest(name="x", flavor_ref="6", image_ref="img",
-                                               volumes=["vol1", "vol2"]))
+        svc.create_server(alice, request("x", volumes=["vol1", "vol2"]))
     assert volumes.status["vol1"] == "available"
     assert [s.name for s in svc.list_servers(alice)] == ["vm"]
 
@@ -428,9 +452,83 @@ def test_a_volume_in_use_fails_the_create_and_releases_the_others(venv_):
 def test_failed_spawn_releases_its_volumes(venv_):
     svc, agent, driver, volumes, alice, _ = venv_
     driver.fail_at = "start"
-    inst = svc.create_server(alice, ServerRequest(name="doomed", flavor_ref="6",
-                                                  image_ref="img", volumes=["vol1"]))
+    inst = svc.create_server(alice, request("doomed", volumes=["vol1"]))
     work(agent)
     server = svc.get_server(alice, inst.id)
     assert server.vm_state == "error" and server.block_devices == []
     assert volumes.status["vol1"] == "available" and not volumes.attachments
+
+
+def test_boot_from_a_volume_is_vda_over_the_volume_with_no_local_root(venv_):
+    svc, agent, driver, volumes, alice, _ = venv_
+    inst = svc.create_server(alice, request("bfv", root=RootVolume(volume_id="boot1"),
+                                            volumes=["vol1"]))
+    assert [(b["volume_id"], b["device"]) for b in inst.block_devices] == [
+        ("boot1", "/dev/vda"), ("vol1", "/dev/vdc")]  # vdb is the ephemeral disk
+    assert inst.image_id is None and inst.image_meta["min_ram"] == "64"
+    downloads = agent.images().downloads
+    work(agent)
+    server = svc.get_server(alice, inst.id)
+    assert server.vm_state == "active"
+    assert driver.volumes[inst.id] == {"/dev/vda": "boot1", "/dev/vdc": "vol1"}
+    files = sorted(p.name for p in (agent.instances_path / inst.id).iterdir())
+    assert files == ["disk.eph0"]  # no local root disk, no base image fetched
+    assert agent.images().downloads == downloads
+    with agent.db.session() as s:  # the root disk is not claimed on the host
+        assert s.get(Allocation, inst.id).disk_gb == server.flavor["ephemeral"]
+    with pytest.raises(BadRequest, match="root disk"):
+        svc.detach_volume(alice, inst.id, "boot1")
+    with pytest.raises(BadRequest, match="boots from a volume"):
+        svc.snapshot(alice, inst.id, "snap", {})
+    svc.delete_server(alice, inst.id)
+    work(agent)
+    assert volumes.status["boot1"] == "available" and volumes.status["vol1"] == "available"
+    assert not volumes.attachments and not (agent.instances_path / inst.id).exists()
+
+
+def test_a_volume_that_is_not_bootable_is_refused(venv_):
+    svc, _, _, volumes, alice, _ = venv_
+    with pytest.raises(BadRequest, match="not bootable"):
+        svc.create_server(alice, request("x", root=RootVolume(volume_id="vol1")))
+    with pytest.raises(BadRequest, match="failed to get volume"):
+        svc.create_server(alice, request("x", root=RootVolume(volume_id="nope")))
+    assert volumes.status["vol1"] == "available" and not volumes.attachments
+    assert [s.name for s in svc.list_servers(alice)] == ["vm"]
+
+
+def test_boot_from_an_image_onto_a_new_volume(venv_):
+    svc, agent, driver, volumes, alice, _ = venv_
+    root = RootVolume(image_id="img", size=2, delete_on_termination=True)
+    inst = svc.create_server(alice, request("made", root=root))
+    (made,) = volumes.created
+    assert (made["imageRef"], made["size"], made["name"]) == ("img", 2, "made-root")
+    assert inst.block_devices[0]["status"] == "creating"
+    work(agent)
+    server = svc.get_server(alice, inst.id)
+    assert server.vm_state == "active" and server.image_id is None
+    assert driver.volumes[inst.id] == {"/dev/vda": made["id"]}
+    assert volumes.status[made["id"]] == "in-use"
+    svc.delete_server(alice, inst.id)
+    work(agent)
+    assert made["id"] not in volumes.status  # delete_on_termination: gone with the server
+
+
+def test_boot_volume_that_cannot_be_made_fails_the_build_and_is_deleted(venv_):
+    svc, agent, _, volumes, alice, _ = venv_
+    volumes.made = "error"
+    root = RootVolume(image_id="img", size=1, delete_on_termination=True)
+    inst = svc.create_server(alice, request("doomed", root=root))
+    work(agent)
+    server = svc.get_server(alice, inst.id)
+    assert server.vm_state == "error" and "could not be made" in server.fault["message"]
+    assert server.block_devices == [] and volumes.created[0]["id"] not in volumes.status
+    with agent.db.session() as s:
+        assert s.get(Allocation, inst.id) is None
+
+
+def test_a_boot_volume_must_hold_the_image(venv_):
+    svc, _, _, volumes, alice, _ = venv_
+    svc.image_client(None).images["img"]["min_disk"] = 3
+    with pytest.raises(BadRequest, match="too small"):
+        svc.create_server(alice, request("x", root=RootVolume(image_id="img", size=2)))
+    assert volumes.created == []

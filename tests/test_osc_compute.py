@@ -288,6 +288,36 @@ def test_server_add_and_remove_volume(run, osc, server):
     run("volume", "delete", "osc-attach-vol")
 
 
+def test_server_create_from_a_volume(run, osc, image):
+    """`server create --volume` boots from a bootable volume: vda is the volume, the server
+    shows no image, the volume survives the server. `--boot-from-volume N` first makes the
+    volume from the image."""
+    osc("volume", "create", "--image", IMAGE, "--size", "1", "osc-boot-vol")
+    _until(lambda: osc("volume", "show", "osc-boot-vol"), lambda v: v["status"] == "available")
+    created = osc("server", "create", "--volume", "osc-boot-vol", "--flavor", "lab.nano",
+                  "--wait", "osc-bfv")
+    assert created["status"] == "ACTIVE"
+    assert created["image"] == "N/A (booted from volume)"
+    table = run("volume", "list").stdout
+    assert "Attached to osc-bfv on /dev/vda" in table
+    row = next(r for r in osc("server", "list") if r["Name"] == "osc-bfv")
+    assert row["Image"] == "N/A (booted from volume)"
+    refused = run("server", "remove", "volume", "osc-bfv", "osc-boot-vol", check=False)
+    assert refused.returncode == 1 and "root disk" in refused.stderr
+    run("server", "delete", "--wait", "osc-bfv")
+    _until(lambda: osc("volume", "show", "osc-boot-vol"), lambda v: v["status"] == "available")
+    run("volume", "delete", "osc-boot-vol")
+
+    created = osc("server", "create", "--image", IMAGE, "--boot-from-volume", "1",
+                  "--flavor", "lab.nano", "--wait", "osc-bfv2")
+    (attached,) = created["volumes_attached"]
+    made = osc("volume", "show", attached["id"])
+    assert (made["name"], made["bootable"], made["size"]) == ("osc-bfv2-root", True, 1)
+    run("server", "delete", "--wait", "osc-bfv2")
+    _until(lambda: osc("volume", "show", attached["id"]), lambda v: v["status"] == "available")
+    run("volume", "delete", attached["id"])
+
+
 def test_server_delete_with_wait(run, osc, server):
     run("server", "delete", "--wait", SERVER)  # waits for GET /servers/{id} to 404
     server["deleted"] = True

@@ -6,6 +6,7 @@ files, no iSCSI target); server B gets the same volume and finds A's marker.
 """
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -161,3 +162,80 @@ def test_volume_persists_across_servers(iscsi_cloud):
     assert volume_id not in _targets()
     _delete(client, second)
     client.request("volumev3", "DELETE", f"/volumes/{volume_id}", headers=CINDER)
+
+
+@pytest.mark.timeout(600)
+def test_boot_from_a_volume_keeps_what_the_guest_wrote(iscsi_cloud):
+    """The seeds' "more traditional, persistent system": the OS lives on a volume (vda over
+    iSCSI); server A writes on it, is deleted; server B boots the same volume and reads it."""
+    cloud, client = iscsi_cloud
+    made = cloud.minicloud("volume", "create", "bootvol", "--size", "1", "--image", "tiny",
+                           "-f", "value", "-c", "id")
+    volume_id = made.stdout.decode().strip()
+    assert _wait_volume(client, volume_id, "available")["bootable"] == "true"
+
+    def boot(name: str) -> tuple[str, object]:
+        out = cloud.minicloud("server", "create", name, "--volume", "bootvol", "--flavor",
+                              "lab.nano", "--wait", "-f", "json").stdout
+        server = json.loads(out)
+        assert server["image"] == "N/A (booted from volume)"
+        report = _console_report(client, server["id"])
+        disks = {d.name: (d.size, d.serial) for d in report.disks}
+        assert disks["vda"] == (GIB, volume_id[:20])  # the volume, not a local copy
+        assert disks["vdb"][1] == ""                   # the flavor's ephemeral disk
+        (line,) = report.volumes
+        assert (line.name, line.sector) == ("vda", 2047)  # after the partition table
+        return server["id"], line
+
+    first, line = boot("bfv-a")
+    assert line.found == "" and first in line.wrote
+    marker = line.wrote
+    view = client.request("compute", "GET", f"/servers/{first}", headers=NOVA).json()["server"]
+    assert view["image"] == ""
+    assert view["os-extended-volumes:volumes_attached"] == [
+        {"id": volume_id, "delete_on_termination": False}]
+    assert _volume(client, volume_id)["attachments"][0]["device"] == "/dev/vda"
+    assert not (cloud.state_dir / "instances" / first / "disk").exists()
+
+    _delete(client, first)
+    _wait_volume(client, volume_id, "available")
+    assert volume_id not in _targets()
+    assert f"minicloud-{first}" not in _domains(cloud)
+
+    second, line = boot("bfv-b")
+    assert line.found == marker, "the second server boots what the first one left"
+    assert second in line.wrote
+    _delete(client, second)
+    _wait_volume(client, volume_id, "available")
+    client.request("volumev3", "DELETE", f"/volumes/{volume_id}", headers=CINDER)
+
+
+@pytest.mark.timeout(600)
+def test_boot_from_an_image_onto_a_new_volume_deleted_with_the_server(iscsi_cloud):
+    cloud, client = iscsi_cloud
+    image_id = _image_id(client, "tiny")
+    body = {"server": {"name": "bfv-image", "imageRef": "", "flavorRef": "6",
+                       "networks": "none", "block_device_mapping_v2": [
+                           {"uuid": image_id, "source_type": "image",
+                            "destination_type": "volume", "volume_size": 1, "boot_index": 0,
+                            "delete_on_termination": True}]}}
+    server_id = client.request("compute", "POST", "/servers", headers=NOVA,
+                               json=body).json()["server"]["id"]
+    _wait(client, server_id, "ACTIVE")
+    (attached,) = client.request("compute", "GET", f"/servers/{server_id}",
+                                 headers=NOVA).json()["server"][
+        "os-extended-volumes:volumes_attached"]
+    assert attached["delete_on_termination"] is True
+    volume = _volume(client, attached["id"])
+    assert volume["bootable"] == "true" and volume["size"] == 1
+    assert volume["volume_image_metadata"]["image_id"] == image_id
+    report = _console_report(client, server_id)
+    assert {d.name: d.serial for d in report.disks}["vda"] == attached["id"][:20]
+    _delete(client, server_id)
+    deadline = time.monotonic() + 60
+    while client.session.get(
+            client.endpoint("volumev3") + f"/volumes/{attached['id']}",
+            headers=dict(CINDER, **{"X-Auth-Token": client.token})).status_code != 404:
+        assert time.monotonic() < deadline, "the volume was not deleted with the server"
+        time.sleep(0.5)
+    assert attached["id"] not in _targets()

@@ -152,7 +152,8 @@ def _firmware(image_properties: Mapping[str, str], instance_dir: Path,
 
 def design_domain(*, instance_uuid: str, name: str, cloud_id: str, vcpus: int,
                   memory_mib: int, image_properties: Mapping[str, str],
-                  instance_dir: str | Path, root_disk: str, ephemeral_disk: str | None = None,
+                  instance_dir: str | Path, root_disk: str | VolumeConnection,
+                  ephemeral_disk: str | None = None,
                   disk_format: DiskFormat = "qcow2", kernel: str | None = None,
                   ramdisk: str | None = None, volumes: Sequence[VolumeConnection] = (),
                   settings: VirtSettings | None = None) -> DomainConfig:
@@ -163,9 +164,9 @@ def design_domain(*, instance_uuid: str, name: str, cloud_id: str, vcpus: int,
     - Firmware from ``hw_firmware_type`` (bios by default; uefi: the settings' loader, NVRAM
       at ``<instance_dir>/nvram.fd``); machine ``hw_machine_type``, else q35 for UEFI, else
       libvirt's default.
-    - Disks, all on ``hw_disk_bus``: root first (vda), the ephemeral disk next when given,
-      then the volumes in order, each with its volume id as serial. ``scsi`` adds a
-      virtio-scsi controller.
+    - Disks, all on ``hw_disk_bus``: root first (vda; a local file, or a volume when the
+      server boots from one), the ephemeral disk next when given, then the volumes in
+      order, each volume with its id as serial. ``scsi`` adds a virtio-scsi controller.
     - ``kernel`` (and optional ``ramdisk``) selects direct kernel boot with the image's
       ``os_command_line``, else ``root=/dev/<root> console=ttyS0``.
     - Console output goes to ``<instance_dir>/console.log``.
@@ -179,13 +180,12 @@ def design_domain(*, instance_uuid: str, name: str, cloud_id: str, vcpus: int,
 
     disks: list[Disk] = []
     used: list[str] = []
-    for path in (root_disk, ephemeral_disk):
-        if path is not None:
-            used.append(next_device_name(bus, used))
-            disks.append(FileDisk(path, disk_format, used[-1], bus))
-    for volume in volumes:
+    for disk in (root_disk, ephemeral_disk, *volumes):
+        if disk is None:
+            continue
         used.append(next_device_name(bus, used))
-        disks.append(volume_disk(volume, bus, used[-1]))
+        disks.append(volume_disk(disk, bus, used[-1]) if isinstance(disk, VolumeConnection)
+                     else FileDisk(disk, disk_format, used[-1], bus))
 
     kernel_boot = None
     if kernel is not None:

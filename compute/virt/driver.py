@@ -50,23 +50,30 @@ class LibvirtDriver:
         with contextlib.ExitStack() as undo:
             spec.instance_dir.mkdir(mode=0o711)
             undo.callback(shutil.rmtree, spec.instance_dir, ignore_errors=True)
-            root = spec.instance_dir / ROOT_DISK
-            disks.create_overlay(spec.base_image, spec.base_format, root, flavor["disk"])
+
+            def connect(volume: tuple[ConnectionInfo, str, str]) -> VolumeConnection:
+                info, _device, secret_id = volume
+                self.host.define_secret(secret_id, f"minicloud-{secret_id}",
+                                        info.data.auth_password)
+                undo.callback(self.host.remove_secret, secret_id)
+                return _connection(info, secret_id)
+
+            if spec.root_volume is not None:
+                root: str | VolumeConnection = connect(spec.root_volume)
+            else:
+                root = str(spec.instance_dir / ROOT_DISK)
+                disks.create_overlay(spec.base_image, spec.base_format, Path(root),
+                                     flavor["disk"])
             ephemeral = None
             if flavor.get("ephemeral"):
                 ephemeral = spec.instance_dir / EPHEMERAL_DISK
                 disks.create_blank(ephemeral, flavor["ephemeral"])
-            connections = []
-            for info, _device, secret_id in spec.volumes:
-                self.host.define_secret(secret_id, f"minicloud-{secret_id}",
-                                        info.data.auth_password)
-                undo.callback(self.host.remove_secret, secret_id)
-                connections.append(_connection(info, secret_id))
+            connections = [connect(volume) for volume in spec.volumes]
             config = design_domain(
                 instance_uuid=spec.id, name=spec.name, cloud_id=self.cloud_id,
                 vcpus=flavor["vcpus"], memory_mib=flavor["ram"],
                 image_properties=spec.image_meta, instance_dir=spec.instance_dir,
-                root_disk=str(root), ephemeral_disk=str(ephemeral) if ephemeral else None,
+                root_disk=root, ephemeral_disk=str(ephemeral) if ephemeral else None,
                 kernel=str(spec.kernel) if spec.kernel else None,
                 ramdisk=str(spec.ramdisk) if spec.ramdisk else None, volumes=connections,
                 settings=self.settings)

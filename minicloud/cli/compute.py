@@ -426,7 +426,11 @@ def server() -> None:
 
 @server.command("create")
 @click.argument("name")
-@click.option("--image", required=True, help="Image to boot (name or id).")
+@click.option("--image", help="Image to boot (name or id), copied to local disk as vda.")
+@click.option("--volume", "boot_volume", metavar="VOLUME",
+              help="Boot from this bootable volume instead (vda over iSCSI).")
+@click.option("--boot-from-volume", "boot_size", type=click.IntRange(min=1), metavar="GB",
+              help="With --image: copy the image into a new GB volume and boot from it.")
 @click.option("--flavor", "flavor_ref", required=True, help="Flavor (name or id).")
 @_property_option
 @click.option("--availability-zone", "zone", metavar="ZONE[:HOST]",
@@ -437,22 +441,37 @@ def server() -> None:
 @_timeout_option
 @output_options
 @pass_ctx
-def server_create(obj: CliContext, name: str, image: str, flavor_ref: str,
-                  properties: dict[str, str], zone: str | None, volume_refs: tuple[str, ...],
-                  wait: bool, timeout: float, fmt: str, columns: tuple[str, ...]) -> None:
-    """Boot a server from an image."""
+def server_create(obj: CliContext, name: str, image: str | None, boot_volume: str | None,
+                  boot_size: int | None, flavor_ref: str, properties: dict[str, str],
+                  zone: str | None, volume_refs: tuple[str, ...], wait: bool, timeout: float,
+                  fmt: str, columns: tuple[str, ...]) -> None:
+    """Boot a server from an image (--image) or from a volume (--volume)."""
+    if (image is None) == (boot_volume is None):
+        raise click.UsageError("Give either --image or --volume.")
+    if boot_size is not None and image is None:
+        raise click.UsageError("--boot-from-volume needs --image (the image to copy).")
     api, images = _apis(obj)
-    image_id = images.find(image)["id"]
-    bdms = []
-    if volume_refs:
+    flavor_id = api.find_flavor(flavor_ref)["id"]
+    volume_api = None
+    if boot_volume or volume_refs:
         from minicloud.cli.volumes import VolumeApi
 
         volume_api = VolumeApi(obj.client())
-        bdms = [{"uuid": volume_api.find(ref)["id"], "source_type": "volume",
-                 "destination_type": "volume", "boot_index": -1,
-                 "delete_on_termination": False} for ref in volume_refs]
-    body: dict[str, Any] = {"name": name, "imageRef": image_id,
-                            "flavorRef": api.find_flavor(flavor_ref)["id"],
+    image_id = images.find(image)["id"] if image else ""
+    bdms = []
+    if boot_volume:
+        bdms.append({"uuid": volume_api.find(boot_volume)["id"], "source_type": "volume",
+                     "destination_type": "volume", "boot_index": 0,
+                     "delete_on_termination": False})
+    elif boot_size:
+        bdms.append({"uuid": image_id, "source_type": "image", "destination_type": "volume",
+                     "volume_size": boot_size, "boot_index": 0,
+                     "delete_on_termination": False})
+        image_id = ""
+    bdms += [{"uuid": volume_api.find(ref)["id"], "source_type": "volume",
+              "destination_type": "volume", "boot_index": -1,
+              "delete_on_termination": False} for ref in volume_refs]
+    body: dict[str, Any] = {"name": name, "imageRef": image_id, "flavorRef": flavor_id,
                             "networks": "none"}
     if properties:
         body["metadata"] = properties
