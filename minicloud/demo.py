@@ -5,7 +5,9 @@
 2. The instance lifecycle from the seeds: build the tiny lab guests, launch a server, look at
    what appeared on the host (vda copied from the base image, an empty vdb, a domain), read
    the guest's own report of its disks on the console, delete it and see it all reclaimed
-   while the base image stays unchanged.
+   while the base image stays unchanged; a persistent volume attached as vdc survives it.
+3. A persistent system: a server booted from a volume (vda over iSCSI) and deleted; the
+   volume keeps what the guest wrote, and the next run's server finds it.
 
 Each step is the real ``minicloud`` CLI, printed before it runs so a student can type it again.
 """
@@ -26,6 +28,8 @@ from minicloud.config import Config
 DEMO_IMAGE = "demo-image"
 DEMO_SERVER = "demo-vm"
 DEMO_VOLUME = "demo-vol"
+DEMO_BFV_SERVER = "demo-bfv"
+DEMO_BOOT_VOLUME = "demo-boot-vol"
 
 
 def step(*args: str, quiet: bool = False) -> str:
@@ -95,17 +99,43 @@ def ls(path: Path) -> None:
         print(f"  ls: cannot access '{path}': No such file or directory")
 
 
+def guest_report(name: str, server_id: str) -> None:
+    """Wait for the guest's MINICLOUD report on its console and print it."""
+    report, out = None, ""
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        out = step("server", "console", name, quiet=True)
+        report = parse_report(out)
+        if report.ready:
+            break
+        time.sleep(2)
+    print(f"\n$ minicloud server console {name} | grep MINICLOUD")
+    for line in out.splitlines():
+        if "MINICLOUD-" in line:
+            print("  " + line[line.index("MINICLOUD-"):].strip())
+    if report is None or not report.ready or report.uuid != server_id:
+        sys.exit("demo failed: the guest did not report on its console")
+
+
+def delete_servers(name: str) -> None:
+    for server_id in step("server", "list", "--name", f"^{name}$", "-f", "value", "-c", "ID",
+                          quiet=True).split():
+        step("server", "delete", "--wait", server_id)
+
+
+def ensure_volume(name: str, *options: str) -> None:
+    if not step("volume", "list", "--name", name, "-f", "value", "-c", "ID",
+                quiet=True).split():
+        step("volume", "create", name, *options, "--wait", "-c", "id", "-c", "status",
+             "-c", "size", "-c", "bootable")
+
+
 def instance_job(conf: Config) -> None:
     say("The instance lifecycle: tiny lab guests, built offline from this host's kernel.")
     step("lab", "images")
-    for server_id in step("server", "list", "--name", f"^{DEMO_SERVER}$", "-f", "value",
-                          "-c", "ID", quiet=True).split():
-        step("server", "delete", "--wait", server_id)
+    delete_servers(DEMO_SERVER)
     say("A persistent volume: a sparse file on the host, exported over iSCSI by tgtd.")
-    if not step("volume", "list", "--name", DEMO_VOLUME, "-f", "value", "-c", "ID",
-                quiet=True).split():
-        step("volume", "create", DEMO_VOLUME, "--size", "1", "--wait", "-c", "id",
-             "-c", "status", "-c", "size")
+    ensure_volume(DEMO_VOLUME, "--size", "1")
     say("Launch: vda is a copy-on-write overlay of the cached base image, vdb a new empty "
         "ephemeral disk, vdc the volume over iSCSI.")
     server_id = step("server", "create", DEMO_SERVER, "--image", "tiny", "--flavor",
@@ -119,20 +149,7 @@ def instance_job(conf: Config) -> None:
     ls(instances / "_base")
     ls(instances / server_id)
     say("The guest reports what it sees (its SMBIOS uuid is the server id):")
-    report = None
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        out = step("server", "console", DEMO_SERVER, quiet=True)
-        report = parse_report(out)
-        if report.ready:
-            break
-        time.sleep(2)
-    print(f"\n$ minicloud server console {DEMO_SERVER} | grep MINICLOUD")
-    for line in out.splitlines():
-        if "MINICLOUD-" in line:
-            print("  " + line[line.index("MINICLOUD-"):].strip())
-    if report is None or not report.ready or report.uuid != server_id:
-        sys.exit("demo failed: the guest did not report on its console")
+    guest_report(DEMO_SERVER, server_id)
     say("Delete: the domain, vda, vdb and the console log are reclaimed; the base image and "
         "the volume (with what the guest wrote on it) stay.")
     step("server", "delete", "--wait", DEMO_SERVER)
@@ -144,12 +161,31 @@ def instance_job(conf: Config) -> None:
         sys.exit(1)
 
 
+def boot_from_volume_job(conf: Config) -> None:
+    say("A persistent system: the operating system on a volume (the image's data copied "
+        "into it once), booted over iSCSI as vda.")
+    delete_servers(DEMO_BFV_SERVER)
+    ensure_volume(DEMO_BOOT_VOLUME, "--image", "tiny", "--size", "1")
+    server_id = step("server", "create", DEMO_BFV_SERVER, "--volume", DEMO_BOOT_VOLUME,
+                     "--flavor", "lab.nano", "--wait", "-f", "value", "-c", "id").strip()
+    step("server", "show", DEMO_BFV_SERVER, "-c", "status", "-c", "image",
+         "-c", "volumes_attached")
+    say("No root disk on the host: only the ephemeral vdb and the console log.")
+    ls(conf.path(conf.compute.instances_path) / server_id)
+    say("The guest's boot disk vda is the volume: it finds the marker the previous server "
+        "booted from it left (found=, empty on the first run) and leaves its own (wrote=).")
+    guest_report(DEMO_BFV_SERVER, server_id)
+    step("server", "delete", "--wait", DEMO_BFV_SERVER)
+    step("volume", "show", DEMO_BOOT_VOLUME, "-c", "status", "-c", "bootable")
+
+
 def main() -> None:
     conf = Config.load()
     print(f"minicloud demo: state directory {conf.state_dir}")
     step("up")
     image_job()
     instance_job(conf)
+    boot_from_volume_job(conf)
     print("\nThe cloud keeps running: try `minicloud server create NAME --image tiny --flavor "
           "lab.nano --wait`, or the openstack CLI with "
           f"OS_CLIENT_CONFIG_FILE={conf.state_dir / 'clouds.yaml'} OS_CLOUD=minicloud. "
