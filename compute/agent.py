@@ -31,6 +31,7 @@ from compute.service import ComputeService, root_bdm
 from minicloud.config import Config
 from minicloud.db import Database, utcnow
 from minicloud.errors import MinicloudError, NotFound
+from minicloud.paths import StatePaths
 
 LOG = logging.getLogger("compute.agent")
 
@@ -55,7 +56,8 @@ class Agent:
         self.host = host_name(conf)
         self.instances_path = conf.path(conf.compute.instances_path)
         self.cache = ImageCache(self.instances_path / "_base", images,
-                                conf.compute.use_direct_url)
+                                StatePaths(conf.state_dir).image_store
+                                if conf.compute.use_direct_url else None)
         self.service = ComputeService(db, lambda _token: images())
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="task")
 
@@ -94,14 +96,10 @@ class Agent:
                 else:
                     task.state, task.error = "failed", "interrupted by an agent restart"
         for task in interrupted:
-            if task.action == "spawn":
-                self._fail_spawn(task.instance_id, MinicloudError(
-                    "The build was interrupted by a compute agent restart."))
-            elif task.action == "attach_volume":
-                self._undo_attach(task.instance_id, task.params["volume_id"])
-                self._clear_task(task.instance_id)
-            elif task.action not in ("delete", "detach_volume"):
-                self._clear_task(task.instance_id)
+            if task.action not in ("delete", "detach_volume"):
+                self._roll_back(task, MinicloudError(
+                    "The build was interrupted by a compute agent restart."
+                    if task.action == "spawn" else "Interrupted by a compute agent restart."))
         with self.db.session() as s:
             mine = list(s.scalars(select(Instance).where(Instance.host == self.host)))
             queued = set(s.scalars(select(ComputeTask.instance_id).where(
@@ -147,15 +145,25 @@ class Agent:
         except Exception as exc:  # noqa: BLE001 - any failure must end the task, logged
             LOG.exception("task %s %s of %s failed", task.id, task.action, task.instance_id)
             self._finish(task, "failed", f"{type(exc).__name__}: {exc}")
+            self._roll_back(task, exc)
+        else:
+            self._finish(task, "done")
+
+    def _roll_back(self, task: ComputeTask, exc: BaseException) -> None:
+        """After a failed or interrupted task: undo a spawn (ERROR, nothing left on the host)
+        or an attach (the volume usable again), and end the task state. A rollback that
+        fails itself is logged; it never leaves the instance stuck in the task's state."""
+        try:
             if task.action == "spawn":
                 self._fail_spawn(task.instance_id, exc)
             elif task.action == "attach_volume":
                 self._undo_attach(task.instance_id, task.params["volume_id"])
-                self._clear_task(task.instance_id)
-            elif task.action != "delete":
-                self._clear_task(task.instance_id)
-        else:
-            self._finish(task, "done")
+        except Exception:  # noqa: BLE001 - logged; the state below is set regardless
+            LOG.exception("could not roll back %s of %s", task.action, task.instance_id)
+            if task.action == "spawn":
+                self.service.set_error(task.instance_id, exc)
+        if task.action not in ("spawn", "delete"):
+            self._clear_task(task.instance_id)
 
     def _finish(self, task: ComputeTask, state: str, error: str | None = None) -> None:
         with self.db.session() as s:
@@ -450,7 +458,6 @@ def main() -> None:
     from minicloud import services
     from minicloud.identity.service import IdentityService
     from minicloud.identity.tokens import ServiceTokens, TokenProvider, ensure_key
-    from minicloud.paths import StatePaths
 
     conf = Config.load()
     logging.basicConfig(level=conf.DEFAULT.log_level.upper(),

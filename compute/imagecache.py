@@ -16,11 +16,11 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from urllib.parse import urlparse
 
 from oslo_utils.imageutils import format_inspector
 
 from compute.glance import ImageClient
+from images.store import store_file
 from minicloud.errors import MinicloudError
 
 CHUNK = 1 << 20
@@ -54,8 +54,10 @@ def check_format(path: Path, disk_format: str) -> None:
 
 class ImageCache:
     def __init__(self, base_dir: Path, images: Callable[[], ImageClient],
-                 use_direct_url: bool = True) -> None:
-        self.base_dir, self.images, self.use_direct_url = base_dir, images, use_direct_url
+                 image_store: Path | None = None) -> None:
+        """``image_store``: the image service's store on this host, read directly when an
+        image's ``direct_url`` names its file there (None: always download)."""
+        self.base_dir, self.images, self.image_store = base_dir, images, image_store
 
     def path(self, image_id: str) -> Path:
         return self.base_dir / image_id
@@ -108,9 +110,8 @@ class ImageCache:
             tmp.unlink(missing_ok=True)
 
     def _source(self, image: dict) -> Iterator[bytes]:
-        url = image.get("direct_url") or ""
-        local = Path(urlparse(url).path) if url.startswith("file://") else None
-        if self.use_direct_url and local is not None and local.is_file():
+        local = store_file(image, self.image_store) if self.image_store else None
+        if local is not None:
             with local.open("rb") as src:
                 while chunk := src.read(CHUNK):
                     yield chunk

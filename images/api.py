@@ -24,6 +24,7 @@ from images.store import FilesystemStore, Store
 from minicloud.config import Config
 from minicloud.db import Database
 from minicloud.errors import ConfigError, RangeNotSatisfiable, UnsupportedMediaType
+from minicloud.paths import StatePaths
 from minicloud.wsgi import auth, json_body, json_response, public
 from minicloud.wsgi import create_app as base_app
 
@@ -146,7 +147,7 @@ def _check_options(conf: Config) -> None:
 def build_services(conf: Config, db: Database, policy: Any, store: Store | None = None,
                    staging: Store | None = None) -> ImageAPI:
     _check_options(conf)
-    root = conf.state_dir / "images"
+    root = StatePaths(conf.state_dir).image_store
     chunk = conf.image.chunk_size
     deps = Dependencies(
         conf=conf, db=db, policy=policy,

@@ -13,17 +13,22 @@ Contract of every store (``tests/test_images_store.py`` runs the same suite on b
 * ``path(image_id)`` is a local file path when the store has one (else ``None``): used for
   ``direct_url`` and by qemu-img in the conversion step.
 * ``cleanup()`` removes leftovers of interrupted writes (called when the service starts).
+
+:func:`store_file` is the other side of ``direct_url``: the compute and volume agents use it
+to read an image's file straight from the store when they run on the store's host.
 """
 from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 import threading
 import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Protocol
+from urllib.parse import unquote, urlsplit
 
 from minicloud.errors import NotFound
 
@@ -189,3 +194,29 @@ class MemoryStore:
 
     def cleanup(self) -> None:
         pass
+
+
+def store_file(image: dict, store: Path) -> Path | None:
+    """The image's own data file in this cloud's image ``store``, if ``direct_url`` names it.
+
+    Accepted only when the URL, with every symlink resolved, is exactly ``<store>/<image id>``
+    (``store`` resolved too): a regular file of the catalog's ``size`` that this process may
+    read. Anything else is ``None`` (the caller downloads instead): no direct URL, another
+    host's store, a path elsewhere on this host, the store's staging area, another image's
+    file, or a link out of the store. So the catalog can never make the agent read some
+    other file of the host. Not checked here: the format (see :func:`check_format`).
+    """
+    url = urlsplit(image.get("direct_url") or "")
+    if url.scheme != "file" or url.netloc not in ("", "localhost") or not url.path:
+        return None
+    try:
+        root = store.resolve(strict=True)
+        path = Path(unquote(url.path)).resolve(strict=True)
+        info = path.stat()
+    except (OSError, RuntimeError):  # missing, unreadable, a symlink loop
+        return None
+    if (path.parent != root or path.name != image.get("id")
+            or not stat.S_ISREG(info.st_mode) or info.st_size != image.get("size")
+            or not os.access(path, os.R_OK)):
+        return None
+    return path

@@ -104,9 +104,10 @@ OPTIONS: tuple[Option, ...] = (
            "qemu-img; empty disables conversion."),
     Option("image", "web_download_timeout", "float", 60.0,
            "Seconds a web-download import may wait on the remote server."),
-    Option("image", "show_direct_url", "bool", False,
-           "Expose the store location (`direct_url`) of images to admins, so a compute agent on "
-           "the same host can copy from the store instead of the API."),
+    Option("image", "show_direct_url", "bool", True,
+           "Expose the store location (`direct_url`, a file path: no credentials) of images to "
+           "admins only, so the compute and volume agents on the same host read the store "
+           "instead of the API. Glance's default is off; set false to hide it."),
     Option("image", "inspect_cpu_seconds", "int", 8,
            "CPU-time limit of qemu-img on untrusted images (hardening: CVE-2015-5162)."),
     Option("compute", "port", "port", 8774, "Port of the compute API (Nova v2.1)."),
@@ -179,6 +180,10 @@ OPTIONS: tuple[Option, ...] = (
            "restart)."),
     Option("volume", "convert_cpu_seconds", "int", 600,
            "CPU-time limit of `qemu-img convert` when a volume is made from an image."),
+    Option("volume", "use_direct_url", "bool", True,
+           "Make volumes from images by converting straight from the image store's file when "
+           "the image service shows it (`[image] show_direct_url`) and it is in this cloud's "
+           "store on this host; else download the image over the image API first."),
 )
 
 _INDEX = {(o.section, o.key): o for o in OPTIONS}

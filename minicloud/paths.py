@@ -31,6 +31,12 @@ class StatePaths:
         return self.logs / f"{name}.log"
 
     @property
+    def image_store(self) -> Path:
+        """The image service's file store: one file per image, named by its id. The volume
+        agent converts from it directly when ``direct_url`` names a file in it."""
+        return self.root / "images"
+
+    @property
     def clouds_yaml(self) -> Path:
         return self.root / "clouds.yaml"
 

@@ -16,7 +16,7 @@ from compute.models import Allocation, ComputeTask, Instance
 from compute.service import ComputeService, ServerRequest
 from minicloud.config import Config
 from minicloud.db import Database
-from minicloud.errors import BadRequest, Conflict, NotFound
+from minicloud.errors import BadRequest, Conflict, NotFound, ServiceUnavailable
 from minicloud.identity.service import IdentityService
 from minicloud.identity.tokens import TokenProvider, ensure_key
 
@@ -351,6 +351,8 @@ class FakeVolumes:
         self.status[self.attachments[attachment_id]] = "in-use"
 
     def delete_attachment(self, attachment_id):
+        if self.fail_at == "delete_attachment":
+            raise ServiceUnavailable("injected: the volume service does not answer")
         volume_id = self.attachments.pop(attachment_id, None)
         if volume_id:
             self.status[volume_id] = "available"
@@ -407,6 +409,19 @@ def test_attach_failure_at_each_step_leaves_the_volume_available(venv_, where):
     assert server.block_devices == [] and server.task_state is None
     assert server.vm_state == "active"
     assert driver.volumes.get(inst.id, {}) == {}
+
+
+def test_a_rollback_that_fails_too_still_ends_the_task(venv_):
+    svc, agent, driver, volumes, alice, inst = venv_
+    svc.attach_volume(alice, inst.id, "vol1")
+    driver.fail_at = "attach_volume"
+    volumes.fail_at = "delete_attachment"  # the undo cannot reach the volume service
+    work(agent)
+    server = svc.get_server(alice, inst.id)
+    assert (server.vm_state, server.task_state) == ("active", None)
+    svc.start_action(alice, inst.id, "stop")  # usable again: no 409
+    work(agent)
+    assert svc.get_server(alice, inst.id).vm_state == "stopped"
 
 
 def test_deleting_the_server_keeps_the_volume(venv_):

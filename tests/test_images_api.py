@@ -447,16 +447,16 @@ def test_hide_and_unhide(images_env):
     assert img["id"] in _ids(env.alice.get("/v2/images"))
 
 
-def test_direct_url_only_for_admins_when_enabled(make_images_env):
-    env = make_images_env(**{"image.show_direct_url": "true"})
+def test_direct_url_only_for_admins_unless_disabled(make_images_env):
+    env = make_images_env()
     img = active(env.alice)
     assert "direct_url" not in img
     assert env.admin.show(img["id"])["direct_url"] == f"file://{env.store_dir / img['id']}"
     queued = env.alice.create(name="q")
     assert "direct_url" not in env.admin.show(queued["id"])
-    default = make_images_env()
-    img = active(default.alice)
-    assert "direct_url" not in default.admin.show(img["id"])
+    hidden = make_images_env(**{"image.show_direct_url": "false"})
+    img = active(hidden.alice)
+    assert "direct_url" not in hidden.admin.show(img["id"])
 
 
 # -- Tempest's negative list (hardening.md section 2) ------------------------------------

@@ -3,11 +3,18 @@ exports after a tgtd restart, ownership of targets, and volumes made from images
 (file backend, qemu-img, inspection of the downloaded data)."""
 from __future__ import annotations
 
+import uuid
+from pathlib import Path
+
+import pytest
 from sqlalchemy import select, update
 
+from images.store import store_file
+from minicloud import process
+from minicloud.paths import StatePaths
 from tests.volumes_fixtures import *  # noqa: F403
 from tests.volumes_fixtures import MV, RAW
-from volumes.backends import FileBackend
+from volumes.backends import GIB, FileBackend
 from volumes.connection import Chap
 from volumes.models import Volume, VolumeTask
 
@@ -174,3 +181,137 @@ def test_image_data_that_lies_about_its_format_is_refused(make_volenv, tmp_path,
         with env.db.session() as s:
             assert reason in s.get(Volume, vid).error
         assert not env.backend.exists(vid)
+
+
+# -- volumes from the image store's own file (direct_url) ---------------------------------------
+def _store_env(make_volenv, tmp_path, data: bytes, disk_format: str = "raw",
+               direct_url: str | None = None, **overrides):
+    """An env whose image ``img`` is in this cloud's store (``<state>/images/<id>``) and
+    downloadable; returns (env, backend, image id, store file, list of downloads, argvs)."""
+    backend = FileBackend(tmp_path / "vols")
+    env = make_volenv(backend=backend, agent=False, **overrides)
+    image_id = str(uuid.uuid4())
+    store = StatePaths(env.conf.state_dir).image_store
+    store.mkdir(exist_ok=True)
+    (store / image_id).write_bytes(data)
+    env.images.add(image_id, data, disk_format,
+                   direct_url=direct_url or f"file://{store / image_id}")
+    downloads: list[str] = []
+    download = env.images.download
+    env.images.download = lambda iid, *a: downloads.append(iid) or download(iid, *a)
+    argvs: list[list[str]] = []
+    process.recorder.append(argvs.append)
+    return env, backend, image_id, store / image_id, downloads, argvs
+
+
+@pytest.fixture
+def store_env(make_volenv, tmp_path):
+    made = []
+
+    def make(*args, **kw):
+        made.append(_store_env(make_volenv, tmp_path, *args, **kw))
+        return made[-1]
+
+    yield make
+    for *_, argvs in made:
+        process.recorder.remove(argvs.append)
+
+
+def _converted_from(argvs: list[list[str]]) -> str:
+    convert = next(a for a in argvs if a[:2] == ["qemu-img", "convert"])
+    return convert[-2]
+
+
+def test_volume_is_converted_straight_from_the_store_file(store_env, tmp_path, qemu_img):
+    raw, qcow = tmp_path / "src.raw", tmp_path / "src.qcow2"
+    raw.write_bytes(RAW + b"\0" * (65536 - len(RAW)))
+    qemu_img("convert", "-f", "raw", "-O", "qcow2", str(raw), str(qcow))
+    env, backend, image_id, local, downloads, argvs = store_env(qcow.read_bytes(), "qcow2")
+    vid = env.create(name="direct", imageRef=image_id)["id"]
+    work(env.agent)
+    assert _status(env, vid) == "available"
+    assert downloads == [] and _converted_from(argvs) == str(local.resolve())
+    with open(backend.path(vid), "rb") as fh:
+        assert fh.read(len(RAW)) == RAW
+    assert backend.size(vid) == GIB
+    assert not env.agent.work_dir.exists() or not list(env.agent.work_dir.iterdir())
+
+
+def test_use_direct_url_off_downloads(store_env):
+    env, backend, image_id, local, downloads, argvs = store_env(
+        RAW, **{"volume.use_direct_url": False})
+    vid = env.create(name="dl", imageRef=image_id)["id"]
+    work(env.agent)
+    assert _status(env, vid) == "available" and downloads == [image_id]
+    assert _converted_from(argvs) != str(local.resolve())
+
+
+@pytest.mark.parametrize("where", ["outside", "symlink", "staging", "other-image", "dotdot",
+                                   "other-host", "wrong-size"])
+def test_direct_url_not_naming_the_store_file_is_never_read(store_env, tmp_path, where):
+    """Whatever the catalog says, the agent reads no file but ``<store>/<image id>``: a
+    secret of the same size elsewhere is never converted; the image is downloaded."""
+    secret = b"host secret!" * (len(RAW) // 12) + b"!" * (len(RAW) % 12)
+    assert len(secret) == len(RAW)
+    outside = tmp_path / "etc" / "shadow"
+    outside.parent.mkdir()
+    outside.write_bytes(secret)
+    env, backend, image_id, local, downloads, argvs = store_env(RAW)
+    store = local.parent
+    url = {"outside": f"file://{outside}",
+           "staging": f"file://{store / 'staging' / image_id}",
+           "other-image": f"file://{store / str(uuid.uuid4())}",
+           "dotdot": f"file://{store}/../../{outside.relative_to(tmp_path)}",
+           "other-host": f"file://elsewhere{local}",
+           "symlink": f"file://{local}", "wrong-size": f"file://{local}"}[where]
+    if where == "symlink":  # the store's file of the image is a link out of the store
+        local.unlink()
+        local.symlink_to(outside)
+    elif where == "wrong-size":
+        local.write_bytes(secret + b"x")
+    elif where in ("staging", "other-image"):
+        target = Path(url.removeprefix("file://"))
+        target.parent.mkdir(exist_ok=True)
+        target.write_bytes(secret)
+    env.images.images[image_id]["direct_url"] = url
+    vid = env.create(name="x", imageRef=image_id)["id"]
+    work(env.agent)
+    assert _status(env, vid) == "available" and downloads == [image_id]
+    with open(backend.path(vid), "rb") as fh:
+        assert fh.read(len(RAW)) == RAW
+    assert str(env.agent.work_dir) in _converted_from(argvs)
+
+
+def test_store_file_that_lies_about_its_format_puts_the_volume_in_error(store_env, tmp_path,
+                                                                        qemu_img):
+    qcow = tmp_path / "liar.qcow2"
+    qemu_img("create", "-f", "qcow2", str(qcow), "1M")
+    env, backend, image_id, local, downloads, argvs = store_env(qcow.read_bytes(), "raw")
+    vid = env.create(name="liar", imageRef=image_id)["id"]
+    work(env.agent)
+    assert _status(env, vid) == "error"
+    with env.db.session() as s:
+        assert "is qcow2, but the image says raw" in s.get(Volume, vid).error
+    assert not backend.exists(vid) and downloads == []
+    assert not any(a[:2] == ["qemu-img", "convert"] for a in argvs)
+
+
+def test_store_file_accepts_only_the_image_own_file(tmp_path):
+    store = tmp_path / "state" / "images"
+    store.mkdir(parents=True)
+    image_id = str(uuid.uuid4())
+    (store / image_id).write_bytes(RAW)
+    linked = tmp_path / "linked-state"
+    linked.symlink_to(tmp_path / "state")  # a store reached through a link is still the store
+    image = {"id": image_id, "size": len(RAW)}
+    for url, expected in [
+            (f"file://{store / image_id}", store / image_id),
+            (f"file://localhost{store / image_id}", store / image_id),
+            (f"file://{linked / 'images' / image_id}", store / image_id),
+            (None, None), ("", None), (f"http://x{store / image_id}", None),
+            (f"file://{store}", None), (f"file://{store}/%2e%2e/images/{image_id}",
+                                        store / image_id)]:
+        assert store_file({**image, "direct_url": url}, store) == \
+            (expected.resolve() if expected else None), url
+    assert store_file({**image, "direct_url": f"file://{store / image_id}"},
+                      tmp_path / "missing") is None

@@ -26,14 +26,16 @@ from pathlib import Path
 
 from sqlalchemy import select, update
 
+from images.store import store_file
 from minicloud.config import Config
 from minicloud.db import Database, utcnow
 from minicloud.errors import MinicloudError
+from minicloud.paths import StatePaths
 from volumes import quotas, states
 from volumes.attachments import AttachmentService
 from volumes.backends import Backend, make_backend
 from volumes.connection import Chap
-from volumes.glance import ImageClient, fetch
+from volumes.glance import ImageClient, check_format, convertible_format, fetch
 from volumes.models import Volume, VolumeAttachment, VolumeHost, VolumeTask
 from volumes.service import Settings, VolumeService
 from volumes.targets import Target, make_target
@@ -56,6 +58,9 @@ class Agent:
         self.host = host_name(conf)
         self.bind_initiator = conf.volume.bind_initiator
         self.work_dir = conf.path(conf.volume.volumes_path) / ".images"
+        #: Where this cloud's image service keeps image files (None: always download).
+        self.image_store = (StatePaths(conf.state_dir).image_store
+                            if conf.volume.use_direct_url else None)
         self.volumes = VolumeService(db, Settings.from_conf(conf))
         self.attachments = AttachmentService(self.volumes)
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vtask")
@@ -222,22 +227,37 @@ class Agent:
         if vol is None or vol.status != states.CREATING:
             return  # reset or deleted before we started
         if vol.image_id:
-            self.work_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-            tmp = self.work_dir / f"image-{vol.id}"
-            tmp.unlink(missing_ok=True)
-            client = self.images()
-            image = client.get(vol.image_id)
-            try:
-                fetch(client, image, tmp)
-                self.backend.create_from_image(vol.id, vol.size, tmp,
-                                               image.get("disk_format") or "raw")
-            finally:
-                tmp.unlink(missing_ok=True)
+            self._create_from_image(vol)
         else:
             self.backend.create(vol.id, vol.size)
         with self.db.session() as s:
             s.execute(update(Volume).where(Volume.id == vol.id, Volume.status ==
                                            states.CREATING).values(status=states.AVAILABLE))
+
+    def _create_from_image(self, vol: Volume) -> None:
+        """Convert the image into the new volume: straight from the image store's file when
+        it is on this host, else from a verified download (removed afterwards)."""
+        client = self.images()
+        image = client.get(vol.image_id)
+        disk_format = convertible_format(image)
+        local = store_file(image, self.image_store) if self.image_store else None
+        if local is not None:
+            # Hash-verified by the image service at upload; the format inspection is cheap
+            # (headers only) and still guards qemu-img against a store file that lies.
+            check_format(local, disk_format)
+            self.backend.create_from_image(vol.id, vol.size, local, disk_format)
+            return
+        if image.get("direct_url") and self.image_store:
+            LOG.info("image %s: direct_url is not a file of this cloud's image store; "
+                     "downloading it", image["id"])
+        self.work_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        tmp = self.work_dir / f"image-{vol.id}"
+        tmp.unlink(missing_ok=True)
+        try:
+            fetch(client, image, tmp)
+            self.backend.create_from_image(vol.id, vol.size, tmp, disk_format)
+        finally:
+            tmp.unlink(missing_ok=True)
 
     def _do_delete(self, task: VolumeTask) -> None:
         vol = self._volume(task.volume_id)

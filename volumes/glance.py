@@ -1,10 +1,15 @@
-"""The volume side's client of the image API, and the checked download of an image's data.
+"""The volume side's client of the image API, and the checked source of an image's data.
 
 Services meet over HTTP: the API process reads image metadata with the caller's token (so a
 user can only make volumes from images they may see); the agent downloads data with the
 service user's token. A download is written to a temporary file, verified against the
 image's hashes, and inspected (hardening.md 1.6): the detected format must equal the catalog's
 ``disk_format`` and pass the safety check, before ``qemu-img`` ever opens it.
+
+When the image service shows ``direct_url`` (``[image] show_direct_url``, admins only) and it
+names this cloud's own store file of the image, the agent reads that file instead
+(:func:`images.store.store_file`): the image service verified its hashes at upload, so only
+the inspection is run again.
 """
 from __future__ import annotations
 
@@ -84,14 +89,20 @@ def check_format(path: Path, disk_format: str) -> None:
         raise ImageDataError(f"the image data failed the safety check: {exc}") from None
 
 
+def convertible_format(image: dict) -> str:
+    """The image's ``disk_format``; :class:`ImageDataError` if a volume cannot be made of it."""
+    disk_format = image.get("disk_format") or "raw"
+    if disk_format not in CONVERTIBLE:
+        raise ImageDataError(f"a volume cannot be made from a {disk_format} image")
+    return disk_format
+
+
 def fetch(client: ImageClient, image: dict, dest: Path) -> None:
     """Download ``image`` to ``dest``, verified (hashes) and inspected (format, safety).
 
     On any failure ``dest`` does not exist afterwards.
     """
-    disk_format = image.get("disk_format") or "raw"
-    if disk_format not in CONVERTIBLE:
-        raise ImageDataError(f"a volume cannot be made from a {disk_format} image")
+    disk_format = convertible_format(image)
     md5 = hashlib.md5(usedforsecurity=False)
     sha = hashlib.new(image.get("os_hash_algo") or "sha512")
     try:
