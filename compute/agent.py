@@ -1,10 +1,11 @@
 """The compute agent: one per host. Registers the host, runs durable tasks, keeps in sync.
 
-Tasks come from the catalog's ``compute_tasks`` table: the API enqueues them, the agent takes
-one with a compare-and-swap (pending -> running), so a task survives restarts and never runs
-twice. At start the agent reconciles (hardening.md section 4): interrupted builds go to
-ERROR, interrupted deletes are finished, power states are re-synced, and guests this cloud
-owns but the catalog does not know are reported (and removed when their instance is deleted).
+Tasks come from the catalog's ``compute_tasks`` table through :mod:`minicloud.taskqueue`
+(the API enqueues them, the agent takes each with a compare-and-swap), so a task survives
+restarts and never runs twice. At start the agent reconciles (hardening.md section 4):
+interrupted builds go to ERROR, interrupted deletes are finished, power states are re-synced,
+and guests this cloud owns but the catalog does not know are reported (and removed when their
+instance is deleted).
 """
 from __future__ import annotations
 
@@ -16,7 +17,6 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from sqlalchemy import select, update
@@ -32,6 +32,7 @@ from minicloud.config import Config
 from minicloud.db import Database, utcnow
 from minicloud.errors import MinicloudError, NotFound
 from minicloud.paths import StatePaths
+from minicloud.taskqueue import PENDING, TaskQueue, serve
 
 LOG = logging.getLogger("compute.agent")
 
@@ -59,7 +60,8 @@ class Agent:
                                 StatePaths(conf.state_dir).image_store
                                 if conf.compute.use_direct_url else None)
         self.service = ComputeService(db, lambda _token: images())
-        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="task")
+        self.queue = TaskQueue(db, ComputeTask, "instance_id", self.host)
+        self.workers = workers
 
     # -- registration --------------------------------------------------------------------------
     def register(self) -> None:
@@ -87,23 +89,15 @@ class Agent:
 
     # -- reconciliation ------------------------------------------------------------------------
     def init_host(self) -> None:
-        with self.db.session() as s:
-            interrupted = list(s.scalars(select(ComputeTask).where(
-                ComputeTask.host == self.host, ComputeTask.state == "running")))
-            for task in interrupted:
-                if task.action in ("delete", "detach_volume"):
-                    task.state = "pending"  # finish it: every step tolerates "already gone"
-                else:
-                    task.state, task.error = "failed", "interrupted by an agent restart"
-        for task in interrupted:
-            if task.action not in ("delete", "detach_volume"):
-                self._roll_back(task, MinicloudError(
-                    "The build was interrupted by a compute agent restart."
-                    if task.action == "spawn" else "Interrupted by a compute agent restart."))
+        # Deletes and detaches run again (every step tolerates "already gone").
+        for task in self.queue.recover(("delete", "detach_volume"),
+                                       "interrupted by an agent restart"):
+            self._roll_back(task, MinicloudError(
+                "The build was interrupted by a compute agent restart."
+                if task.action == "spawn" else "Interrupted by a compute agent restart."))
         with self.db.session() as s:
             mine = list(s.scalars(select(Instance).where(Instance.host == self.host)))
-            queued = set(s.scalars(select(ComputeTask.instance_id).where(
-                ComputeTask.host == self.host, ComputeTask.state == "pending")))
+            queued = self.queue.subjects(s, PENDING)
         for inst in mine:
             if inst.vm_state == states.BUILDING and inst.id not in queued:
                 self._fail_spawn(inst.id, MinicloudError("The build was lost."))
@@ -120,34 +114,8 @@ class Agent:
         self.sync_power_states()
 
     # -- tasks ----------------------------------------------------------------------------------
-    def take_task(self) -> ComputeTask | None:
-        """Claim the oldest pending task of an instance that has no task running here."""
-        with self.db.session() as s:
-            running = set(s.scalars(select(ComputeTask.instance_id).where(
-                ComputeTask.host == self.host, ComputeTask.state == "running")))
-            for task in s.scalars(select(ComputeTask).where(
-                    ComputeTask.host == self.host, ComputeTask.state == "pending")
-                    .order_by(ComputeTask.id)):
-                if task.instance_id in running:
-                    continue
-                won = s.execute(update(ComputeTask).where(
-                    ComputeTask.id == task.id, ComputeTask.state == "pending")
-                    .values(state="running")).rowcount == 1
-                if won:
-                    return task
-                running.add(task.instance_id)
-        return None
-
     def run_task(self, task: ComputeTask) -> None:
-        handler = getattr(self, f"_do_{task.action}")
-        try:
-            handler(task)
-        except Exception as exc:  # noqa: BLE001 - any failure must end the task, logged
-            LOG.exception("task %s %s of %s failed", task.id, task.action, task.instance_id)
-            self._finish(task, "failed", f"{type(exc).__name__}: {exc}")
-            self._roll_back(task, exc)
-        else:
-            self._finish(task, "done")
+        self.queue.run(task, getattr(self, f"_do_{task.action}"), self._roll_back, LOG)
 
     def _roll_back(self, task: ComputeTask, exc: BaseException) -> None:
         """After a failed or interrupted task: undo a spawn (ERROR, nothing left on the host)
@@ -164,11 +132,6 @@ class Agent:
                 self.service.set_error(task.instance_id, exc)
         if task.action not in ("spawn", "delete"):
             self._clear_task(task.instance_id)
-
-    def _finish(self, task: ComputeTask, state: str, error: str | None = None) -> None:
-        with self.db.session() as s:
-            s.execute(update(ComputeTask).where(ComputeTask.id == task.id)
-                      .values(state=state, error=error))
 
     def _instance(self, instance_id: str) -> Instance:
         with self.db.session() as s:
@@ -426,22 +389,8 @@ class Agent:
     def run(self, stop: threading.Event) -> None:
         self.register()
         self.init_host()
-        next_periodic = time.monotonic()
-        while not stop.is_set():
-            task = self.take_task()
-            if task is not None:
-                # One task per instance at a time: take_task skips instances with a task
-                # in "running", and run_task ends every task it is given.
-                self.pool.submit(self.run_task, task)
-                continue
-            if time.monotonic() >= next_periodic:
-                try:
-                    self.periodic()
-                except MinicloudError:
-                    LOG.exception("periodic task failed")
-                next_periodic = time.monotonic() + self.conf.compute.periodic_interval
-            stop.wait(0.2)
-        self.pool.shutdown(wait=True)
+        serve(stop, self.queue, self.run_task, self.periodic,
+              self.conf.compute.periodic_interval, LOG, self.workers)
 
 
 def make_driver(conf: Config, cloud_id: str) -> Driver:

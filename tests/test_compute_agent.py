@@ -81,14 +81,13 @@ def env(tmp_path):
     agent.register()
     alice = tokens.issue(ident.get_user("alice").id, ident.get_project("demo").id)
     yield svc, agent, driver, images, alice, db
-    agent.pool.shutdown()
     db.dispose()
 
 
 def work(agent: Agent) -> int:
     """Run every pending task now; return how many ran."""
     count = 0
-    while (task := agent.take_task()) is not None:
+    while (task := agent.queue.take()) is not None:
         agent.run_task(task)
         count += 1
     return count
@@ -210,12 +209,12 @@ def test_unknown_image_and_flavor(env):
 def test_restart_fails_interrupted_build_and_finishes_interrupted_delete(env):
     svc, agent, driver, images, alice, db = env
     building = boot(svc, alice, name="building")
-    task = agent.take_task()  # the agent dies while running this spawn
+    task = agent.queue.take()  # the agent dies while running this spawn
     assert task.action == "spawn"
     doomed = boot(svc, alice, name="doomed")
     work(agent)
     svc.delete_server(alice, doomed.id)
-    taken = agent.take_task()  # dies during the delete
+    taken = agent.queue.take()  # dies during the delete
     assert taken.action == "delete"
 
     restarted = Agent(agent.conf, db, driver, lambda: images)
@@ -230,7 +229,6 @@ def test_restart_fails_interrupted_build_and_finishes_interrupted_delete(env):
         states_ = dict(s.execute(select(ComputeTask.action, ComputeTask.state)
                                  .where(ComputeTask.instance_id == doomed.id)).all())
     assert states_["delete"] == "done"
-    restarted.pool.shutdown()
 
 
 def test_restart_removes_guests_of_deleted_instances(env):
@@ -436,12 +434,11 @@ def test_deleting_the_server_keeps_the_volume(venv_):
 def test_restart_during_attach_rolls_back(venv_):
     svc, agent, driver, volumes, alice, inst = venv_
     svc.attach_volume(alice, inst.id, "vol1")
-    assert agent.take_task().action == "attach_volume"  # the agent dies here
+    assert agent.queue.take().action == "attach_volume"  # the agent dies here
     restarted = Agent(agent.conf, agent.db, driver, agent.images, agent.volumes)
     restarted.init_host()
     assert volumes.status["vol1"] == "available"
     assert svc.get_server(alice, inst.id).task_state is None
-    restarted.pool.shutdown()
 
 
 def test_volumes_given_at_create_are_vdc_and_vdd(venv_):

@@ -24,7 +24,7 @@ CONNECTOR = {"host": "node1", "initiator": "iqn.2008-11.org.linux-kvm:vm"}
 def work(agent) -> int:
     """Run every pending task now; return how many ran."""
     count = 0
-    while (task := agent.take_task()) is not None:
+    while (task := agent.queue.take()) is not None:
         agent.run_task(task)
         count += 1
     return count
@@ -36,7 +36,7 @@ def _status(env, vid: str) -> str:
 
 
 def _take(env) -> VolumeTask:
-    task = env.agent.take_task()
+    task = env.agent.queue.take()
     assert task is not None
     return task  # now "running", as if the agent died while doing it
 

@@ -110,7 +110,8 @@ def wait_status(get: Callable[[], dict], status: str, timeout: float = 20) -> di
         current = get()
         if current["status"] == status:
             return current
-        assert time.monotonic() < deadline, f"still {current['status']}, wanted {status}"
+        assert time.monotonic() < deadline, \
+            f"still {current['status']}, wanted {status}: {current.get('error')}"
         time.sleep(0.02)
 
 
@@ -160,8 +161,6 @@ def make_volenv(images_template: Template, tmp_path: Path) -> Iterator[Callable[
         env.stop.set()
         if env.thread:
             env.thread.join(10)
-        else:
-            env.agent.pool.shutdown()
         env.db.dispose()
 
 

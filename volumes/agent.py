@@ -1,9 +1,10 @@
 """The volume agent: one per host. Registers, runs durable tasks, keeps exports in place.
 
-Tasks come from the catalog's ``volume_tasks`` table: the API enqueues them, the agent takes
-one with a compare-and-swap (pending -> running), one task per volume at a time, in order, so
-a task survives restarts and never runs twice. Actions: ``create`` (allocate the backing file,
-or fill it from an image), ``delete``, ``extend``, ``export`` and ``unexport``.
+Tasks come from the catalog's ``volume_tasks`` table through :mod:`minicloud.taskqueue`: the
+API enqueues them, the agent takes each with a compare-and-swap, one task per volume at a
+time, in order, so a task survives restarts and never runs twice. Actions: ``create``
+(allocate the backing file, or fill it from an image), ``delete``, ``extend``, ``export``
+and ``unexport``.
 
 At start (``init_host``, hardening.md 3): interrupted creates and extends become errors,
 interrupted deletes and unexports are run again, and every volume that should be exported is
@@ -19,9 +20,7 @@ import os
 import signal
 import socket
 import threading
-import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from sqlalchemy import select, update
@@ -31,6 +30,7 @@ from minicloud.config import Config
 from minicloud.db import Database, utcnow
 from minicloud.errors import MinicloudError
 from minicloud.paths import StatePaths
+from minicloud.taskqueue import PENDING, RUNNING, TaskQueue, serve
 from volumes import quotas, states
 from volumes.attachments import AttachmentService
 from volumes.backends import Backend, make_backend
@@ -63,7 +63,8 @@ class Agent:
                             if conf.volume.use_direct_url else None)
         self.volumes = VolumeService(db, Settings.from_conf(conf))
         self.attachments = AttachmentService(self.volumes)
-        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vtask")
+        self.queue = TaskQueue(db, VolumeTask, "volume_id", self.host)
+        self.workers = workers
 
     # -- registration ----------------------------------------------------------------------------
     def register(self) -> None:
@@ -87,20 +88,12 @@ class Agent:
     # -- reconciliation --------------------------------------------------------------------------
     def init_host(self) -> None:
         """Reconcile the catalog and the host after a restart (see the module docstring)."""
+        # Deletes and unexports run again (both tolerate partial state).
+        reason = "interrupted by a volume agent restart"
+        for task in self.queue.recover(("delete", "unexport"), reason):
+            self._task_failed(task, MinicloudError(reason))
         with self.db.session() as s:
-            interrupted = list(s.scalars(select(VolumeTask).where(
-                VolumeTask.host == self.host, VolumeTask.state == "running")))
-            for task in interrupted:
-                if task.action in ("delete", "unexport"):
-                    task.state = "pending"  # both tolerate partial state: run them again
-                else:
-                    task.state, task.error = "failed", "interrupted by a volume agent restart"
-        for task in interrupted:
-            if task.action not in ("delete", "unexport"):
-                self._task_failed(task, MinicloudError("interrupted by a volume agent restart"))
-        with self.db.session() as s:
-            queued = set(s.scalars(select(VolumeTask.volume_id).where(
-                VolumeTask.host == self.host, VolumeTask.state == "pending")))
+            queued = self.queue.subjects(s, PENDING)
             mine = list(s.scalars(select(Volume).where(Volume.host == self.host)))
             for vol in mine:
                 if vol.id in queued:
@@ -124,8 +117,7 @@ class Agent:
                 Volume.host == self.host, Volume.auth_username.is_not(None))))
             known = set(s.scalars(select(Volume.id)))
             # A volume with a task queued or running is that task's business, not ours.
-            busy = set(s.scalars(select(VolumeTask.volume_id).where(
-                VolumeTask.host == self.host, VolumeTask.state.in_(("pending", "running")))))
+            busy = self.queue.subjects(s, PENDING, RUNNING)
         wanted = {vol.id: vol for vol in mine if vol.id not in busy
                   and any(a.status in EXPORTED for a in vol.attachments)}
         for vol in wanted.values():
@@ -155,41 +147,9 @@ class Agent:
         return connector.get("initiator") if self.bind_initiator else None
 
     # -- tasks -----------------------------------------------------------------------------------
-    def take_task(self) -> VolumeTask | None:
-        """Claim the oldest pending task of a volume that has no task running here."""
-        with self.db.session() as s:
-            running = set(s.scalars(select(VolumeTask.volume_id).where(
-                VolumeTask.host == self.host, VolumeTask.state == "running")))
-            for task in s.scalars(select(VolumeTask).where(
-                    VolumeTask.host == self.host, VolumeTask.state == "pending")
-                    .order_by(VolumeTask.id)):
-                if task.volume_id in running:
-                    continue
-                won = s.execute(update(VolumeTask).where(
-                    VolumeTask.id == task.id, VolumeTask.state == "pending")
-                    .values(state="running")).rowcount == 1
-                if won:
-                    return task
-                running.add(task.volume_id)
-        return None
-
     def run_task(self, task: VolumeTask) -> None:
         """Run one task; it always ends ``done`` or ``failed`` (with the volume moved on)."""
-        try:
-            getattr(self, f"_do_{task.action}")(task)
-        except Exception as exc:  # noqa: BLE001 - any failure must end the task, logged
-            message = exc.message if isinstance(exc, MinicloudError) else str(exc)
-            LOG.error("task %s %s of volume %s failed: %s", task.id, task.action,
-                      task.volume_id, message)
-            self._task_failed(task, exc)
-            self._finish(task, "failed", f"{type(exc).__name__}: {message}")
-        else:
-            self._finish(task, "done")
-
-    def _finish(self, task: VolumeTask, state: str, error: str | None = None) -> None:
-        with self.db.session() as s:
-            s.execute(update(VolumeTask).where(VolumeTask.id == task.id)
-                      .values(state=state, error=error))
+        self.queue.run(task, getattr(self, f"_do_{task.action}"), self._task_failed, LOG)
 
     def _task_failed(self, task: VolumeTask, exc: BaseException) -> None:
         """Move the volume to where a failure of ``task`` leaves it."""
@@ -307,27 +267,14 @@ class Agent:
     def run(self, stop: threading.Event) -> None:
         self.register()
         self.init_host()
-        next_periodic = time.monotonic() + self.conf.volume.periodic_interval
-        while not stop.is_set():
-            task = self.take_task()
-            if task is not None:
-                self.pool.submit(self.run_task, task)
-                continue
-            if time.monotonic() >= next_periodic:
-                try:
-                    self.periodic()
-                except MinicloudError:
-                    LOG.exception("periodic task failed")
-                next_periodic = time.monotonic() + self.conf.volume.periodic_interval
-            stop.wait(self.idle_wait)
-        self.pool.shutdown(wait=True)
+        serve(stop, self.queue, self.run_task, self.periodic,
+              self.conf.volume.periodic_interval, LOG, self.workers, self.idle_wait)
 
 
 def main() -> None:
     from minicloud import services
     from minicloud.identity.service import IdentityService
     from minicloud.identity.tokens import ServiceTokens, TokenProvider, ensure_key
-    from minicloud.paths import StatePaths
 
     conf = Config.load()
     logging.basicConfig(level=conf.DEFAULT.log_level.upper(),
