@@ -17,47 +17,22 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import socket
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
 
-import yaml
-
+from benchcloud import BenchCloud, throwaway_cloud
 from compute.guest_image import parse_report
 from compute.virt.designer import design_domain
 from minicloud import process
-from minicloud.client import Client, Credentials
 
-NOVA = {"OpenStack-API-Version": "compute 2.96", "X-OpenStack-Nova-API-Version": "2.96"}
 VIRSH = ["virsh", "-q", "-c", "qemu:///system"]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def minicloud(state: Path, *args: str) -> str:
-    return subprocess.run([sys.executable, "-m", "minicloud.cli.main", "--state-dir",
-                           str(state), *args], check=True, capture_output=True,
-                          text=True).stdout
-
-
 class Cloud:
-    def __init__(self, state: Path) -> None:
-        self.state = state
-        auth = yaml.safe_load((state / "clouds.yaml").read_text())["clouds"]["minicloud"]["auth"]
-        self.client = Client(Credentials(auth["auth_url"], auth["username"], auth["password"],
-                                         auth["project_name"]))
-
-    def call(self, method: str, path: str, **kw):
-        return self.client.request("compute", method, path, headers=NOVA, **kw)
+    def __init__(self, bench: BenchCloud) -> None:
+        self.call = bench.compute
 
     def create(self, name: str, image_id: str) -> str:
         body = {"server": {"name": name, "imageRef": image_id, "flavorRef": "6",
@@ -128,19 +103,10 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--burst", type=int, default=10)
     args = parser.parse_args()
-    root = Path(tempfile.mkdtemp(prefix="minicloud-bench-", dir="/var/tmp"))
-    root.chmod(0o711)
-    state = root / "state"
-    state.mkdir()
-    (state / "minicloud.conf").write_text(
-        f"[identity]\nport = {free_port()}\n[image]\nport = {free_port()}\n"
-        f"[compute]\nport = {free_port()}\nperiodic_interval = 2\n")
-    try:
-        minicloud(state, "up")
-        minicloud(state, "lab", "images")
-        cloud = Cloud(state)
-        image_id = cloud.client.request("image", "GET", "/v2/images",
-                                        params={"name": "tiny"}).json()["images"][0]["id"]
+    with throwaway_cloud({"compute": {"periodic_interval": 2}}) as bench:
+        cloud = Cloud(bench)
+        root, state = bench.root, bench.state
+        image_id = bench.image_id("tiny")
         instances = state / "instances"
 
         cold = minicloud_cycle(cloud, image_id, instances)   # downloads the base
@@ -179,10 +145,6 @@ def main() -> None:
               f"{time.perf_counter() - start:.1f} s")
         for server_id in ids:
             cloud.delete(server_id, instances)
-    finally:
-        subprocess.run([sys.executable, "-m", "minicloud.cli.main", "--state-dir", str(state),
-                        "down"], check=False, capture_output=True)
-        shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Image upload/download throughput through the API against the machine's own baseline.
 
-Starts a throw-away cloud (identity + image, temporary state directory, free ports), then in
+Starts a throw-away cloud (no host daemons, temporary state directory, free ports), then in
 one run times, for the same bytes (default 1 GiB of random data):
 
 * baseline: copy the file and compute its md5 and sha512 (what the service must do at least);
@@ -17,29 +17,14 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
-import shutil
-import socket
-import subprocess
-import sys
-import tempfile
 import time
 from pathlib import Path
 
 import requests
-import yaml
+
+from benchcloud import throwaway_cloud
 
 CHUNK = 1 << 20
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def minicloud(state: Path, *args: str) -> None:
-    subprocess.run([sys.executable, "-m", "minicloud.cli.main", "--state-dir", str(state),
-                    *args], check=True, capture_output=True)
 
 
 def tree_pids(pid: int) -> list[int]:
@@ -73,38 +58,21 @@ def baseline(src: Path, dst: Path) -> float:
     return time.perf_counter() - start
 
 
-def token(state: Path) -> tuple[str, str]:
-    auth = yaml.safe_load((state / "clouds.yaml").read_text())["clouds"]["minicloud"]["auth"]
-    body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
-        "name": auth["username"], "domain": {"name": "Default"}, "password": auth["password"]}}},
-        "scope": {"project": {"name": auth["project_name"], "domain": {"name": "Default"}}}}}
-    resp = requests.post(auth["auth_url"] + "/auth/tokens", json=body, timeout=30)
-    resp.raise_for_status()
-    catalog = resp.json()["token"]["catalog"]
-    image_url = next(e["endpoints"][0]["url"] for e in catalog if e["type"] == "image")
-    return resp.headers["X-Subject-Token"], image_url
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-mib", type=int, default=1024)
     args = parser.parse_args()
     size = args.size_mib << 20
-    work = Path(tempfile.mkdtemp(prefix="minicloud-bench-"))
-    state = work / "state"
-    state.mkdir()
-    (state / "minicloud.conf").write_text(
-        f"[identity]\nport = {free_port()}\n[image]\nport = {free_port()}\n")
-    try:
+    with throwaway_cloud(daemons=False, lab_images=False) as bench:
+        work, state = bench.root, bench.state
         src = work / "data.raw"
         with src.open("wb") as fh:
             for _ in range(size // CHUNK):
                 fh.write(os.urandom(CHUNK))
-        minicloud(state, "up", "--no-daemons")
         pidfile = state / "run" / "image.pid"
         rss_before = peak_rss_mib(pidfile)
-        tok, url = token(state)
-        headers = {"X-Auth-Token": tok}
+        url = bench.client.endpoint("image")
+        headers = {"X-Auth-Token": bench.client.token}
         base_s = baseline(src, work / "copy.raw")
         (work / "copy.raw").unlink()
 
@@ -142,10 +110,6 @@ def main() -> None:
               f"ratio {base_s / down_s:.2f}")
         print(f"image service peak RSS:   {rss_before:.0f} MiB before, {rss_after:.0f} MiB "
               f"after ({rss_after - rss_before:+.0f} MiB for a {mib:.0f} MiB image)")
-    finally:
-        subprocess.run([sys.executable, "-m", "minicloud.cli.main", "--state-dir", str(state),
-                        "down"], check=False, capture_output=True)
-        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

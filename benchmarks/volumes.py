@@ -18,56 +18,18 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
-import socket
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
-from pathlib import Path
 
-import yaml
-
+from benchcloud import BenchCloud, minicloud, throwaway_cloud, timed, wait
 from minicloud import process
-from minicloud.client import Client, Credentials
 
-NOVA = {"OpenStack-API-Version": "compute 2.96", "X-OpenStack-Nova-API-Version": "2.96"}
-CINDER = {"OpenStack-API-Version": "volume 3.70"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def minicloud(state: Path, *args: str) -> str:
-    return subprocess.run([sys.executable, "-m", "minicloud.cli.main", "--state-dir",
-                           str(state), *args], check=True, capture_output=True,
-                          text=True).stdout
-
-
-def wait(fetch, done, timeout: float = 300) -> dict:
-    deadline = time.monotonic() + timeout
-    while not done(value := fetch()):
-        if time.monotonic() > deadline:
-            raise SystemExit(f"timed out: {value}")
-        time.sleep(0.05)
-    return value
+GIB = 1 << 30
 
 
 class Cloud:
-    def __init__(self, state: Path) -> None:
-        auth = yaml.safe_load((state / "clouds.yaml").read_text())["clouds"]["minicloud"]["auth"]
-        self.client = Client(Credentials(auth["auth_url"], auth["username"], auth["password"],
-                                         auth["project_name"]))
-
-    def volume(self, method: str, path: str, **kw):
-        return self.client.request("volumev3", method, path, headers=CINDER, **kw)
-
-    def compute(self, method: str, path: str, **kw):
-        return self.client.request("compute", method, path, headers=NOVA, **kw)
+    def __init__(self, bench: BenchCloud) -> None:
+        self.volume, self.compute = bench.volume, bench.compute
 
     def status(self, volume_id: str) -> str:
         try:
@@ -85,12 +47,6 @@ class Cloud:
         wait(lambda: self.status(volume_id), lambda s: s == "deleted")
 
 
-def timed(fn) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
@@ -98,19 +54,8 @@ def main() -> None:
     parser.add_argument("--no-direct-url", action="store_true",
                         help="download images over the image API ([volume] use_direct_url off)")
     args = parser.parse_args()
-    root = Path(tempfile.mkdtemp(prefix="minicloud-bench-", dir="/var/tmp"))
-    root.chmod(0o711)
-    state = root / "state"
-    state.mkdir()
-    (state / "minicloud.conf").write_text(
-        f"[identity]\nport = {free_port()}\n[image]\nport = {free_port()}\n"
-        f"show_direct_url = true\n[compute]\nport = {free_port()}\n"
-        f"[volume]\nport = {free_port()}\nuse_direct_url = {not args.no_direct_url}\n")
-    try:
-        minicloud(state, "up")
-        minicloud(state, "lab", "images")
-        cloud = Cloud(state)
-
+    with throwaway_cloud({"volume": {"use_direct_url": not args.no_direct_url}}) as bench:
+        cloud, root, state = Cloud(bench), bench.root, bench.state
         # create/delete: API against truncate + rm of the same sparse file
         api = [timed(lambda: cloud.delete_volume(cloud.create_volume({"size": 1})))
                for _ in range(args.runs)]
@@ -128,13 +73,16 @@ def main() -> None:
 
         # volume from image against qemu-img convert of the same image
         raw = root / "data.raw"
+        virtual_gb = max(1, -(-(args.image_mib << 20) // GIB))
         with raw.open("wb") as fh:
-            fh.truncate(1 << 30)
+            fh.truncate(virtual_gb * GIB)
             for _ in range(args.image_mib):
                 fh.write(os.urandom(1 << 20))
         qcow2 = root / "data.qcow2"
         process.run(["qemu-img", "convert", "-f", "raw", "-O", "qcow2", raw, qcow2])
         raw.unlink()
+        # Cinder's rule: the volume holds the virtual size and the image file's size.
+        size_gb = max(virtual_gb, -(-qcow2.stat().st_size // GIB))
         image_id = minicloud(state, "image", "create", "bench-data", "--file", str(qcow2),
                              "--disk-format", "qcow2", "-f", "value", "-c", "id").strip()
         converts, from_images = [], []
@@ -144,14 +92,14 @@ def main() -> None:
                  root / "converted.raw"], timeout=600)))
             (root / "converted.raw").unlink()
             start = time.perf_counter()
-            made = cloud.create_volume({"size": 1, "imageRef": image_id})
+            made = cloud.create_volume({"size": size_gb, "imageRef": image_id})
             from_images.append(time.perf_counter() - start)
             if cloud.status(made) != "available":
                 raise SystemExit(f"volume from image {made} ended {cloud.status(made)}")
             cloud.delete_volume(made)
         convert, from_image = statistics.median(converts), statistics.median(from_images)
         source = "downloaded" if args.no_direct_url else "from the image store"
-        print(f"volume from a qcow2 image ({args.image_mib} MiB of data, 1 GiB virtual, "
+        print(f"volume from a qcow2 image ({args.image_mib} MiB of data, {virtual_gb} GiB virtual, "
               f"{source}): API median {from_image:.2f} s "
               f"({' '.join(f'{t:.2f}' for t in from_images)}); qemu-img convert median "
               f"{convert:.2f} s ({' '.join(f'{t:.2f}' for t in converts)}); ratio "
@@ -159,8 +107,7 @@ def main() -> None:
 
         # attach + detach on a running guest
         server = cloud.compute("POST", "/servers", json={"server": {
-            "name": "bench", "imageRef": minicloud(state, "image", "show", "tiny", "-f",
-                                                   "value", "-c", "id").strip(),
+            "name": "bench", "imageRef": bench.image_id("tiny"),
             "flavorRef": "6", "networks": "none"}}).json()["server"]["id"]
         wait(lambda: cloud.compute("GET", f"/servers/{server}").json()["server"]["status"],
              lambda s: s == "ACTIVE")
@@ -183,11 +130,6 @@ def main() -> None:
         cloud.compute("DELETE", f"/servers/{server}")
         wait(lambda: cloud.compute("GET", "/servers").json()["servers"], lambda s: not s)
         cloud.delete_volume(volume_id)
-    finally:
-        subprocess.run([sys.executable, "-m", "minicloud.cli.main", "--state-dir", str(state),
-                        "down"], check=False, capture_output=True)
-        if not os.environ.get("MINICLOUD_KEEP_BENCH_STATE"):
-            shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ from minicloud.config import Config
 from minicloud.db import Database, utcnow
 from minicloud.errors import MinicloudError
 from minicloud.paths import StatePaths
-from minicloud.taskqueue import PENDING, RUNNING, TaskQueue, serve
+from minicloud.taskqueue import IDLE_WAIT, PENDING, RUNNING, TaskQueue, serve
 from volumes import quotas, states
 from volumes.attachments import AttachmentService
 from volumes.backends import Backend, make_backend
@@ -52,7 +52,7 @@ def host_name(conf: Config) -> str:
 class Agent:
     def __init__(self, conf: Config, db: Database, backend: Backend, target: Target,
                  images: Callable[[], ImageClient], workers: int = 4,
-                 idle_wait: float = 0.2) -> None:
+                 idle_wait: float = IDLE_WAIT) -> None:
         self.conf, self.db, self.backend, self.target = conf, db, backend, target
         self.images, self.idle_wait = images, idle_wait
         self.host = host_name(conf)
