@@ -52,6 +52,7 @@ lint: venv
 bench: setup
 	$(PY) benchmarks/upload.py
 	$(PY) benchmarks/boot.py
+	$(PY) benchmarks/volumes.py
 
 clean:
 	rm -rf $(VENV) $(OSC_VENV) build *.egg-info
