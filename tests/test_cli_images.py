@@ -19,7 +19,7 @@ import requests
 from click.testing import CliRunner, Result
 
 from minicloud import errors, services
-from minicloud.cli import images
+from minicloud.cli import images, transfer
 from minicloud.cli.main import cli
 from minicloud.client import Client, find_credentials
 
@@ -181,7 +181,7 @@ class FakeData:
                          self.status)
 
 
-DATA = os.urandom(3 * images.CHUNK + 123)
+DATA = os.urandom(3 * transfer.CHUNK + 123)
 SHA512 = hashlib.sha512(DATA).hexdigest()
 MD5 = hashlib.md5(DATA, usedforsecurity=False).hexdigest()
 
@@ -193,7 +193,7 @@ MD5 = hashlib.md5(DATA, usedforsecurity=False).hexdigest()
 ])
 def test_save_verifies_and_renames(tmp_path, img):
     out = tmp_path / "out.img"
-    images.save_data(FakeData(DATA), {"id": "i", **img}, str(out))
+    transfer.save_data(FakeData(DATA), {"id": "i", **img}, str(out))
     assert out.read_bytes() == DATA
     assert [p.name for p in tmp_path.iterdir()] == ["out.img"]
 
@@ -201,8 +201,8 @@ def test_save_verifies_and_renames(tmp_path, img):
 def test_save_md5_from_content_md5_header(tmp_path):
     out = tmp_path / "out.img"
     with pytest.raises(errors.MinicloudError, match="checksum mismatch"):
-        images.save_data(FakeData(DATA, {"Content-MD5": "0" * 32}), {"id": "i"}, str(out))
-    images.save_data(FakeData(DATA, {"Content-MD5": MD5}), {"id": "i"}, str(out))
+        transfer.save_data(FakeData(DATA, {"Content-MD5": "0" * 32}), {"id": "i"}, str(out))
+    transfer.save_data(FakeData(DATA, {"Content-MD5": MD5}), {"id": "i"}, str(out))
     assert out.read_bytes() == DATA
 
 
@@ -213,7 +213,7 @@ def test_save_md5_from_content_md5_header(tmp_path):
 def test_save_mismatch_leaves_nothing_behind(tmp_path, img):
     out = tmp_path / "out.img"
     with pytest.raises(errors.MinicloudError, match="^checksum mismatch for image i: expected"):
-        images.save_data(FakeData(DATA), {"id": "i", **img}, str(out))
+        transfer.save_data(FakeData(DATA), {"id": "i", **img}, str(out))
     assert list(tmp_path.iterdir()) == []
 
 
@@ -221,30 +221,30 @@ def test_save_mismatch_keeps_an_existing_out_file(tmp_path):
     out = tmp_path / "out.img"
     out.write_bytes(b"old")
     with pytest.raises(errors.MinicloudError, match="checksum mismatch"):
-        images.save_data(FakeData(DATA), {"id": "i", "checksum": "0" * 32}, str(out))
+        transfer.save_data(FakeData(DATA), {"id": "i", "checksum": "0" * 32}, str(out))
     assert out.read_bytes() == b"old" and len(list(tmp_path.iterdir())) == 1
 
 
 def test_save_of_an_image_without_data(tmp_path):
     with pytest.raises(errors.NotFound, match="has no data"):
-        images.save_data(FakeData(b"", status=204), {"id": "i"}, str(tmp_path / "o"))
+        transfer.save_data(FakeData(b"", status=204), {"id": "i"}, str(tmp_path / "o"))
     assert list(tmp_path.iterdir()) == []
 
 
 def test_progress_reader_streams_in_bounded_chunks(mocker):
     bar = mocker.Mock()
-    reader = images.ProgressReader(io.BytesIO(DATA), bar, len(DATA))
+    reader = transfer.ProgressReader(io.BytesIO(DATA), bar, len(DATA))
     assert requests.utils.super_len(reader) == len(DATA)
-    assert len(reader.read()) == images.CHUNK  # never the whole file at once
-    assert b"".join(reader) == DATA[images.CHUNK:]
+    assert len(reader.read()) == transfer.CHUNK  # never the whole file at once
+    assert b"".join(reader) == DATA[transfer.CHUNK:]
     assert sum(c.args[0] for c in bar.update.call_args_list) == len(DATA)
-    unknown = images.ProgressReader(io.BytesIO(DATA), bar, None)
+    unknown = transfer.ProgressReader(io.BytesIO(DATA), bar, None)
     assert requests.utils.super_len(unknown) == 0  # so requests sends it chunked
 
 
 def test_no_progress_bar_unless_stderr_is_a_terminal(mocker):
     mocker.patch.object(sys.stderr, "isatty", return_value=False)
-    with images._progress(10, "t") as bar:
+    with transfer._progress(10, "t") as bar:
         assert bar.disable
 
 

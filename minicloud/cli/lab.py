@@ -6,8 +6,9 @@ import hashlib
 import click
 
 from minicloud.cli.context import CliContext, pass_ctx
-from minicloud.cli.images import ImageApi, send_data
+from minicloud.cli.images import ImageApi
 from minicloud.cli.output import emit_list, output_options
+from minicloud.cli.transfer import send_data
 
 
 def _md5(path) -> str:
