@@ -5,7 +5,10 @@ the import then runs in a background thread of the service process as a list of 
 with an undo (Glance's import flow):
 
 1. ``WebDownload`` (web-download only): fetch the http(s) URI with ``requests`` (streamed,
-   ``web_download_timeout`` per read, ``max_image_size`` cap) into the staging area.
+   ``web_download_timeout`` per read, ``max_image_size`` cap) into the staging area. The URI
+   and every redirect must pass Glance's import filter (:func:`check_uri`: scheme http(s),
+   an allowed port, 80 and 443 by default, not a disallowed host), so an import cannot reach
+   the cloud's own APIs or other services on their ports.
 2. ``Convert`` (only with ``[image] convert_to = raw``): inspect the staged data against the
    declared format *before* qemu-img reads it; qcow2 is checked again with ``qemu-img info``
    and converted to raw (``qemu-img convert -f qcow2 -O raw``); the output is re-inspected
@@ -27,7 +30,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import requests
 
@@ -81,6 +84,35 @@ def _file_chunks(path: Path, chunk_size: int) -> Iterator[bytes]:
             yield chunk
 
 
+#: Redirects a web-download follows (each one filtered like the URI itself).
+MAX_REDIRECTS = 5
+
+
+def check_uri(uri: object, conf: Any) -> str:
+    """``uri`` if a web-download may fetch it (``conf``: the ``[image]`` section), else
+    :class:`BadRequest` saying why: scheme http or https, a host, a port among
+    ``web_download_allowed_ports`` (empty: any), a host not in ``web_download_disallowed_hosts``.
+    """
+    parts = urlsplit(uri) if isinstance(uri, str) else None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise BadRequest(f"Invalid uri {uri!r} for web-download: an http or https URL "
+                         "is required.")
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        raise BadRequest(f"Invalid uri {uri!r} for web-download: bad port.") from None
+    allowed = {p.strip() for p in conf.web_download_allowed_ports.split(",") if p.strip()}
+    if allowed and str(port) not in allowed:
+        raise BadRequest(f"Invalid uri {uri!r} for web-download: port {port} is not allowed "
+                         f"(allowed: {', '.join(sorted(allowed, key=int))}).")
+    disallowed = {h.strip().lower() for h in conf.web_download_disallowed_hosts.split(",")
+                  if h.strip()}
+    if parts.hostname.lower() in disallowed:
+        raise BadRequest(f"Invalid uri {uri!r} for web-download: host {parts.hostname} is "
+                         "not allowed.")
+    return uri
+
+
 class WebDownload:
     name = "web-download"
 
@@ -93,13 +125,30 @@ class WebDownload:
         except requests.RequestException as exc:
             raise ImportFailed(f"Downloading {uri} failed: {exc}") from None
 
+    def _get(self, uri: str) -> requests.Response:
+        """GET ``uri``, following redirects only to URLs the import filter allows."""
+        image_conf = self.deps.conf.image
+        for _ in range(MAX_REDIRECTS + 1):
+            resp = requests.get(uri, stream=True, timeout=image_conf.web_download_timeout,
+                                headers={"Accept-Encoding": "identity"},
+                                allow_redirects=False)
+            if not resp.is_redirect:
+                return resp
+            resp.close()
+            target = urljoin(uri, resp.headers["Location"])
+            try:
+                uri = check_uri(target, image_conf)
+            except BadRequest as exc:
+                raise ImportFailed(f"Redirected to a refused URL: {exc.message}") from None
+        raise ImportFailed(f"Downloading {uri} failed: more than {MAX_REDIRECTS} "
+                           "redirects.")
+
     def run(self, job: ImportJob) -> None:
         image_conf = self.deps.conf.image
         uri = job.uri or ""
         intake = Intake(image_conf.max_image_size, hashes=False)
         try:
-            with requests.get(uri, stream=True, timeout=image_conf.web_download_timeout,
-                              headers={"Accept-Encoding": "identity"}) as resp:
+            with self._get(uri) as resp:
                 if resp.status_code >= 400:
                     raise ImportFailed(f"Downloading {uri} failed: HTTP {resp.status_code}.")
                 length = resp.headers.get("Content-Length", "")
@@ -237,12 +286,7 @@ class ImportService:
             raise BadRequest(f"Unknown stores {stores!r}: the only store is '{STORE_ID}'.")
         if name != "web-download":
             return name, None
-        uri = method.get("uri")
-        parts = urlsplit(uri) if isinstance(uri, str) else None
-        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
-            raise BadRequest(f"Invalid uri {uri!r} for web-download: an http or https URL "
-                             "is required.")
-        return name, uri
+        return name, check_uri(method.get("uri"), self.deps.conf.image)
 
     def start(self, ctx: AuthContext, image_id: str, body: dict) -> str:
         """Validate, move the image to ``importing`` and start the flow; returns the task id."""

@@ -104,6 +104,13 @@ OPTIONS: tuple[Option, ...] = (
            "qemu-img; empty disables conversion."),
     Option("image", "web_download_timeout", "float", 60.0,
            "Seconds a web-download import may wait on the remote server."),
+    Option("image", "web_download_allowed_ports", "str", "80,443",
+           "Ports a web-download URL (and every redirect it follows) may use, comma-separated; "
+           "empty allows any. As Glance's `[import_filtering_opts] allowed_ports`: it keeps "
+           "imports away from the cloud's own APIs and other local services."),
+    Option("image", "web_download_disallowed_hosts", "str", "",
+           "Host names or IP addresses a web-download URL (or a redirect) may not name, "
+           "comma-separated (Glance's `disallowed_hosts`)."),
     Option("image", "show_direct_url", "bool", True,
            "Expose the store location (`direct_url`, a file path: no credentials) of images to "
            "admins only, so the compute and volume agents on the same host read the store "

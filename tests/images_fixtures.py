@@ -170,6 +170,9 @@ def make_images_env(images_template: Template, tmp_path: Path
     def make(store: Store | None = None, staging: Store | None = None,
              **overrides: Any) -> Env:
         stores = {k: v for k, v in (("store", store), ("staging", staging)) if v is not None}
+        # The local HTTP server of `http_files` listens on a free port: allow any port
+        # (tests of the import filter set their own).
+        overrides = {"image.web_download_allowed_ports": "", **overrides}
         env = _build_env(images_template, tmp_path / f"env{next(counter)}", overrides, stores)
         envs.append(env)
         return env

@@ -223,3 +223,88 @@ def test_flow_undoes_in_reverse_including_the_failed_step():
     with pytest.raises(RuntimeError, match="boom"):
         run_flow(steps, ImportJob("id", "glance-direct", "raw", "task"))
     assert log == ["run a", "run b", "run c", "undo c", "undo b", "undo a"]
+
+
+# -- the import filter (Glance's [import_filtering_opts]) ----------------------------------------
+@pytest.mark.parametrize(("overrides", "uri", "text"), [
+    ({}, "http://127.0.0.1:5000/v3/users", "port 5000 is not allowed (allowed: 80, 443)"),
+    ({}, "https://example.com:8774/", "port 8774 is not allowed"),
+    ({}, "http://example.com:99999/x", "bad port"),
+    ({"image.web_download_disallowed_hosts": "169.254.169.254, Metadata.Local"},
+     "http://169.254.169.254/latest/meta-data", "host 169.254.169.254 is not allowed"),
+    ({"image.web_download_disallowed_hosts": "metadata.local"},
+     "http://METADATA.local/x", "is not allowed"),
+])
+def test_web_download_filter_refuses_at_request_time(make_images_env, overrides, uri, text):
+    env = make_images_env(**{"image.web_download_allowed_ports": "80,443", **overrides})
+    img = queued(env.alice)
+    err(do_import(env.alice, img["id"], {"name": "web-download", "uri": uri}), 400, text)
+    assert env.alice.show(img["id"])["status"] == "queued"
+
+
+def test_default_filter_allows_plain_http_and_https(make_images_env):
+    from images.imports import check_uri
+
+    env = make_images_env(**{"image.web_download_allowed_ports": "80,443"})
+    for uri in ("http://example.com/disk.img", "https://example.com:443/a?b=c"):
+        assert check_uri(uri, env.conf.image) == uri
+
+
+@pytest.fixture
+def redirect_to():
+    """A local server answering every GET with a 302 to the URL the test sets."""
+    import http.server
+    import threading
+
+    target: dict[str, str] = {}
+
+    class Redirect(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - the handler API
+            self.send_response(302)
+            self.send_header("Location", target["url"])
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", target
+    server.shutdown()
+    server.server_close()
+    thread.join(5)
+
+
+def test_a_redirect_is_filtered_like_the_uri(make_images_env, http_files, redirect_to):
+    (base, root), (redirector, target) = http_files, redirect_to
+    (root / "d.raw").write_bytes(DATA)
+    ports = f"{redirector.rsplit(':', 1)[1]},{base.rsplit(':', 1)[1]}"
+    env = make_images_env(**{"image.web_download_allowed_ports": ports,
+                             "image.web_download_disallowed_hosts": "localhost"})
+    # allowed: a redirect to an allowed server is followed
+    target["url"] = f"{base}/d.raw"
+    img = queued(env.alice)
+    assert do_import(env.alice, img["id"], {"name": "web-download",
+                                            "uri": f"{redirector}/x"}).status_code == 202
+    env.wait_imports()
+    assert env.alice.show(img["id"])["size"] == len(DATA)
+    # refused: the redirect names a port or a host the filter refuses, though the data is
+    # there (unfiltered, both imports would succeed): the import fails
+    only_redirector = make_images_env(**{
+        "image.web_download_allowed_ports": redirector.rsplit(":", 1)[1]})
+    for user_env, url in ((only_redirector, f"{base}/d.raw"),
+                          (env, f"http://localhost:{base.rsplit(':', 1)[1]}/d.raw")):
+        target["url"] = url
+        img = queued(user_env.alice)
+        assert do_import(user_env.alice, img["id"], {
+            "name": "web-download", "uri": f"{redirector}/x"}).status_code == 202
+        user_env.wait_imports()
+        shown = user_env.alice.show(img["id"])
+        assert (shown["status"], shown["os_glance_failed_import"]) == ("queued", "file")
+    # a redirect loop ends too
+    target["url"] = f"{redirector}/again"
+    img = queued(env.alice)
+    do_import(env.alice, img["id"], {"name": "web-download", "uri": f"{redirector}/x"})
+    env.wait_imports()
+    assert env.alice.show(img["id"])["status"] == "queued"
