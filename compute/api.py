@@ -10,6 +10,7 @@ from compute import block_devices, states
 from compute.cinder import VolumeClient
 from compute.flavors import validate as validate_flavor
 from compute.glance import ImageClient
+from compute.hosts import BINARY, Hosts, hypervisor_view, service_view
 from compute.microversion import MAX_VERSION, MIN_VERSION, Version, fmt, negotiate
 from compute.models import Flavor, Instance
 from compute.service import ComputeService, ServerRequest, attachment_view
@@ -29,6 +30,10 @@ POLICY = {
     "os_compute_api:os-flavor-extra-specs:delete": "rule:context_is_admin",
     "os_compute_api:servers:create:forced_host": "rule:context_is_admin",
     "os_compute_api:servers:index:get_all_tenants": "rule:context_is_admin",
+    "os_compute_api:os-services:list": "rule:context_is_admin",
+    "os_compute_api:os-services:update": "rule:context_is_admin",
+    "os_compute_api:os-hypervisors:list": "rule:context_is_admin",
+    "os_compute_api:os-aggregates:index": "rule:context_is_admin",
 }
 
 
@@ -182,6 +187,54 @@ def create_app(conf: Config, db: Database | None = None) -> Flask:
     def version() -> Response:
         return json_response({"version": _version_entry(
             base(), "v2.1", "CURRENT", fmt(MAX_VERSION), fmt(MIN_VERSION))})
+
+    # -- hosts (admin): services, hypervisors, zones -----------------------------------------
+    hosts = Hosts(app.extensions["minicloud"].db)
+
+    @app.get("/v2.1/os-services")
+    def list_services() -> Response:
+        _enforce("os_compute_api:os-services:list")
+        binary = request.args.get("binary")
+        rows = [] if binary not in (None, BINARY) else hosts.list(request.args.get("host"))
+        return json_response({"services": [service_view(h) for h in rows]})
+
+    @app.put("/v2.1/os-services/<service_id>")
+    def update_service(service_id: str) -> Response:
+        _enforce("os_compute_api:os-services:update")
+        if not g.mv.at_least(53):
+            raise NotFound("Service updates by host and binary need microversion 2.53.")
+        return json_response({"service": service_view(hosts.set_status(service_id,
+                                                                       json_body()))})
+
+    @app.get("/v2.1/os-hypervisors")
+    @app.get("/v2.1/os-hypervisors/detail")
+    def list_hypervisors() -> Response:
+        _enforce("os_compute_api:os-hypervisors:list")
+        detail = request.path.endswith("/detail")
+        pattern = request.args.get("hypervisor_hostname_pattern")
+        rows = [h for h in hosts.list() if not pattern or pattern in h.name]
+        return json_response({"hypervisors": [
+            hypervisor_view(h, *hosts.usage(h.name), detail=detail) for h in rows]})
+
+    @app.get("/v2.1/os-hypervisors/<hypervisor_id>")
+    def show_hypervisor(hypervisor_id: str) -> Response:
+        _enforce("os_compute_api:os-hypervisors:list")
+        host = hosts.hypervisor(hypervisor_id)
+        return json_response({"hypervisor": hypervisor_view(host, *hosts.usage(host.name),
+                                                            detail=True)})
+
+    @app.get("/v2.1/os-aggregates")
+    def list_aggregates() -> Response:
+        _enforce("os_compute_api:os-aggregates:index")
+        return json_response({"aggregates": []})  # no host aggregates in minicloud
+
+    @app.get("/v2.1/os-availability-zone")
+    @app.get("/v2.1/os-availability-zone/detail")
+    def list_zones() -> Response:
+        zones = sorted({h.zone for h in hosts.list() if h.enabled} or {"nova"})
+        return json_response({"availabilityZoneInfo": [
+            {"zoneName": zone, "zoneState": {"available": True}, "hosts": None}
+            for zone in zones]})
 
     # -- flavors ---------------------------------------------------------------------------
     @app.get("/v2.1/flavors")

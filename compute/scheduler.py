@@ -26,7 +26,7 @@ class NoValidHost(MinicloudError):
         super().__init__(f"No valid host was found. {reason}".strip())
 
 
-def _used(session: Session, host: str) -> tuple[int, int, int]:
+def used(session: Session, host: str) -> tuple[int, int, int]:
     row = session.execute(
         select(func.coalesce(func.sum(Allocation.vcpus), 0),
                func.coalesce(func.sum(Allocation.memory_mib), 0),
@@ -66,12 +66,12 @@ def claim(session: Session, instance_id: str, flavor: dict, forced_host: str | N
     disk = flavor["disk"] + flavor.get("ephemeral", 0)
     best, best_free, reasons = None, -1, []
     for host in hosts:
-        used = _used(session, host.name)
-        reason = fits(host, used, vcpus, ram, disk)
+        in_use = used(session, host.name)
+        reason = fits(host, in_use, vcpus, ram, disk)
         if reason:
             reasons.append(f"{host.name}: {reason}")
             continue
-        free = host.memory_mib - used[1]
+        free = host.memory_mib - in_use[1]
         if free > best_free:  # spread: the host with the most free RAM
             best, best_free = host, free
     if best is None:

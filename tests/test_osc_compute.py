@@ -322,3 +322,53 @@ def test_server_delete_with_wait(run, osc, server):
     run("server", "delete", "--wait", SERVER)  # waits for GET /servers/{id} to 404
     server["deleted"] = True
     assert server["id"] not in {r["ID"] for r in osc("server", "list")}
+
+
+# --- hosts (admin) ------------------------------------------------------------------------------
+
+def test_compute_service_list_and_disable_a_host(run, osc, image):
+    """`compute service list` shows each compute agent's host; `compute service set --disable`
+    keeps the scheduler away from it (a new server finds no host), `--enable` undoes it."""
+    (svc,) = osc("compute", "service", "list")
+    assert (svc["Binary"], svc["Zone"], svc["Status"], svc["State"]) == (
+        "nova-compute", "nova", "enabled", "up")
+    host = svc["Host"]
+    (hyp,) = osc("hypervisor", "list")
+    assert (hyp["Hypervisor Hostname"], hyp["Hypervisor Type"], hyp["State"]) == (
+        host, "QEMU", "up")
+    run("compute", "service", "set", "--disable", "--disable-reason", "maintenance", host,
+        "nova-compute")
+    try:
+        (svc,) = osc("compute", "service", "list", "--long")
+        assert (svc["Status"], svc["Disabled Reason"]) == ("disabled", "maintenance")
+        doomed = osc("server", "create", "--image", IMAGE, "--flavor", "lab.nano",
+                     "osc-no-host")
+        shown = _until(lambda: osc("server", "show", doomed["id"]),
+                       lambda s: s["status"] == "ERROR")
+        assert "No valid host" in shown["fault"]["message"]
+        run("server", "delete", doomed["id"])
+    finally:
+        run("compute", "service", "set", "--enable", host, "nova-compute")
+    (svc,) = osc("compute", "service", "list", "--long")
+    assert (svc["Status"], svc["Disabled Reason"]) == ("enabled", None)
+    zones = osc("availability", "zone", "list", "--compute")
+    assert [(z["Zone Name"], z["Zone Status"]) for z in zones] == [("nova", "available")]
+
+
+def test_hosts_are_for_admins_only(run, cloud):
+    cloud.minicloud("project", "create", "osc-hosts-p")
+    cloud.minicloud("user", "create", "osc-hosts-u", "--password", "pw-hosts", "--project",
+                    "osc-hosts-p", "--role", "member")
+    member = {"OS_USERNAME": "osc-hosts-u", "OS_PASSWORD": "pw-hosts",
+              "OS_PROJECT_NAME": "osc-hosts-p"}
+    for args in (("compute", "service", "list"), ("hypervisor", "list"),
+                 ("volume", "service", "list")):
+        refused = run(*args, env=member, check=False)
+        assert refused.returncode == 1 and "403" in refused.stderr, refused.stderr
+
+
+def test_volume_service_list(osc):
+    (svc,) = osc("volume", "service", "list")
+    assert (svc["Binary"], svc["Zone"], svc["Status"], svc["State"]) == (
+        "cinder-volume", "nova", "enabled", "up")
+    assert svc["Host"].endswith("@file")

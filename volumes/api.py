@@ -34,6 +34,7 @@ from volumes.service import Settings, VolumeService
 POLICY = {
     "admin_api": "role:admin",
     "volume:get_all_tenants": "rule:admin_api",
+    "volume_extension:services:index": "rule:admin_api",
     "volume:force_delete": "rule:admin_api",
     "volume_extension:volume_admin_actions:reset_status": "rule:admin_api",
 }
@@ -126,6 +127,23 @@ def create_app(conf: Config, db: Database | None = None,
     @public
     def version() -> Response:
         return json_response({"versions": [_version_entry(base())]})
+
+    # -- services (admin): one cinder-volume per volume agent host --------------------------------
+    @route("/os-services", methods=["GET"], endpoint="list_services")
+    def list_services(project_id: str | None) -> Response:
+        _enforce("volume_extension:services:index")
+        host, binary = request.args.get("host"), request.args.get("binary")
+        rows = [] if binary not in (None, "cinder-volume") else svc.hosts()
+        services = [{
+            "binary": "cinder-volume", "host": f"{row.name}@{row.backend}", "zone": "nova",
+            "status": "enabled", "state": "up" if up else "down",
+            "updated_at": row.heartbeat_at.strftime("%Y-%m-%dT%H:%M:%S.000000"),
+            "disabled_reason": None, "cluster": None, "backend_state": "up" if up else "down",
+            "replication_status": "disabled", "active_backend_id": None, "frozen": False}
+            for row, up in rows]
+        if host:
+            services = [s for s in services if host in (s["host"], s["host"].split("@")[0])]
+        return json_response({"services": services})
 
     # -- volumes -------------------------------------------------------------------------------
     @route("/volumes", methods=["GET"], endpoint="list_volumes")

@@ -122,6 +122,13 @@ class VolumeService:
                              f"size {size}GB.")
         return size
 
+    def hosts(self) -> list[tuple[VolumeHost, bool]]:
+        """Every volume agent's host, and whether it is up (a fresh heartbeat)."""
+        fresh = utcnow() - dt.timedelta(seconds=self.settings.service_down_time)
+        with self.db.session() as s:
+            rows = list(s.scalars(select(VolumeHost).order_by(VolumeHost.name)))
+        return [(row, row.heartbeat_at >= fresh) for row in rows]
+
     def _pick_host(self, s: Session) -> str | None:
         fresh = utcnow() - dt.timedelta(seconds=self.settings.service_down_time)
         return s.scalar(select(VolumeHost.name).where(VolumeHost.heartbeat_at >= fresh)
