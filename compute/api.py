@@ -115,6 +115,38 @@ def _version_entry(base: str, vid: str, status: str, version: str, min_version: 
             "links": [{"rel": "self", "href": f"{base}/{vid}/"}]}
 
 
+def parse_metadata(value: object, field: str = "metadata") -> dict[str, str]:
+    """Server metadata: string keys of 1 to 255 characters, string values of at most 255."""
+    if not isinstance(value, dict) or not all(
+            isinstance(k, str) and 0 < len(k) <= 255 and isinstance(v, str) and len(v) <= 255
+            for k, v in value.items()):
+        raise BadRequest(f"Invalid input for field '{field}': string keys (1 to 255 "
+                         "characters) and string values (at most 255).")
+    return value
+
+
+def parse_update(body: dict, mv: Version) -> dict[str, str | None]:
+    """``PUT /servers/{id}``: ``name``, and ``description`` from 2.19."""
+    server = body.get("server")
+    if not isinstance(server, dict) or not server:
+        raise BadRequest("Invalid input: 'server' is a required object with the fields to "
+                         "change.")
+    allowed = {"name", "description"} if mv.at_least(19) else {"name"}
+    unknown = set(server) - allowed
+    if unknown:
+        raise BadRequest(f"Invalid input: cannot change {', '.join(sorted(unknown))} (only "
+                         f"{', '.join(sorted(allowed))} at this microversion).")
+    name = server.get("name", "")
+    if "name" in server and (not isinstance(name, str) or not name.strip()
+                             or len(name) > 255):
+        raise BadRequest("Invalid input for field 'name': a string of 1 to 255 characters.")
+    description = server.get("description")
+    if description is not None and (not isinstance(description, str)
+                                    or len(description) > 255):
+        raise BadRequest("Invalid input for field 'description': at most 255 characters.")
+    return dict(server)
+
+
 def parse_server(body: dict) -> ServerRequest:
     server = body.get("server")
     if not isinstance(server, dict):
@@ -128,10 +160,7 @@ def parse_server(body: dict) -> ServerRequest:
     image_ref = server.get("imageRef", "")
     if not isinstance(image_ref, str):
         raise BadRequest("Invalid input for field 'imageRef': a string is required.")
-    metadata = server.get("metadata") or {}
-    if not isinstance(metadata, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()):
-        raise BadRequest("Invalid input for field 'metadata': string keys and values.")
+    metadata = parse_metadata(server.get("metadata") or {})
     boot = block_devices.parse(image_ref.rstrip("/").rsplit("/", 1)[-1],
                                server.get("block_device_mapping_v2") or [])
     networks = server.get("networks", "auto")
@@ -339,6 +368,42 @@ def create_app(conf: Config, db: Database | None = None) -> Flask:
                 "adminPass": ""}
         return json_response({"server": body}, 202,
                              {"Location": f"{base()}/v2.1/servers/{inst.id}"})
+
+    @app.put("/v2.1/servers/<server_id>")
+    def update_server(server_id: str) -> Response:
+        inst = svc.update_server(auth(), server_id, **parse_update(json_body(), g.mv))
+        return json_response({"server": server_view(inst, g.mv)})
+
+    @app.get("/v2.1/servers/<server_id>/metadata")
+    def show_metadata(server_id: str) -> Response:
+        return json_response({"metadata": svc.get_server(auth(), server_id).metadata_ or {}})
+
+    @app.post("/v2.1/servers/<server_id>/metadata")
+    @app.put("/v2.1/servers/<server_id>/metadata")
+    def set_metadata(server_id: str) -> Response:
+        items = parse_metadata(json_body().get("metadata"))
+        return json_response({"metadata": svc.set_metadata(
+            auth(), server_id, items, replace=request.method == "PUT")})
+
+    @app.get("/v2.1/servers/<server_id>/metadata/<key>")
+    def show_metadata_item(server_id: str, key: str) -> Response:
+        metadata = svc.get_server(auth(), server_id).metadata_ or {}
+        if key not in metadata:
+            raise NotFound(f"Metadata item was not found: {key}")
+        return json_response({"meta": {key: metadata[key]}})
+
+    @app.put("/v2.1/servers/<server_id>/metadata/<key>")
+    def set_metadata_item(server_id: str, key: str) -> Response:
+        meta = parse_metadata(json_body().get("meta"), "meta")
+        if list(meta) != [key]:
+            raise BadRequest("The request body must hold exactly the item of the URL's key.")
+        svc.set_metadata(auth(), server_id, meta)
+        return json_response({"meta": meta})
+
+    @app.delete("/v2.1/servers/<server_id>/metadata/<key>")
+    def delete_metadata_item(server_id: str, key: str) -> Response:
+        svc.set_metadata(auth(), server_id, {}, remove=key)
+        return Response(status=204)
 
     @app.delete("/v2.1/servers/<server_id>")
     def delete_server(server_id: str) -> Response:

@@ -37,6 +37,8 @@ class ServerRequest:
     key_name: str | None = None
 
 
+#: Nova's default ``metadata_items`` quota.
+MAX_METADATA_ITEMS = 128
 #: Image API keys that are not image properties (never copied into the instance).
 NOT_IMAGE_META = frozenset({"tags", "self", "file", "schema", "locations"})
 
@@ -147,6 +149,33 @@ class ComputeService:
     def get_server(self, ctx: AuthContext, server_id: str) -> Instance:
         with self.db.session() as s:
             return self._visible(s, ctx, server_id)
+
+    def update_server(self, ctx: AuthContext, server_id: str, **values: str | None
+                      ) -> Instance:
+        """Rename it or change its description (``PUT /servers/{id}``)."""
+        with self.db.session() as s:
+            inst = self._visible(s, ctx, server_id)
+            for key, value in values.items():
+                setattr(inst, key, value)
+        return self.get_server(ctx, server_id)
+
+    def set_metadata(self, ctx: AuthContext, server_id: str, items: dict[str, str],
+                     replace: bool = False, remove: str | None = None) -> dict[str, str]:
+        """Merge ``items`` into the server's metadata (or ``replace`` it), or ``remove``
+        one key (404 when it is not there); returns the metadata after the change."""
+        with self.db.session() as s:
+            inst = self._visible(s, ctx, server_id)
+            metadata = {} if replace else dict(inst.metadata_ or {})
+            if remove is not None:
+                if remove not in metadata:
+                    raise NotFound(f"Metadata item was not found: {remove}")
+                del metadata[remove]
+            metadata.update(items)
+            if len(metadata) > MAX_METADATA_ITEMS:
+                raise Forbidden(f"Quota exceeded for metadata_items: at most "
+                                f"{MAX_METADATA_ITEMS} per server.")
+            inst.metadata_ = metadata
+            return metadata
 
     def list_servers(self, ctx: AuthContext, all_projects: bool = False,
                      name: str | None = None, status: str | None = None) -> list[Instance]:

@@ -331,6 +331,20 @@ def test_server_lifecycle(cloud, image):
     assert shown_img["properties"]["purpose"] == "test"
     mc("image", "delete", snap["id"])
 
+    mc("server", "set", "cli-vm", "--name", "cli-vm2", "--description", "a lab",
+       "--property", "seat=4")
+    shown = _json(mc("server", "show", "cli-vm2", "-f", "json"))
+    assert (shown["id"], shown["description"]) == (sid, "a lab")
+    assert shown["properties"] == {"role": "test", "seat": "4"}
+    mc("server", "unset", "cli-vm2", "--property", "role", "--description")
+    shown = _json(mc("server", "show", sid, "-f", "json"))
+    assert (shown["properties"], shown["description"]) == ({"seat": "4"}, None)
+    assert _fails(cloud, "server", "unset", sid, "--property", "role") == \
+        "Error: Metadata item was not found: role"
+    assert _fails(cloud, "server", "set", sid, "--name", " ").startswith(
+        "Error: Invalid input for field 'name'")
+    mc("server", "set", sid, "--name", "cli-vm")
+
     mc("server", "delete", "--wait", "--timeout", "60", "cli-vm")
     ids = mc("server", "list", "-f", "value", "-c", "ID").stdout.decode().split()
     assert sid not in ids

@@ -266,6 +266,26 @@ def test_server_too_big_for_the_host_goes_to_error(run, osc, image):
 
 # --- last: delete the shared server ------------------------------------------------------------
 
+def test_server_set_and_unset(run, osc, server):
+    """`server set --name/--description/--property` and `server unset` (PUT /servers/{id},
+    the metadata API); a bad property is refused with the reason."""
+    run("server", "set", "--name", "osc-renamed", "--description", "lab one", "--property",
+        "course=os101", "--property", "seat=7", SERVER)
+    shown = osc("server", "show", "osc-renamed")
+    assert (shown["id"], shown["description"]) == (server["id"], "lab one")
+    assert shown["properties"] == {"course": "os101", "seat": "7"}
+    run("server", "unset", "--property", "seat", "--description", "osc-renamed")
+    shown = osc("server", "show", "osc-renamed")
+    assert shown["properties"] == {"course": "os101"} and shown["description"] == ""
+    missing = run("server", "unset", "--property", "nope", "osc-renamed", check=False)
+    assert missing.returncode == 1 and "nope" in missing.stderr
+    too_long = run("server", "set", "--property", f"k={'v' * 256}", "osc-renamed",
+                   check=False)
+    assert too_long.returncode == 1 and "255" in too_long.stderr
+    run("server", "set", "--name", SERVER, "osc-renamed")
+    assert osc("server", "show", SERVER)["id"] == server["id"]
+
+
 def test_server_add_and_remove_volume(run, osc, server):
     """`server add volume` shows in both APIs (Nova's volumes_attached, Cinder's
     attachments), as vdc after vda and the ephemeral vdb; `server remove volume` undoes it."""

@@ -20,7 +20,7 @@ import requests
 
 from minicloud import errors
 from minicloud.cli.context import CliContext, pass_ctx
-from minicloud.cli.images import ImageApi, parse_properties
+from minicloud.cli.images import ImageApi, parse_properties, unset_property_option
 from minicloud.cli.images import show_record as image_record
 from minicloud.cli.output import emit_list, emit_one, for_each, output_options
 from minicloud.client import Client
@@ -99,6 +99,17 @@ class ComputeApi:
 
     def delete_server(self, server_id: str) -> None:
         self._call("DELETE", f"/servers/{_quote(server_id)}")
+
+    def update_server(self, server_id: str, changes: dict) -> dict:
+        return self._call("PUT", f"/servers/{_quote(server_id)}",
+                          json={"server": changes}).json()["server"]
+
+    def set_metadata(self, server_id: str, items: dict[str, str]) -> dict[str, str]:
+        return self._call("POST", f"/servers/{_quote(server_id)}/metadata",
+                          json={"metadata": items}).json()["metadata"]
+
+    def delete_metadata(self, server_id: str, key: str) -> None:
+        self._call("DELETE", f"/servers/{_quote(server_id)}/metadata/{_quote(key)}")
 
     def action(self, server_id: str, name: str, params: Any = None) -> requests.Response:
         return self._call("POST", f"/servers/{_quote(server_id)}/action", json={name: params})
@@ -511,6 +522,40 @@ def server_show(obj: CliContext, ref: str, fmt: str, columns: tuple[str, ...]) -
     """Show a server (by name or id)."""
     api, images = _apis(obj)
     _show_server(images, api.find_server(ref), fmt, columns)
+
+
+@server.command("set")
+@click.argument("ref", metavar="SERVER")
+@click.option("--name", help="New name.")
+@click.option("--description", help="New description.")
+@_property_option
+@pass_ctx
+def server_set(obj: CliContext, ref: str, name: str | None, description: str | None,
+               properties: dict[str, str]) -> None:
+    """Rename a server, change its description, or add or change properties."""
+    api, _ = _apis(obj)
+    found = api.find_server(ref)
+    changes = {k: v for k, v in (("name", name), ("description", description)) if v is not None}
+    if changes:
+        api.update_server(found["id"], changes)
+    if properties:
+        api.set_metadata(found["id"], properties)
+
+
+@server.command("unset")
+@click.argument("ref", metavar="SERVER")
+@unset_property_option
+@click.option("--description", "no_description", is_flag=True, help="Clear the description.")
+@pass_ctx
+def server_unset(obj: CliContext, ref: str, keys: tuple[str, ...],
+                 no_description: bool) -> None:
+    """Remove properties or the description of a server."""
+    api, _ = _apis(obj)
+    found = api.find_server(ref)
+    if no_description:
+        api.update_server(found["id"], {"description": None})
+    for key in keys:
+        api.delete_metadata(found["id"], key)
 
 
 @server.command("delete")

@@ -196,6 +196,11 @@ def parse_properties(ctx: click.Context | None, param: click.Parameter | None,
     return props
 
 
+#: ``--property KEY`` (repeatable) of the ``unset`` commands, into ``keys``.
+unset_property_option = click.option("--property", "keys", multiple=True, metavar="KEY",
+                                     help="A property to remove (repeatable).")
+
+
 def _check_sort(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     for item in (value.split(",") if value else ()):
         key, _, direction = item.partition(":")
@@ -401,8 +406,7 @@ def image_set(obj: CliContext, ref: str, name: str | None, properties: dict[str,
 
 @image.command("unset")
 @click.argument("ref", metavar="IMAGE")
-@click.option("--property", "keys", multiple=True, metavar="KEY",
-              help="A property to remove (repeatable).")
+@unset_property_option
 @click.option("--tag", "tags", multiple=True, help="A tag to remove (repeatable).")
 @output_options
 @pass_ctx
