@@ -32,6 +32,7 @@ POLICY = {
     "os_compute_api:servers:index:get_all_tenants": "rule:context_is_admin",
     "os_compute_api:os-services:list": "rule:context_is_admin",
     "os_compute_api:os-services:update": "rule:context_is_admin",
+    "os_compute_api:os-services:delete": "rule:context_is_admin",
     "os_compute_api:os-hypervisors:list": "rule:context_is_admin",
     "os_compute_api:os-aggregates:index": "rule:context_is_admin",
 }
@@ -234,6 +235,12 @@ def create_app(conf: Config, db: Database | None = None) -> Flask:
             raise NotFound("Service updates by host and binary need microversion 2.53.")
         return json_response({"service": service_view(hosts.set_status(service_id,
                                                                        json_body()))})
+
+    @app.delete("/v2.1/os-services/<service_id>")
+    def delete_service(service_id: str) -> Response:
+        _enforce("os_compute_api:os-services:delete")
+        hosts.delete(service_id)
+        return Response(status=204)
 
     @app.get("/v2.1/os-hypervisors")
     @app.get("/v2.1/os-hypervisors/detail")

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from compute import scheduler, states
 from compute.models import ComputeHost, Instance
 from minicloud.db import Database, utcnow
-from minicloud.errors import BadRequest, NotFound
+from minicloud.errors import BadRequest, Conflict, NotFound
 
 BINARY = "nova-compute"
 _SERVICE_NS = uuid.UUID("6d696e69-636c-6f75-6400-736572766963")     # "minicloud" "servic"
@@ -94,6 +94,17 @@ class Hosts:
             running = s.scalar(select(func.count()).select_from(Instance).where(
                 Instance.host == name, Instance.vm_state != states.DELETED))
             return scheduler.used(s, name), int(running or 0)
+
+    def delete(self, ident: str) -> None:
+        """Forget a host (``openstack compute service delete``): refused while servers live
+        there; an agent still running registers it again at its next start."""
+        host = self.service(ident)
+        with self.db.session() as s:
+            if s.scalar(select(func.count()).select_from(Instance).where(
+                    Instance.host == host.name, Instance.vm_state != states.DELETED)):
+                raise Conflict(f"Unable to delete compute service that is hosting "
+                               f"instances: {host.name}")
+            s.delete(s.get(ComputeHost, host.name))
 
     def set_status(self, ident: str, body: dict) -> ComputeHost:
         """``PUT /os-services/{id}`` (2.53+): ``status`` enabled|disabled, an optional

@@ -280,6 +280,7 @@ def main() -> None:
     logging.basicConfig(level=conf.DEFAULT.log_level.upper(),
                         format="%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s")
     paths = StatePaths(conf.state_dir)
+    paths.ensure()  # a volume-only host has no `minicloud up` to make them
     db = Database(conf.database_url, conf.database.busy_timeout)
     provider = TokenProvider(db, ensure_key(conf.state_dir), conf.identity.token_expiration)
     tokens = ServiceTokens(provider, *IdentityService(db).service_identity())
