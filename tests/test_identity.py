@@ -128,6 +128,55 @@ def test_expired_token_is_refused(env, monkeypatch):
     assert resp.status_code == 401 and "expired" in resp.json["error"]["message"]
 
 
+def rescope(client, token, project=None):
+    body = {"auth": {"identity": {"methods": ["token"], "token": {"id": token}}}}
+    if project:
+        body["auth"]["scope"] = {"project": {"name": project, "domain": {"name": "Default"}}}
+    return client.post("/v3/auth/tokens", json=body)
+
+
+def test_rescoping_keeps_the_user_and_the_expiry(env, monkeypatch):
+    client, ident, _ = env
+    ident.create_project("second")
+    ident.assign_role("alice", "second", "member")
+    token, body = login(client, user="alice", password="alice-pw", project="demo")
+    later = dt.datetime.now(dt.UTC).replace(tzinfo=None) + dt.timedelta(minutes=30)
+    monkeypatch.setattr("minicloud.identity.tokens._now", lambda: later)
+    resp = rescope(client, token, "second")
+    assert resp.status_code == 201
+    new = resp.json["token"]
+    assert (new["user"]["name"], new["project"]["name"]) == ("alice", "second")
+    assert new["expires_at"] == body["expires_at"]  # not extended by rescoping
+    assert new["methods"] == ["token"] and new["roles"] == [{"id": "member", "name": "member"}]
+    assert rescope(client, token).json["token"]["project"]["name"] == "demo"  # default: same
+    assert rescope(client, token, "admin").status_code == 401     # no role there
+    assert rescope(client, "garbage").status_code == 401
+    bad = client.post("/v3/auth/tokens", json={"auth": {"identity": {
+        "methods": ["token"], "token": "not-an-object"}}})
+    assert bad.status_code == 400
+
+
+def test_a_revoked_token_is_refused_everywhere(env):
+    client, _, _ = env
+    admin, _ = login(client)
+    alice, _ = login(client, user="alice", password="alice-pw", project="demo")
+    other, _ = login(client, user="alice", password="alice-pw", project="demo")
+    refused = client.delete("/v3/auth/tokens", headers={"X-Auth-Token": alice,
+                                                         "X-Subject-Token": admin})
+    assert refused.status_code == 403  # not someone else's
+    assert client.delete("/v3/auth/tokens", headers={
+        "X-Auth-Token": alice, "X-Subject-Token": alice}).status_code == 204
+    resp = client.get("/v3/auth/catalog", headers={"X-Auth-Token": alice})
+    assert resp.status_code == 401 and "revoked" in resp.json["error"]["message"]
+    assert rescope(client, alice).status_code == 401  # no new token from a revoked one
+    # Only that token: the same user's other token still works; an admin revokes any.
+    assert client.get("/v3/auth/catalog", headers={"X-Auth-Token": other}).status_code == 200
+    assert client.delete("/v3/auth/tokens", headers={
+        "X-Auth-Token": admin, "X-Subject-Token": other}).status_code == 204
+    assert client.get("/v3/auth/tokens", headers={
+        "X-Auth-Token": admin, "X-Subject-Token": other}).status_code == 404
+
+
 def test_disabled_user_token_is_invalid(env):
     client, ident, _ = env
     token, _ = login(client, user="alice", password="alice-pw", project="demo")

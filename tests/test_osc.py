@@ -8,6 +8,7 @@ import os
 import subprocess
 
 import pytest
+import requests
 
 from tests.conftest import OSC_BIN
 
@@ -36,6 +37,18 @@ def test_token_issue(osc, cloud):
     token = json.loads(osc("token", "issue", "-f", "json"))
     assert token["id"].startswith("gAAAA") and len(token["project_id"]) == 32
     assert token["expires"]
+
+
+def test_token_revoke(osc, cloud):
+    """`openstack token revoke`: the token stops working for every service."""
+    token = json.loads(osc("token", "issue", "-f", "json"))["id"]
+    image_url = f"http://127.0.0.1:{cloud.ports['image']}/v2/images"
+    assert requests.get(image_url, headers={"X-Auth-Token": token}, timeout=30).ok
+    osc("token", "revoke", token)
+    refused = requests.get(image_url, headers={"X-Auth-Token": token}, timeout=30)
+    assert refused.status_code == 401 and "revoked" in refused.text
+    again = osc("token", "revoke", token, check=False)
+    assert again.returncode == 1
 
 
 def test_catalog_list(osc, cloud):

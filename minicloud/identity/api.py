@@ -29,10 +29,10 @@ def _iso(value) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%S.000000Z")
 
 
-def token_body(ctx: AuthContext, conf: Config) -> dict:
+def token_body(ctx: AuthContext, conf: Config, methods: list[str] | None = None) -> dict:
     domain = {"id": ctx.domain_id, "name": "Default"}
     return {"token": {
-        "methods": ["password"], "audit_ids": [ctx.audit_id],
+        "methods": methods or ["password"], "audit_ids": [ctx.audit_id],
         "expires_at": _iso(ctx.expires_at), "issued_at": _iso(ctx.issued_at),
         "user": {"id": ctx.user_id, "name": ctx.user_name, "domain": domain},
         "project": {"id": ctx.project_id, "name": ctx.project_name, "domain": domain},
@@ -79,22 +79,46 @@ def create_app(conf: Config, db: Database | None = None) -> Flask:
     @app.post("/v3/auth/tokens")
     @public
     def issue_token() -> Response:
-        user_id, project_id = identity.authenticate(json_body())
-        ctx = tokens.issue(user_id, project_id)
-        return json_response(token_body(ctx, conf), 201, {"X-Subject-Token": ctx.token})
+        method, ref, scope = identity.auth_request(json_body())
+        if method == "password":
+            user_ref = ref.get("user")
+            if not isinstance(user_ref, dict):
+                raise BadRequest("Expecting auth.identity.password.user with a password.")
+            ctx = tokens.issue(*identity.authenticate(user_ref, scope))
+        else:  # rescoping a token: same user, same expiry (as Keystone)
+            try:
+                parent = tokens.validate(str(ref.get("id") or ""))
+            except Unauthorized as exc:
+                raise Unauthorized(f"The token to rescope is not valid: {exc.message}") \
+                    from None
+            project_id = identity.rescope(parent.user_id, scope, parent.project_id)
+            ctx = tokens.issue(parent.user_id, project_id, expires=parent.expires_at)
+        return json_response(token_body(ctx, conf, [method]), 201,
+                             {"X-Subject-Token": ctx.token})
 
-    @app.route("/v3/auth/tokens", methods=["GET", "HEAD"])
-    def validate_token() -> Response:
+    def subject_token() -> AuthContext:
+        """The ``X-Subject-Token``: the caller's own token, or any token for an admin; an
+        invalid one is "not found", as in Keystone."""
         subject = request.headers.get("X-Subject-Token", "")
         if not subject:
             raise NotFound("X-Subject-Token header is required.")
         if subject != auth().token and not auth().is_admin:
-            raise Forbidden("Only admins validate other users' tokens.")
+            raise Forbidden("Only admins validate or revoke other users' tokens.")
         try:
-            ctx = tokens.validate(subject)
-        except Unauthorized as exc:  # an invalid subject token is "not found", as in Keystone
-            raise NotFound("The token is invalid or has expired.") from exc
-        return json_response(token_body(ctx, conf), 200, {"X-Subject-Token": subject})
+            return tokens.validate(subject)
+        except Unauthorized as exc:
+            raise NotFound(f"The token is not valid: {exc.message}") from exc
+
+    @app.route("/v3/auth/tokens", methods=["GET", "HEAD"])
+    def validate_token() -> Response:
+        ctx = subject_token()
+        return json_response(token_body(ctx, conf), 200, {"X-Subject-Token": ctx.token})
+
+    @app.delete("/v3/auth/tokens")
+    def revoke_token() -> Response:
+        """Revoke a token (``openstack token revoke``): one's own, or any as an admin."""
+        tokens.revoke(subject_token())
+        return Response(status=204)
 
     @app.get("/v3/auth/catalog")
     def get_catalog() -> Response:

@@ -53,3 +53,11 @@ class RoleAssignment(Base):
                                             primary_key=True)
     role_id: Mapped[str] = mapped_column(ForeignKey("roles.id", ondelete="CASCADE"),
                                          primary_key=True)
+
+
+class RevokedToken(Base):
+    """A revoked token, by its audit id, kept until the token would have expired anyway."""
+
+    __tablename__ = "revoked_tokens"
+    audit_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)

@@ -83,36 +83,57 @@ class IdentityService:
             return project
 
     # -- authentication ------------------------------------------------------------------
-    def authenticate(self, body: dict) -> tuple[str, str]:
-        """Check a Keystone v3 password auth request; return ``(user_id, project_id)``."""
+    @staticmethod
+    def auth_request(body: dict) -> tuple[str, dict, dict | None]:
+        """``(method, its identity object, project scope or None)`` of a v3 auth request:
+        method ``password`` (``{"user": {..., "password"}}``) or ``token`` (``{"id"}``)."""
         try:
             identity = body["auth"]["identity"]
-            if "password" not in identity.get("methods", []):
-                raise BadRequest("Only the password authentication method is supported.")
-            user_ref = identity["password"]["user"]
-            password = user_ref["password"]
-        except (KeyError, TypeError):
-            raise BadRequest("Expecting auth.identity.password.user with a password.") from None
-        scope = (body["auth"].get("scope") or {}).get("project") if isinstance(
-            body["auth"].get("scope"), dict) else None
+            methods = identity.get("methods", [])
+            method = next(m for m in ("password", "token") if m in methods)
+            ref = identity[method]
+            if not isinstance(ref, dict):
+                raise TypeError
+        except StopIteration:
+            raise BadRequest("Only the password and token authentication methods are "
+                             "supported.") from None
+        except (KeyError, TypeError, AttributeError):
+            raise BadRequest("Expecting auth.identity with methods and a password or token "
+                             "object.") from None
+        scope = body["auth"].get("scope")
+        return method, ref, scope.get("project") if isinstance(scope, dict) else None
+
+    def authenticate(self, user_ref: dict, scope: dict | None) -> tuple[str, str]:
+        """Check a password (``user_ref``: name or id, domain, password); return
+        ``(user_id, project_id)`` for the scope (default: the user's default project)."""
+        password = user_ref.get("password")
         with self.db.session() as s:
             user = self._find_user(s, user_ref)
             if user is None or not user.enabled or not isinstance(password, str) or \
                     not check_password(password, user.password_hash):
                 raise Unauthorized("The request you have made requires authentication.")
-            if scope is None:
-                if not user.default_project_id:
-                    raise BadRequest("A project scope is required.")
-                project = s.get(Project, user.default_project_id)
-            else:
-                project = self._find_project(s, scope)
-            if project is None or not project.enabled:
-                raise Unauthorized("The project to scope to does not exist or is disabled.")
-            has_role = s.scalar(select(RoleAssignment).where(
-                RoleAssignment.user_id == user.id, RoleAssignment.project_id == project.id))
-            if has_role is None:
-                raise Unauthorized(f"User {user.id} has no access to project {project.id}.")
-            return user.id, project.id
+            return user.id, self._scope(s, user, scope)
+
+    def rescope(self, user_id: str, scope: dict | None, current_project: str) -> str:
+        """The project a token of ``user_id`` may be rescoped to (default: its own)."""
+        with self.db.session() as s:
+            user = s.get(User, user_id)
+            return self._scope(s, user, scope or {"id": current_project})
+
+    def _scope(self, s: Session, user: User, scope: dict | None) -> str:
+        if scope is None:
+            if not user.default_project_id:
+                raise BadRequest("A project scope is required.")
+            project = s.get(Project, user.default_project_id)
+        else:
+            project = self._find_project(s, scope)
+        if project is None or not project.enabled:
+            raise Unauthorized("The project to scope to does not exist or is disabled.")
+        has_role = s.scalar(select(RoleAssignment).where(
+            RoleAssignment.user_id == user.id, RoleAssignment.project_id == project.id))
+        if has_role is None:
+            raise Unauthorized(f"User {user.id} has no access to project {project.id}.")
+        return project.id
 
     @staticmethod
     def _domain_id(ref: object) -> str:

@@ -1,8 +1,9 @@
 """Fernet tokens: AES + HMAC over a small JSON payload, validated by every service locally.
 
 The key lives in the state directory (``keys/fernet.key``, mode 0600). A token names its user,
-project and expiry; roles are looked up at validation, so a role removed or a user/project
-disabled takes effect at once (as in Keystone).
+project, expiry and audit id; roles are looked up at validation, so a role removed or a
+user/project disabled takes effect at once (as in Keystone). A revoked token's audit id is
+kept in ``revoked_tokens`` until the token would have expired; validation refuses it.
 """
 from __future__ import annotations
 
@@ -15,11 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from minicloud.db import Database
 from minicloud.errors import Unauthorized
-from minicloud.identity.models import Domain, Project, Role, RoleAssignment, User
+from minicloud.identity.models import Domain, Project, RevokedToken, Role, RoleAssignment, User
 
 KEY_FILE = Path("keys") / "fernet.key"
 
@@ -69,9 +70,11 @@ class TokenProvider:
     def __init__(self, db: Database, key: bytes, lifetime: int = 3600) -> None:
         self.db, self.fernet, self.lifetime = db, Fernet(key), lifetime
 
-    def issue(self, user_id: str, project_id: str) -> AuthContext:
+    def issue(self, user_id: str, project_id: str,
+              expires: dt.datetime | None = None) -> AuthContext:
+        """A new token; ``expires`` (a rescoped token keeps its parent's) or the lifetime."""
         issued = _now()
-        expires = issued + dt.timedelta(seconds=self.lifetime)
+        expires = expires or issued + dt.timedelta(seconds=self.lifetime)
         audit = base64.urlsafe_b64encode(secrets.token_bytes(16)).decode().rstrip("=")
         payload = {"u": user_id, "p": project_id, "e": expires.isoformat(),
                    "i": issued.isoformat(), "a": audit}
@@ -89,6 +92,8 @@ class TokenProvider:
         if expires <= _now():
             raise Unauthorized("The token has expired.")
         with self.db.session() as session:
+            if session.get(RevokedToken, payload.get("a")) is not None:
+                raise Unauthorized("The token has been revoked.")
             row = session.execute(
                 select(User, Project)
                 .join(Project, Project.id == payload["p"])
@@ -108,6 +113,14 @@ class TokenProvider:
                            project_name=project.name, domain_id=project.domain_id,
                            roles=tuple(sorted(roles)), expires_at=expires, issued_at=issued,
                            audit_id=payload["a"], token=token)
+
+
+    def revoke(self, ctx: AuthContext) -> None:
+        """Revoke a (valid) token; forget revocations of tokens that have expired since."""
+        with self.db.session() as session:
+            session.execute(delete(RevokedToken).where(RevokedToken.expires_at <= _now()))
+            if session.get(RevokedToken, ctx.audit_id) is None:
+                session.add(RevokedToken(audit_id=ctx.audit_id, expires_at=ctx.expires_at))
 
 
 class ServiceTokens:
