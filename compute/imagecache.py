@@ -20,6 +20,7 @@ from pathlib import Path
 from oslo_utils.imageutils import format_inspector
 
 from compute.glance import ImageClient
+from images.inspection import BOOT_FILE_FORMATS
 from images.store import store_file
 from minicloud.errors import MinicloudError
 
@@ -37,13 +38,14 @@ def check_format(path: Path, disk_format: str) -> None:
     except format_inspector.ImageFormatError as exc:
         raise ImageCacheError(f"base image {path.name} is not a valid image: {exc}") from None
     detected = str(inspector) if inspector else "raw"
-    if detected == "gpt" and disk_format == "raw":
-        detected = "raw"  # a raw disk with a partition table
-    if disk_format in ("aki", "ari", "ami"):
-        disk_format = "raw"  # kernels, ramdisks and AMI roots are plain bytes
-    if detected != disk_format:
+    family = "raw" if detected == "gpt" else detected  # a raw disk with a partition table
+    # Kernels, ramdisks and AMI roots are plain bytes.
+    expected = "raw" if disk_format in ("aki", "ari", "ami") else disk_format
+    if family != expected:
         raise ImageCacheError(f"base image {path.name} is {detected}, but the catalog says "
                               f"{disk_format}")
+    if disk_format in BOOT_FILE_FORMATS:
+        return  # loaded by QEMU as a kernel or initrd, never opened as a disk
     try:
         if inspector is not None:
             inspector.safety_check()

@@ -9,6 +9,8 @@ inspector sees every chunk; at the end of the stream the rules below decide.
    when nothing specific matched; a GPT/MBR partition table counts as raw (a raw disk with a
    partition table), after its own safety check. Formats the library cannot recognise
    (``ami``, ``ari``, ``aki``, ``ploop``) must look raw: anything recognised in them is a lie.
+   A kernel (``aki``) or ramdisk (``ari``) is never opened as a disk: a partition table
+   detected in it (a bzImage's boot sector) is accepted without the MBR checks.
 3. The detected format's safety checks must pass: qcow2 without backing file or data-file,
    version 2/3, no unknown incompatible features; VMDK only monolithicSparse/streamOptimized
    with no ``/`` in extents; QED and LUKS never; a sane MBR/GPT.
@@ -35,6 +37,10 @@ LOG = logging.getLogger(__name__)
 INSPECTED_FORMATS = frozenset({"raw", "qcow2", "vmdk", "vhd", "vhdx", "vdi", "iso"})
 #: Detected formats that are never accepted, whatever was declared.
 BANNED_FORMATS = frozenset({"qed", "luks"})
+#: Kernels and ramdisks of AMI-style images: QEMU loads them (``-kernel``/``-initrd``) and
+#: never opens them as disks, so the boot sector a Linux bzImage starts with is not a
+#: partition table to check. Any disk format recognised in them is still refused.
+BOOT_FILE_FORMATS = frozenset({"aki", "ari"})
 
 
 class ImageRejected(BadRequest):
@@ -136,6 +142,8 @@ class FormatCheck:
         inspector = found[0]
         detected = str(inspector)
         self._check_declared(detected)
+        if self.declared in BOOT_FILE_FORMATS:
+            return Verdict("raw", total)  # plain bytes to QEMU (see BOOT_FILE_FORMATS)
         try:
             inspector.safety_check()
         except fi.SafetyCheckFailed as exc:

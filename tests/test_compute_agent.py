@@ -544,3 +544,24 @@ def test_a_boot_volume_must_hold_the_image(venv_):
     with pytest.raises(BadRequest, match="too small"):
         svc.create_server(alice, request("x", root=RootVolume(image_id="img", size=2)))
     assert volumes.created == []
+
+
+def test_cache_check_treats_kernels_and_ramdisks_as_plain_bytes(tmp_path):
+    """A base in the cache is re-inspected: a kernel's boot sector passes as aki/ari (QEMU
+    loads it, never opens it as a disk) but not as a raw disk; a qcow2 never passes as aki."""
+    from compute.disks import create_blank
+    from compute.imagecache import ImageCacheError, check_format
+
+    kernel = tmp_path / "vmlinuz"
+    boot = bytearray(512)
+    boot[446:462] = bytes(range(0x1E, 0x2E))  # setup code where partition entries would be
+    boot[510:512] = b"\x55\xaa"
+    kernel.write_bytes(bytes(boot) + b"\x90" * 8192)
+    for fmt in ("aki", "ari"):
+        check_format(kernel, fmt)
+    with pytest.raises(ImageCacheError, match="safety check"):
+        check_format(kernel, "raw")
+    qcow2 = tmp_path / "disk.qcow2"
+    create_blank(qcow2, 1)
+    with pytest.raises(ImageCacheError, match="catalog says aki"):
+        check_format(qcow2, "aki")

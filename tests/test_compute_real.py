@@ -17,6 +17,7 @@ import pytest
 from compute.guest_image import parse_report
 from compute.models import Allocation
 from compute.virt.host import Host
+from minicloud import process
 from minicloud.client import Client, Credentials
 from minicloud.config import Config
 from minicloud.db import Database
@@ -174,3 +175,49 @@ def test_stop_start_and_snapshot_of_a_real_guest(real_cloud):
     assert after["os_hash_value"] == source["os_hash_value"], "the source image is untouched"
     client.request("compute", "DELETE", f"/servers/{server_id}", headers=NOVA)
     client.request("image", "DELETE", f"/v2/images/{snap}")
+
+
+def _upload(client: Client, path: Path, **body) -> str:
+    image_id = client.request("image", "POST", "/v2/images", json=body).json()["id"]
+    with path.open("rb") as data:
+        client.request("image", "PUT", f"/v2/images/{image_id}/file", data=data,
+                       headers={"Content-Type": "application/octet-stream"})
+    return image_id
+
+
+@pytest.mark.timeout(400)
+def test_ami_image_boots_its_kernel_and_ramdisk(real_cloud, tmp_path):
+    """An AMI-style image: the kernel (aki) and ramdisk (ari) are images of their own, named
+    by the machine image's kernel_id and ramdisk_id; QEMU boots them directly (no boot
+    loader on the disk) and the disk is still vda."""
+    cloud, client = real_cloud
+    tiny = next((cloud.state_dir / "lab").glob("guest-*/tiny.qcow2"))
+    raw = tmp_path / "tiny.raw"
+    process.run(["qemu-img", "convert", "-f", "qcow2", "-O", "raw", tiny, raw])
+    initrd, kernel = tmp_path / "initrd.img", tmp_path / "vmlinuz"
+    for src, dest in (("::/initrd.img", initrd), ("::/vmlinuz", kernel)):  # from the FAT
+        process.run(["mcopy", "-n", "-i", f"{raw}@@1M", src, dest])
+    disk = tmp_path / "root.img"
+    with disk.open("wb") as fh:
+        fh.truncate(1 << 20)  # the root disk: nothing on it needs to boot
+    kernel_id = _upload(client, kernel, name="ami-kernel", disk_format="aki",
+                        container_format="aki")
+    ramdisk_id = _upload(client, initrd, name="ami-ramdisk", disk_format="ari",
+                         container_format="ari")
+    image_id = _upload(client, disk, name="ami-root", disk_format="ami",
+                       container_format="ami", kernel_id=kernel_id, ramdisk_id=ramdisk_id,
+                       os_command_line="console=ttyS0 quiet panic=-1")
+    server_id = client.request("compute", "POST", "/servers", headers=NOVA, json={"server": {
+        "name": "vm-ami", "imageRef": image_id, "flavorRef": "6", "networks": "none"}}
+    ).json()["server"]["id"]
+    _wait(client, server_id, "ACTIVE")
+    report = _console_report(client, server_id)
+    assert report.uuid == server_id
+    assert {d.name: d.size for d in report.disks} == {"vda": 1 * GIB, "vdb": 1 * GIB}
+    base = cloud.state_dir / "instances" / "_base"
+    assert (base / kernel_id).is_file() and (base / ramdisk_id).is_file()
+    with Host("qemu:///system") as host:
+        xml = host.lookup(server_id).xml()
+    assert f"<kernel>{base / kernel_id}</kernel>" in xml
+    assert "<cmdline>console=ttyS0 quiet panic=-1</cmdline>" in xml
+    client.request("compute", "DELETE", f"/servers/{server_id}", headers=NOVA)

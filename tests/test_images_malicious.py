@@ -59,6 +59,12 @@ def corpus(tmp_path_factory: pytest.TempPathFactory, qemu_img) -> dict[str, byte
     files["hybrid.iso"] = _iso(_mbr(0xEE))
     # A raw disk with an MBR partition table: counts as raw.
     files["partitioned.raw"] = _mbr(0x83) + bytes(range(250)) * 400
+    # A Linux bzImage starts with a legacy boot sector: 55 aa at 510, and setup code where
+    # an MBR's partition entries would be (an invalid "boot flag").
+    boot = bytearray(512)
+    boot[446:462] = b"\x1e\x8c\xc8\x8e\xd8\x8e\xc0\x8e\xd0\x31\xe4\xfb\xfc\xbe\x2d\x00"
+    boot[510:512] = b"\x55\xaa"
+    files["bzimage-like"] = bytes(boot) + bytes(range(250)) * 400
     return files
 
 
@@ -105,6 +111,11 @@ REFUSED = [
     ("good.raw", "vdi", "does not match its disk_format 'vdi'"),
     ("hybrid.iso", "raw", "iso format, but the image's disk_format is 'raw'"),
     ("partitioned.raw", "iso", "does not match its disk_format 'iso'"),
+    # a kernel's boot sector is no partition table: fine as aki/ari, refused as a disk
+    ("bzimage-like", "raw", "gpt safety checks"),
+    ("bzimage-like", "ami", "gpt safety checks"),
+    ("good.qcow2", "aki", "qcow2 format, but the image's disk_format is 'aki'"),
+    ("backing.qcow2", "ari", "qcow2 format, but the image's disk_format is 'ari'"),
 ]
 
 
@@ -156,6 +167,8 @@ def test_web_download_import_is_refused(images_env, corpus, http_files, name):
     ("good.raw", "ami", 1_000_000),
     ("hybrid.iso", "iso", 32 * 2048),
     ("partitioned.raw", "raw", 512 + 100_000),
+    ("bzimage-like", "aki", 512 + 100_000),  # loaded by QEMU as a kernel, never a disk
+    ("bzimage-like", "ari", 512 + 100_000),
 ])
 def test_honest_images_are_accepted(images_env, corpus, name, declared, virtual_size):
     env = images_env
