@@ -6,7 +6,7 @@ from pathlib import Path
 
 from flask import Flask, Response, g, request
 
-from compute import block_devices, states
+from compute import block_devices, quotas, states
 from compute.cinder import VolumeClient
 from compute.flavors import validate as validate_flavor
 from compute.glance import ImageClient
@@ -17,7 +17,7 @@ from compute.service import ComputeService, ServerRequest, attachment_view
 from minicloud import services
 from minicloud.config import Config
 from minicloud.db import Database, new_uuid
-from minicloud.errors import BadRequest, ConfigError, NotFound
+from minicloud.errors import BadRequest, ConfigError, Forbidden, NotFound
 from minicloud.wsgi import auth, current_service, json_body, json_response, public
 from minicloud.wsgi import create_app as base_app
 
@@ -185,7 +185,8 @@ def create_app(conf: Config, db: Database | None = None) -> Flask:
     volume_url = services.by_name("volume").base_url(conf)
     svc = ComputeService(app.extensions["minicloud"].db,
                          lambda token: ImageClient(image_url, lambda: token),
-                         lambda token: VolumeClient(volume_url, lambda: token))
+                         lambda token: VolumeClient(volume_url, lambda: token),
+                         quotas.Limits.from_conf(conf))
     instances_path = conf.path(conf.compute.instances_path)
     app.extensions["compute"] = svc
 
@@ -271,6 +272,34 @@ def create_app(conf: Config, db: Database | None = None) -> Flask:
         return json_response({"availabilityZoneInfo": [
             {"zoneName": zone, "zoneState": {"available": True}, "hosts": None}
             for zone in zones]})
+
+    # -- quotas and limits ---------------------------------------------------------------------
+    def _project(project_id: str) -> str:
+        if project_id != auth().project_id and not auth().is_admin:
+            raise Forbidden("Only admins see other projects' quotas.")
+        return project_id
+
+    @app.get("/v2.1/os-quota-sets/<project_id>")
+    @app.get("/v2.1/os-quota-sets/<project_id>/detail")
+    def show_quotas(project_id: str) -> Response:
+        project_id = _project(project_id)
+        used = svc.usage(project_id) if request.path.endswith("/detail") else None
+        return json_response({"quota_set": quotas.quota_set(project_id, svc.limits, used)})
+
+    @app.get("/v2.1/os-quota-sets/<project_id>/defaults")
+    def default_quotas(project_id: str) -> Response:
+        return json_response({"quota_set": quotas.quota_set(project_id, svc.limits)})
+
+    @app.get("/v2.1/limits")
+    def show_limits() -> Response:
+        used, limits = svc.usage(auth().project_id), svc.limits
+        return json_response({"limits": {"rate": [], "absolute": {
+            "maxTotalInstances": limits.instances, "maxTotalCores": limits.cores,
+            "maxTotalRAMSize": limits.ram, "maxServerMeta": quotas.MAX_METADATA_ITEMS,
+            "maxPersonality": 5, "maxPersonalitySize": 10240, "maxTotalKeypairs": 100,
+            "maxServerGroups": 10, "maxServerGroupMembers": 10,
+            "totalInstancesUsed": used["instances"], "totalCoresUsed": used["cores"],
+            "totalRAMUsed": used["ram"], "totalServerGroupsUsed": 0}}})
 
     # -- flavors ---------------------------------------------------------------------------
     @app.get("/v2.1/flavors")

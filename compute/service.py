@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from compute import scheduler, states
+from compute import quotas, scheduler, states
 from compute.block_devices import BootRequest, RootVolume
 from compute.cinder import VolumeClient
 from compute.flavors import FlavorSpec
@@ -37,8 +37,6 @@ class ServerRequest:
     key_name: str | None = None
 
 
-#: Nova's default ``metadata_items`` quota.
-MAX_METADATA_ITEMS = 128
 #: Image API keys that are not image properties (never copied into the instance).
 NOT_IMAGE_META = frozenset({"tags", "self", "file", "schema", "locations"})
 
@@ -65,8 +63,10 @@ def attachment_view(inst: Instance, bdm: dict) -> dict:
 
 class ComputeService:
     def __init__(self, db: Database, image_client: Callable[[str], ImageClient],
-                 volume_client: Callable[[str], VolumeClient] | None = None) -> None:
+                 volume_client: Callable[[str], VolumeClient] | None = None,
+                 limits: quotas.Limits | None = None) -> None:
         self.db = db
+        self.limits = limits or quotas.Limits(-1, -1, -1)
         self.image_client = image_client  # token -> client acting for that caller
         self.volume_client = volume_client
 
@@ -150,6 +150,10 @@ class ComputeService:
         with self.db.session() as s:
             return self._visible(s, ctx, server_id)
 
+    def usage(self, project_id: str) -> dict[str, int]:
+        with self.db.session() as s:
+            return quotas.usage(s, project_id)
+
     def update_server(self, ctx: AuthContext, server_id: str, **values: str | None
                       ) -> Instance:
         """Rename it or change its description (``PUT /servers/{id}``)."""
@@ -171,9 +175,9 @@ class ComputeService:
                     raise NotFound(f"Metadata item was not found: {remove}")
                 del metadata[remove]
             metadata.update(items)
-            if len(metadata) > MAX_METADATA_ITEMS:
+            if len(metadata) > quotas.MAX_METADATA_ITEMS:
                 raise Forbidden(f"Quota exceeded for metadata_items: at most "
-                                f"{MAX_METADATA_ITEMS} per server.")
+                                f"{quotas.MAX_METADATA_ITEMS} per server.")
             inst.metadata_ = metadata
             return metadata
 
@@ -267,7 +271,8 @@ class ComputeService:
             image_meta=meta, vm_state=states.BUILDING, task_state=states.SCHEDULING,
             power_state=states.NOSTATE, metadata_=req.metadata, description=req.description,
             key_name=req.key_name, availability_zone=zone, block_devices=[])
-        with self.db.session() as s:
+        with self.db.session() as s:  # counted and recorded in one transaction
+            quotas.check(s, ctx.project_id, inst.flavor, self.limits)
             s.add(inst)
         try:
             self._reserve_volumes(ctx, inst, req.boot)

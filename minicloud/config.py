@@ -137,6 +137,9 @@ OPTIONS: tuple[Option, ...] = (
            "Seconds `server stop` waits for a clean (ACPI) shutdown before powering off."),
     Option("compute", "detach_timeout", "float", 30.0,
            "Seconds a volume detach waits for the running guest to release the disk."),
+    Option("compute", "quota_instances", "int", 10, "Servers per project (-1: unlimited)."),
+    Option("compute", "quota_cores", "int", 20, "vCPUs per project (-1: unlimited)."),
+    Option("compute", "quota_ram", "int", 51200, "MiB of RAM per project (-1: unlimited)."),
     Option("compute", "volume_create_timeout", "float", 600.0,
            "Seconds a boot from an image onto a new volume waits for that volume to be "
            "made (the image converted into it) before the build fails."),

@@ -16,7 +16,7 @@ from compute.models import Allocation, ComputeTask, Instance
 from compute.service import ComputeService, ServerRequest
 from minicloud.config import Config
 from minicloud.db import Database
-from minicloud.errors import BadRequest, Conflict, NotFound, ServiceUnavailable
+from minicloud.errors import BadRequest, Conflict, Forbidden, NotFound, ServiceUnavailable
 from minicloud.identity.service import IdentityService
 from minicloud.identity.tokens import TokenProvider, ensure_key
 
@@ -565,3 +565,24 @@ def test_cache_check_treats_kernels_and_ramdisks_as_plain_bytes(tmp_path):
     create_blank(qcow2, 1)
     with pytest.raises(ImageCacheError, match="catalog says aki"):
         check_format(qcow2, "aki")
+
+
+def test_quotas_count_live_servers_of_the_project(env):
+    from compute.quotas import Limits
+
+    svc, agent, _, _, alice, _ = env
+    svc.limits = Limits(instances=2, cores=20, ram=51200)
+    first, _second = boot(svc, alice, name="q1"), boot(svc, alice, name="q2")
+    with pytest.raises(Forbidden, match="Quota exceeded for instances: Requested 1, but "
+                                        "already used 2 of 2 instances"):
+        boot(svc, alice, name="q3")
+    assert sorted(s.name for s in svc.list_servers(alice)) == ["q1", "q2"]
+    work(agent)
+    svc.delete_server(alice, first.id)
+    work(agent)
+    boot(svc, alice, name="q3")  # a deleted server gives its slot back
+    svc.limits = Limits(instances=-1, cores=-1, ram=256 * 2 + 100)
+    with pytest.raises(Forbidden, match="Quota exceeded for ram: Requested 256, but already "
+                                        "used 512 of 612 ram"):
+        boot(svc, alice, name="q4")
+    assert svc.usage(alice.project_id) == {"instances": 2, "cores": 2, "ram": 512}

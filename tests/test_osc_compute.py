@@ -387,6 +387,19 @@ def test_hosts_are_for_admins_only(run, cloud):
         assert refused.returncode == 1 and "403" in refused.stderr, refused.stderr
 
 
+def test_quota_and_limits_show(osc):
+    """`quota show` reads both services' os-quota-sets; `limits show` their /limits."""
+    rows = {r["Resource"]: r for r in osc("quota", "show", "--usage")}
+    assert (rows["instances"]["Limit"], rows["cores"]["Limit"], rows["ram"]["Limit"]) == (
+        10, 20, 51200)
+    assert (rows["volumes"]["Limit"], rows["gigabytes"]["Limit"]) == (10, 100)
+    servers = len(osc("server", "list"))
+    assert rows["instances"]["In Use"] == servers
+    limits = {r["Name"]: r["Value"] for r in osc("limits", "show", "--absolute")}
+    assert (limits["max_total_instances"], limits["total_instances_used"]) == (10, servers)
+    assert limits["max_total_volumes"] == 10
+
+
 def test_volume_service_list(osc):
     (svc,) = osc("volume", "service", "list")
     assert (svc["Binary"], svc["Zone"], svc["Status"], svc["State"]) == (

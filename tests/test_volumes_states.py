@@ -95,5 +95,5 @@ def test_concurrent_creates_never_overshoot_the_quota(make_volenv):
     made = [r for r in results if not isinstance(r, Exception)]
     refused = [r for r in results if isinstance(r, RequestTooLarge)]
     assert len(made) == 3 and len(refused) == 7
-    assert svc.usage(ctx) == (3, 3)
+    assert svc.usage(ctx.project_id) == (3, 3)
     assert len(svc.list(ctx)) == 3

@@ -321,7 +321,7 @@ def create_app(conf: Config, db: Database | None = None,
     # -- limits and types ----------------------------------------------------------------------
     @route("/limits", methods=["GET"], endpoint="limits")
     def limits(project_id: str | None) -> Response:
-        used_volumes, used_gb = svc.usage(auth())
+        used_volumes, used_gb = svc.usage(auth().project_id)
         quota = svc.settings.quota
         return json_response({"limits": {"rate": [], "absolute": {
             "maxTotalVolumes": quota.volumes, "maxTotalVolumeGigabytes": quota.gigabytes,
@@ -329,6 +329,22 @@ def create_app(conf: Config, db: Database | None = None,
             "maxTotalSnapshots": 0, "totalSnapshotsUsed": 0, "maxTotalBackups": 0,
             "totalBackupsUsed": 0, "maxTotalBackupGigabytes": 0,
             "totalBackupGigabytesUsed": 0}}})
+
+    @route("/os-quota-sets/<target>", methods=["GET"], endpoint="show_quotas")
+    def show_quotas(project_id: str | None, target: str) -> Response:
+        """The project's quotas (``openstack quota show``); ``?usage=True`` adds the use."""
+        if target != auth().project_id and not auth().is_admin:
+            raise errors.Forbidden("Only admins see other projects' quotas.")
+        quota = svc.settings.quota
+        values = {"volumes": quota.volumes, "gigabytes": quota.gigabytes, "snapshots": 0,
+                  "backups": 0, "backup_gigabytes": 0, "groups": 0,
+                  "per_volume_gigabytes": -1}
+        if _flag("usage"):
+            used = dict(zip(("volumes", "gigabytes"), svc.usage(target),
+                            strict=True))
+            values = {name: {"limit": limit, "in_use": used.get(name, 0), "reserved": 0,
+                             "allocated": 0} for name, limit in values.items()}
+        return json_response({"quota_set": {"id": target, **values}})
 
     @route("/types", methods=["GET"], endpoint="list_types")
     def list_types(project_id: str | None) -> Response:

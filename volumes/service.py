@@ -273,6 +273,7 @@ class VolumeService:
             s.execute(update(Volume).where(Volume.id == vol.id)
                       .values(metadata_=meta, updated_at=utcnow()))
 
-    def usage(self, ctx: AuthContext) -> tuple[int, int]:
+    def usage(self, project_id: str) -> tuple[int, int]:
+        """(volumes, gigabytes) the project holds."""
         with self.db.session() as s:
-            return quotas.usage(s, ctx.project_id)
+            return quotas.usage(s, project_id)
