@@ -103,7 +103,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--burst", type=int, default=10)
     args = parser.parse_args()
-    with throwaway_cloud({"compute": {"periodic_interval": 2}}) as bench:
+    unlimited = {"quota_instances": -1, "quota_cores": -1, "quota_ram": -1}  # for --burst
+    with throwaway_cloud({"compute": {"periodic_interval": 2, **unlimited}}) as bench:
         cloud = Cloud(bench)
         root, state = bench.root, bench.state
         image_id = bench.image_id("tiny")
