@@ -19,6 +19,9 @@ ROOT = Path(__file__).resolve().parent.parent
 OSC_BIN = ROOT / ".venv-osc" / "bin" / "openstack"
 
 
+HOST_MEMORY_MIB = 8192
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -35,6 +38,9 @@ def write_conf(state_dir: Path, options: dict[str, dict[str, object]] | None = N
     sections: dict[str, dict[str, object]] = {name: {"port": port}
                                               for name, port in ports.items()}
     sections["compute"]["driver"] = "fake"
+    # A fixed host size, whatever the machine: tests that want "no valid host" ask for more
+    # RAM than this but less than the project's RAM quota (51200 MiB).
+    sections["compute"]["memory_mib"] = HOST_MEMORY_MIB
     sections["volume"]["target_helper"] = "fake"
     for section, values in (options or {}).items():
         sections.setdefault(section, {}).update(values)

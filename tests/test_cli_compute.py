@@ -14,6 +14,7 @@ import requests
 from minicloud import errors
 from minicloud.cli import compute
 from minicloud.cli.images import ImageApi
+from tests.conftest import HOST_MEMORY_MIB
 
 # --- unit: a fake Nova (and Glance) behind Client.request ------------------------------------
 
@@ -370,9 +371,10 @@ def test_create_with_a_missing_image_or_flavor(cloud, image):
 
 @pytest.mark.real
 def test_wait_on_a_server_that_goes_to_error(cloud, image):
-    # More RAM than any host has (m1.xlarge's 16 GiB fits a big test machine), so the
-    # scheduler finds no host and the server goes to ERROR with that fault.
-    cloud.minicloud("flavor", "create", "cli.huge", "--vcpus", "1", "--ram", str(1 << 30),
+    # More RAM than the test host offers (less than the quota), so the scheduler finds no
+    # host and the server goes to ERROR with that fault.
+    cloud.minicloud("flavor", "create", "cli.huge", "--vcpus", "1",
+                    "--ram", str(2 * HOST_MEMORY_MIB),
                     "--disk", "1")
     try:
         err = _fails(cloud, "server", "create", "cli-doomed", "--image", "cli-compute-img",

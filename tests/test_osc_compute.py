@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from tests.conftest import OSC_BIN
+from tests.conftest import HOST_MEMORY_MIB, OSC_BIN
 
 pytestmark = [pytest.mark.osc, pytest.mark.real]
 
@@ -249,7 +249,9 @@ def test_show_of_a_missing_server(run):
 
 
 def test_server_too_big_for_the_host_goes_to_error(run, osc, image):
-    osc("flavor", "create", "--ram", "100000000", "--disk", "1", "--vcpus", "1", "osc.huge")
+    # More RAM than the test host offers, less than the project's quota.
+    osc("flavor", "create", "--ram", str(2 * HOST_MEMORY_MIB), "--disk", "1", "--vcpus", "1",
+        "osc.huge")
     try:
         proc = run("server", "create", "--image", IMAGE, "--flavor", "osc.huge", "--wait",
                    "osc-doomed", check=False)
