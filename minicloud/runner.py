@@ -11,6 +11,7 @@ import os
 import secrets
 import shutil
 import signal
+import socket
 import sys
 import time
 from collections.abc import Callable
@@ -81,6 +82,17 @@ def _daemon_pid(name: str) -> int | None:
     proc = process.run(["pgrep", "-x", name], check=False, timeout=10)
     pids = [int(p) for p in proc.stdout.decode().split() if p.isdigit()]
     return next((pid for pid in sorted(pids) if _alive(pid)), None)
+
+
+def _port_taken(host: str, port: int) -> bool:
+    """Whether another process listens on ``host:port`` (so a new service cannot)."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return True
+    return False
 
 
 def _healthy(url: str) -> bool:
@@ -183,6 +195,14 @@ class Runner:
         if _read_pid(pidfile) and _healthy(url):
             return
         self._stop_pid(svc.name, pidfile)
+        port = svc.port(self.conf)
+        if _port_taken(self.conf.DEFAULT.bind_host, port):
+            # Another process (often another cloud's service) would answer our health
+            # checks and our clients: refuse rather than report it as ours.
+            raise MinicloudError(
+                f"port {port} for the {svc.name} service is in use by another process "
+                f"(another cloud?): stop it, or set [{svc.name}] port in "
+                f"{self.conf.state_dir / 'minicloud.conf'}")
         env = dict(os.environ, MINICLOUD_STATE_DIR=str(self.conf.state_dir))
         child = process.spawn([sys.executable, "-m", "minicloud.serve", svc.name],
                               str(self.paths.log(svc.name)), env)

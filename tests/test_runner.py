@@ -63,23 +63,38 @@ def test_up_is_idempotent_survives_a_crash_and_down_stops(tmp_path):
 
 @pytest.mark.timeout(60)
 def test_port_taken_gives_one_clear_line(tmp_path):
-    import socket
+    """The port is held by another process that even answers health checks (another
+    cloud's service, say): `up` refuses with one clear line instead of taking it for its
+    own service."""
+    import http.server
+    import threading
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        sock.listen()
-        busy = sock.getsockname()[1]
-        state = tmp_path / "state"
-        write_conf(state, {"identity": {"port": busy}})
+    class Healthy(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - the handler API
+            self.send_response(200)
+            self.end_headers()
 
-        cloud = RunningCloud(state, {})
-        try:
-            proc = cloud.minicloud("up", "--no-daemons", check=False)
-        finally:
-            cloud.minicloud("down", check=False)
+        def log_message(self, *args):
+            pass
+
+    impostor = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Healthy)
+    thread = threading.Thread(target=impostor.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    busy = impostor.server_address[1]
+    state = tmp_path / "state"
+    write_conf(state, {"identity": {"port": busy}})
+    cloud = RunningCloud(state, {})
+    try:
+        proc = cloud.minicloud("up", "--no-daemons", check=False)
+    finally:
+        cloud.minicloud("down", check=False)
+        impostor.shutdown()
+        impostor.server_close()
     err = proc.stderr.decode()
-    assert proc.returncode == 1
-    assert err.startswith("Error: the identity service") and "Traceback" not in err
+    assert proc.returncode == 1 and "Traceback" not in err
+    assert err == (f"Error: port {busy} for the identity service is in use by another "
+                   f"process (another cloud?): stop it, or set [identity] port in "
+                   f"{state / 'minicloud.conf'}\n")
 
 
 @pytest.mark.timeout(120)
