@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import signal
 import socket
 import threading
 import time
@@ -32,7 +31,7 @@ from minicloud.config import Config
 from minicloud.db import Database, utcnow
 from minicloud.errors import MinicloudError, NotFound
 from minicloud.paths import StatePaths
-from minicloud.taskqueue import PENDING, TaskQueue, serve
+from minicloud.taskqueue import PENDING, TaskQueue, agent_process, serve
 
 LOG = logging.getLogger("compute.agent")
 
@@ -405,29 +404,14 @@ def make_driver(conf: Config, cloud_id: str) -> Driver:
 
 def main() -> None:
     from minicloud import services
-    from minicloud.identity.service import IdentityService
-    from minicloud.identity.tokens import ServiceTokens, TokenProvider, ensure_key
 
-    conf = Config.load()
-    logging.basicConfig(level=conf.DEFAULT.log_level.upper(),
-                        format="%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s")
-    paths = StatePaths(conf.state_dir)
-    paths.ensure()  # a compute-only host has no `minicloud up` to make them
-    db = Database(conf.database_url, conf.database.busy_timeout)
-    provider = TokenProvider(db, ensure_key(conf.state_dir), conf.identity.token_expiration)
-    tokens = ServiceTokens(provider, *IdentityService(db).service_identity())
-    client = ImageClient(services.by_name("image").base_url(conf), tokens.token)
-    volumes = VolumeClient(services.by_name("volume").base_url(conf), tokens.token)
-    agent = Agent(conf, db, make_driver(conf, paths.cloud_id()), lambda: client,
-                  lambda: volumes)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    paths.pidfile("compute-agent").write_text(str(os.getpid()))
-    try:
-        agent.run(stop)
-    finally:
-        paths.pidfile("compute-agent").unlink(missing_ok=True)
+    def build(conf: Config, db: Database, token, paths: StatePaths) -> Agent:
+        client = ImageClient(services.by_name("image").base_url(conf), token)
+        volumes = VolumeClient(services.by_name("volume").base_url(conf), token)
+        return Agent(conf, db, make_driver(conf, paths.cloud_id()), lambda: client,
+                     lambda: volumes)
+
+    agent_process("compute-agent", build)
 
 
 if __name__ == "__main__":

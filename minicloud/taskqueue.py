@@ -14,6 +14,8 @@ others fail and are rolled back (:meth:`TaskQueue.recover`).
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import threading
 import time
 from collections.abc import Callable, Collection
@@ -24,8 +26,10 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from minicloud.config import Config
 from minicloud.db import Database
 from minicloud.errors import MinicloudError
+from minicloud.paths import StatePaths
 
 PENDING, RUNNING, DONE, FAILED = "pending", "running", "done", "failed"
 #: Seconds an idle agent waits before looking for work again: the latency a new task sees
@@ -128,3 +132,32 @@ def serve(stop: threading.Event, queue: TaskQueue, run_task: Callable[[Any], Non
             stop.wait(idle_wait)
     finally:
         pool.shutdown(wait=True)
+
+
+def agent_process(name: str, build: Callable[[Config, Database, Callable[[], str], StatePaths],
+                                             Any]) -> None:
+    """The ``main`` of an agent process: configuration, logging, its state directories (a
+    compute- or volume-only host has no ``minicloud up`` to make them), the catalog, service
+    tokens minted with the cloud's key; then ``build(conf, db, token, paths).run(stop)``
+    until SIGTERM/SIGINT, with the pid file ``run/NAME.pid`` while it runs."""
+    from minicloud.identity.service import IdentityService
+    from minicloud.identity.tokens import ServiceTokens, TokenProvider, ensure_key
+
+    conf = Config.load()
+    logging.basicConfig(level=conf.DEFAULT.log_level.upper(),
+                        format="%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s")
+    paths = StatePaths(conf.state_dir)
+    paths.ensure()
+    db = Database(conf.database_url, conf.database.busy_timeout)
+    provider = TokenProvider(db, ensure_key(conf.state_dir), conf.identity.token_expiration)
+    tokens = ServiceTokens(provider, *IdentityService(db).service_identity())
+    agent = build(conf, db, tokens.token, paths)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    pidfile = paths.pidfile(name)
+    pidfile.write_text(str(os.getpid()))
+    try:
+        agent.run(stop)
+    finally:
+        pidfile.unlink(missing_ok=True)

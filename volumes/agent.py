@@ -16,12 +16,9 @@ of volumes this catalog does not know belong to some other cloud and are never t
 from __future__ import annotations
 
 import logging
-import os
-import signal
 import socket
 import threading
 from collections.abc import Callable
-from pathlib import Path
 
 from sqlalchemy import select, update
 
@@ -30,7 +27,7 @@ from minicloud.config import Config
 from minicloud.db import Database, utcnow
 from minicloud.errors import MinicloudError
 from minicloud.paths import StatePaths
-from minicloud.taskqueue import IDLE_WAIT, PENDING, RUNNING, TaskQueue, serve
+from minicloud.taskqueue import IDLE_WAIT, PENDING, RUNNING, TaskQueue, agent_process, serve
 from volumes import quotas, states
 from volumes.attachments import AttachmentService
 from volumes.backends import Backend, make_backend
@@ -273,28 +270,12 @@ class Agent:
 
 def main() -> None:
     from minicloud import services
-    from minicloud.identity.service import IdentityService
-    from minicloud.identity.tokens import ServiceTokens, TokenProvider, ensure_key
 
-    conf = Config.load()
-    logging.basicConfig(level=conf.DEFAULT.log_level.upper(),
-                        format="%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s")
-    paths = StatePaths(conf.state_dir)
-    paths.ensure()  # a volume-only host has no `minicloud up` to make them
-    db = Database(conf.database_url, conf.database.busy_timeout)
-    provider = TokenProvider(db, ensure_key(conf.state_dir), conf.identity.token_expiration)
-    tokens = ServiceTokens(provider, *IdentityService(db).service_identity())
-    client = ImageClient(services.by_name("image").base_url(conf), tokens.token)
-    agent = Agent(conf, db, make_backend(conf), make_target(conf), lambda: client)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    pidfile: Path = paths.pidfile("volume-agent")
-    pidfile.write_text(str(os.getpid()))
-    try:
-        agent.run(stop)
-    finally:
-        pidfile.unlink(missing_ok=True)
+    def build(conf: Config, db: Database, token, paths: StatePaths) -> Agent:
+        client = ImageClient(services.by_name("image").base_url(conf), token)
+        return Agent(conf, db, make_backend(conf), make_target(conf), lambda: client)
+
+    agent_process("volume-agent", build)
 
 
 if __name__ == "__main__":
