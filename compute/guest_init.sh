@@ -66,14 +66,16 @@ for disk in $disks; do
     fi
     emit "MINICLOUD-VOLUME name=$disk serial=$serial sector=$sector found=$found wrote=$wrote"
 done
-emit "MINICLOUD-READY"
 
-# ACPI power button (libvirt's shutdown) -> power off at once. acpid needs /var/log and
-# /var/run, or it dies silently once in the background.
+# ACPI power button (libvirt's shutdown) -> power off at once. Listening before READY, so
+# a shutdown asked for as soon as the report is complete is never lost. acpid needs
+# /var/log and /var/run, or it dies silently once in the background.
 mkdir -p /etc/acpi/PWRF
 printf '#!/bin/sh\nsync\npoweroff -f\n' > /etc/acpi/PWRF/00000080
 chmod 755 /etc/acpi/PWRF/00000080
 acpid 2>/dev/null
+
+emit "MINICLOUD-READY"
 
 while true; do
     setsid cttyhack sh
