@@ -8,29 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import requests
-
 from minicloud import errors
-from minicloud.client import error_from_response
+from minicloud.client import ServiceClient
 from volumes.connection import ConnectionInfo
 
-HEADERS = {"OpenStack-API-Version": "volume 3.70"}
 
+class VolumeClient(ServiceClient):
+    service, headers = "volume", {"OpenStack-API-Version": "volume 3.70"}
 
-class VolumeClient:
     def __init__(self, base_url: str, token: Callable[[], str], timeout: float = 120) -> None:
-        self.base_url, self.token, self.timeout = base_url.rstrip("/") + "/v3", token, timeout
-
-    def _call(self, method: str, path: str, **kw) -> requests.Response:
-        headers = dict(HEADERS, **{"X-Auth-Token": self.token()})
-        try:
-            resp = requests.request(method, self.base_url + path, headers=headers,
-                                    timeout=self.timeout, **kw)
-        except requests.RequestException as exc:
-            raise errors.ServiceUnavailable(f"volume service unreachable: {exc}") from None
-        if resp.status_code >= 400:
-            raise error_from_response(resp)
-        return resp
+        super().__init__(base_url.rstrip("/") + "/v3", token, timeout)
 
     def get(self, volume_id: str) -> dict:
         try:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -159,6 +159,31 @@ class Client:
                 "(`minicloud up`)") from None
         except requests.Timeout:
             raise errors.ServiceUnavailable(f"no answer from {url} within {self.timeout}s") \
+                from None
+        if resp.status_code >= 400:
+            raise error_from_response(resp)
+        return resp
+
+
+class ServiceClient:
+    """What one service uses to call another over HTTP: a base URL, a token it is handed
+    (a callable: the service token renews itself), fixed headers. An error answer becomes
+    the matching :class:`MinicloudError`; an unreachable service is a 503."""
+
+    service = "a"                  # for the 503's message: "the image service ..."
+    headers: dict[str, str] = {}   # sent on every call (microversions)
+
+    def __init__(self, base_url: str, token: Callable[[], str], timeout: float = 60) -> None:
+        self.base_url, self.token, self.timeout = base_url.rstrip("/"), token, timeout
+
+    def _call(self, method: str, path: str, **kw: Any) -> requests.Response:
+        headers = {**self.headers, **(kw.pop("headers", None) or {}),
+                   "X-Auth-Token": self.token()}
+        try:
+            resp = requests.request(method, self.base_url + path, headers=headers,
+                                    timeout=self.timeout, **kw)
+        except requests.RequestException as exc:
+            raise errors.ServiceUnavailable(f"{self.service} service unreachable: {exc}") \
                 from None
         if resp.status_code >= 400:
             raise error_from_response(resp)

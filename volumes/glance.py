@@ -14,14 +14,13 @@ the inspection is run again.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
-import requests
 from oslo_utils.imageutils import format_inspector
 
 from minicloud import errors
-from minicloud.client import error_from_response
+from minicloud.client import ServiceClient
 
 CHUNK = 1 << 20
 #: Formats a volume can be made from (``qemu-img convert -f FORMAT``); kernels and ISOs not.
@@ -37,21 +36,10 @@ class ImageDataError(errors.MinicloudError):
     status, kind, title = 400, "badRequest", "Image data refused"
 
 
-class ImageClient:
+class ImageClient(ServiceClient):
     """Image metadata and data over the image API, with a token it is handed."""
 
-    def __init__(self, base_url: str, token: Callable[[], str], timeout: float = 60) -> None:
-        self.base_url, self.token, self.timeout = base_url.rstrip("/"), token, timeout
-
-    def _call(self, method: str, path: str, **kw) -> requests.Response:
-        try:
-            resp = requests.request(method, self.base_url + path, timeout=self.timeout,
-                                    headers={"X-Auth-Token": self.token()}, **kw)
-        except requests.RequestException as exc:
-            raise errors.ServiceUnavailable(f"image service unreachable: {exc}") from None
-        if resp.status_code >= 400:
-            raise error_from_response(resp)
-        return resp
+    service = "image"
 
     def get(self, image_id: str) -> dict:
         return self._call("GET", f"/v2/images/{image_id}").json()
