@@ -6,8 +6,10 @@ Credentials are found as the ``openstack`` CLI finds them: ``--os-cloud``/``OS_C
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,11 @@ import requests
 import yaml
 
 from minicloud import errors
+
+LOG = logging.getLogger(__name__)
+#: The request id to pass on as ``X-OpenStack-Request-ID`` when a service calls another: the
+#: API layer sets it for each request it serves, an agent for each task it runs.
+GLOBAL_REQUEST_ID: ContextVar[str | None] = ContextVar("global_request_id", default=None)
 
 _BY_STATUS = {cls.status: cls for cls in (
     errors.BadRequest, errors.Unauthorized, errors.Forbidden, errors.NotFound,
@@ -179,11 +186,15 @@ class ServiceClient:
     def _call(self, method: str, path: str, **kw: Any) -> requests.Response:
         headers = {**self.headers, **(kw.pop("headers", None) or {}),
                    "X-Auth-Token": self.token()}
+        if GLOBAL_REQUEST_ID.get():
+            headers["X-OpenStack-Request-ID"] = GLOBAL_REQUEST_ID.get()
         try:
             resp = requests.request(method, self.base_url + path, headers=headers,
                                     timeout=self.timeout, **kw)
         except requests.RequestException as exc:
-            raise errors.ServiceUnavailable(f"{self.service} service unreachable: {exc}") \
+            # the URL is the cloud's internal business: the log has it, the caller does not
+            LOG.error("%s service unreachable at %s: %s", self.service, self.base_url, exc)
+            raise errors.ServiceUnavailable(f"The {self.service} service is unavailable.") \
                 from None
         if resp.status_code >= 400:
             raise error_from_response(resp)

@@ -74,6 +74,16 @@ OPTIONS: tuple[Option, ...] = (
     Option("DEFAULT", "log_level", "str", "INFO", "Log level of the services (DEBUG, INFO, ...)."),
     Option("DEFAULT", "workers", "int", 1, "WSGI worker processes per API service."),
     Option("DEFAULT", "threads", "int", 8, "Threads per WSGI worker (concurrent requests)."),
+    Option("DEFAULT", "max_request_body_size", "size", "112K",
+           "Largest JSON request body a service reads (oslo.middleware's default); larger: 413. "
+           "Image data uploads are limited by `[image] max_image_size` instead."),
+    Option("DEFAULT", "keepalive", "float", 75.0,
+           "Seconds an idle HTTP keep-alive connection stays open (longer than clients' polling "
+           "intervals, so a reused connection is never closed under a client's request)."),
+    Option("DEFAULT", "client_timeout", "float", 30.0,
+           "Seconds a client may take to send a request's line and headers, or between two "
+           "reads of its body, before the connection is closed (slow clients cannot hold every "
+           "worker thread)."),
     Option("DEFAULT", "start_timeout", "float", 30.0,
            "Seconds `minicloud up` waits for each service to answer its health check."),
     Option("database", "connection", "str", "",

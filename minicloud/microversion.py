@@ -61,3 +61,13 @@ class Microversions:
             raise NotAcceptable(f"Version {raw} is not supported by the API. Minimum is "
                                 f"{fmt(self.min)} and maximum is {fmt(self.max)}.")
         return Version(major, minor)
+
+
+def shape(body: dict, version: Version, since: Mapping[str, int],
+          until: Mapping[str, int] | None = None) -> dict:
+    """``body`` as a client at ``version`` sees it: a field listed in ``since`` appears from
+    the minor version that introduced it, one listed in ``until`` only before the minor
+    version that removed it (each service keeps these tables next to its views)."""
+    until = until or {}
+    return {key: value for key, value in body.items()
+            if since.get(key, 0) <= version.minor < until.get(key, 10 ** 6)}

@@ -1,147 +1,139 @@
-"""Policy rules in OpenStack's syntax, evaluated against a request context and a target.
+"""Policy: oslo.policy with policy-in-code defaults per service, overridable in ``policy.yaml``.
 
-Grammar (as oslo.policy): ``@`` / empty (always), ``!`` (never), ``role:NAME``,
-``rule:NAME``, ``KEY:%(target_key)s`` or ``KEY:literal`` (compared with the credentials),
-``True:%(target_key)s`` style constants, combined with ``and``, ``or``, ``not`` and parentheses.
-Defaults come from each service; an operator ``policy.yaml`` overrides rules by name.
+Every service declares its rules as oslo.policy ``RuleDefault``/``DocumentedRuleDefault``
+objects in its ``policies`` module (registered in :mod:`minicloud.services`); the
+:class:`Enforcer` registers them plus the shared personas below, then lets the operator's
+``policy.yaml`` override any rule by name. Rules follow OpenStack's secure defaults (Yoga and
+later): ``reader`` reads, ``member`` writes in its project, ``admin`` administers, with
+``system_scope:all`` for system-scoped tokens. Keystone's implied roles (admin implies member
+implies reader) are expanded into the token's roles, so ``role:reader`` also admits members.
+
+Credentials are a plain mapping (see ``AuthContext.credentials``): ``user_id``, ``roles``,
+``project_id``, ``project_domain_id``, ``user_domain_id``, and for other scopes
+``system_scope`` or ``domain_id`` (oslo.policy takes a ``domain_id`` for a domain-scoped token,
+so project-scoped credentials never carry one). Operators get oslo.policy's own tools through
+the ``oslo.policy.policies`` entry points: ``oslopolicy-sample-generator --namespace
+minicloud.compute`` and ``oslopolicy-checker``.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import logging
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
+from oslo_config import cfg
+from oslo_policy import policy as oslo_policy
 
 from minicloud.errors import ConfigError, Forbidden
 
-Check = Callable[[Mapping[str, Any], Mapping[str, Any], "Enforcer"], bool]
+RuleDefault = oslo_policy.RuleDefault
+DocumentedRuleDefault = oslo_policy.DocumentedRuleDefault
 
-def _tokens(text: str) -> list[str]:
-    """Split on whitespace, then peel parentheses off the ends (as oslo.policy does), so that
-    ``%(owner)s`` inside a check survives."""
-    out: list[str] = []
-    for chunk in text.split():
-        lead = len(chunk) - len(chunk.lstrip("("))
-        core = chunk.lstrip("(")
-        trail = len(core) - len(core.rstrip(")"))
-        core = core.rstrip(")")
-        out += ["("] * lead + ([core] if core else []) + [")"] * trail
-    return out
+ADMIN = "role:admin"
+PROJECT_READER = "role:reader and project_id:%(project_id)s"
+PROJECT_MEMBER = "role:member and project_id:%(project_id)s"
 
-
-class _Parser:
-    """Recursive descent: expr := term ('or' term)*; term := factor ('and' factor)*."""
-
-    def __init__(self, text: str) -> None:
-        self.text, self.toks, self.pos = text, _tokens(text), 0
-
-    def parse(self) -> Check:
-        if not self.toks:
-            return lambda creds, target, enf: True
-        check = self._expr()
-        if self.pos != len(self.toks):
-            raise ValueError(f"unexpected {self.toks[self.pos]!r}")
-        return check
-
-    def _peek(self) -> str | None:
-        return self.toks[self.pos] if self.pos < len(self.toks) else None
-
-    def _next(self) -> str:
-        tok = self._peek()
-        if tok is None:
-            raise ValueError("unexpected end of rule")
-        self.pos += 1
-        return tok
-
-    def _expr(self) -> Check:
-        checks = [self._term()]
-        while self._peek() == "or":
-            self._next()
-            checks.append(self._term())
-        return checks[0] if len(checks) == 1 else (
-            lambda c, t, e: any(ch(c, t, e) for ch in checks))
-
-    def _term(self) -> Check:
-        checks = [self._factor()]
-        while self._peek() == "and":
-            self._next()
-            checks.append(self._factor())
-        return checks[0] if len(checks) == 1 else (
-            lambda c, t, e: all(ch(c, t, e) for ch in checks))
-
-    def _factor(self) -> Check:
-        tok = self._next()
-        if tok == "not":
-            inner = self._factor()
-            return lambda c, t, e: not inner(c, t, e)
-        if tok == "(":
-            inner = self._expr()
-            if self._next() != ")":
-                raise ValueError("missing ')'")
-            return inner
-        return _atom(tok)
+#: The personas every service's rules are written with (as Nova's and Cinder's base rules).
+BASE_RULES: tuple[RuleDefault, ...] = (
+    RuleDefault("context_is_admin", ADMIN, "Administrators of the cloud."),
+    RuleDefault("admin_api", ADMIN, "Default rule for administrative APIs."),
+    RuleDefault("project_reader_api", PROJECT_READER,
+                "Readers of the project that owns the resource."),
+    RuleDefault("project_member_api", PROJECT_MEMBER,
+                "Members of the project that owns the resource."),
+    RuleDefault("project_reader_or_admin", "rule:project_reader_api or rule:context_is_admin",
+                "Readers of the owning project, or an administrator."),
+    RuleDefault("project_member_or_admin", "rule:project_member_api or rule:context_is_admin",
+                "Members of the owning project, or an administrator."),
+)
 
 
-def _atom(tok: str) -> Check:
-    if tok == "@":
-        return lambda c, t, e: True
-    if tok == "!":
-        return lambda c, t, e: False
-    kind, sep, match = tok.partition(":")
-    if not sep:
-        raise ValueError(f"not a check: {tok!r}")
-    if kind == "rule":
-        return lambda c, t, e: e.check(match, c, t)
-    if kind == "role":
-        return lambda c, t, e: match.lower() in {r.lower() for r in c.get("roles", ())}
+class _ParseErrors(logging.Handler):
+    """Collects the rules oslo.policy's parser could not understand while it is active."""
 
-    def generic(creds: Mapping[str, Any], target: Mapping[str, Any], _e: Enforcer) -> bool:
-        try:
-            expected = match % target if "%(" in match else match
-        except (KeyError, TypeError, ValueError):
-            return False
-        if kind in ("True", "False"):
-            return str(kind == "True") == str(expected)
-        actual = creds.get(kind)
-        return actual is not None and str(actual) == str(expected)
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.rules: list[str] = []
 
-    return generic
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.args:
+            self.rules.append(str(record.args[0] if isinstance(record.args, tuple)
+                                  else record.args))
+
+    def __enter__(self) -> _ParseErrors:
+        logging.getLogger("oslo_policy._parser").addHandler(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        logging.getLogger("oslo_policy._parser").removeHandler(self)
 
 
-def parse_rule(text: str) -> Check:
-    try:
-        return _Parser(text).parse()
-    except ValueError as exc:
-        raise ConfigError(f"invalid policy rule {text!r}: {exc}") from None
+def _defaults(rules: Sequence[RuleDefault] | Mapping[str, str]) -> list[RuleDefault]:
+    if isinstance(rules, Mapping):
+        return [RuleDefault(name, text) for name, text in rules.items()]
+    return list(rules)
 
 
 class Enforcer:
-    """Holds named rules; ``enforce`` raises :class:`Forbidden` when a rule denies."""
+    """The rules of one service; ``enforce`` raises :class:`Forbidden` when a rule denies.
 
-    def __init__(self, defaults: Mapping[str, str], path: Path | None = None) -> None:
-        rules = dict(defaults)
-        if path is not None and path.exists():
+    ``rules`` are the service's defaults (a mapping of name to rule text is accepted too);
+    ``path`` an optional YAML or JSON file overriding rules by name (read when the enforcer
+    is built; a file that does not parse is a :class:`ConfigError`).
+    """
+
+    def __init__(self, rules: Sequence[RuleDefault] | Mapping[str, str],
+                 path: Path | None = None) -> None:
+        conf = cfg.ConfigOpts()
+        conf([], project="minicloud", default_config_files=[], default_config_dirs=[])
+        policy_file = str(path) if path is not None else None
+        self._oslo = oslo_policy.Enforcer(conf, policy_file=policy_file)
+        conf.set_override("policy_dirs", [], "oslo_policy")
+        own = _defaults(rules)
+        names = {r.name for r in own}
+        self._oslo.register_defaults(own + [r for r in BASE_RULES if r.name not in names])
+        with _ParseErrors() as errors:
             try:
-                loaded = yaml.safe_load(path.read_text()) or {}
-            except yaml.YAMLError as exc:
-                raise ConfigError(f"{path}: not valid YAML: {exc}") from None
-            if not isinstance(loaded, dict) or not all(
-                    isinstance(k, str) and isinstance(v, str) for k, v in loaded.items()):
-                raise ConfigError(f"{path}: must map rule names to rule strings")
-            rules.update(loaded)
-        self.texts = rules
-        self.rules = {name: parse_rule(text) for name, text in rules.items()}
+                self._oslo.load_rules()
+            except (ValueError, TypeError, AttributeError, cfg.Error) as exc:
+                raise ConfigError(f"{path}: invalid policy file: {exc}") from None
+        if errors.rules:  # oslo.policy turns a rule it cannot parse into "never": say so
+            raise ConfigError(f"{path}: invalid policy rule {errors.rules[0]!r}")
+
+    @property
+    def rules(self) -> Mapping[str, Any]:
+        """Every rule in force, by name."""
+        return self._oslo.rules
 
     def check(self, name: str, creds: Mapping[str, Any], target: Mapping[str, Any]) -> bool:
-        rule = self.rules.get(name)
-        if rule is None:
-            rule = self.rules.get("default")
-        if rule is None:
+        """True when ``name`` allows ``creds`` on ``target`` (an unknown rule never does)."""
+        try:
+            return bool(self._oslo.enforce(name, dict(target), dict(creds)))
+        except oslo_policy.InvalidScope:
             return False
-        return rule(creds, target, self)
 
     def enforce(self, name: str, creds: Mapping[str, Any], target: Mapping[str, Any],
                 message: str | None = None) -> None:
         if not self.check(name, creds, target):
             raise Forbidden(message or f"Policy doesn't allow {name} to be performed.")
+
+
+def service_rules(name: str) -> list[RuleDefault]:
+    """The defaults of one service (by its registry name), base personas included."""
+    from minicloud import services
+
+    own = services.by_name(name).policy_rules()
+    names = {r.name for r in own}
+    return own + [r for r in BASE_RULES if r.name not in names]
+
+
+def list_rules() -> list[RuleDefault]:
+    """Every service's rules, for ``oslopolicy-sample-generator --namespace minicloud``."""
+    from minicloud import services
+
+    seen: dict[str, RuleDefault] = {}
+    for svc in services.SERVICES:
+        for rule in service_rules(svc.name):
+            seen.setdefault(rule.name, rule)
+    return list(seen.values())

@@ -11,9 +11,12 @@ import sys
 
 from gunicorn.app.base import BaseApplication
 
-from minicloud import services
+from minicloud import httpserver, services
 from minicloud.config import Config
 from minicloud.paths import StatePaths
+from minicloud.wsgi import LOG_FORMAT, RequestIdFilter
+
+ACCESS_LOG_FORMAT = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms [%({x-openstack-request-id}o)s] "%(a)s"'
 
 
 class _Gunicorn(BaseApplication):
@@ -36,18 +39,22 @@ def main(argv: list[str] | None = None) -> None:
     svc = services.by_name(argv[0])
     conf = Config.load()
     paths = StatePaths(conf.state_dir)
-    logging.basicConfig(level=conf.DEFAULT.log_level.upper(),
-                        format="%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=conf.DEFAULT.log_level.upper(), format=LOG_FORMAT)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(RequestIdFilter())
     app = svc.create_app(conf)
+    httpserver.Worker.read_timeout = conf.DEFAULT.client_timeout
     _Gunicorn(app, {
         "bind": f"{conf.DEFAULT.bind_host}:{svc.port(conf)}",
         "workers": conf.DEFAULT.workers,
         "threads": conf.DEFAULT.threads,
-        "worker_class": "gthread",
+        "worker_class": "minicloud.httpserver.Worker",
+        "keepalive": conf.DEFAULT.keepalive,
         "timeout": 120,
         "graceful_timeout": 10,
         "pidfile": str(paths.pidfile(svc.name)),
         "accesslog": str(paths.log(f"{svc.name}-access")),
+        "access_log_format": ACCESS_LOG_FORMAT,
         "errorlog": str(paths.log(svc.name)),
         "loglevel": conf.DEFAULT.log_level.lower(),
         "proc_name": f"minicloud-{svc.name}",

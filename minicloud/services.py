@@ -23,6 +23,17 @@ class ServiceDef:
     project_in_path: bool = False
     # more (type, name) catalog entries for the same endpoint (Cinder: block-storage)
     extra_types: tuple[tuple[str, str], ...] = ()
+    policies: str = ""  # "module:ATTRIBUTE" holding the service's policy defaults
+
+    def policy_rules(self) -> list:
+        """The service's policy defaults (oslo.policy ``RuleDefault`` objects)."""
+        from minicloud.policy import RuleDefault
+
+        module, _, attr = self.policies.partition(":")
+        rules = getattr(importlib.import_module(module), attr)
+        if isinstance(rules, dict):
+            return [RuleDefault(name, text) for name, text in rules.items()]
+        return list(rules)
 
     def port(self, conf: Config) -> int:
         return getattr(conf, self.name).port
@@ -42,11 +53,15 @@ class ServiceDef:
 
 
 SERVICES: tuple[ServiceDef, ...] = (
-    ServiceDef("identity", "identity", "keystone", "minicloud.identity.api:create_app", "/v3"),
-    ServiceDef("image", "image", "glance", "images.api:create_app", ""),
-    ServiceDef("compute", "compute", "nova", "compute.api:create_app", "/v2.1"),
+    ServiceDef("identity", "identity", "keystone", "minicloud.identity.api:create_app", "/v3",
+               policies="minicloud.identity.api:POLICY"),
+    ServiceDef("image", "image", "glance", "images.api:create_app", "",
+               policies="images.policies:DEFAULTS"),
+    ServiceDef("compute", "compute", "nova", "compute.api:create_app", "/v2.1",
+               policies="compute.api:POLICY"),
     ServiceDef("volume", "volumev3", "cinderv3", "volumes.api:create_app", "/v3",
-               project_in_path=True, extra_types=(("block-storage", "cinder"),)),
+               project_in_path=True, extra_types=(("block-storage", "cinder"),),
+               policies="volumes.api:POLICY"),
 )
 
 

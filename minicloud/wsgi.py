@@ -3,25 +3,39 @@
 Each service builds its Flask app with :func:`create_app` and registers its routes. Every route
 requires a valid ``X-Auth-Token`` unless it is marked :func:`public` (version discovery and the
 health check). Every error leaves through one handler in OpenStack's JSON error shape.
+
+Every response carries ``x-openstack-request-id`` (``req-<uuid>``, new for each request; Nova
+adds ``x-compute-request-id``), and every log line of the request names it. A caller may send
+its own id as ``X-OpenStack-Request-ID`` (services do when they call each other): it is kept as
+the request's *global* id and logged next to the local one, so one user action can be followed
+through every service's log. JSON bodies are read only up to ``[DEFAULT]
+max_request_body_size`` (413 beyond), parsed safely and checked against the route's JSON
+schema before the handler runs (:mod:`minicloud.validation`).
 """
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+import re
+import uuid
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, g, has_request_context, request
 from werkzeug.exceptions import HTTPException
 
 from minicloud import errors
+from minicloud.client import GLOBAL_REQUEST_ID
 from minicloud.config import Config
 from minicloud.db import Database
 from minicloud.identity.tokens import AuthContext, TokenProvider, ensure_key
-from minicloud.policy import Enforcer
+from minicloud.policy import Enforcer, RuleDefault
+from minicloud.validation import parse_json, validate
 
 LOG = logging.getLogger(__name__)
+REQUEST_ID_HEADER = "x-openstack-request-id"
+_REQUEST_ID = re.compile(r"req-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
 
 _BY_STATUS = {cls.status: cls for cls in (
     errors.BadRequest, errors.Unauthorized, errors.Forbidden, errors.NotFound,
@@ -68,29 +82,90 @@ def json_response(body: Any, status: int = 200, headers: dict | None = None) -> 
                     mimetype="application/json")
 
 
-def json_body(kind: type = dict) -> Any:
-    """The request's JSON body, which must be of type ``kind``; else 400."""
-    data = request.get_data(cache=True)
-    try:
-        body = json.loads(data) if data else None
-    except (ValueError, UnicodeDecodeError):
-        raise errors.BadRequest("Malformed request body: not valid JSON.") from None
+def request_id() -> str | None:
+    """The current request's own id (``req-<uuid>``), or None outside a request."""
+    return g.get("request_id") if has_request_context() else None
+
+
+def global_request_id() -> str | None:
+    """The id to pass on to other services: the caller's global id, else this request's."""
+    if not has_request_context():
+        return None
+    return g.get("global_request_id") or g.get("request_id")
+
+
+class RequestIdFilter(logging.Filter):
+    """Adds ``request_id`` (``-`` outside a request) to every log record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        rid, gid = request_id(), global_request_id()
+        record.request_id = (rid if gid in (None, rid) else f"{rid} {gid}") or "-"
+        return True
+
+
+LOG_FORMAT = "%(asctime)s %(process)d %(levelname)s %(name)s [%(request_id)s] %(message)s"
+
+
+def _read_body() -> bytes:
+    limit = current_service().conf.DEFAULT.max_request_body_size
+    if request.content_length is not None and request.content_length > limit:
+        raise errors.RequestTooLarge(f"Request body is larger than {limit} bytes.")
+    data = request.stream.read(limit + 1)
+    if len(data) > limit:
+        raise errors.RequestTooLarge(f"Request body is larger than {limit} bytes.")
+    return data
+
+
+def json_body(kind: type = dict, schema: dict | None = None) -> Any:
+    """The request's JSON body, which must be of type ``kind`` and, when given, conform to
+    ``schema``; else 400 (413 when larger than ``[DEFAULT] max_request_body_size``)."""
+    if "json_body" not in g:
+        data = _read_body()
+        g.json_body = parse_json(data) if data else None
+    body = g.json_body
     if not isinstance(body, kind):
         raise errors.BadRequest(
             f"Malformed request body: expected a JSON {'object' if kind is dict else 'array'}.")
+    if schema is not None:
+        validate(body, schema)
     return body
 
 
+def authorize(rule: str, target: dict | None = None) -> None:
+    """Enforce policy ``rule`` for the caller; the target defaults to the caller's project."""
+    ctx = auth()
+    current_service().policy.enforce(rule, ctx.credentials(),
+                                      target if target is not None
+                                      else {"project_id": ctx.project_id,
+                                            "user_id": ctx.user_id})
+
+
 def create_app(name: str, conf: Config, db: Database | None = None,
-               policy_defaults: dict[str, str] | None = None,
-               error_style: str = "openstack") -> Flask:
-    """A Flask app with authentication, the error handler and ``/healthcheck``."""
+               policy_defaults: Sequence[RuleDefault] | Mapping[str, str] | None = None,
+               error_style: str = "openstack",
+               request_id_headers: tuple[str, ...] = (REQUEST_ID_HEADER,)) -> Flask:
+    """A Flask app with request ids, authentication, the error handler and
+    ``/healthcheck``; ``request_id_headers`` name the response headers carrying the id."""
     app = Flask(name)
     app.config["MAX_CONTENT_LENGTH"] = None
     db = db or Database(conf.database_url, conf.database.busy_timeout)
     tokens = TokenProvider(db, ensure_key(conf.state_dir), conf.identity.token_expiration)
     enforcer = Enforcer(policy_defaults or {}, conf.path(conf.policy.file))
     app.extensions["minicloud"] = Service(name, conf, db, tokens, enforcer)
+
+    @app.before_request
+    def _request_id() -> None:
+        g.request_id = f"req-{uuid.uuid4()}"
+        inbound = request.headers.get("X-OpenStack-Request-ID", "")
+        if _REQUEST_ID.match(inbound):
+            g.global_request_id = inbound
+        GLOBAL_REQUEST_ID.set(g.get("global_request_id") or g.request_id)
+
+    @app.after_request
+    def _add_request_id(response: Response) -> Response:
+        for header in request_id_headers:
+            response.headers[header] = g.get("request_id") or f"req-{uuid.uuid4()}"
+        return response
 
     @app.before_request
     def _authenticate() -> None:

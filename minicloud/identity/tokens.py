@@ -46,8 +46,9 @@ class AuthContext:
 
     def credentials(self) -> dict:
         """The mapping policy rules check against (``role:``, ``project_id:`` ...)."""
-        return {"user_id": self.user_id, "project_id": self.project_id, "roles": self.roles,
-                "is_admin": self.is_admin, "domain_id": self.domain_id}
+        return {"user_id": self.user_id, "project_id": self.project_id,
+                "project_domain_id": self.domain_id, "roles": list(self.roles),
+                "is_admin": self.is_admin}
 
 
 def ensure_key(state_dir: Path) -> bytes:

@@ -1,0 +1,21 @@
+"""identity: domains, groups, implied roles, assignments beyond projects, project tags (Keystone v3)
+
+Revision ID: 0006
+Revises: 0005
+"""
+from alembic import op  # noqa: F401
+import sqlalchemy as sa  # noqa: F401
+
+
+revision = '0006'
+down_revision = '0005'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
