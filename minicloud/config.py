@@ -77,7 +77,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("DEFAULT", "max_request_body_size", "size", "112K",
            "Largest JSON request body a service reads (oslo.middleware's default); larger: 413. "
            "Image data uploads are limited by `[image] max_image_size` instead."),
-    Option("DEFAULT", "keepalive", "float", 75.0,
+    Option("DEFAULT", "keepalive", "int", 75,
            "Seconds an idle HTTP keep-alive connection stays open (longer than clients' polling "
            "intervals, so a reused connection is never closed under a client's request)."),
     Option("DEFAULT", "client_timeout", "float", 30.0,

@@ -14,6 +14,7 @@ schema before the handler runs (:mod:`minicloud.validation`).
 """
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -129,6 +130,38 @@ def json_body(kind: type = dict, schema: dict | None = None) -> Any:
     if schema is not None:
         validate(body, schema)
     return body
+
+
+def body_schema(schema: dict, kind: type = dict, min_minor: int = 0,
+                max_minor: int | None = None) -> Callable:
+    """Validate the view's JSON body against ``schema`` before the view runs (the view then
+    reads it with :func:`json_body`). Stack several for schemas that change with the
+    microversion: each applies when the negotiated minor version (``g.mv``) is within
+    ``[min_minor, max_minor]``. The schemas stay on the view as ``minicloud_schemas``
+    (tests generate bodies from them)."""
+    def decorate(view: Callable) -> Callable:
+        inner = getattr(view, "__wrapped__", view)
+        schemas = getattr(view, "minicloud_schemas", [])
+        entry = (schema, kind, min_minor, max_minor)
+
+        @functools.wraps(inner)
+        def checked(*args: Any, **kwargs: Any) -> Any:
+            mv = g.get("mv")
+            minor = mv.minor if mv is not None else 0
+            for body_schema_, body_kind, low, high in checked.minicloud_schemas:
+                if low <= minor and (high is None or minor <= high):
+                    json_body(body_kind, body_schema_)
+                    break
+            else:
+                json_body(kind)
+            return inner(*args, **kwargs)
+
+        checked.minicloud_schemas = [entry, *schemas]  # type: ignore[attr-defined]
+        for attr in ("minicloud_public",):
+            if hasattr(view, attr):
+                setattr(checked, attr, getattr(view, attr))
+        return checked
+    return decorate
 
 
 def authorize(rule: str, target: dict | None = None) -> None:

@@ -51,6 +51,22 @@ class AuthContext:
                 "is_admin": self.is_admin}
 
 
+#: Keystone's default role implications (``keystone-manage bootstrap``): a token lists the
+#: roles its user holds plus every role they imply, so ``role:reader`` rules admit members.
+IMPLIED_ROLES = {"admin": ("member",), "member": ("reader",)}
+
+
+def expand_implied(roles: list[str] | tuple[str, ...]) -> list[str]:
+    """``roles`` plus every role they imply, transitively."""
+    out, todo = set(roles), list(roles)
+    while todo:
+        for implied in IMPLIED_ROLES.get(todo.pop(), ()):
+            if implied not in out:
+                out.add(implied)
+                todo.append(implied)
+    return sorted(out)
+
+
 def ensure_key(state_dir: Path) -> bytes:
     path = state_dir / KEY_FILE
     if not path.exists():
@@ -110,6 +126,7 @@ class TokenProvider:
                        RoleAssignment.project_id == project.id)).all()
         if not roles:
             raise Unauthorized("The user has no role on the project.")
+        roles = expand_implied(roles)
         return AuthContext(user_id=user.id, user_name=user.name, project_id=project.id,
                            project_name=project.name, domain_id=project.domain_id,
                            roles=tuple(sorted(roles)), expires_at=expires, issued_at=issued,
