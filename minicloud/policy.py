@@ -137,3 +137,40 @@ def list_rules() -> list[RuleDefault]:
         for rule in service_rules(svc.name):
             seen.setdefault(rule.name, rule)
     return list(seen.values())
+
+
+def oslo_enforcer() -> oslo_policy.Enforcer:
+    """The rules in force for this cloud (defaults and its ``policy.yaml``), as oslo.policy's
+    enforcer, for ``oslopolicy-policy-generator --namespace minicloud``."""
+    from minicloud.config import Config
+
+    conf = Config.load()
+    return Enforcer(list_rules(), conf.path(conf.policy.file))._oslo
+
+
+def reference_markdown() -> str:
+    """The policy reference of ``docs/policy.md``: every rule of every service with its
+    default (a test keeps them equal)."""
+    from minicloud import services
+
+    lines = ["# Policy reference", "",
+             "<!-- Generated from each service's policies.py by `minicloud policy reference`; "
+             "a test checks it is current. -->", "",
+             "Each service enforces these rules with oslo.policy. Override any of them by name "
+             "in `policy.yaml` in the state directory (YAML, `\"rule\": \"check\"`); "
+             "`oslopolicy-sample-generator --namespace minicloud` prints them all as a sample "
+             "file. Roles: `reader` reads, `member` writes in its project, `admin` "
+             "administers; admin implies member, member implies reader.", ""]
+    for svc in services.SERVICES:
+        lines += [f"## {svc.name} ({svc.catalog_name})", "",
+                  "| rule | default | scope | operations | description |",
+                  "| --- | --- | --- | --- | --- |"]
+        for rule in service_rules(svc.name):
+            ops = ", ".join(f"`{op['method']} {op['path']}`"
+                            for op in getattr(rule, "operations", None) or [])
+            scope = ", ".join(rule.scope_types or [])
+            check = rule.check_str.replace("|", "\\|")
+            desc = " ".join((rule.description or "").split()).replace("|", "\\|")
+            lines.append(f"| `{rule.name}` | `{check}` | {scope} | {ops} | {desc} |")
+        lines.append("")
+    return "\n".join(lines)

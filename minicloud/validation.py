@@ -42,7 +42,7 @@ def _constant(name: str) -> None:
 
 
 def _check_tree(value: Any, depth: int = 0) -> None:
-    if depth > MAX_DEPTH:
+    if depth >= MAX_DEPTH:
         raise BadRequest(f"Invalid input: JSON nested deeper than {MAX_DEPTH} levels.")
     if isinstance(value, str):
         if _BAD_CHARS.search(value):
@@ -111,7 +111,9 @@ def query_int(args: Mapping[str, str], name: str, default: int | None = None,
         return default
     if not _DIGITS.match(raw):
         raise BadRequest(f"Invalid value {raw[:50]!r} for {name}: expected an integer.")
-    value = _int(raw)
+    value = int(raw)
+    if not INT64[0] <= value <= INT64[1]:
+        raise BadRequest(f"Invalid value for {name}: outside the 64-bit range.")
     if minimum is not None and value < minimum:
         raise BadRequest(f"Invalid value {raw} for {name}: must be at least {minimum}.")
     if maximum is not None and value > maximum:

@@ -7,6 +7,7 @@ import click
 
 from minicloud.cli.main import cli
 from minicloud.config import reference_markdown
+from minicloud.policy import reference_markdown as policy_markdown
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -15,6 +16,12 @@ def test_configuration_reference_is_current():
     doc = (ROOT / "docs" / "configuration.md").read_text()
     assert doc.strip() == reference_markdown().strip(), \
         "regenerate with: minicloud config reference > docs/configuration.md"
+
+
+def test_policy_reference_is_current():
+    doc = (ROOT / "docs" / "policy.md").read_text()
+    assert doc.strip() == policy_markdown().strip(), \
+        "regenerate with: minicloud policy reference > docs/policy.md"
 
 
 def _commands(group: click.Group, prefix: str = ""):

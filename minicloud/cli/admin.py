@@ -64,6 +64,19 @@ def config_reference() -> None:
     click.echo(reference_markdown())
 
 
+@click.group()
+def policy() -> None:
+    """Policy rules."""
+
+
+@policy.command("reference")
+def policy_reference() -> None:
+    """Print the policy reference (docs/policy.md): every rule and its default."""
+    from minicloud.policy import reference_markdown as policy_markdown
+
+    click.echo(policy_markdown())
+
+
 def _identity(obj: CliContext, method: str, path: str, **kw):
     return obj.client().request("identity", method, path, **kw)
 
@@ -148,4 +161,4 @@ def role_add(obj: CliContext, role_name: str, user_ref: str, project_ref: str) -
     _identity(obj, "PUT", f"/projects/{project_ref}/users/{user_ref}/roles/{role_name}")
 
 
-COMMANDS = (up, down, status, db, config, project, user, role)
+COMMANDS = (up, down, status, db, config, policy, project, user, role)
