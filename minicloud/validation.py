@@ -136,7 +136,7 @@ def query_bool(args: Mapping[str, str], name: str, default: bool | None = None) 
 # -- schema pieces every service reuses ----------------------------------------------------
 #: A name: 1 to 255 characters, no control characters, no leading or trailing whitespace.
 NAME = {"type": "string", "minLength": 1, "maxLength": 255,
-        "pattern": r"^(?![\s])[^\x00-\x1f\x7f]*(?<![\s])$"}
+        "pattern": r"^[^\s\x00-\x1f\x7f](?:[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f])?$"}
 #: A free-text description of at most 255 characters (Nova's), null allowed.
 DESCRIPTION = {"type": ["string", "null"], "maxLength": 255,
                "pattern": r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"}
