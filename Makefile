@@ -8,7 +8,8 @@ PY := $(VENV)/bin/python
 DEBS := qemu-system-x86 qemu-utils qemu-block-extra libvirt-daemon-system libvirt-clients \
 	libvirt-dev pkg-config tgt ovmf libiscsi-bin mtools dosfstools fdisk syslinux \
 	syslinux-common grub-efi-amd64-bin busybox-static linux-image-amd64 cpio gcc
-OSC_PINS := python-openstackclient==10.5.0 openstacksdk==4.22.0 keystoneauth1==5.18.1 osc-lib==4.7.0
+OSC_PINS := python-openstackclient==10.5.0 openstacksdk==4.22.0 keystoneauth1==5.18.1 osc-lib==4.7.0 \
+	python-glanceclient==4.13.0 python-novaclient==18.13.1 python-cinderclient==9.10.0
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_ARGS ?=
 
@@ -32,22 +33,46 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 
 venv: debs $(VENV)/.installed
 
-$(OSC_VENV)/.installed:
+$(OSC_VENV)/.installed: Makefile
 	[ -x $(OSC_VENV)/bin/python ] || $(PYTHON) -m venv $(OSC_VENV)
 	$(OSC_VENV)/bin/python -m pip install -q $(OSC_PINS)
 	touch $@
 
 osc-venv: $(OSC_VENV)/.installed
 
+# Tempest, OpenStack's conformance suite, in its own venv (its pins never meet minicloud's).
+# `make tempest` runs it against a throw-away cloud: see docs/conformance.md.
+TEMPEST_VENV := .venv-tempest
+TEMPEST_PIN := tempest==47.0.0
+TEMPEST_SET ?= interop
+TEMPEST_REGEX ?=
+TEMPEST_CONCURRENCY ?= 2
+TEMPEST_REF ?=
+TEMPEST_ARGS ?=
+
+.PHONY: tempest tempest-venv
+
+$(TEMPEST_VENV)/.installed: conformance/tempest-constraints.txt
+	[ -x $(TEMPEST_VENV)/bin/python ] || $(PYTHON) -m venv $(TEMPEST_VENV)
+	$(TEMPEST_VENV)/bin/python -m pip install -q $(TEMPEST_PIN) -c conformance/tempest-constraints.txt
+	touch $@
+
+tempest-venv: $(TEMPEST_VENV)/.installed
+
+tempest: setup tempest-venv
+	$(PY) conformance/run.py --set $(TEMPEST_SET) --concurrency $(TEMPEST_CONCURRENCY) \
+		$(if $(TEMPEST_REGEX),--regex '$(TEMPEST_REGEX)') $(if $(TEMPEST_REF),--ref $(TEMPEST_REF)) \
+		$(TEMPEST_ARGS)
+
 test: setup
-	$(VENV)/bin/ruff check minicloud images compute volumes tests benchmarks
+	$(VENV)/bin/ruff check minicloud images compute volumes tests benchmarks conformance
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 demo: setup
 	$(PY) -m minicloud.demo
 
 lint: venv
-	$(VENV)/bin/ruff check minicloud images compute volumes tests benchmarks
+	$(VENV)/bin/ruff check minicloud images compute volumes tests benchmarks conformance
 
 bench: setup
 	$(PY) benchmarks/upload.py
