@@ -56,6 +56,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         "(e.g. HEAD) instead of the working tree")
     parser.add_argument("--keep", action="store_true",
                         help="leave the cloud running and its directory in place (debugging)")
+    parser.add_argument("--expect", type=Path,
+                        help="a file of test names that must pass (one per line, # comments): "
+                        "the exit status then says only whether they all did and nothing "
+                        "leaked (a ratchet for CI while other tests still fail)")
+    parser.add_argument("--record", type=Path,
+                        help="write the names of the tests that passed to this file")
     parser.add_argument("--print-features", action="store_true",
                         help="print the feature table as Markdown and exit")
     return parser.parse_args(argv)
@@ -101,6 +107,17 @@ def conformance_run(args: argparse.Namespace, cloud: ThrowawayCloud, progress: P
         shutil.copyfile(workspace.log, HERE / f"last-{args.set_name}.tempest.log")
     say(f"summary: {out.relative_to(ROOT)}; Tempest's log: "
         f"conformance/last-{args.set_name}.tempest.log")
+    if args.record:
+        args.record.write_text("".join(f"{name}\n" for name in rep.passed()))
+        say(f"recorded {len(rep.passed())} passing tests in {args.record}")
+    if args.expect:
+        expected = [line.strip() for line in args.expect.read_text().splitlines()
+                    if line.strip() and not line.startswith("#")]
+        regressed = rep.regressions(expected)
+        for name in regressed:
+            say(f"expected to pass, did not: {name}")
+        say(f"expected: {len(expected) - len(regressed)} of {len(expected)} passed")
+        return 0 if not regressed and not any(rep.leaks.values()) else 1
     return 0 if rep.clean else 1
 
 

@@ -41,6 +41,14 @@ class Report:
         return not any(o.status in bad for o in self.outcomes) and not self.class_errors \
             and not any(self.leaks.values())
 
+    def regressions(self, expected: list[str]) -> list[str]:
+        """The tests of ``expected`` (names) that did not pass in this run."""
+        status = {o.test: o.status for o in self.outcomes}
+        return [name for name in expected if status.get(name) != PASSED]
+
+    def passed(self) -> list[str]:
+        return sorted(o.test for o in self.outcomes if o.status == PASSED)
+
     def guideline_counts(self) -> Counter:
         """Interop only: one status per guideline test (idempotent id). An id can name
         several Tempest tests (a subclass inherits them): failed if any failed, else not run

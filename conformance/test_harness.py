@@ -94,3 +94,15 @@ def test_feature_table_has_one_line_per_option_and_a_reason_each() -> None:
     assert len(keys) == len(set(keys))
     assert all(f.reason for f in features.FEATURES)
     assert features.markdown_table().count("\n") == len(keys) + 2
+
+
+def test_expected_tests_that_do_not_pass_are_regressions() -> None:
+    def outcome(name: str, status: str) -> results.Outcome:
+        return results.Outcome(test=name, service="identity", status=status, detail="")
+
+    rep = report.Report("identity", [outcome("a", results.PASSED), outcome("b", results.FAILED),
+                                     outcome("c", results.SKIPPED)])
+    assert rep.passed() == ["a"]
+    assert rep.regressions(["a"]) == []
+    assert rep.regressions(["a", "b", "c", "gone"]) == ["b", "c", "gone"]
+    assert not rep.clean
