@@ -61,7 +61,7 @@ SERVICES: tuple[ServiceDef, ...] = (
                policies="compute.api:POLICY"),
     ServiceDef("volume", "volumev3", "cinderv3", "volumes.api:create_app", "/v3",
                project_in_path=True, extra_types=(("block-storage", "cinder"),),
-               policies="volumes.api:POLICY"),
+               policies="volumes.policies:RULES"),
 )
 
 

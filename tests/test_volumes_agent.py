@@ -89,7 +89,8 @@ def _in_use(env) -> tuple[str, dict]:
     vid = env.create(name="u")["id"]
     env.wait(vid, "available")
     att = env.alice.post("/v3/attachments", headers=MV, json={"attachment": {
-        "volume_uuid": vid, "instance_uuid": "srv"}}).json["attachment"]
+        "volume_uuid": vid, "instance_uuid": "0b3b4f4e-1111-4c1e-9d7a-3a3a3a3a3a3a"}}
+    ).json["attachment"]
     info = env.service.put(f"/v3/attachments/{att['id']}", headers=MV, json={
         "attachment": {"connector": CONNECTOR}}).json["attachment"]["connection_info"]
     env.service.post(f"/v3/attachments/{att['id']}/action", headers=MV,

@@ -48,7 +48,8 @@ def test_create_blank_volume_with_cli_nulls(volenv):
     vol = volenv.wait(vol["id"], "available", volenv.alice)
     assert volenv.backend.size(vol["id"]) == 1024 ** 3
     assert "os-vol-host-attr:host" not in vol  # admins only
-    assert volenv.show(vol["id"], volenv.admin)["os-vol-host-attr:host"] == "node1"
+    assert volenv.show(vol["id"], volenv.admin)["os-vol-host-attr:host"] == \
+        "node1@fake#fake"  # Cinder's host@backend#pool
     for key in ("auth_username", "auth_password", "provider_auth"):
         assert key not in str(vol)
 
@@ -56,7 +57,8 @@ def test_create_blank_volume_with_cli_nulls(volenv):
 def test_create_from_image_is_bootable_with_image_metadata(volenv):
     vol = volenv.create(name="boot", size=1, imageRef="raw-img")
     assert vol["bootable"] == "true"
-    meta = vol["volume_image_metadata"]
+    assert "volume_image_metadata" not in vol  # Cinder's create answer lacks it; show has it
+    meta = volenv.show(vol["id"])["volume_image_metadata"]
     assert (meta["image_id"], meta["image_name"], meta["hw_firmware_type"]) == \
         ("raw-img", "raw-img-name", "uefi")
     assert "os_hash_value" not in meta
@@ -89,25 +91,55 @@ def test_create_from_bad_image_is_400(volenv, image, size, message):
 @pytest.mark.parametrize("body, status, message", [
     (b"{not json", 400, "not valid JSON"),
     (b"[]", 400, "JSON object"),
-    (b'{"volume": 3}', 400, "'volume' is a required object"),
+    (b'{"volume": 3}', 400, "3 is not of type 'object'"),
     (b'{"volume": {}}', 400, "'size' is a required property"),
-    (b'{"volume": {"size": 0}}', 400, "greater than 0"),
-    (b'{"volume": {"size": -2}}', 400, "greater than 0"),
-    (b'{"volume": {"size": "big"}}', 400, "must be an integer"),
-    (b'{"volume": {"size": true}}', 400, "must be an integer"),
-    (b'{"volume": {"size": 1.5}}', 400, "must be an integer"),
-    (b'{"volume": {"size": 1, "name": 7}}', 400, "'name'"),
-    (b'{"volume": {"size": 1, "metadata": {"k": 1}}}', 400, "metadata"),
-    (b'{"volume": {"size": 1, "metadata": []}}', 400, "metadata"),
-    (b'{"volume": {"size": 1, "snapshot_id": "s"}}', 400, "snapshot_id"),
+    (b'{"volume": {"size": 0}}', 400, "less than the minimum of 1"),
+    (b'{"volume": {"size": "0"}}', 400, "greater than 0"),
+    (b'{"volume": {"size": -2}}', 400, "volume/size"),
+    (b'{"volume": {"size": "big"}}', 400, "volume/size"),
+    (b'{"volume": {"size": true}}', 400, "volume/size"),
+    (b'{"volume": {"size": 1.5}}', 400, "volume/size"),
+    (b'{"volume": {"size": 1, "name": 7}}', 400, "volume/name"),
+    (b'{"volume": {"size": 1, "name": "' + b"n" * 256 + b'"}}', 400, "volume/name"),
+    (b'{"volume": {"size": 1, "metadata": {"k": 1}}}', 400, "volume/metadata/k"),
+    (b'{"volume": {"size": 1, "metadata": []}}', 400, "volume/metadata"),
+    (b'{"volume": {"size": 1, "snapshot_id": "s"}}', 400, "volume/snapshot_id"),
+    (b'{"volume": {"size": 1, "snapshot_id": "8d7ef0ba-7a8a-4b0a-9f3e-0c6a1a9d4f11"}}',
+     404, "Snapshot 8d7ef0ba-7a8a-4b0a-9f3e-0c6a1a9d4f11 could not be found"),
+    (b'{"volume": {"size": 1, "source_volid": "8d7ef0ba-7a8a-4b0a-9f3e-0c6a1a9d4f11"}}',
+     404, "Volume 8d7ef0ba-7a8a-4b0a-9f3e-0c6a1a9d4f11 could not be found"),
+    (b'{"volume": {"size": 1, "backup_id": "8d7ef0ba-7a8a-4b0a-9f3e-0c6a1a9d4f11"}}',
+     404, "Backup 8d7ef0ba-7a8a-4b0a-9f3e-0c6a1a9d4f11 could not be found"),
     (b'{"volume": {"size": 1, "availability_zone": "mars"}}', 400, "mars"),
     (b'{"volume": {"size": 1, "volume_type": "gold"}}', 404, "gold"),
     (b'{"volume": {"size": 1, "multiattach": true}}', 400, "multiattach"),
+    (b'{"volume": {"size": 1, "frobnicate": true}}', 400, "'frobnicate' was unexpected"),
+    (b'{"volume": {"size": 1}, "extra": 1}', 400, "'extra' was unexpected"),
 ])
 def test_bad_create_bodies_are_4xx_with_a_message(volenv, body, status, message):
     resp = volenv.alice.post("/v3/volumes", data=body,
                              headers={"Content-Type": "application/json", **MV})
     err(resp, status, message)
+
+
+def test_create_schema_follows_the_microversion(volenv):
+    """Unknown keys are ignored before 3.53 (refused after); backup_id exists from 3.47."""
+    odd = {"size": 1, "frobnicate": True}
+    assert volenv.alice.post("/v3/volumes", json={"volume": odd}).status_code == 202
+    backup = {"size": 1, "backup_id": "not-a-uuid"}
+    assert volenv.alice.post("/v3/volumes", json={"volume": backup}, headers={
+        "OpenStack-API-Version": "volume 3.46"}).status_code == 202  # not a 3.46 field
+    err(volenv.alice.post("/v3/volumes", json={"volume": backup}, headers={
+        "OpenStack-API-Version": "volume 3.47"}), 400, "volume/backup_id")
+
+
+def test_cloning_a_visible_volume_is_refused(volenv):
+    src = volenv.create(name="src")
+    err(volenv.alice.post("/v3/volumes", json={"volume": {"source_volid": src["id"]}},
+                          headers=MV), 400, "source_volid")
+    theirs = volenv.create(name="theirs", who=volenv.bob)
+    err(volenv.alice.post("/v3/volumes", json={"volume": {"source_volid": theirs["id"]}},
+                          headers=MV), 404, "could not be found")
 
 
 def test_list_detail_show_and_name_filter(volenv):
@@ -122,7 +154,9 @@ def test_list_detail_show_and_name_filter(volenv):
     assert detail["volumes"][0]["attachments"] == []
     everyone = volenv.admin.get("/v3/volumes/detail?all_tenants=1").json["volumes"]
     assert {"a", "b", "theirs"} <= {v["name"] for v in everyone}
-    err(volenv.alice.get("/v3/volumes/detail?all_tenants=1"), 403, "")
+    # As Cinder: all_tenants from a non-admin is ignored (cinderclient always sends it).
+    mine = volenv.alice.get("/v3/volumes/detail?all_tenants=1").json["volumes"]
+    assert sorted(v["name"] for v in mine) == ["a", "b"]
 
 
 def test_pagination_with_limit_and_marker(volenv):
@@ -162,9 +196,17 @@ def test_update_name_description_metadata(volenv):
     assert resp.status_code == 200
     assert (resp.json["volume"]["name"], resp.json["volume"]["description"]) == ("new", "d")
     assert resp.json["volume"]["metadata"] == {"keep": "1"}
-    err(volenv.alice.put(f"/v3/volumes/{vol['id']}", json={"volume": {}}), 400, "non-empty")
+    # An empty update is a no-op before 3.53 and a 400 from then on, as in Cinder.
+    assert volenv.alice.put(f"/v3/volumes/{vol['id']}", json={"volume": {}}).status_code == 200
+    err(volenv.alice.put(f"/v3/volumes/{vol['id']}", json={"volume": {}}, headers=MV), 400,
+        "is not valid under any of the given schemas")
     err(volenv.alice.put(f"/v3/volumes/{vol['id']}", json={"volume": {"name": ["x"]}}), 400,
-        "'name'")
+        "volume/name")
+    err(volenv.alice.put(f"/v3/volumes/{vol['id']}", json={"volume": {"size": 3}}), 400,
+        "'size' was unexpected")
+    resp = volenv.alice.put(f"/v3/volumes/{vol['id']}",
+                            json={"volume": {"description": None}})
+    assert resp.status_code == 200 and resp.json["volume"]["description"] is None
 
 
 def test_metadata_endpoints(volenv):
@@ -180,7 +222,13 @@ def test_metadata_endpoints(volenv):
     assert volenv.alice.delete(f"{base}/a").status_code == 200
     err(volenv.alice.delete(f"{base}/a"), 404, "a")
     err(volenv.alice.get(f"{base}/zz"), 404, "zz")
-    err(volenv.alice.put(f"{base}/c", json={"meta": {"d": "1"}}), 400, "key of the URL")
+    err(volenv.alice.put(f"{base}/c", json={"meta": {"d": "1"}}), 400,
+        "Request body and URI mismatch")
+    err(volenv.alice.put(f"{base}/c", json={"meta": {"c": "1", "d": "2"}}), 400,
+        "has too many properties")
+    err(volenv.alice.post(base, json={"metadata": {"bad key!": "1"}}), 400, "'bad key!'")
+    err(volenv.alice.post(base, json={"metadata": {"k": "v" * 256}}), 400, "metadata/k")
+    err(volenv.alice.post(base, json={"meta": {"k": "v"}}), 400, "'metadata' is a required")
     assert volenv.alice.put(base, json={"metadata": {"only": "x"}}).json == \
         {"metadata": {"only": "x"}}
     assert volenv.show(vid)["metadata"] == {"only": "x"}
@@ -195,10 +243,13 @@ def test_extend_grows_the_backing_volume(volenv):
     assert vol["size"] == 3 and volenv.backend.size(vid) == 3 * 1024 ** 3
     for body, message in (({"os-extend": {"new_size": 2}}, "greater than current size"),
                           ({"os-extend": {"new_size": 3}}, "greater than current size"),
-                          ({"os-extend": {"new_size": "x"}}, "integer"),
-                          ({"os-extend": {}}, "new_size"),
-                          ({"os-frobnicate": {}}, "unsupported volume action"),
-                          ({"a": 1, "b": 2}, "exactly one action")):
+                          ({"os-extend": {"new_size": "x"}}, "os-extend/new_size"),
+                          ({"os-extend": {"new_size": "0"}}, "greater than 0"),
+                          ({"os-extend": {}}, "'new_size' is a required property"),
+                          ({"os-extend": {"new_size": 4, "x": 1}}, "'x' was unexpected"),
+                          ({"os-frobnicate": {}}, "There is no such action: os-frobnicate"),
+                          ({"a": 1, "b": 2}, "has too many properties"),
+                          ({}, "should be non-empty")):
         err(volenv.alice.post(f"/v3/volumes/{vid}/action", json=body), 400, message)
 
 
@@ -219,13 +270,18 @@ def test_set_bootable_and_reset_status(volenv):
     volenv.alice.post(action, json={"os-set_bootable": {"bootable": "false"}})
     assert volenv.show(vid)["bootable"] == "false"
     err(volenv.alice.post(action, json={"os-set_bootable": {"bootable": "maybe"}}), 400,
-        "boolean")
+        "os-set_bootable/bootable")
+    err(volenv.alice.post(action, json={"os-set_bootable": {}}), 400,
+        "'bootable' is a required property")
     err(volenv.alice.post(action, json={"os-reset_status": {"status": "error"}}), 403, "")
     assert volenv.admin.post(action, json={"os-reset_status": {"status": "error"}}
                              ).status_code == 202
     assert volenv.show(vid)["status"] == "error"
     err(volenv.admin.post(action, json={"os-reset_status": {"status": "bogus"}}), 400,
         "status must be one of")
+    err(volenv.admin.post(action, json={"os-reset_status": {}}), 400, "Must specify 'status'")
+    err(volenv.admin.post(action, json={"os-reset_status": {"attach_status": "detached"}}),
+        400, "resets 'status' only")
 
 
 def test_delete_removes_the_bytes_and_the_row_and_frees_quota(volenv):
@@ -255,8 +311,10 @@ def test_delete_of_a_creating_volume_is_refused_but_force_by_admin_of_error_dele
     env.admin.post(f"/v3/volumes/{vid}/action",
                    json={"os-reset_status": {"status": "error_deleting"}})
     err(env.alice.delete(f"/v3/volumes/{vid}"), 400, "error_deleting")
-    err(env.alice.delete(f"/v3/volumes/{vid}?force=True"), 403, "")
-    assert env.admin.delete(f"/v3/volumes/{vid}?force=True").status_code == 202
+    err(env.alice.delete(f"/v3/volumes/{vid}?force=True", headers=MV), 403, "force_delete")
+    # force exists from 3.23: before, it is ignored and the status rules apply.
+    err(env.admin.delete(f"/v3/volumes/{vid}?force=True"), 400, "error_deleting")
+    assert env.admin.delete(f"/v3/volumes/{vid}?force=True", headers=MV).status_code == 202
     assert env.show(vid)["status"] == "deleting"
 
 

@@ -54,7 +54,8 @@ def test_chap_export_read_through_qemu_then_unexport(make_volenv, tgtd, tmp_path
         fh.write(b"\xab" * 512)
 
     att = env.alice.post("/v3/attachments", headers=MV, json={"attachment": {
-        "volume_uuid": vid, "instance_uuid": "real-server"}}).json["attachment"]
+        "volume_uuid": vid, "instance_uuid": "8f0e6c1e-2a51-4d1b-9f9e-5a7c3b2d1e0f"}}
+    ).json["attachment"]
     resp = env.service.put(f"/v3/attachments/{att['id']}", headers=MV, json={"attachment": {
         "connector": {"host": "node1", "initiator": INITIATOR, "mountpoint": "/dev/vdc"}}})
     assert resp.status_code == 200, resp.json

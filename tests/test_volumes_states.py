@@ -83,7 +83,7 @@ def test_concurrent_reserves_of_one_volume_have_exactly_one_winner(volenv):
         losers = [r for r in results if isinstance(r, BadRequest)]
         assert len(winners) == 1 and len(losers) == 7
         assert all(r.status == 400 and "must be available" in r.message for r in losers)
-        assert [a.id for a in atts.list(ctx, vid)] == winners
+        assert [a.id for a in atts.list(ctx, {"volume_id": vid})] == winners
         atts.delete(ctx, winners[0], privileged=False)
 
 

@@ -1,7 +1,8 @@
 """Fixtures of the volume service tests: the API on the Flask test client, a real agent.
 
-Each test gets a copy of the image tests' template state directory (catalog migrated, admin
-in ``admin``, ``alice`` member of ``demo``, ``bob`` member of ``other``, the service user),
+Each test gets a copy of a template state directory (the image tests' one: catalog migrated,
+admin in ``admin``, ``alice`` member of ``demo``, ``bob`` member of ``other``, the service
+user; plus ``reader``, with only the reader role on ``demo``),
 the volume API app, and a real :class:`volumes.agent.Agent` running its loop in a thread on
 the chosen backend and target (fakes by default), so API calls that wait for the agent (the
 export of an attachment) work as in the real cloud. Images come from :class:`FakeImages`.
@@ -35,8 +36,8 @@ from volumes.api import create_app
 from volumes.backends import Backend, FakeBackend
 from volumes.targets import FakeTarget, Target
 
-__all__ = ["VolEnv", "FakeImages", "make_volenv", "volenv", "images_template", "qemu_img",
-           "err", "MV", "wait_status", "tgtd"]
+__all__ = ["VolEnv", "FakeImages", "make_volenv", "volenv", "images_template",
+           "volumes_template", "qemu_img", "err", "MV", "wait_status", "tgtd"]
 
 MIV = 1 << 20
 MV = {"OpenStack-API-Version": "volume 3.70"}
@@ -84,6 +85,7 @@ class VolEnv:
     admin: UserClient
     alice: UserClient
     bob: UserClient
+    reader: UserClient     # role reader on alice's project (demo)
     service: UserClient
     stop: threading.Event
     thread: threading.Thread | None
@@ -120,8 +122,26 @@ def _service_client(client, tokens: TokenProvider, db: Database) -> UserClient:
     return UserClient(client, tokens.issue(user_id, project_id).token, project_id)
 
 
+@pytest.fixture(scope="session")
+def volumes_template(images_template: Template, tmp_path_factory: pytest.TempPathFactory
+                     ) -> Template:
+    """The image tests' template plus ``reader`` (role reader on ``demo``), built once (the
+    image tests' template may already have it)."""
+    if "reader" in images_template.users:
+        return images_template
+    state = tmp_path_factory.mktemp("volumes-template") / "state"
+    shutil.copytree(images_template.state_dir, state)
+    db = Database(Config.load(state, environ={}).database_url)
+    ident = IdentityService(db)
+    reader = ident.create_user("reader", "reader-pw", "demo", "reader")
+    users = {**images_template.users,
+             "reader": (reader.id, ident.get_project("demo").id)}
+    db.dispose()
+    return Template(state, users)
+
+
 @pytest.fixture
-def make_volenv(images_template: Template, tmp_path: Path) -> Iterator[Callable[..., VolEnv]]:
+def make_volenv(volumes_template: Template, tmp_path: Path) -> Iterator[Callable[..., VolEnv]]:
     """``make_volenv(backend=..., target=..., agent=False, **{"volume.x": y})``."""
     envs: list[VolEnv] = []
     counter = itertools.count()
@@ -129,7 +149,7 @@ def make_volenv(images_template: Template, tmp_path: Path) -> Iterator[Callable[
     def make(backend: Backend | None = None, target: Target | None = None,
              agent: bool = True, **overrides: Any) -> VolEnv:
         state = tmp_path / f"env{next(counter)}"
-        shutil.copytree(images_template.state_dir, state)
+        shutil.copytree(volumes_template.state_dir, state)
         overrides = {"volume.host": "node1", "volume.task_timeout": 10,
                      "volume.periodic_interval": 3600, **overrides}
         conf = Config.load(state, overrides=overrides, environ={})
@@ -147,12 +167,11 @@ def make_volenv(images_template: Template, tmp_path: Path) -> Iterator[Callable[
             thread.start()
         tokens = TokenProvider(db, ensure_key(state))
         client = app.test_client()
-        users = {name: UserClient(client, tokens.issue(*images_template.users[name]).token,
-                                  images_template.users[name][1])
-                 for name in ("admin", "alice", "bob")}
+        users = {name: UserClient(client, tokens.issue(*ids).token, ids[1])
+                 for name, ids in volumes_template.users.items()}
         env = VolEnv(app, conf, db, worker, backend, target, images, users["admin"],
-                     users["alice"], users["bob"], _service_client(client, tokens, db),
-                     stop, thread)
+                     users["alice"], users["bob"], users["reader"],
+                     _service_client(client, tokens, db), stop, thread)
         envs.append(env)
         return env
 

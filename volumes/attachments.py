@@ -16,6 +16,8 @@ may delete an attachment that has an export behind it; a plain user gets 403 for
 """
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
@@ -68,18 +70,32 @@ class AttachmentService:
         with self.db.session() as s:
             return self._visible(s, ctx, attachment_id)
 
-    def list(self, ctx: AuthContext, volume_id: str | None = None,
-             instance_id: str | None = None) -> list[VolumeAttachment]:
+    #: Attachment list filters (Cinder's resource_filters.json) and the columns they match.
+    FILTERS = {"volume_id": VolumeAttachment.volume_id, "instance_id": VolumeAttachment.server_id,
+               "status": VolumeAttachment.status, "attach_status": VolumeAttachment.status}
+    SORT_KEYS = {"id": VolumeAttachment.id, "created_at": VolumeAttachment.created_at,
+                 "updated_at": VolumeAttachment.updated_at, "status": VolumeAttachment.status,
+                 "volume_id": VolumeAttachment.volume_id,
+                 "instance_id": VolumeAttachment.server_id}
+
+    def list(self, ctx: AuthContext, filters: Mapping[str, str] | None = None,
+             all_projects: bool = False,
+             sort: Sequence[tuple[str, str]] = (("created_at", "desc"), ("id", "desc")),
+             ) -> list[VolumeAttachment]:
+        """The attachments of the caller's project's volumes (every project's with
+        ``all_projects``, which the API grants admins only), filtered by :data:`FILTERS`
+        (exact values) and ordered by ``sort`` (keys of :data:`SORT_KEYS`)."""
         with self.db.session() as s:
             query = select(VolumeAttachment).join(Volume).where(
                 Volume.status != states.DELETED)
-            if not ctx.is_admin:
+            if not all_projects:
                 query = query.where(Volume.project_id == ctx.project_id)
-            if volume_id:
-                query = query.where(VolumeAttachment.volume_id == volume_id)
-            if instance_id:
-                query = query.where(VolumeAttachment.server_id == instance_id)
-            return list(s.scalars(query.order_by(VolumeAttachment.created_at)))
+            for key, value in (filters or {}).items():
+                query = query.where(self.FILTERS[key] == value)
+            for key, direction in sort:
+                column = self.SORT_KEYS[key]
+                query = query.order_by(column.desc() if direction == "desc" else column.asc())
+            return list(s.scalars(query))
 
     def connection_info(self, volume_id: str) -> ConnectionInfo | None:
         """The connection info of an exported volume (None when it has no export)."""

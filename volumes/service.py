@@ -22,6 +22,7 @@ from minicloud.identity.tokens import AuthContext
 from volumes import quotas, states
 from volumes.glance import CONVERTIBLE, ImageClient, image_metadata
 from volumes.models import Volume, VolumeHost, VolumeTask
+from volumes.query import VolumeQuery
 
 GIB = 1024 ** 3
 NO_HOST = "No valid backend was found. No volume agent has reported in recently."
@@ -53,6 +54,7 @@ class VolumeRequest:
     description: str | None = None
     metadata: dict[str, str] = field(default_factory=dict)
     image_ref: str | None = None
+    source_volid: str | None = None  # a clone: refused once the source is known to exist
 
 
 class TaskFailed(MinicloudError):
@@ -79,17 +81,34 @@ class VolumeService:
         with self.db.session() as s:
             return self.visible(s, ctx, volume_id)
 
-    def list(self, ctx: AuthContext, all_projects: bool = False, name: str | None = None,
-             status: str | None = None) -> list[Volume]:
+    def list(self, ctx: AuthContext, query: VolumeQuery | None = None) -> list[Volume]:
+        """The volumes ``query`` selects among those the caller may list (its project's;
+        every project's for ``query.all_projects``, which the API grants admins only), in
+        the query's order."""
+        query = query or VolumeQuery(sort=[("created_at", "desc"), ("id", "desc")])
         with self.db.session() as s:
-            query = select(Volume).where(Volume.status != states.DELETED)
-            if not (ctx.is_admin and all_projects):
-                query = query.where(Volume.project_id == ctx.project_id)
-            if name is not None:
-                query = query.where(Volume.name == name)
-            if status is not None:
-                query = query.where(Volume.status == status)
-            return list(s.scalars(query.order_by(Volume.created_at.desc(), Volume.id)))
+            stmt = select(Volume).where(Volume.status != states.DELETED)
+            if not query.all_projects:
+                stmt = stmt.where(Volume.project_id == ctx.project_id)
+            return [v for v in s.scalars(query.apply(stmt)) if query.keep(v)]
+
+    def summary(self, ctx: AuthContext, all_projects: bool = False
+                ) -> tuple[int, int, dict[str, list[str]]]:
+        """(count, total GB, every metadata key with its distinct values) of the volumes
+        the caller lists (``GET /volumes/summary``)."""
+        vols = self.list(ctx, VolumeQuery(all_projects=all_projects))
+        meta: dict[str, set[str]] = {}
+        for vol in vols:
+            for key, value in (vol.metadata_ or {}).items():
+                meta.setdefault(key, set()).add(value)
+        return len(vols), sum(v.size for v in vols), \
+            {k: sorted(values) for k, values in sorted(meta.items())}
+
+    def backends(self) -> dict[str, str]:
+        """Every volume host's backend name (for ``host@backend#pool``)."""
+        with self.db.session() as s:
+            return {name: backend for name, backend in
+                    s.execute(select(VolumeHost.name, VolumeHost.backend))}
 
     # -- create ---------------------------------------------------------------------------------
     def _image(self, ctx: AuthContext, image_ref: str) -> dict:
@@ -137,7 +156,12 @@ class VolumeService:
     def create(self, ctx: AuthContext, req: VolumeRequest) -> Volume:
         """Count quota, record the volume (``creating``) and its create task in one
         transaction; without a live agent the volume is ``error`` at once (as Cinder's
-        scheduler does)."""
+        scheduler does). A ``source_volid`` the caller cannot see is a 404, as in Cinder;
+        one it can see is a 400 (minicloud does not clone volumes)."""
+        if req.source_volid is not None:
+            self.get(ctx, req.source_volid)
+            raise BadRequest("Invalid input received: creating a volume from another volume "
+                             "(source_volid) is not supported by minicloud.")
         image = self._image(ctx, req.image_ref) if req.image_ref else None
         size = self._size_for_image(image, req.size) if image else req.size
         if size is None:
@@ -203,9 +227,11 @@ class VolumeService:
         return self.get(ctx, volume_id)
 
     def delete(self, ctx: AuthContext, volume_id: str, force: bool = False) -> None:
+        """Delete from a deletable status; ``force`` (the API checked the caller may) adds
+        ``error_deleting``."""
         with self.db.session() as s:
             vol = self.visible(s, ctx, volume_id)
-            allowed = states.FORCE_DELETABLE if force and ctx.is_admin else states.DELETABLE
+            allowed = states.FORCE_DELETABLE if force else states.DELETABLE
             if vol.status not in allowed or vol.attachments:
                 raise BadRequest(f"Invalid volume: Volume status must be available or error "
                                  f"or error_extending and must not be migrating, attached, "
@@ -272,6 +298,27 @@ class VolumeService:
             del meta[key]
             s.execute(update(Volume).where(Volume.id == vol.id)
                       .values(metadata_=meta, updated_at=utcnow()))
+
+    def set_image_metadata(self, ctx: AuthContext, volume_id: str,
+                           items: dict[str, str]) -> dict[str, str]:
+        """Merge ``items`` into the volume's image metadata; returns the result."""
+        with self.db.session() as s:
+            vol = self.visible(s, ctx, volume_id)
+            merged = {**(vol.image_metadata or {}), **items}
+            s.execute(update(Volume).where(Volume.id == vol.id)
+                      .values(image_metadata=merged, updated_at=utcnow()))
+            return merged
+
+    def delete_image_metadata(self, ctx: AuthContext, volume_id: str, key: str) -> None:
+        with self.db.session() as s:
+            vol = self.visible(s, ctx, volume_id)
+            meta = dict(vol.image_metadata or {})
+            if key not in meta:
+                raise NotFound(f"Glance metadata for volume/snapshot {volume_id} cannot be "
+                               f"found.")
+            del meta[key]
+            s.execute(update(Volume).where(Volume.id == vol.id)
+                      .values(image_metadata=meta, updated_at=utcnow()))
 
     def usage(self, project_id: str) -> tuple[int, int]:
         """(volumes, gigabytes) the project holds."""

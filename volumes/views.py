@@ -1,26 +1,53 @@
-"""Cinder v3 representations and request-body parsing (the API's two pure halves).
+"""Cinder v3 representations, shaped by the negotiated microversion and the caller's rights.
 
-Volumes render as Cinder 3.70 does (CLI contract section 6): ``attachments`` is always a list
-(only attached ones, each with ``server_id`` and ``device``), ``bootable`` the string
+A field appears from the microversion that introduced it (:data:`VOLUME_SINCE`,
+:data:`SERVICE_SINCE`, checked against Tempest's ``volume/v3_*`` response schemas) and only
+for the callers Cinder shows it to: ``migration_status``, ``provider_id``, ``cluster_name``
+and an attachment's ``host_name`` to admins; the ``os-vol-*`` attributes and
+``volume_image_metadata`` only in ``show`` and ``detail`` answers (Cinder adds them there,
+never to create or update answers), each under its policy. ``bootable`` is the string
 ``"true"``/``"false"``, timestamps ``YYYY-MM-DDTHH:MM:SS.ffffff``. CHAP credentials are never
-part of a volume, for anybody. Request bodies arrive from the openstack CLI with every unset
-option as an explicit ``null``: null means absent.
+part of a volume, for anybody.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
-from minicloud.errors import BadRequest, NotFound
+from minicloud.microversion import Version, shape
 from volumes import states
-from volumes.models import Volume, VolumeAttachment
-from volumes.service import VolumeRequest
+from volumes.models import Volume, VolumeAttachment, VolumeHost
 
 DEFAULT_TYPE = {"id": "4ee21aa8-9f8c-4bd2-9d6b-a1f7e1c0c001", "name": "__DEFAULT__",
                 "description": "Default Volume Type", "is_public": True, "extra_specs": {},
                 "os-volume-type-access:is_public": True, "qos_specs_id": None}
 ZONE = "nova"
-UNSUPPORTED_SOURCES = ("snapshot_id", "source_volid", "backup_id", "consistencygroup_id",
-                       "group_id", "source_replica")
+
+#: Volume fields and the minor version that introduced them (cinder/api/v3/views/volumes.py).
+VOLUME_SINCE: dict[str, int] = {"group_id": 13, "provider_id": 21, "shared_targets": 48,
+                                "service_uuid": 48, "cluster_name": 61,
+                                "volume_type_id": 63, "consumes_quota": 65}
+#: Fields only admins see (Cinder's ``context.is_admin`` tests in the view builder).
+VOLUME_ADMIN_ONLY = frozenset({"migration_status", "provider_id", "cluster_name"})
+#: os-services fields by microversion: ``cluster`` 3.7, ``backend_state`` 3.49.
+SERVICE_SINCE: dict[str, int] = {"cluster": 7, "backend_state": 49}
+#: ``with_count`` (3.45) adds ``count`` to volume lists.
+COUNT_SINCE = 45
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """What one request's caller sees: decided once per request from the policies."""
+
+    version: Version
+    base: str                      # the endpoint's scheme://host:port
+    admin: bool = False            # Cinder's context.is_admin
+    host_attr: bool = False        # volume_extension:volume_host_attribute
+    tenant_attr: bool = False      # volume_extension:volume_tenant_attribute
+    mig_attr: bool = False         # volume_extension:volume_mig_status_attribute
+    image_meta: bool = False       # volume_extension:volume_image_metadata:show
+    backends: Mapping[str, str] = field(default_factory=dict)  # agent host -> backend name
 
 
 def ts(value: Any) -> str | None:
@@ -32,153 +59,85 @@ def _links(base: str, kind: str, ident: str, project_id: str) -> list[dict]:
             {"rel": "bookmark", "href": f"{base}/{project_id}/{kind}/{ident}"}]
 
 
-def volume_attachment(vol: Volume, att: VolumeAttachment) -> dict:
-    """An attachment as a volume lists it."""
+def volume_attachment(vol: Volume, att: VolumeAttachment, admin: bool) -> dict:
+    """An attachment as a volume lists it (``host_name`` for admins and services only)."""
     return {"id": vol.id, "attachment_id": att.id, "volume_id": vol.id,
-            "server_id": att.server_id, "host_name": att.host, "device": att.device,
-            "attached_at": ts(att.attached_at)}
+            "server_id": att.server_id, "host_name": att.host if admin else None,
+            "device": att.device, "attached_at": ts(att.attached_at)}
 
 
-def volume_view(vol: Volume, base: str, admin: bool, full: bool = True) -> dict:
-    view: dict[str, Any] = {"id": vol.id, "name": vol.name,
-                            "links": _links(base, "volumes", vol.id, vol.project_id)}
-    if not full:
-        return view
-    view.update({
+def backend_host(vol: Volume, backends: Mapping[str, str]) -> str | None:
+    """Cinder's ``host@backend#pool`` (the pool is the backend itself here)."""
+    if vol.host is None:
+        return None
+    backend = backends.get(vol.host, "unknown")
+    return f"{vol.host}@{backend}#{backend}"
+
+
+def volume_summary(vol: Volume, viewer: Viewer) -> dict:
+    return {"id": vol.id, "name": vol.name,
+            "links": _links(viewer.base, "volumes", vol.id, vol.project_id)}
+
+
+def volume_view(vol: Volume, viewer: Viewer, extended: bool = True) -> dict:
+    """The detailed volume; ``extended`` (show and detail, not create or update) adds the
+    attributes Cinder's extensions add, each as its policy allows."""
+    view: dict[str, Any] = {
+        **volume_summary(vol, viewer),
         "status": vol.status, "size": vol.size, "availability_zone": vol.availability_zone,
         "created_at": ts(vol.created_at), "updated_at": ts(vol.updated_at),
         "description": vol.description, "volume_type": DEFAULT_TYPE["name"],
-        "volume_type_id": DEFAULT_TYPE["id"], "snapshot_id": None, "source_volid": None,
-        "backup_id": None, "metadata": dict(vol.metadata_ or {}), "user_id": vol.user_id,
-        "bootable": "true" if vol.bootable else "false", "encrypted": False,
-        "replication_status": None, "consistencygroup_id": None, "multiattach": False,
-        "group_id": None, "shared_targets": False, "cluster_name": None,
-        "service_uuid": None, "consumes_quota": True,
-        "attachments": [volume_attachment(vol, a) for a in vol.attachments
+        "snapshot_id": None, "source_volid": None, "metadata": dict(vol.metadata_ or {}),
+        "user_id": vol.user_id, "bootable": "true" if vol.bootable else "false",
+        "encrypted": False, "replication_status": "disabled", "consistencygroup_id": None,
+        "multiattach": False,
+        "attachments": [volume_attachment(vol, a, viewer.admin) for a in vol.attachments
                         if a.status == states.A_ATTACHED],
-        "os-vol-tenant-attr:tenant_id": vol.project_id,
-    })
-    if vol.image_metadata:
+        "migration_status": None, "group_id": None, "provider_id": None,
+        "shared_targets": False, "service_uuid": None, "cluster_name": None,
+        "volume_type_id": DEFAULT_TYPE["id"], "consumes_quota": True,
+    }
+    if not viewer.admin:
+        view = {k: v for k, v in view.items() if k not in VOLUME_ADMIN_ONLY}
+    view = shape(view, viewer.version, VOLUME_SINCE)
+    if not extended:
+        return view
+    if viewer.tenant_attr:
+        view["os-vol-tenant-attr:tenant_id"] = vol.project_id
+    if viewer.host_attr:
+        view["os-vol-host-attr:host"] = backend_host(vol, viewer.backends)
+    if viewer.mig_attr:
+        view["os-vol-mig-status-attr:migstat"] = None
+        view["os-vol-mig-status-attr:name_id"] = None
+    if viewer.image_meta and vol.image_metadata:
         view["volume_image_metadata"] = dict(vol.image_metadata)
-    if admin:
-        view.update({"os-vol-host-attr:host": vol.host, "provider_id": None,
-                     "os-vol-mig-status-attr:migstat": None,
-                     "os-vol-mig-status-attr:name_id": None})
     return view
 
 
 def attachment_view(att: VolumeAttachment, full: bool = True,
                     connection_info: dict | None = None) -> dict:
+    """Cinder's attachment: the summary, or the detail with times ('' when unset, as
+    Cinder's view builder writes them), mode and connection info."""
     view: dict[str, Any] = {"id": att.id, "status": att.status, "instance": att.server_id,
                             "volume_id": att.volume_id}
     if full:
-        view.update({"attached_at": ts(att.attached_at), "detached_at": None,
+        view.update({"attached_at": ts(att.attached_at) or "", "detached_at": "",
                      "attach_mode": att.attach_mode, "connection_info": connection_info})
     return view
 
 
-# -- parsing -----------------------------------------------------------------------------------
-def present(body: dict) -> dict:
-    """The body without null-valued keys (the openstack CLI sends every unset option)."""
-    return {k: v for k, v in body.items() if v is not None}
+def service_view(row: VolumeHost, up: bool, version: Version) -> dict:
+    """One ``cinder-volume`` service (a volume agent's host) as ``GET /os-services`` lists
+    it; the ``disabled_reason``/replication fields are those of Cinder's extended view."""
+    state = "up" if up else "down"
+    return shape({
+        "binary": "cinder-volume", "host": f"{row.name}@{row.backend}", "zone": ZONE,
+        "status": "enabled", "state": state, "updated_at": ts(row.heartbeat_at),
+        "cluster": None, "backend_state": state, "disabled_reason": None,
+        "replication_status": "disabled", "active_backend_id": None, "frozen": False,
+    }, version, SERVICE_SINCE)
 
 
-def resource(body: dict, key: str) -> dict:
-    inner = body.get(key)
-    if not isinstance(inner, dict):
-        raise BadRequest(f"Invalid input: '{key}' is a required object.")
-    return present(inner)
-
-
-def size_value(value: Any, field: str = "size") -> int:
-    """A size in GB: a positive integer (or its decimal string, as Cinder accepts)."""
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value)
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise BadRequest(f"Invalid input received: '{field}' must be an integer, got "
-                         f"{value!r}.")
-    if value <= 0:
-        raise BadRequest(f"Invalid input received: '{field}' must be an integer greater "
-                         f"than 0, got {value}.")
-    return value
-
-
-def text_value(value: Any, field: str, limit: int = 255) -> str:
-    if not isinstance(value, str) or len(value) > limit:
-        raise BadRequest(f"Invalid input for field '{field}': a string of at most {limit} "
-                         f"characters.")
-    return value
-
-
-def metadata_value(value: Any, field: str = "metadata") -> dict[str, str]:
-    if not isinstance(value, dict):
-        raise BadRequest(f"Invalid input for field '{field}': an object of strings.")
-    for key, item in value.items():
-        if not key or len(key) > 255 or not isinstance(item, str) or len(item) > 255:
-            raise BadRequest(f"Invalid input for field '{field}': keys of 1 to 255 "
-                             f"characters, string values of at most 255.")
-    return dict(value)
-
-
-def _texts(body: dict) -> dict[str, str | None]:
-    """``name``/``description`` (or the v1 ``display_*`` names) present in ``body``."""
-    out: dict[str, str | None] = {}
-    for key in ("name", "description"):
-        raw = body.get(key, body.get(f"display_{key}"))
-        if raw is not None:
-            out[key] = text_value(raw, key, 255 if key == "name" else 65535)
-    return out
-
-
-def parse_create(body: dict) -> VolumeRequest:
-    vol = resource(body, "volume")
-    for key in UNSUPPORTED_SOURCES:
-        if key in vol:
-            raise BadRequest(f"Invalid input received: '{key}' is not supported by minicloud "
-                             f"(volumes are blank or made from an image).")
-    if vol.get("multiattach") is True:
-        raise BadRequest("Invalid input received: multiattach volumes are not supported.")
-    vtype = vol.get("volume_type")
-    if vtype is not None and vtype not in (DEFAULT_TYPE["name"], DEFAULT_TYPE["id"]):
-        raise NotFound(f"Volume type with name {vtype} could not be found.")
-    zone = vol.get("availability_zone")
-    if zone is not None and zone != ZONE:
-        raise BadRequest(f"Invalid input received: Availability zone '{zone}' is invalid.")
-    image_ref = vol.get("imageRef", vol.get("image_id"))
-    if image_ref is not None:
-        image_ref = text_value(image_ref, "imageRef").rstrip("/").rsplit("/", 1)[-1] or None
-    size = size_value(vol["size"]) if "size" in vol else None
-    if size is None and image_ref is None:
-        raise BadRequest("Invalid input received: 'size' is a required property.")
-    texts = _texts(vol)
-    return VolumeRequest(size=size, name=texts.get("name"),
-                         description=texts.get("description"),
-                         metadata=metadata_value(vol.get("metadata", {})), image_ref=image_ref)
-
-
-def parse_update(body: dict) -> dict:
-    vol = body.get("volume")
-    if not isinstance(vol, dict) or not vol:
-        raise BadRequest("Invalid input: 'volume' is a required, non-empty object.")
-    changes: dict[str, Any] = {}
-    for key in ("name", "description"):
-        for name in (key, f"display_{key}"):
-            if name in vol:  # null clears the field here, as in Cinder
-                value = vol[name]
-                changes[key] = None if value is None else text_value(
-                    value, name, 255 if key == "name" else 65535)
-    if vol.get("metadata") is not None:
-        changes["metadata"] = metadata_value(vol["metadata"])
-    if not changes:
-        raise BadRequest("Invalid input: nothing to update (name, description, metadata).")
-    return changes
-
-
-def parse_bool(value: Any, field: str) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in ("true", "1", "yes", "on", "t"):
-        return True
-    if isinstance(value, str) and value.strip().lower() in ("false", "0", "no", "off", "f"):
-        return False
-    raise BadRequest(f"Invalid input received: '{field}' must be a boolean, got {value!r}.")
+def volume_type_view(admin: bool) -> dict:
+    """The one volume type; ``qos_specs_id`` for admins only (Cinder's policy)."""
+    return {k: v for k, v in DEFAULT_TYPE.items() if admin or k != "qos_specs_id"}

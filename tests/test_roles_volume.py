@@ -1,0 +1,166 @@
+"""Roles against the volume API (Cinder's secure defaults): a reader of the owning project is
+refused every write (403) and nothing changes; a member is refused every admin-only
+operation; reads by the reader still work. ``WRITES`` must name every write route of the app
+(``tests.roles.assert_covers``), so a route added later without a row fails here."""
+from __future__ import annotations
+
+import pytest
+
+from tests.roles import assert_covers
+from tests.volumes_fixtures import *  # noqa: F403
+from tests.volumes_fixtures import MV, err
+
+SERVER = "0b3b4f4e-1111-4c1e-9d7a-3a3a3a3a3a3a"
+CONNECTOR = {"host": "node1", "initiator": "iqn.2008-11.org.linux-kvm:node1"}
+PREFIXES = ("/v3/<project_id>", "/v3")
+
+#: Every write route (method, path after the prefix) and the requests sent to it, as
+#: (body, query string); {vol}/{att} are filled in with the member's volume and attachment.
+WRITES: dict[tuple[str, str], list[tuple[object, str]]] = {
+    ("POST", "/volumes"): [({"volume": {"size": 1, "name": "r"}}, ""),
+                           ({"volume": {"size": 1, "imageRef": "raw-img"}}, "")],
+    ("PUT", "/volumes/<volume_id>"): [({"volume": {"name": "renamed"}}, "")],
+    ("DELETE", "/volumes/<volume_id>"): [(None, ""), (None, "?force=True")],
+    ("POST", "/volumes/<volume_id>/action"): [
+        ({"os-extend": {"new_size": 2}}, ""), ({"os-set_bootable": {"bootable": True}}, ""),
+        ({"os-reset_status": {"status": "error"}}, ""), ({"os-force_delete": {}}, ""),
+        ({"os-set_image_metadata": {"metadata": {"k": "v"}}}, ""),
+        ({"os-unset_image_metadata": {"key": "image_name"}}, "")],
+    ("POST", "/volumes/<volume_id>/metadata"): [({"metadata": {"k": "v"}}, "")],
+    ("PUT", "/volumes/<volume_id>/metadata"): [({"metadata": {"k": "v"}}, "")],
+    ("PUT", "/volumes/<volume_id>/metadata/<key>"): [({"meta": {"keep": "x"}}, "")],
+    ("DELETE", "/volumes/<volume_id>/metadata/<key>"): [(None, "")],
+    ("POST", "/attachments"): [({"attachment": {"volume_uuid": "{vol}",
+                                                "instance_uuid": SERVER}}, "")],
+    ("PUT", "/attachments/<attachment_id>"): [({"attachment": {"connector": CONNECTOR}}, "")],
+    ("POST", "/attachments/<attachment_id>/action"): [({"os-complete": None}, "")],
+    ("DELETE", "/attachments/<attachment_id>"): [(None, "")],
+}
+
+#: Admin-only operations (rule:admin_api): a member of the owning project gets 403.
+ADMIN_ONLY: list[tuple[str, str, object]] = [
+    ("DELETE", "/volumes/{vol}?force=True", None),
+    ("POST", "/volumes/{vol}/action", {"os-reset_status": {"status": "error"}}),
+    ("POST", "/volumes/{vol}/action", {"os-force_delete": {}}),
+    ("GET", "/os-services", None),
+]
+
+
+def _fill(value, ids: dict[str, str]):
+    if isinstance(value, str):
+        return value.format(**ids)
+    if isinstance(value, dict):
+        return {k: _fill(v, ids) for k, v in value.items()}
+    return value
+
+
+def _path(rule: str, prefix: str, project: str, ids: dict[str, str]) -> str:
+    path = (prefix.replace("<project_id>", project) + rule).replace("<volume_id>", ids["vol"])
+    return path.replace("<attachment_id>", ids["att"]).replace("<key>", "keep")
+
+
+@pytest.fixture
+def owned(volenv):
+    """alice's (a member's) available volume made from an image, with metadata, and a
+    reserved attachment on a second volume."""
+    vol = volenv.create(name="owned", imageRef="raw-img", metadata={"keep": "1"})
+    volenv.wait(vol["id"], "available")
+    other = volenv.create(name="attached")
+    volenv.wait(other["id"], "available")
+    att = volenv.alice.post("/v3/attachments", headers=MV, json={"attachment": {
+        "volume_uuid": other["id"], "instance_uuid": SERVER}})
+    assert att.status_code == 200, att.json
+    return {"vol": vol["id"], "att": att.json["attachment"]["id"], "other": other["id"]}
+
+
+def test_the_table_covers_every_write_route(volenv):
+    assert_covers(volenv.app, [(method, prefix + rule) for method, rule in WRITES
+                               for prefix in PREFIXES])
+
+
+def test_reader_is_refused_every_write_and_nothing_changes(volenv, owned):
+    before = volenv.show(owned["vol"])
+    for (method, rule), requests in WRITES.items():
+        for prefix in PREFIXES:
+            path = _path(rule, prefix, volenv.reader.project_id, owned)
+            for body, query in requests:
+                resp = volenv.reader._call(method, path + query, json=_fill(body, owned),
+                                           headers=MV)
+                err(resp, 403, "policy")
+    after = volenv.show(owned["vol"])
+    assert (after["name"], after["status"], after["size"], after["metadata"],
+            after["bootable"]) == (before["name"], "available", 1, {"keep": "1"}, "true")
+    assert after["volume_image_metadata"] == before["volume_image_metadata"]
+    att = volenv.alice.get(f"/v3/attachments/{owned['att']}", headers=MV).json["attachment"]
+    assert att["status"] == "reserved"
+    names = {v["name"] for v in volenv.alice.get("/v3/volumes").json["volumes"]}
+    assert names == {"owned", "attached"}
+
+
+def test_reader_still_reads(volenv, owned):
+    reader, vid = volenv.reader, owned["vol"]
+    assert reader.get(f"/v3/volumes/{vid}", headers=MV).json["volume"]["name"] == "owned"
+    listed = reader.get(f"/v3/{reader.project_id}/volumes/detail", headers=MV).json
+    assert {v["id"] for v in listed["volumes"]} == {vid, owned["other"]}
+    assert reader.get(f"/v3/volumes/{vid}/metadata").json == {"metadata": {"keep": "1"}}
+    assert reader.get(f"/v3/volumes/{vid}/metadata/keep").json == {"meta": {"keep": "1"}}
+    shown = reader.post(f"/v3/volumes/{vid}/action", json={"os-show_image_metadata": None})
+    assert shown.status_code == 200 and shown.json["metadata"]["image_id"] == "raw-img"
+    atts = reader.get("/v3/attachments", headers=MV).json["attachments"]
+    assert [a["id"] for a in atts] == [owned["att"]]
+    assert reader.get("/v3/limits").json["limits"]["absolute"]["totalVolumesUsed"] == 2
+    assert reader.get(f"/v3/os-quota-sets/{reader.project_id}").status_code == 200
+    assert reader.get("/v3/types").status_code == 200
+    assert reader.get("/v3/volumes/summary", headers=MV).json["volume-summary"][
+        "total_count"] == 2
+
+
+def test_member_is_refused_admin_only_operations(volenv, owned):
+    for method, path, body in ADMIN_ONLY:
+        resp = volenv.alice._call(method, "/v3" + path.format(**owned), json=body,
+                                  headers=MV)
+        err(resp, 403, "policy")
+    assert volenv.show(owned["vol"])["status"] == "available"
+
+
+def test_member_writes_and_admin_does_admin_things(volenv, owned):
+    vid = owned["vol"]
+    assert volenv.alice.put(f"/v3/volumes/{vid}", json={"volume": {"name": "mine"}}
+                            ).status_code == 200
+    assert volenv.admin.post(f"/v3/volumes/{vid}/action", headers=MV, json={
+        "os-reset_status": {"status": "error"}}).status_code == 202
+    assert volenv.admin.get("/v3/os-services", headers=MV).status_code == 200
+    assert volenv.admin.post(f"/v3/volumes/{vid}/action", json={"os-force_delete": {}}
+                             ).status_code == 202
+
+
+def test_quotas_of_another_project_are_refused(volenv):
+    err(volenv.alice.get(f"/v3/os-quota-sets/{volenv.bob.project_id}"), 403, "policy")
+    assert volenv.admin.get(f"/v3/os-quota-sets/{volenv.bob.project_id}").status_code == 200
+
+
+def test_a_policy_file_can_open_an_admin_rule_to_members(make_volenv, tmp_path):
+    policy = tmp_path / "volume-policy.yaml"
+    policy.write_text('"volume_extension:services:index": "role:member"\n'
+                      '"volume:extend": "!"\n')
+    env = make_volenv(**{"policy.file": str(policy)})
+    assert env.alice.get("/v3/os-services", headers=MV).status_code == 200
+    vid = env.create(name="x")["id"]
+    env.wait(vid, "available")
+    err(env.alice.post(f"/v3/volumes/{vid}/action", json={"os-extend": {"new_size": 2}}),
+        403, "volume:extend")
+
+
+def test_every_rule_is_enforced_somewhere_and_documented():
+    """No rule is declared without code that asks it, and docs/volumes.md lists each with
+    its default."""
+    from tests.conftest import ROOT
+    from volumes.policies import RULES
+
+    code = "".join(p.read_text() for p in (ROOT / "volumes").glob("*.py")
+                   if p.name != "policies.py")
+    docs = (ROOT / "docs" / "volumes.md").read_text()
+    for rule in RULES:
+        assert f'"{rule.name}"' in code, f"{rule.name} is never checked"
+        assert f"| `{rule.name}` | `{rule.check_str}` |" in docs, f"{rule.name} undocumented"
+        assert rule.scope_types == ["project"]

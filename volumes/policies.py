@@ -1,0 +1,115 @@
+"""Policy-in-code defaults of the volume service, named and defaulted as Cinder's.
+
+Cinder's current defaults (Xena and later) written with the shared personas of
+:mod:`minicloud.policy`: a *reader* of the owning project reads, a *member* writes, an
+*admin* (``role:admin``, Cinder's legacy system admin) does both anywhere, and a few
+administrative actions are ``rule:admin_api``. Every rule is checked against the volume's
+own project (``{"project_id": <owner>}``), or the caller's project for creations and lists.
+Only rules the API enforces are listed; operators override any of them by name in
+``policy.yaml``. ``volume:get_all_tenants`` is minicloud's name for Cinder's
+``context.is_admin`` test of ``?all_tenants`` (Cinder has no rule of that name): a caller it
+denies sees its own project's volumes, as in Cinder.
+"""
+from __future__ import annotations
+
+from minicloud.policy import DocumentedRuleDefault
+
+READER = "rule:project_reader_or_admin"
+MEMBER = "rule:project_member_or_admin"
+ADMIN = "rule:admin_api"
+IS_ADMIN = "rule:context_is_admin"
+
+VOLUME = "/volumes/{volume_id}"
+ACTION = "/volumes/{volume_id}/action"
+
+
+def _rule(name: str, check: str, description: str,
+          *operations: tuple[str, str]) -> DocumentedRuleDefault:
+    return DocumentedRuleDefault(
+        name=name, check_str=check, description=description,
+        operations=[{"method": method, "path": path} for method, path in operations],
+        scope_types=["project"])
+
+
+RULES: list[DocumentedRuleDefault] = [
+    # -- volumes (cinder/policies/volumes.py) -------------------------------------------
+    _rule("volume:create", MEMBER, "Create volume.", ("POST", "/volumes")),
+    _rule("volume:create_from_image", MEMBER, "Create volume from image.",
+          ("POST", "/volumes")),
+    _rule("volume:get", READER, "Show volume.", ("GET", VOLUME)),
+    _rule("volume:get_all", READER, "List volumes or get summary of volumes.",
+          ("GET", "/volumes"), ("GET", "/volumes/detail"), ("GET", "/volumes/summary")),
+    _rule("volume:get_all_tenants", IS_ADMIN,
+          "List the volumes of every project (?all_tenants=1); a caller this denies sees "
+          "its own project's volumes.", ("GET", "/volumes"), ("GET", "/volumes/detail")),
+    _rule("volume:update", MEMBER, "Update volume or update a volume's bootable status.",
+          ("PUT", VOLUME), ("POST", f"{ACTION} (os-set_bootable)")),
+    _rule("volume:delete", MEMBER, "Delete volume.", ("DELETE", VOLUME)),
+    _rule("volume:force_delete", ADMIN, "Force Delete a volume.", ("DELETE", VOLUME)),
+    _rule("volume_extension:volume_host_attribute", ADMIN,
+          "List or show volume with host attribute.", ("GET", VOLUME),
+          ("GET", "/volumes/detail")),
+    _rule("volume_extension:volume_tenant_attribute", READER,
+          "List or show volume with tenant attribute.", ("GET", VOLUME),
+          ("GET", "/volumes/detail")),
+    _rule("volume_extension:volume_mig_status_attribute", ADMIN,
+          "List or show volume with migration status attribute.", ("GET", VOLUME),
+          ("GET", "/volumes/detail")),
+    # -- volume actions (cinder/policies/volume_actions.py) -----------------------------
+    _rule("volume:extend", MEMBER, "Extend a volume.", ("POST", f"{ACTION} (os-extend)")),
+    _rule("volume_extension:volume_admin_actions:reset_status", ADMIN,
+          "Reset status of a volume.", ("POST", f"{ACTION} (os-reset_status)")),
+    _rule("volume_extension:volume_admin_actions:force_delete", ADMIN,
+          "Force delete a volume.", ("POST", f"{ACTION} (os-force_delete)")),
+    # -- volume metadata (cinder/policies/volume_metadata.py) ---------------------------
+    _rule("volume:get_volume_metadata", READER,
+          "Show volume's metadata or one specified metadata with a given key.",
+          ("GET", f"{VOLUME}/metadata"), ("GET", f"{VOLUME}/metadata/{{key}}"),
+          ("POST", f"{ACTION} (os-show_image_metadata)")),
+    _rule("volume:create_volume_metadata", MEMBER, "Create volume metadata.",
+          ("POST", f"{VOLUME}/metadata")),
+    _rule("volume:update_volume_metadata", MEMBER,
+          "Replace a volume's metadata dictionary or update a single metadatum with a "
+          "given key.", ("PUT", f"{VOLUME}/metadata"), ("PUT", f"{VOLUME}/metadata/{{key}}")),
+    _rule("volume:delete_volume_metadata", MEMBER,
+          "Delete a volume's metadatum with the given key.",
+          ("DELETE", f"{VOLUME}/metadata/{{key}}")),
+    _rule("volume_extension:volume_image_metadata:show", READER,
+          "Include a volume's image metadata in volume detail responses.",
+          ("GET", VOLUME), ("GET", "/volumes/detail")),
+    _rule("volume_extension:volume_image_metadata:set", MEMBER,
+          "Set image metadata for a volume",
+          ("POST", f"{ACTION} (os-set_image_metadata)")),
+    _rule("volume_extension:volume_image_metadata:remove", MEMBER,
+          "Remove specific image metadata from a volume",
+          ("POST", f"{ACTION} (os-unset_image_metadata)")),
+    # -- attachments (cinder/policies/attachments.py) -----------------------------------
+    _rule("volume:attachment_create", MEMBER, "Create attachment.",
+          ("POST", "/attachments")),
+    _rule("volume:attachment_update", MEMBER, "Update attachment.",
+          ("PUT", "/attachments/{attachment_id}")),
+    _rule("volume:attachment_delete", MEMBER, "Delete attachment.",
+          ("DELETE", "/attachments/{attachment_id}")),
+    _rule("volume:attachment_complete", MEMBER,
+          "Mark a volume attachment process as completed (in-use)",
+          ("POST", "/attachments/{attachment_id}/action (os-complete)")),
+    # -- quotas, limits, services, types ------------------------------------------------
+    _rule("volume_extension:quotas:show", READER,
+          "Show project quota (including usage and default).",
+          ("GET", "/os-quota-sets/{project_id}"),
+          ("GET", "/os-quota-sets/{project_id}/defaults"),
+          ("GET", "/os-quota-sets/{project_id}?usage=True")),
+    _rule("limits_extension:used_limits", READER, "Show limits with used limit attributes.",
+          ("GET", "/limits")),
+    _rule("volume_extension:services:index", ADMIN, "List all services.",
+          ("GET", "/os-services")),
+    _rule("volume_extension:type_get", READER, "Get one specific volume type.",
+          ("GET", "/types/{type_id}")),
+    _rule("volume_extension:type_get_all", READER, "List volume types.", ("GET", "/types")),
+    _rule("volume_extension:access_types_extra_specs", READER,
+          "Include the volume type's extra_specs attribute in the volume type list or show "
+          "requests.", ("GET", "/types/{type_id}"), ("GET", "/types")),
+    _rule("volume_extension:access_types_qos_specs_id", ADMIN,
+          "Include the volume type's QoS specifications ID attribute in the volume type list "
+          "or show requests.", ("GET", "/types/{type_id}"), ("GET", "/types")),
+]

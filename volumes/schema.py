@@ -1,0 +1,131 @@
+"""JSON schemas of the volume API's request bodies, per microversion (Cinder's, as data).
+
+Each view that reads a body declares its schema with :func:`minicloud.wsgi.body_schema`, so
+a body is refused (400, naming the field) before any view code runs. The schemas follow
+``cinder/api/schemas/*.py``: volume create accepts unknown keys until 3.53 and refuses them
+from then on (``group_id`` from 3.13, ``backup_id`` from 3.47); an update may be empty until
+3.53; metadata keys are Cinder's ``[a-zA-Z0-9-_:. /]{1,255}``. Where Cinder checks with a
+custom format (names "after stripping whitespace", volume statuses), the check is written
+as plain JSON schema or done by the view.
+"""
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from minicloud.validation import BOOLEAN, UUID
+
+DB_MAX_INT = 0x7FFFFFFF
+
+NULLABLE_UUID = {"oneOf": [{"type": "null"}, UUID]}
+NULLABLE_BOOLEAN = {"oneOf": [{"type": "null"}, BOOLEAN]}
+#: A name or description: Cinder allows 255 characters (it strips whitespace first).
+TEXT = {"type": ["string", "null"], "maxLength": 255}
+SIZE = {"type": ["integer", "string"], "pattern": "^[0-9]+$", "minimum": 1,
+        "maximum": DB_MAX_INT}
+NULLABLE_SIZE = {**SIZE, "type": ["integer", "string", "null"]}
+#: Cinder's ``extra_specs`` (volume metadata): restricted keys, string values.
+METADATA = {"type": "object",
+            "patternProperties": {"^[a-zA-Z0-9-_:. /]{1,255}$": {"type": "string",
+                                                                 "maxLength": 255}},
+            "additionalProperties": False}
+NULLABLE_METADATA = {**METADATA, "type": ["object", "null"]}
+#: Image metadata values may be long (Cinder: a MySQL TEXT, 65535 bytes).
+IMAGE_METADATA = {"type": "object",
+                  "patternProperties": {"^[a-zA-Z0-9-_:. /]{1,255}$": {
+                      "type": "string", "maxLength": 65535}},
+                  "additionalProperties": False}
+EMPTY_ACTION: dict[str, Any] = {}  # Cinder takes any value: {"os-force_delete": {}} or null
+
+
+def _wrap(key: str, inner: dict, required: bool = True) -> dict:
+    return {"type": "object", "properties": {key: inner},
+            "required": [key] if required else [], "additionalProperties": False}
+
+
+# -- volumes ---------------------------------------------------------------------------------
+_CREATE_VOLUME = {
+    "type": "object",
+    "properties": {
+        "name": TEXT, "description": TEXT, "display_name": TEXT,
+        "display_description": TEXT,
+        "volume_type": {"type": ["string", "null"], "minLength": 0, "maxLength": 255},
+        "metadata": NULLABLE_METADATA,
+        "snapshot_id": NULLABLE_UUID, "source_volid": NULLABLE_UUID,
+        "consistencygroup_id": NULLABLE_UUID,
+        "size": NULLABLE_SIZE,
+        "availability_zone": {"type": ["string", "null"], "minLength": 1, "maxLength": 255},
+        "multiattach": NULLABLE_BOOLEAN,
+        "image_id": {"type": ["string", "null"], "minLength": 0, "maxLength": 255},
+        "imageRef": {"type": ["string", "null"], "minLength": 0, "maxLength": 255},
+    },
+    "additionalProperties": True,
+}
+CREATE = {"type": "object",
+          "properties": {"volume": _CREATE_VOLUME,
+                         "OS-SCH-HNT:scheduler_hints": {"type": ["object", "null"]}},
+          "required": ["volume"], "additionalProperties": False}
+CREATE_V313 = copy.deepcopy(CREATE)
+CREATE_V313["properties"]["volume"]["properties"]["group_id"] = {
+    "type": ["string", "null"], "minLength": 0, "maxLength": 255}
+CREATE_V347 = copy.deepcopy(CREATE_V313)
+CREATE_V347["properties"]["volume"]["properties"]["backup_id"] = NULLABLE_UUID
+CREATE_V353 = copy.deepcopy(CREATE_V347)
+CREATE_V353["properties"]["volume"]["additionalProperties"] = False
+
+UPDATE = _wrap("volume", {
+    "type": "object",
+    "properties": {"name": TEXT, "description": TEXT, "display_name": TEXT,
+                   "display_description": TEXT, "metadata": METADATA},
+    "additionalProperties": False})
+UPDATE_V353 = copy.deepcopy(UPDATE)
+UPDATE_V353["properties"]["volume"]["anyOf"] = [
+    {"required": [key]} for key in ("name", "description", "display_name",
+                                    "display_description", "metadata")]
+
+# -- actions (POST /volumes/{id}/action): one key, the action ---------------------------------
+ACTIONS: dict[str, dict] = {
+    "os-extend": {"type": "object", "properties": {"new_size": SIZE},
+                  "required": ["new_size"], "additionalProperties": False},
+    "os-set_bootable": {"type": "object", "properties": {"bootable": BOOLEAN},
+                        "required": ["bootable"], "additionalProperties": False},
+    # At least one of the three must be set: checked by the view (Cinder: a format).
+    "os-reset_status": {"type": "object",
+                        "properties": {"status": {"type": ["string", "null"]},
+                                       "attach_status": {"type": ["string", "null"]},
+                                       "migration_status": {"type": ["string", "null"]}},
+                        "additionalProperties": False},
+    "os-force_delete": EMPTY_ACTION,
+    "os-show_image_metadata": EMPTY_ACTION,
+    "os-set_image_metadata": {"type": "object", "properties": {"metadata": IMAGE_METADATA},
+                              "required": ["metadata"], "additionalProperties": False},
+    "os-unset_image_metadata": {"type": "object",
+                                "properties": {"key": {"type": "string", "minLength": 1,
+                                                       "maxLength": 255}},
+                                "required": ["key"], "additionalProperties": False},
+}
+#: The action body: exactly one key; a known action's parameters are checked here, an
+#: unknown action is refused by the view with Cinder's "There is no such action".
+ACTION = {"type": "object", "properties": ACTIONS, "minProperties": 1, "maxProperties": 1}
+
+# -- metadata ----------------------------------------------------------------------------------
+METADATA_BODY = _wrap("metadata", METADATA)
+META_ITEM = _wrap("meta", {**METADATA, "minProperties": 1, "maxProperties": 1})
+
+# -- attachments (3.27+; mode 3.54+) -----------------------------------------------------------
+ATTACHMENT_CREATE = _wrap("attachment", {
+    "type": "object",
+    "properties": {"instance_uuid": UUID, "connector": {"type": ["object", "null"]},
+                   "volume_uuid": UUID},
+    # Cinder lets instance_uuid out (attachments for other consumers); minicloud's
+    # attachments always belong to an instance.
+    "required": ["volume_uuid", "instance_uuid"],
+    "additionalProperties": False})
+ATTACHMENT_CREATE_V354 = copy.deepcopy(ATTACHMENT_CREATE)
+ATTACHMENT_CREATE_V354["properties"]["attachment"]["properties"]["mode"] = {
+    "type": "string", "enum": ["rw", "ro"]}
+ATTACHMENT_UPDATE = _wrap("attachment", {
+    "type": "object",
+    "properties": {"connector": {"type": "object", "minProperties": 1}},
+    "required": ["connector"], "additionalProperties": False})
+ATTACHMENT_COMPLETE = _wrap("os-complete", EMPTY_ACTION)
