@@ -1,16 +1,19 @@
 """Who may see and who may change an image (Glance v2 rules), in one place.
 
-* Visible: to admins; to the owner project; to everybody when ``public`` or ``community``;
-  when ``shared``, to projects that are members (whatever their member status).
-  An image the caller cannot see does not exist for them: 404, never 403 (Tempest expects
-  another project's private image to be a 404).
-* Changeable (metadata, data, tags, members, delete): by admins and the owner project only;
-  a visible image that is not the caller's is a 403.
-* Policy rules (``images.policies``) are checked on top, with the image as the target.
+* Visible (what Glance's database layer lets a project find): to admins; to the owner
+  project; to everybody when ``public`` or ``community``; when ``shared``, to projects that
+  are members (whatever their member status). An image the caller cannot see does not exist
+  for them: 404, never 403 (Tempest expects another project's private image to be a 404).
+* Allowed: every operation is then a policy rule (``images.policies``) checked with the
+  image as the target (:func:`target`), through :func:`authorize`: a denied rule is a 403,
+  or a 404 when the caller may not even ``get_image`` it (as Glance's API policy layer).
+  Ownership is part of the rules (``project_id`` is the owner), so there is no separate
+  owner check: an operator's ``policy.yaml`` decides.
 """
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import select
@@ -20,15 +23,44 @@ from images import states
 from images.models import Image, ImageMember
 from minicloud.errors import Forbidden, NotFound
 from minicloud.identity.tokens import AuthContext
+from minicloud.policy import Enforcer
 
 
-def target(image: Image | None) -> dict[str, Any]:
-    """The policy target of ``image`` (``project_id:%(owner)s`` style rules can use it)."""
+def target(image: Image | None, ctx: AuthContext | None = None) -> dict[str, Any]:
+    """The policy target of ``image``, as Glance's ``ImageTarget``: its core attributes and
+    custom properties, ``project_id`` (= ``owner``) and ``member_id`` (the caller's project
+    when it is a member of the image, else None)."""
     if image is None:
         return {}
-    return {"id": image.id, "owner": image.owner, "project_id": image.owner,
-            "visibility": image.visibility, "status": image.status,
-            "protected": image.protected}
+    member = None
+    if ctx is not None and any(m.member == ctx.project_id for m in image.members):
+        member = ctx.project_id
+    out: dict[str, Any] = {p.name: p.value for p in image.properties}
+    out.update({"id": image.id, "name": image.name, "owner": image.owner,
+                "project_id": image.owner, "member_id": member,
+                "visibility": image.visibility, "status": image.status,
+                "protected": image.protected, "os_hidden": image.os_hidden,
+                "disk_format": image.disk_format,
+                "container_format": image.container_format})
+    return out
+
+
+def new_image_target(owner: str, visibility: str | None) -> dict[str, Any]:
+    """The target of ``add_image``: the image about to be created."""
+    return {"project_id": owner, "owner": owner, "visibility": visibility or "private"}
+
+
+def authorize(policy: Enforcer, rule: str, ctx: AuthContext, image: Image,
+              tgt: Mapping[str, Any] | None = None) -> None:
+    """Enforce ``rule`` on an existing ``image``: 403 when denied, 404 when the caller may
+    not ``get_image`` it either (or when the denied rule is ``get_image``)."""
+    creds = ctx.credentials()
+    tgt = tgt if tgt is not None else target(image, ctx)
+    if policy.check(rule, creds, tgt):
+        return
+    if rule == "get_image" or not policy.check("get_image", creds, tgt):
+        raise NotFound(f"No image found with ID {image.id}.")
+    raise Forbidden(f"Policy doesn't allow {rule} to be performed.")
 
 
 def is_uuid(value: str) -> bool:
@@ -69,11 +101,15 @@ def find_visible(session: Session, ctx: AuthContext, image_id: str) -> Image:
     return image
 
 
+def find(session: Session, policy: Enforcer, ctx: AuthContext, image_id: str,
+         rule: str) -> Image:
+    """The visible image ``image_id`` on which the caller passes ``rule`` (see
+    :func:`authorize`); the one lookup every operation on one image starts with."""
+    image = find_visible(session, ctx, image_id)
+    authorize(policy, rule, ctx, image)
+    return image
+
+
 def is_owner(ctx: AuthContext, image: Image) -> bool:
+    """An admin or the owner project: who sees every membership of the image."""
     return ctx.is_admin or (image.owner is not None and image.owner == ctx.project_id)
-
-
-def require_owner(ctx: AuthContext, image: Image, action: str) -> None:
-    if not is_owner(ctx, image):
-        raise Forbidden(f"You are not permitted to {action} image {image.id}: it belongs "
-                        "to another project.")

@@ -1,19 +1,24 @@
 """Glance v2 HTTP API: routes only (parse, validate, call the services, serialize).
 
-The app serves at the root of its port: ``GET /`` is the (public) versions document and every
-API path is under ``/v2/``. Representations follow the openstack CLI contract, section 4:
-every core field, ``tags``, ``self``, ``file``, ``schema`` and custom properties as
-top-level string keys; timestamps ``YYYY-MM-DDTHH:MM:SSZ``; real JSON booleans. Errors leave
-through minicloud.wsgi's one handler as ``{"<kind>": {"code", "title", "message"}}``.
+The app serves at the root of its port: ``GET /`` and ``/versions`` are the (public)
+versions documents and every API path is under ``/v2/`` (``images.discovery``).
+Representations are what ``/v2/schemas/image`` publishes (``images.schemas_doc``): every
+core field, ``tags``, ``self``, ``file``, ``schema`` and custom properties as top-level
+string keys; timestamps ``YYYY-MM-DDTHH:MM:SSZ``; real JSON booleans. Every JSON body is
+checked against its schema (``images.schema``) before the view runs, and every operation is
+a policy rule (``images.policies``) checked by the services with the image as the target.
+Errors leave through minicloud.wsgi's one handler as ``{"<kind>": {"code", "title",
+"message"}}``.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, Response, request
 
-from images import policies, protections, schema
+from images import discovery, policies, protections, schema
 from images.data import DataInfo, DataService
 from images.imports import METHODS, ImportService
 from images.intake import read_stream
@@ -25,11 +30,11 @@ from minicloud.config import Config
 from minicloud.db import Database
 from minicloud.errors import ConfigError, RangeNotSatisfiable, UnsupportedMediaType
 from minicloud.paths import StatePaths
-from minicloud.wsgi import auth, json_body, json_response, public
+from minicloud.wsgi import auth, body_schema, json_body, json_response
 from minicloud.wsgi import create_app as base_app
 
-CURRENT_MINOR = 16
 OCTET_STREAM = "application/octet-stream"
+_DIGITS = re.compile(r"[0-9]{1,19}\Z")
 
 
 @dataclass
@@ -71,36 +76,13 @@ def member_json(m: MemberRecord) -> dict[str, Any]:
             "schema": "/v2/schemas/member"}
 
 
-def versions_json(base: str) -> dict[str, Any]:
-    return {"versions": [
-        {"id": f"v2.{minor}", "status": "CURRENT" if minor == CURRENT_MINOR else "SUPPORTED",
-         "links": [{"rel": "self", "href": f"{base}/v2/"}]}
-        for minor in range(CURRENT_MINOR, -1, -1)]}
-
-
-def _schema(name: str) -> dict[str, Any]:
-    props = {"id": {"type": "string"}, "name": {"type": ["null", "string"]},
-             "status": {"type": "string"}, "visibility": {"enum": list(schema.VISIBILITIES)},
-             "disk_format": {"enum": [None, *schema.DISK_FORMATS]},
-             "container_format": {"enum": [None, *schema.CONTAINER_FORMATS]},
-             "protected": {"type": "boolean"}, "os_hidden": {"type": "boolean"},
-             "min_disk": {"type": "integer"}, "min_ram": {"type": "integer"},
-             "tags": {"type": "array", "items": {"type": "string"}}}
-    image = {"name": "image", "properties": props, "additionalProperties": {"type": "string"}}
-    if name == "image":
-        return image
-    return {"name": "images", "properties": {"images": {"type": "array", "items": image},
-                                             "first": {"type": "string"},
-                                             "next": {"type": "string"}}}
-
-
 # -- request helpers ---------------------------------------------------------------------
 def _declared_size() -> int | None:
     """The largest size the client announced (Content-Length, X-OpenStack-Image-Size), so
     that an upload announced beyond the cap is refused before it is read."""
     sizes = [int(v) for v in (request.content_length,
                               request.headers.get("X-OpenStack-Image-Size"))
-             if v is not None and str(v).isdigit()]
+             if v is not None and _DIGITS.match(str(v))]
     return max(sizes) if sizes else None
 
 
@@ -162,33 +144,16 @@ def create_app(conf: Config, db: Database | None = None, store: Store | None = N
                staging: Store | None = None) -> Flask:
     """The image service's WSGI app. Raises ConfigError (refusing to start) on bad options,
     e.g. a missing or malformed property protections file."""
-    app = base_app("image", conf, db, policies.DEFAULTS)
+    app = base_app("image", conf, db, policies.RULES)
     core = app.extensions["minicloud"]
     api = build_services(conf, core.db, core.policy, store, staging)
     api.images.recover()
     app.extensions["images"] = api
-    _discovery_routes(app)
+    discovery.register(app, api.imports)
     _image_routes(app, api)
     _data_routes(app, api)
     _member_routes(app, api)
     return app
-
-
-def _discovery_routes(app: Flask) -> None:
-    @app.get("/")
-    @app.get("/v2")
-    @app.get("/v2/")
-    @public
-    def versions() -> Response:
-        return json_response(versions_json(request.host_url.rstrip("/")), 300)
-
-    @app.get("/v2/schemas/image")
-    def image_schema() -> Response:
-        return json_response(_schema("image"))
-
-    @app.get("/v2/schemas/images")
-    def images_schema() -> Response:
-        return json_response(_schema("images"))
 
 
 def _image_routes(app: Flask, api: ImageAPI) -> None:
@@ -203,25 +168,28 @@ def _image_routes(app: Flask, api: ImageAPI) -> None:
         return json_response(body)
 
     @app.post("/v2/images")
+    @body_schema(schema.CREATE)
     def create_image() -> Response:
         record = api.images.create(auth(), json_body(dict))
         return json_response(image_json(record), 201, {
             "Location": f"/v2/images/{record.id}",
-            "OpenStack-image-import-methods": ",".join(api.imports.info())})
+            "OpenStack-image-import-methods": ",".join(api.imports.info()),
+            "OpenStack-image-store-ids": STORE_ID})
 
     @app.get("/v2/images/<image_id>")
     def show_image(image_id: str) -> Response:
         return json_response(image_json(api.images.get(auth(), image_id)))
 
     @app.patch("/v2/images/<image_id>")
+    @body_schema(schema.PATCH, kind=list)
     def update_image(image_id: str) -> Response:
-        if request.mimetype not in schema.PATCH_MEDIA_TYPES:
-            raise UnsupportedMediaType(
-                f"Unsupported Content-Type {request.mimetype or '(none)'!r}: use "
-                "application/openstack-images-v2.1-json-patch.")
-        changes = schema.parse_patch(json_body(list))
-        record = api.images.update(auth(), image_id, changes,
-                                   add_must_be_new=schema.PATCH_MEDIA_TYPES[request.mimetype])
+        draft = schema.PATCH_MEDIA_TYPES.get(request.mimetype)
+        if draft is None:
+            allowed = ", ".join(sorted(schema.PATCH_MEDIA_TYPES))
+            exc = UnsupportedMediaType(f"Image PATCH expects Content-Type one of: {allowed}")
+            return json_response(exc.to_dict(), exc.status, {"Accept-Patch": allowed})
+        changes = schema.parse_patch(json_body(list), draft)
+        record = api.images.update(auth(), image_id, changes, add_must_be_new=draft == 4)
         return json_response(image_json(record))
 
     @app.delete("/v2/images/<image_id>")
@@ -271,20 +239,10 @@ def _data_routes(app: Flask, api: ImageAPI) -> None:
         return Response(status=204)
 
     @app.post("/v2/images/<image_id>/import")
+    @body_schema(schema.IMPORT)
     def import_image(image_id: str) -> Response:
         api.imports.start(auth(), image_id, json_body(dict))
         return Response(status=202)
-
-    @app.get("/v2/info/import")
-    def import_info() -> Response:
-        return json_response({"import-methods": {
-            "description": "Import methods available.", "type": "array",
-            "value": api.imports.info()}})
-
-    @app.get("/v2/info/stores")
-    def stores_info() -> Response:
-        return json_response({"stores": [
-            {"id": STORE_ID, "default": True, "description": "Local filesystem store"}]})
 
 
 def _member_routes(app: Flask, api: ImageAPI) -> None:
@@ -295,6 +253,7 @@ def _member_routes(app: Flask, api: ImageAPI) -> None:
                               "schema": "/v2/schemas/members"})
 
     @app.post("/v2/images/<image_id>/members")
+    @body_schema(schema.MEMBER_CREATE)
     def add_member(image_id: str) -> Response:
         return json_response(member_json(api.members.add(auth(), image_id, json_body(dict))))
 
@@ -303,6 +262,7 @@ def _member_routes(app: Flask, api: ImageAPI) -> None:
         return json_response(member_json(api.members.get(auth(), image_id, member_id)))
 
     @app.put("/v2/images/<image_id>/members/<member_id>")
+    @body_schema(schema.MEMBER_UPDATE)
     def update_member(image_id: str, member_id: str) -> Response:
         record = api.members.update(auth(), image_id, member_id, json_body(dict))
         return json_response(member_json(record))

@@ -20,7 +20,7 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from images import access, states
+from images import states
 from images.intake import HASH_ALGO, Intake
 from images.models import Image
 from images.service import Dependencies
@@ -46,12 +46,11 @@ class DataService:
 
     # -- receiving ---------------------------------------------------------------------
     def _begin(self, ctx: AuthContext, image_id: str, new: str, declared_size: int | None,
-               need_formats: bool) -> Image:
-        """Checks, then ``queued -> new`` in one transaction; returns the (detached) image."""
+               need_formats: bool, rule: str) -> Image:
+        """Checks (policy ``rule``), then ``queued -> new`` in one transaction; returns the
+        (detached) image."""
         with self.deps.db.session() as s:
-            image = access.find_visible(s, ctx, image_id)
-            self.deps.enforce("upload_image", ctx, image)
-            access.require_owner(ctx, image, "upload data to")
+            image = self.deps.find(s, ctx, image_id, rule)
             if image.status != states.QUEUED:
                 raise Conflict(f"Image {image.id} is {image.status}: data can only be "
                                "uploaded to a queued image.")
@@ -95,7 +94,8 @@ class DataService:
     def upload(self, ctx: AuthContext, image_id: str, body: Iterable[bytes],
                declared_size: int | None = None) -> None:
         """``PUT /v2/images/{id}/file``: see the module docstring."""
-        image = self._begin(ctx, image_id, states.SAVING, declared_size, need_formats=True)
+        image = self._begin(ctx, image_id, states.SAVING, declared_size, need_formats=True,
+                            rule="upload_image")
         intake = Intake(self.deps.conf.image.max_image_size, image.disk_format)
         store = self.deps.store
         self._receive(image.id, states.SAVING, store,
@@ -121,8 +121,9 @@ class DataService:
         checked against the declared ``disk_format`` (when set) so that a refused image is a
         400 here; the import checks them again.
         """
+        # Glance checks modify_image for staging (it is a step of an import), not upload.
         image = self._begin(ctx, image_id, states.UPLOADING, declared_size,
-                            need_formats=False)
+                            need_formats=False, rule="modify_image")
         intake = Intake(self.deps.conf.image.max_image_size, image.disk_format, hashes=False)
         staging = self.deps.staging
         self._receive(image.id, states.UPLOADING, staging,
@@ -132,8 +133,7 @@ class DataService:
     def info(self, ctx: AuthContext, image_id: str) -> DataInfo | None:
         """Download checks; ``None`` when the image has no data (the API answers 204)."""
         with self.deps.db.session() as s:
-            image = access.find_visible(s, ctx, image_id)
-            self.deps.enforce("download_image", ctx, image)
+            image = self.deps.find(s, ctx, image_id, "download_image")
             if image.status == states.DEACTIVATED and not ctx.is_admin:
                 raise Forbidden("The requested image has been deactivated. Image data "
                                 "download is forbidden.")

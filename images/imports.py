@@ -34,7 +34,7 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 
-from images import access, states
+from images import states
 from images.conversion import QemuImg
 from images.inspection import inspect_file
 from images.intake import HASH_ALGO, Intake, IntakeResult
@@ -271,20 +271,16 @@ class ImportService:
         return enabled_methods(self.deps.conf.image)
 
     def _parse(self, body: dict) -> tuple[str, str | None]:
-        method = body.get("method")
-        name = method.get("name") if isinstance(method, dict) else None
-        if not isinstance(name, str):
-            raise BadRequest("The import request needs {\"method\": {\"name\": ...}}.")
+        """``(method, uri)`` of a body valid against ``schema.IMPORT``."""
+        method = body["method"]
+        name = method["name"]
         if name not in self.info():
             raise BadRequest(f"Import method {name!r} is not enabled (enabled: "
                              f"{', '.join(self.info()) or 'none'}).")
-        if name == "copy-image":
-            raise BadRequest("Import method 'copy-image' needs several stores; this cloud "
-                             "has one.")
         stores = body.get("stores")
         if stores is not None and stores != [STORE_ID]:
             raise BadRequest(f"Unknown stores {stores!r}: the only store is '{STORE_ID}'.")
-        if name != "web-download":
+        if name != "web-download":  # copy-image is refused once its policy has been checked
             return name, None
         return name, check_uri(method.get("uri"), self.deps.conf.image)
 
@@ -293,9 +289,11 @@ class ImportService:
         method, uri = self._parse(body)
         task_id = new_uuid()
         with self.deps.db.session() as s:
-            image = access.find_visible(s, ctx, image_id)
-            self.deps.enforce("modify_image", ctx, image)
-            access.require_owner(ctx, image, "import data into")
+            image = self.deps.find(s, ctx, image_id,
+                                   "copy_image" if method == "copy-image" else "modify_image")
+            if method == "copy-image":
+                raise BadRequest("Import method 'copy-image' needs several stores; this "
+                                 "cloud has one.")
             if not (image.disk_format and image.container_format):
                 raise BadRequest("Properties disk_format and container_format must be set "
                                  "before an import.")

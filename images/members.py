@@ -1,9 +1,14 @@
 """Image members: sharing a ``shared`` image with other projects (Glance v2 rules).
 
-* Only the image owner (or an admin) adds and removes members, and only on images whose
-  visibility is ``shared`` (403 otherwise).
+* Members exist only on images whose visibility is ``shared``: on any other image, adding,
+  listing, changing and removing members is a 403 and showing one a 404, as in Glance (the
+  memberships of an image made private again are kept, hidden).
+* Policy decides who adds and removes them (``add_member``/``delete_member``: members of
+  the owner project, or an admin), who reads them (``get_member(s)``: readers of the owner
+  or of a member project) and who changes a status (``modify_member``: members of a member
+  project), with the image as the target (``images.access``).
 * Only the member project itself changes its status among pending / accepted / rejected
-  (403 for anybody else, 400 for another status).
+  (403 for the owner, 404 for another member); the body schema refuses other statuses.
 * The owner sees every member; a member sees only its own membership; anybody else gets
   the 404 of an image they cannot see.
 """
@@ -17,10 +22,10 @@ from sqlalchemy.orm import Session
 
 from images import access
 from images.models import Image, ImageMember
-from images.schema import MAX_NAME, MEMBER_STATUSES
+from images.schema import MAX_NAME
 from images.service import Dependencies
 from minicloud.db import utcnow
-from minicloud.errors import BadRequest, Conflict, Forbidden, NotFound
+from minicloud.errors import BadRequest, Conflict, Forbidden, NotFound, RequestTooLarge
 from minicloud.identity.tokens import AuthContext
 
 MAX_MEMBERS = 128
@@ -51,8 +56,11 @@ class MemberService:
         self.deps = deps
 
     def _image(self, s: Session, ctx: AuthContext, image_id: str, rule: str) -> Image:
-        image = access.find_visible(s, ctx, image_id)
-        self.deps.enforce(rule, ctx, image)
+        """The image, once ``rule`` allows the caller; 403 unless it is ``shared``."""
+        image = self.deps.find(s, ctx, image_id, rule)
+        if image.visibility != "shared":
+            raise Forbidden(f"Only shared images have members; image {image.id} is "
+                            f"{image.visibility}.")
         return image
 
     @staticmethod
@@ -71,7 +79,10 @@ class MemberService:
 
     def get(self, ctx: AuthContext, image_id: str, member_id: str) -> MemberRecord:
         with self.deps.db.session() as s:
-            image = self._image(s, ctx, image_id, "get_member")
+            try:
+                image = self._image(s, ctx, image_id, "get_member")
+            except Forbidden as exc:  # Glance hides what a refused caller asked about
+                raise NotFound(exc.message) from None
             if not access.is_owner(ctx, image) and member_id != ctx.project_id:
                 raise NotFound(f"Project {member_id} is not a member of image {image.id}.")
             return _record(self._row(image, member_id))
@@ -80,15 +91,12 @@ class MemberService:
         member_id = _member_id(body.get("member"))
         with self.deps.db.session() as s:
             image = self._image(s, ctx, image_id, "add_member")
-            access.require_owner(ctx, image, "share")
-            if image.visibility != "shared":
-                raise Forbidden(f"Only shared images have members; image {image.id} is "
-                                f"{image.visibility}.")
             if any(m.member == member_id for m in image.members):
                 raise Conflict(f"Project {member_id} is already a member of image "
                                f"{image.id}.")
             if len(image.members) >= MAX_MEMBERS:
-                raise Forbidden(f"Image {image.id} already has {MAX_MEMBERS} members.")
+                raise RequestTooLarge(f"Image member limit exceeded for image {image.id}: "
+                                      f"it already has {MAX_MEMBERS} members.")
             row = ImageMember(member=member_id, status="pending")
             image.members.append(row)
             s.flush()
@@ -96,10 +104,7 @@ class MemberService:
 
     def update(self, ctx: AuthContext, image_id: str, member_id: str,
                body: dict) -> MemberRecord:
-        status = body.get("status")
-        if status not in MEMBER_STATUSES:
-            raise BadRequest(f"Invalid member status {status!r}: must be one of "
-                             f"{', '.join(MEMBER_STATUSES)}.")
+        status = body["status"]  # one of MEMBER_STATUSES: checked by schema.MEMBER_UPDATE
         with self.deps.db.session() as s:
             image = self._image(s, ctx, image_id, "modify_member")
             if member_id != ctx.project_id:
@@ -115,5 +120,4 @@ class MemberService:
     def remove(self, ctx: AuthContext, image_id: str, member_id: str) -> None:
         with self.deps.db.session() as s:
             image = self._image(s, ctx, image_id, "delete_member")
-            access.require_owner(ctx, image, "unshare")
             image.members.remove(self._row(image, member_id))

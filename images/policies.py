@@ -1,40 +1,109 @@
-"""Default policy rules of the image service, named as in Glance's policy file (the seeds).
+"""Policy-in-code defaults of the image service, named and defaulted as Glance's.
 
-Operators override any of them in the shared ``policy.yaml``. Ownership (only the owner
-project or an admin changes an image) is enforced by the service itself (``images.access``),
-so an empty rule here means "any authenticated caller who passes the ownership rules".
-Differences from the seed's older list: ``deactivate``/``reactivate`` are admin-only (as in
-current Glance), and current Glance's ``communitize_image`` and ``copy_image`` are added.
+Glance's secure defaults (``enforce_new_defaults``, the default since 2023.x), written with
+the shared personas of :mod:`minicloud.policy` where Glance's rule is one of them, and as
+Glance writes them where it is image-specific (visibility, membership, the owner of a new
+image). Every rule about an existing image is checked against the image (see
+``images.access.target``): ``project_id`` and ``owner`` are its owner, ``visibility`` its
+visibility, ``member_id`` the caller's project when that project is a member of the image
+(else null), plus ``id``, ``status``, ``protected`` and the custom properties. A new image's
+target is ``{"project_id": owner, "owner": owner, "visibility": ...}``; listings use the
+caller's project. A rule that denies on an image the caller may not ``get_image`` answers 404
+(the image does not exist for them), else 403, as Glance.
+
+Operators override any rule by name in ``policy.yaml``. Glance's ``default`` rule (empty) is
+not registered: with it every unknown rule name would allow everything. The tasks rules
+Glance defines as ``rule:default`` are therefore written as the empty rule they resolve to.
+Rules for APIs minicloud does not serve (tasks, cache, store details, locations) are declared
+so that a policy file naming them stays valid and the reference is complete.
 """
 from __future__ import annotations
 
-DEFAULTS: dict[str, str] = {
-    "context_is_admin": "role:admin",
-    "default": "",
-    "add_image": "",
-    "delete_image": "",
-    "get_image": "",
-    "get_images": "",
-    "modify_image": "",
-    "publicize_image": "rule:context_is_admin",
-    "communitize_image": "",
-    "copy_from": "",
-    "copy_image": "rule:context_is_admin",
-    "download_image": "",
-    "upload_image": "",
-    "delete_image_location": "",
-    "get_image_location": "",
-    "set_image_location": "",
-    "add_member": "",
-    "delete_member": "",
-    "get_member": "",
-    "get_members": "",
-    "modify_member": "",
-    "manage_image_cache": "rule:context_is_admin",
-    "get_task": "",
-    "get_tasks": "",
-    "add_task": "",
-    "modify_task": "",
-    "deactivate": "rule:context_is_admin",
-    "reactivate": "rule:context_is_admin",
-}
+from minicloud.policy import DocumentedRuleDefault, RuleDefault
+
+IS_ADMIN = "rule:context_is_admin"
+READER = "rule:project_reader_or_admin"
+MEMBER = "rule:project_member_or_admin"
+_VISIBLE = ("project_id:%(project_id)s or project_id:%(member_id)s or "
+            "'community':%(visibility)s or 'public':%(visibility)s or "
+            "'shared':%(visibility)s")
+#: Readers of the owner, of a member project, or of any project for a visible image.
+GET_IMAGE = f"{IS_ADMIN} or (role:reader and ({_VISIBLE}))"
+#: The same for members: downloading is a member's right in Glance, not a reader's.
+DOWNLOAD_IMAGE = f"{IS_ADMIN} or (role:member and ({_VISIBLE}))"
+#: A member of its own project, creating an image owned by that project.
+CREATE_IMAGE = (f"{IS_ADMIN} or (role:member and project_id:%(project_id)s and "
+                "project_id:%(owner)s)")
+#: Readers of the owner project or of a member project.
+READER_OR_SHARED_MEMBER = (f"{IS_ADMIN} or (role:reader and (project_id:%(project_id)s or "
+                           "project_id:%(member_id)s))")
+#: Members of a project the image is shared with (the member's own status).
+SHARED_MEMBER = f"{IS_ADMIN} or (role:member and project_id:%(member_id)s)"
+SERVICE = "rule:service_api"
+
+IMAGE = "/v2/images/{image_id}"
+MEMBERS = "/v2/images/{image_id}/members"
+
+
+def _rule(name: str, check: str, description: str,
+          *operations: tuple[str, str]) -> DocumentedRuleDefault:
+    return DocumentedRuleDefault(
+        name=name, check_str=check, description=description,
+        operations=[{"method": method, "path": path} for method, path in operations],
+        scope_types=["project"])
+
+
+RULES: list[RuleDefault] = [
+    RuleDefault("service_api", "role:service or role:admin",
+                "Default rule for the service-to-service API.", scope_types=["project"]),
+    # -- images (glance/policies/image.py) ----------------------------------------------
+    _rule("add_image", CREATE_IMAGE, "Create new image", ("POST", "/v2/images")),
+    _rule("delete_image", MEMBER, "Deletes the image", ("DELETE", IMAGE)),
+    _rule("get_image", GET_IMAGE, "Get specified image", ("GET", IMAGE)),
+    _rule("get_images", READER, "Get all available images", ("GET", "/v2/images")),
+    _rule("modify_image", MEMBER,
+          "Updates given image (also: tags, staging data, importing it)",
+          ("PATCH", IMAGE), ("PUT", f"{IMAGE}/tags/{{tag_value}}"),
+          ("DELETE", f"{IMAGE}/tags/{{tag_value}}"), ("PUT", f"{IMAGE}/stage"),
+          ("POST", f"{IMAGE}/import")),
+    _rule("publicize_image", IS_ADMIN, "Publicize given image", ("PATCH", IMAGE),
+          ("POST", "/v2/images")),
+    _rule("communitize_image", MEMBER, "Communitize given image", ("PATCH", IMAGE),
+          ("POST", "/v2/images")),
+    _rule("download_image", DOWNLOAD_IMAGE, "Downloads given image",
+          ("GET", f"{IMAGE}/file")),
+    _rule("upload_image", MEMBER, "Uploads data to specified image", ("PUT", f"{IMAGE}/file")),
+    _rule("delete_image_location", IS_ADMIN, "Deletes the location of given image",
+          ("PATCH", IMAGE)),
+    _rule("get_image_location", READER, "Reads the location of the image", ("GET", IMAGE)),
+    _rule("set_image_location", MEMBER, "Sets location URI to given image", ("PATCH", IMAGE)),
+    _rule("add_member", MEMBER, "Create image member", ("POST", MEMBERS)),
+    _rule("delete_member", MEMBER, "Delete image member",
+          ("DELETE", f"{MEMBERS}/{{member_id}}")),
+    _rule("get_member", READER_OR_SHARED_MEMBER, "Show image member details",
+          ("GET", f"{MEMBERS}/{{member_id}}")),
+    _rule("get_members", READER_OR_SHARED_MEMBER, "List image members", ("GET", MEMBERS)),
+    _rule("modify_member", SHARED_MEMBER, "Update image member",
+          ("PUT", f"{MEMBERS}/{{member_id}}")),
+    RuleDefault("manage_image_cache", IS_ADMIN, "Manage image cache",
+                scope_types=["project"]),
+    _rule("deactivate", MEMBER, "Deactivate image", ("POST", f"{IMAGE}/actions/deactivate")),
+    _rule("reactivate", MEMBER, "Reactivate image", ("POST", f"{IMAGE}/actions/reactivate")),
+    _rule("copy_image", IS_ADMIN, "Copy existing image to other stores",
+          ("POST", f"{IMAGE}/import")),
+    # -- tasks (glance/policies/tasks.py): Glance's rule:default, which is empty ----------
+    _rule("get_task", "", "Get an image task.", ("GET", "/v2/tasks/{task_id}")),
+    _rule("get_tasks", "", "List tasks for all images.", ("GET", "/v2/tasks")),
+    _rule("add_task", "", "Create a task.", ("POST", "/v2/tasks")),
+    _rule("modify_task", "", "This policy is not used.", ("DELETE", "/v2/tasks/{task_id}")),
+    _rule("tasks_api_access", IS_ADMIN,
+          "A blanket policy protecting every task API.", ("GET", "/v2/tasks/{task_id}"),
+          ("GET", "/v2/tasks"), ("POST", "/v2/tasks"), ("DELETE", "/v2/tasks/{task_id}")),
+    # -- cache (glance/policies/cache.py) and discovery ---------------------------------
+    _rule("cache_image", IS_ADMIN, "Queue image for caching", ("PUT", "/v2/cache/{image_id}")),
+    _rule("cache_list", IS_ADMIN, "List cache status", ("GET", "/v2/cache")),
+    _rule("cache_delete", IS_ADMIN, "Delete image(s) from cache and/or queue",
+          ("DELETE", "/v2/cache"), ("DELETE", "/v2/cache/{image_id}")),
+    _rule("stores_info_detail", f"{IS_ADMIN} or {SERVICE}",
+          "Expose store specific information", ("GET", "/v2/info/stores/detail")),
+]

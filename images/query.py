@@ -7,7 +7,8 @@ rejected, all), ``os_hidden`` (hidden images are excluded unless ``os_hidden=tru
 lists only hidden ones; case-insensitive), ``protected``, ``size_min``/``size_max``; any other
 key filters on a custom property of that name (exact match). Sorting: ``sort_key``/``sort_dir``
 (repeatable) or ``sort=key:dir,key2:dir``; default ``created_at`` descending, ``id`` breaks
-ties. Paging: ``limit`` (default 25, at most 1000) and ``marker`` (an image id of the listing).
+ties. Paging: ``limit`` (default 25, at most 1000) and ``marker`` (an image id of the listing;
+one that is not in it is a 400). Integers are ASCII digits only (``minicloud.validation``).
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from images import states
 from images.models import Image, ImageMember, ImageProperty, ImageTag
 from minicloud.errors import BadRequest
 from minicloud.identity.tokens import AuthContext
+from minicloud.validation import query_int
 
 DEFAULT_LIMIT = 25
 MAX_LIMIT = 1000
@@ -58,7 +60,7 @@ class ListQuery:
         """Parse a werkzeug ``MultiDict`` (or a plain mapping) of query parameters."""
         get_all = args.getlist if hasattr(args, "getlist") else (lambda k: [args[k]])
         q = cls(tags=[t for t in get_all("tag") if t])
-        q.limit = _limit(args.get("limit"))
+        q.limit = _limit(args)
         q.marker = args.get("marker") or None
         q.sort = _sort(args.get("sort"), get_all("sort_key"), get_all("sort_dir"))
         q.visibility = _choice(args.get("visibility"), LIST_VISIBILITIES, "visibility")
@@ -66,8 +68,8 @@ class ListQuery:
                                   "member_status") or "accepted"
         q.os_hidden = bool(_boolean(args.get("os_hidden"), "os_hidden"))
         q.protected = _boolean(args.get("protected"), "protected")
-        q.size_min = _size(args.get("size_min"), "size_min")
-        q.size_max = _size(args.get("size_max"), "size_max")
+        q.size_min = query_int(args, "size_min", None, minimum=0)
+        q.size_max = query_int(args, "size_max", None, minimum=0)
         for key in IN_FILTERS:
             if args.get(key) is not None:
                 q.equals[key] = _values(key, args.get(key))
@@ -79,16 +81,9 @@ class ListQuery:
         return q
 
 
-def _limit(raw: str | None) -> int:
-    if raw is None:
-        return DEFAULT_LIMIT
-    try:
-        value = int(raw)
-    except ValueError:
-        raise BadRequest(f"Invalid limit {raw!r}: must be an integer.") from None
-    if value < 0:
-        raise BadRequest("Invalid limit: must not be negative.")
-    return min(value, MAX_LIMIT)
+def _limit(args: Any) -> int:
+    """``limit``: ASCII digits (``query_int``), capped at :data:`MAX_LIMIT` as Glance."""
+    return min(query_int(args, "limit", DEFAULT_LIMIT, minimum=0), MAX_LIMIT)
 
 
 def _choice(raw: str | None, allowed: tuple[str, ...], name: str) -> str | None:
@@ -108,12 +103,6 @@ def _boolean(raw: str | None, name: str) -> bool | None:
     return low == "true"
 
 
-def _size(raw: str | None, name: str) -> int | None:
-    if raw is None:
-        return None
-    if not raw.isdigit():
-        raise BadRequest(f"Invalid {name} {raw!r}: must be a non-negative integer.")
-    return int(raw)
 
 
 def _values(key: str, raw: str) -> list[str]:

@@ -1,10 +1,11 @@
 """Image domain logic: create, show, list, update (JSON patch), delete, tags, deactivation.
 
-Every public method takes the caller's :class:`AuthContext`, checks visibility and ownership
-(``images.access``), the policy rule and the property protections, and runs in one database
-transaction. Results are :class:`ImageRecord` snapshots, detached from the database, with the
-properties the caller may not read already removed. Data transfer lives in ``images.data``,
-members in ``images.members``, imports in ``images.imports``.
+Every public method takes the caller's :class:`AuthContext`, checks visibility and the
+policy rule with the image as target (``images.access``), then the property protections,
+and runs in one database transaction. Results are :class:`ImageRecord` snapshots, detached
+from the database, with the properties the caller may not read already removed. Data
+transfer lives in ``images.data``, members in ``images.members``, imports in
+``images.imports``.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
 from images import access, schema, states
 from images.models import Image, ImageMember, ImageProperty, ImageTag
@@ -44,8 +46,9 @@ class Dependencies:
     policy: Enforcer
     protections: PropertyProtections | None = None
 
-    def enforce(self, rule: str, ctx: AuthContext, image: Image | None = None) -> None:
-        self.policy.enforce(rule, ctx.credentials(), access.target(image))
+    def find(self, session: Session, ctx: AuthContext, image_id: str, rule: str) -> Image:
+        """The visible image ``image_id`` on which the caller passes policy ``rule``."""
+        return access.find(session, self.policy, ctx, image_id, rule)
 
 
 @dataclass(frozen=True)
@@ -79,7 +82,7 @@ def readable_properties(deps: Dependencies, ctx: AuthContext, image: Image) -> d
     props = {p.name: p.value for p in image.properties}
     if deps.protections is None:
         return props
-    creds, target = ctx.credentials(), access.target(image)
+    creds, target = ctx.credentials(), access.target(image, ctx)
     return {k: v for k, v in props.items()
             if deps.protections.allows("read", k, creds, target)}
 
@@ -136,26 +139,30 @@ class ImageService:
         prot = self.deps.protections
         if prot is None:
             return
-        creds, target = ctx.credentials(), access.target(image)
+        creds, target = ctx.credentials(), access.target(image, ctx)
         for name in names:
             if not prot.allows(operation, name, creds, target):
                 raise Forbidden(f"Property '{name}' is protected: you may not {operation} it.")
 
-    def _check_visibility(self, ctx: AuthContext, value: str, image: Image | None) -> None:
-        if value == "public":
-            self.deps.enforce("publicize_image", ctx, image)
-        elif value == "community":
-            self.deps.enforce("communitize_image", ctx, image)
+    def _check_visibility(self, ctx: AuthContext, value: str, target: dict[str, Any]) -> None:
+        """Glance's extra rules for making an image public or community (plain 403)."""
+        rule = {"public": "publicize_image", "community": "communitize_image"}.get(value)
+        if rule is not None:
+            self.deps.policy.enforce(rule, ctx.credentials(), target)
 
     # -- create / show / list ----------------------------------------------------------
     def create(self, ctx: AuthContext, body: dict) -> ImageRecord:
-        self.deps.enforce("add_image", ctx)
+        """A new ``queued`` image from a body valid against ``schema.CREATE``."""
         core, props = schema.parse_create(body)
         owner = core.pop("owner", None) or ctx.project_id
-        if owner != ctx.project_id and not ctx.is_admin:
-            raise Forbidden(f"You are not permitted to create images owned by '{owner}'.")
+        target = access.new_image_target(owner, core.get("visibility"))
+        if not self.deps.policy.check("add_image", ctx.credentials(), target):
+            if owner != ctx.project_id:
+                raise Forbidden(f"You are not permitted to create images owned by "
+                                f"'{owner}'.")
+            raise Forbidden("Policy doesn't allow add_image to be performed.")
         visibility = core.setdefault("visibility", "shared")
-        self._check_visibility(ctx, visibility, None)
+        self._check_visibility(ctx, visibility, target)
         self._protect(ctx, "create", props)
         image_id = core.pop("id", None) or new_uuid()
         tags = core.pop("tags", [])
@@ -173,13 +180,12 @@ class ImageService:
 
     def get(self, ctx: AuthContext, image_id: str) -> ImageRecord:
         with self.deps.db.session() as s:
-            image = access.find_visible(s, ctx, image_id)
-            self.deps.enforce("get_image", ctx, image)
-            return to_record(self.deps, ctx, image)
+            return to_record(self.deps, ctx, self.deps.find(s, ctx, image_id, "get_image"))
 
     def list(self, ctx: AuthContext, query: ListQuery) -> tuple[list[ImageRecord], str | None]:
         """One page of images and the marker of the next page (None on the last)."""
-        self.deps.enforce("get_images", ctx)
+        self.deps.policy.enforce("get_images", ctx.credentials(),
+                                 {"project_id": ctx.project_id, "user_id": ctx.user_id})
         with self.deps.db.session() as s:
             ids = list(s.scalars(statement(query, ctx)))
             start = 0
@@ -200,9 +206,7 @@ class ImageService:
                add_must_be_new: bool = False) -> ImageRecord:
         """Apply JSON-patch ``changes`` in order, all or nothing."""
         with self.deps.db.session() as s:
-            image = access.find_visible(s, ctx, image_id)
-            self.deps.enforce("modify_image", ctx, image)
-            access.require_owner(ctx, image, "modify")
+            image = self.deps.find(s, ctx, image_id, "modify_image")
             draft = _Draft({k: getattr(image, k) for k in _PATCHABLE},
                            {p.name: p.value for p in image.properties},
                            sorted(t.value for t in image.tags))
@@ -222,7 +226,6 @@ class ImageService:
     def _apply(self, ctx: AuthContext, image: Image, draft: _Draft, change: schema.Change,
                add_must_be_new: bool) -> None:
         key = change.key
-        schema.check_settable(key, creating=False)
         if key == "tags":
             self._apply_tags(draft, change)
         elif key in schema.CORE:
@@ -239,7 +242,7 @@ class ImageService:
 
     def _check_core(self, ctx: AuthContext, image: Image, key: str, value: Any) -> None:
         if key == "visibility" and value != image.visibility:
-            self._check_visibility(ctx, value, image)
+            self._check_visibility(ctx, value, access.target(image, ctx))
         elif key == "owner" and value != image.owner and not ctx.is_admin:
             raise Forbidden("Attribute 'owner' may only be changed by an administrator.")
         elif (key in _QUEUED_ONLY and value != getattr(image, key)
@@ -295,9 +298,7 @@ class ImageService:
     # -- delete ------------------------------------------------------------------------
     def delete(self, ctx: AuthContext, image_id: str) -> None:
         with self.deps.db.session() as s:
-            image = access.find_visible(s, ctx, image_id)
-            self.deps.enforce("delete_image", ctx, image)
-            access.require_owner(ctx, image, "delete")
+            image = self.deps.find(s, ctx, image_id, "delete_image")
             if image.protected:
                 raise Forbidden(f"Image {image.id} is protected and cannot be deleted.")
             image_id = image.id
@@ -313,9 +314,7 @@ class ImageService:
     def add_tag(self, ctx: AuthContext, image_id: str, tag: str) -> None:
         tag = schema.validate_tag(tag)
         with self.deps.db.session() as s:
-            image = access.find_visible(s, ctx, image_id)
-            self.deps.enforce("modify_image", ctx, image)
-            access.require_owner(ctx, image, "modify")
+            image = self.deps.find(s, ctx, image_id, "modify_image")
             if tag in {t.value for t in image.tags}:
                 return
             if len(image.tags) >= schema.MAX_TAGS:
@@ -325,9 +324,7 @@ class ImageService:
 
     def remove_tag(self, ctx: AuthContext, image_id: str, tag: str) -> None:
         with self.deps.db.session() as s:
-            image = access.find_visible(s, ctx, image_id)
-            self.deps.enforce("modify_image", ctx, image)
-            access.require_owner(ctx, image, "modify")
+            image = self.deps.find(s, ctx, image_id, "modify_image")
             row = next((t for t in image.tags if t.value == tag), None)
             if row is None:
                 raise NotFound(f"Tag {tag} not found on image {image.id}.")
@@ -343,9 +340,7 @@ class ImageService:
 
     def _toggle(self, ctx: AuthContext, image_id: str, rule: str, old: str, new: str) -> None:
         with self.deps.db.session() as s:
-            image = access.find_visible(s, ctx, image_id)
-            self.deps.enforce(rule, ctx, image)
-            access.require_owner(ctx, image, rule)
+            image = self.deps.find(s, ctx, image_id, rule)
             if image.status == new:
                 return  # idempotent, as Glance
             if image.status != old:

@@ -56,7 +56,7 @@ SERVICES: tuple[ServiceDef, ...] = (
     ServiceDef("identity", "identity", "keystone", "minicloud.identity.api:create_app", "/v3",
                policies="minicloud.identity.api:POLICY"),
     ServiceDef("image", "image", "glance", "images.api:create_app", "",
-               policies="images.policies:DEFAULTS"),
+               policies="images.policies:RULES"),
     ServiceDef("compute", "compute", "nova", "compute.api:create_app", "/v2.1",
                policies="compute.api:POLICY"),
     ServiceDef("volume", "volumev3", "cinderv3", "volumes.api:create_app", "/v3",

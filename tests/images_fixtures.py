@@ -2,9 +2,10 @@
 
 A real state directory per test: the catalog (SQLite, migrated) and the Fernet key are built
 once per session with identity bootstrapped (admin in ``admin``, ``alice`` member of
-``demo``, ``bob`` member of ``other``), then copied for each test, so tests are isolated and
-fast (no scrypt or Alembic run per test). ``images_env`` gives HTTP clients per user on the
-Flask test client of ``images.api.create_app``.
+``demo``, ``bob`` member of ``other``, ``reader`` with only the reader role on ``demo``),
+then copied for each test, so tests are isolated and fast (no scrypt or Alembic run per
+test). ``images_env`` gives HTTP clients per user on the Flask test client of
+``images.api.create_app``.
 
 Import in a test module with ``from tests.images_fixtures import *  # noqa: F403``.
 """
@@ -36,7 +37,8 @@ __all__ = ["Env", "UserClient", "images_template", "images_env", "make_images_en
            "http_files", "qemu_img", "err", "PATCH_TYPE"]
 
 PATCH_TYPE = "application/openstack-images-v2.1-json-patch"
-USERS = {"admin": ("admin", "admin"), "alice": ("alice", "demo"), "bob": ("bob", "other")}
+USERS = {"admin": ("admin", "admin"), "alice": ("alice", "demo"), "bob": ("bob", "other"),
+         "reader": ("reader", "demo")}
 
 
 def err(resp, status: int, text: str) -> None:
@@ -67,6 +69,7 @@ def images_template(tmp_path_factory: pytest.TempPathFactory) -> Template:
     ident.create_user("alice", "alice-pw", "demo", "member")
     ident.create_project("other")
     ident.create_user("bob", "bob-pw", "other", "member")
+    ident.create_user("reader", "reader-pw", "demo", "reader")
     users = {name: (ident.get_user(user).id, ident.get_project(project).id)
              for name, (user, project) in USERS.items()}
     ensure_key(state)
@@ -127,6 +130,7 @@ class Env:
     alice: UserClient
     bob: UserClient
     anonymous: FlaskClient
+    reader: UserClient | None = None  # only the reader role on alice's project (demo)
 
     @property
     def store_dir(self) -> Path:
@@ -156,7 +160,8 @@ def _build_env(template: Template, dest: Path, overrides: dict[str, Any],
     client = app.test_client()
     users = {name: UserClient(client, tokens.issue(*template.users[name]).token,
                               template.users[name][1]) for name in USERS}
-    return Env(app, conf, db, state, users["admin"], users["alice"], users["bob"], client)
+    return Env(app, conf, db, state, users["admin"], users["alice"], users["bob"], client,
+               users["reader"])
 
 
 @pytest.fixture

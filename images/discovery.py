@@ -1,0 +1,76 @@
+"""What the image API says about itself: versions, published schemas, import methods, stores.
+
+Versions (``GET /versions``: 200; ``GET /``, ``/v2`` and ``/v2/``: 300 Multiple Choices, as
+Glance's version negotiation answers an unversioned URL; all public) list exactly what Glance
+lists for a deployment like this one: ``enabled_backends`` set (one filesystem store,
+``file``, which is why images carry ``stores`` and ``/v2/info/stores`` answers) and no image
+cache (so no 2.14/2.16/2.18, whose cache API clients would then call). Glance's order is kept
+(it is not sorted: 2.17 CURRENT comes after the multi-store versions). Every link is
+``<endpoint>/v2/``: Glance has one v2 API and no per-request microversion, so no image field
+depends on the version a client saw here; images look the same to every client.
+
+Clients test single versions (``has_version``): 2.12 makes glanceclient and Tempest call
+``GET /v2/images/{id}/tasks``, 2.17 the locations API; minicloud lists them as Glance does
+and serves neither yet (see ``docs/images.md``).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, Response, request
+
+from images import schemas_doc
+from images.imports import ImportService
+from images.service import STORE_ID
+from minicloud.errors import NotFound
+from minicloud.wsgi import json_response, public
+
+CURRENT = "2.17"
+#: Glance's list (glance/api/versions.py) with enabled_backends and no image cache.
+VERSIONS: tuple[tuple[str, str], ...] = (
+    ("2.15", "SUPPORTED"),
+    *((f"2.{minor}", "SUPPORTED") for minor in range(13, 7, -1)),
+    (CURRENT, "CURRENT"),
+    *((f"2.{minor}", "SUPPORTED") for minor in range(7, -1, -1)),
+)
+
+
+def versions_json(base_url: str) -> dict[str, Any]:
+    """The versions document, every link pointing at ``<base_url>/v2/``."""
+    href = base_url.rstrip("/") + "/v2/"
+    return {"versions": [{"id": f"v{version}", "status": status,
+                          "links": [{"rel": "self", "href": href}]}
+                         for version, status in VERSIONS]}
+
+
+def register(app: Flask, imports: ImportService) -> None:
+    """Add the discovery routes to the image app."""
+    @app.get("/versions")
+    @public
+    def list_versions() -> Response:
+        return json_response(versions_json(request.host_url))
+
+    @app.get("/")
+    @app.get("/v2")
+    @app.get("/v2/")
+    @public
+    def versions() -> Response:
+        return json_response(versions_json(request.host_url), 300)
+
+    @app.get("/v2/schemas/<name>")
+    def show_schema(name: str) -> Response:
+        document = schemas_doc.DOCUMENTS.get(name)
+        if document is None:
+            raise NotFound(f"No schema named {name[:60]!r}.")
+        return json_response(document())
+
+    @app.get("/v2/info/import")
+    def import_info() -> Response:
+        return json_response({"import-methods": {
+            "description": "Import methods available.", "type": "array",
+            "value": imports.info()}})
+
+    @app.get("/v2/info/stores")
+    def stores_info() -> Response:
+        return json_response({"stores": [
+            {"id": STORE_ID, "default": True, "description": "Local filesystem store"}]})
