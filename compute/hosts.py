@@ -10,13 +10,14 @@ are stable across agent restarts without being stored.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
 from compute import scheduler, states
 from compute.models import ComputeHost, Instance
 from minicloud.db import Database, utcnow
-from minicloud.errors import BadRequest, Conflict, NotFound
+from minicloud.errors import Conflict, NotFound
 
 BINARY = "nova-compute"
 _SERVICE_NS = uuid.UUID("6d696e69-636c-6f75-6400-736572766963")     # "minicloud" "servic"
@@ -31,38 +32,40 @@ def hypervisor_id(host: str) -> str:
     return str(uuid.uuid5(_HYPERVISOR_NS, host))
 
 
-def _ts(value) -> str | None:
-    return value.strftime("%Y-%m-%dT%H:%M:%S.000000") if value else None
+def legacy_id(uuid_id: str) -> int:
+    """The integer id Nova shows before 2.53, derived from the UUID (stable, positive)."""
+    return uuid.UUID(uuid_id).int % (2 ** 31 - 1) + 1
+
+
+def ids(host: str, minor: int) -> tuple[str | int, str | int]:
+    """(hypervisor id, service id) as a client at 2.``minor`` sees them: UUIDs from 2.53,
+    integers before."""
+    if minor >= 53:
+        return hypervisor_id(host), service_id(host)
+    return legacy_id(hypervisor_id(host)), legacy_id(service_id(host))
+
+
+@dataclass(frozen=True)
+class HostUsage:
+    """What placement holds on a host, and the servers living there."""
+
+    vcpus: int
+    memory_mib: int
+    disk_gb: int
+    servers: tuple[tuple[str, str], ...]  # (uuid, name)
 
 
 def is_up(host: ComputeHost) -> bool:
     return host.heartbeat_at >= utcnow() - scheduler.HOST_DEAD_AFTER
 
 
-def service_view(host: ComputeHost) -> dict:
-    return {"id": service_id(host.name), "binary": BINARY, "host": host.name,
-            "zone": host.zone, "status": "enabled" if host.enabled else "disabled",
-            "state": "up" if is_up(host) else "down", "updated_at": _ts(host.heartbeat_at),
-            "disabled_reason": host.disabled_reason, "forced_down": False}
-
-
-def hypervisor_view(host: ComputeHost, used: tuple[int, int, int], running: int,
-                    detail: bool) -> dict:
-    view = {"id": hypervisor_id(host.name), "hypervisor_hostname": host.name,
-            "state": "up" if is_up(host) else "down",
-            "status": "enabled" if host.enabled else "disabled"}
-    if detail:
-        view.update({
-            "hypervisor_type": "QEMU", "hypervisor_version": 0, "host_ip": "127.0.0.1",
-            "service": {"host": host.name, "id": service_id(host.name),
-                        "disabled_reason": host.disabled_reason},
-            # Resource figures (dropped from Nova's API at 2.88, kept here for labs):
-            # what placement counts on this host.
-            "vcpus": int(host.vcpus * host.cpu_allocation_ratio), "vcpus_used": used[0],
-            "memory_mb": host.memory_mib, "memory_mb_used": used[1],
-            "local_gb": host.disk_gb, "local_gb_used": used[2], "running_vms": running,
-            "uptime": None})
-    return view
+def host_status(host: ComputeHost | None) -> str:
+    """A server's ``host_status`` (Nova's): UP, DOWN, MAINTENANCE (disabled) or UNKNOWN."""
+    if host is None:
+        return "UNKNOWN"
+    if not host.enabled:
+        return "MAINTENANCE"
+    return "UP" if is_up(host) else "DOWN"
 
 
 class Hosts:
@@ -78,7 +81,8 @@ class Hosts:
 
     def _by(self, ident: str, id_of) -> ComputeHost:
         for host in self.list():
-            if ident in (id_of(host.name), host.name):
+            own = id_of(host.name)
+            if ident in (own, host.name, str(legacy_id(own))):
                 return host
         raise NotFound(f"Compute host {ident} could not be found.")
 
@@ -88,12 +92,14 @@ class Hosts:
     def hypervisor(self, ident: str) -> ComputeHost:
         return self._by(ident, hypervisor_id)
 
-    def usage(self, name: str) -> tuple[tuple[int, int, int], int]:
-        """What placement holds on the host (vCPUs, MiB, GB) and how many servers live there."""
+    def usage(self, name: str) -> HostUsage:
+        """What placement holds on the host (vCPUs, MiB, GB) and the servers living there."""
         with self.db.session() as s:
-            running = s.scalar(select(func.count()).select_from(Instance).where(
-                Instance.host == name, Instance.vm_state != states.DELETED))
-            return scheduler.used(s, name), int(running or 0)
+            servers = s.execute(select(Instance.id, Instance.name).where(
+                Instance.host == name, Instance.vm_state != states.DELETED)
+                .order_by(Instance.created_at)).all()
+            vcpus, ram, disk = scheduler.used(s, name)
+        return HostUsage(vcpus, ram, disk, tuple((i, n) for i, n in servers))
 
     def delete(self, ident: str) -> None:
         """Forget a host (``openstack compute service delete``): refused while servers live
@@ -106,23 +112,11 @@ class Hosts:
                                f"instances: {host.name}")
             s.delete(s.get(ComputeHost, host.name))
 
-    def set_status(self, ident: str, body: dict) -> ComputeHost:
-        """``PUT /os-services/{id}`` (2.53+): ``status`` enabled|disabled, an optional
-        ``disabled_reason`` (only with disabled); ``forced_down`` is not supported."""
-        status, reason = body.get("status"), body.get("disabled_reason")
-        if "forced_down" in body:
-            raise BadRequest("forced_down is not supported: a host is down when its agent "
-                             "stops reporting.")
-        if status not in ("enabled", "disabled"):
-            raise BadRequest("Invalid input for field 'status': 'enabled' or 'disabled' is "
-                             "required.")
-        if reason is not None and (status != "disabled" or not isinstance(reason, str)
-                                   or len(reason) > 255):
-            raise BadRequest("disabled_reason is a string of at most 255 characters, given "
-                             "only with status 'disabled'.")
+    def set_status(self, ident: str, enabled: bool, reason: str | None = None) -> ComputeHost:
+        """Enable or disable the host's service (``disabled_reason`` only when disabled)."""
         host = self.service(ident)
         with self.db.session() as s:
             row = s.get(ComputeHost, host.name)
-            row.enabled = status == "enabled"
-            row.disabled_reason = reason if status == "disabled" else None
+            row.enabled = enabled
+            row.disabled_reason = None if enabled else reason
         return self.service(ident)

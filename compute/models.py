@@ -35,6 +35,16 @@ class FlavorExtraSpec(Base):
     value: Mapped[str] = mapped_column(String(255))
 
 
+class ProjectQuota(Base):
+    """A project's own limit for one compute quota resource (``os-quota-sets`` updates);
+    resources without a row use the defaults of ``[compute] quota_*``."""
+
+    __tablename__ = "compute_quotas"
+    project_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    resource: Mapped[str] = mapped_column(String(64), primary_key=True)
+    hard_limit: Mapped[int] = mapped_column(Integer)
+
+
 class ComputeHost(Base):
     """A compute agent's host and its capacity (registered by the agent at start)."""
 

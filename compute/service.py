@@ -5,7 +5,6 @@ on the chosen host does the work (:mod:`compute.agent`).
 """
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -15,9 +14,10 @@ from sqlalchemy.orm import Session
 from compute import quotas, scheduler, states
 from compute.block_devices import BootRequest, RootVolume
 from compute.cinder import VolumeClient
-from compute.flavors import FlavorSpec
+from compute.flavors import Flavors, FlavorSpec
 from compute.glance import ImageClient
-from compute.models import ComputeTask, Flavor, FlavorExtraSpec, Instance
+from compute.models import ComputeTask, Flavor, Instance
+from compute.server_query import ServerQuery
 from compute.virt.designer import disk_bus, next_device_name
 from minicloud.db import Database, new_uuid, utcnow
 from minicloud.errors import BadRequest, Conflict, Forbidden, MinicloudError, NotFound
@@ -35,6 +35,7 @@ class ServerRequest:
     availability_zone: str | None = None
     description: str | None = None
     key_name: str | None = None
+    host: str | None = None  # a requested host (admins, 2.74+)
 
 
 #: Image API keys that are not image properties (never copied into the instance).
@@ -53,14 +54,6 @@ def root_bdm(inst: Instance) -> dict | None:
     return next((b for b in inst.block_devices if b.get("boot_index") == 0), None)
 
 
-def attachment_view(inst: Instance, bdm: dict) -> dict:
-    """A ``volumeAttachment`` of Nova's os-volume_attachments API."""
-    return {"id": bdm["volume_id"], "serverId": inst.id, "volumeId": bdm["volume_id"],
-            "device": bdm["device"], "tag": None,
-            "delete_on_termination": bdm.get("delete_on_termination", False),
-            "attachment_id": bdm["attachment_id"], "bdm_uuid": bdm["attachment_id"]}
-
-
 class ComputeService:
     def __init__(self, db: Database, image_client: Callable[[str], ImageClient],
                  volume_client: Callable[[str], VolumeClient] | None = None,
@@ -69,74 +62,15 @@ class ComputeService:
         self.limits = limits or quotas.Limits(-1, -1, -1)
         self.image_client = image_client  # token -> client acting for that caller
         self.volume_client = volume_client
+        self.flavors = Flavors(db)
 
     # -- flavors ---------------------------------------------------------------------------
     def sync_flavors(self, specs: list[FlavorSpec]) -> int:
         """Add the default flavors that are missing (operators' changes are kept)."""
-        added = 0
-        with self.db.session() as s:
-            for spec in specs:
-                if s.get(Flavor, spec.id) or s.scalar(select(Flavor).where(
-                        Flavor.name == spec.name)):
-                    continue
-                s.add(self._flavor_row(spec))
-                added += 1
-        return added
-
-    @staticmethod
-    def _flavor_row(spec: FlavorSpec) -> Flavor:
-        return Flavor(id=spec.id, name=spec.name, vcpus=spec.vcpus, ram=spec.ram,
-                      disk=spec.disk, ephemeral=spec.ephemeral, swap=spec.swap,
-                      is_public=spec.is_public, description=spec.description,
-                      extra_specs=[FlavorExtraSpec(key=k, value=v) for k, v in spec.extra_specs])
-
-    def list_flavors(self) -> list[Flavor]:
-        with self.db.session() as s:
-            return list(s.scalars(select(Flavor).where(~Flavor.disabled)))
+        return self.flavors.sync(specs)
 
     def get_flavor(self, flavor_id: str) -> Flavor:
-        with self.db.session() as s:
-            flavor = s.get(Flavor, flavor_id)
-            if flavor is None:
-                raise NotFound(f"Flavor {flavor_id} could not be found.")
-            return flavor
-
-    def create_flavor(self, spec: FlavorSpec) -> Flavor:
-        with self.db.session() as s:
-            if s.get(Flavor, spec.id) is not None:
-                raise Conflict(f"Flavor with ID {spec.id} already exists.")
-            if s.scalar(select(Flavor).where(Flavor.name == spec.name)) is not None:
-                raise Conflict(f"Flavor with name {spec.name} already exists.")
-            row = self._flavor_row(spec)
-            s.add(row)
-        return self.get_flavor(spec.id)
-
-    def delete_flavor(self, flavor_id: str) -> None:
-        with self.db.session() as s:
-            flavor = s.get(Flavor, flavor_id)
-            if flavor is None:
-                raise NotFound(f"Flavor {flavor_id} could not be found.")
-            s.delete(flavor)
-
-    def set_extra_specs(self, flavor_id: str, specs: dict[str, str]) -> dict[str, str]:
-        with self.db.session() as s:
-            flavor = s.get(Flavor, flavor_id)
-            if flavor is None:
-                raise NotFound(f"Flavor {flavor_id} could not be found.")
-            current = {e.key: e for e in flavor.extra_specs}
-            for key, value in specs.items():
-                if key in current:
-                    current[key].value = value
-                else:
-                    flavor.extra_specs.append(FlavorExtraSpec(key=key, value=value))
-            return {e.key: e.value for e in flavor.extra_specs}
-
-    def delete_extra_spec(self, flavor_id: str, key: str) -> None:
-        with self.db.session() as s:
-            spec = s.get(FlavorExtraSpec, (flavor_id, key))
-            if spec is None:
-                raise NotFound(f"Flavor {flavor_id} has no extra spec with key {key}.")
-            s.delete(spec)
+        return self.flavors.get(flavor_id)
 
     # -- servers ---------------------------------------------------------------------------
     def _visible(self, s: Session, ctx: AuthContext, server_id: str) -> Instance:
@@ -153,6 +87,20 @@ class ComputeService:
     def usage(self, project_id: str) -> dict[str, int]:
         with self.db.session() as s:
             return quotas.usage(s, project_id)
+
+    def quota_limits(self, project_id: str) -> dict[str, int]:
+        """The project's quota limits (its own, else the defaults)."""
+        with self.db.session() as s:
+            return quotas.project_limits(s, project_id, self.limits)
+
+    def update_quotas(self, project_id: str, values: dict[str, int], force: bool = False
+                      ) -> dict[str, int]:
+        with self.db.session() as s:
+            return quotas.update(s, project_id, values, self.limits, force)
+
+    def reset_quotas(self, project_id: str) -> None:
+        with self.db.session() as s:
+            quotas.reset(s, project_id)
 
     def update_server(self, ctx: AuthContext, server_id: str, **values: str | None
                       ) -> Instance:
@@ -182,26 +130,20 @@ class ComputeService:
             return metadata
 
     def list_servers(self, ctx: AuthContext, all_projects: bool = False,
-                     name: str | None = None, status: str | None = None) -> list[Instance]:
+                     query: ServerQuery | None = None) -> list[Instance]:
+        """The caller's project's servers (every project's for an admin asking
+        ``all_projects``) that pass ``query``'s filters, in its order (newest first by
+        default). Deleted servers are listed only to a query with ``changes-since`` or
+        ``changes-before``, as Nova's."""
+        query = query or ServerQuery()
         with self.db.session() as s:
-            query = select(Instance).where(Instance.vm_state != states.DELETED)
+            stmt = select(Instance)
+            if query.since is None and query.before is None:
+                stmt = stmt.where(Instance.vm_state != states.DELETED)
             if not (ctx.is_admin and all_projects):
-                query = query.where(Instance.project_id == ctx.project_id)
-            rows = list(s.scalars(query.order_by(Instance.created_at.desc())))
-        if name:
-            # Nova's name filter is a regular expression, but clients (openstacksdk's find,
-            # behind every `openstack server show/stop/delete NAME`) pass a literal name and
-            # match exactly on their side: a name that is no valid regex ("vm(1") or does not
-            # match itself ("vm+1") must still return that server, never a 400.
-            try:
-                pattern = re.compile(name)
-            except re.error:
-                pattern = re.compile(re.escape(name))
-            rows = [r for r in rows if r.name == name or pattern.search(r.name)]
-        if status:
-            rows = [r for r in rows
-                    if states.api_status(r.vm_state, r.task_state) == status.upper()]
-        return rows
+                stmt = stmt.where(Instance.project_id == ctx.project_id)
+            rows = list(s.scalars(stmt))
+        return query.order([r for r in rows if query.keep(r)])
 
     def _check_image(self, ctx: AuthContext, image_ref: str, flavor: Flavor,
                      disk_gb: int) -> dict:
@@ -254,9 +196,7 @@ class ComputeService:
         released, the claim is dropped and the server is gone (or in ERROR with a fault,
         when no host could take it).
         """
-        flavor = self.get_flavor(req.flavor_ref) if req.flavor_ref else None
-        if flavor is None:
-            raise BadRequest("Invalid flavorRef provided.")
+        flavor = self._flavor_for(ctx, req.flavor_ref)
         root, image_id = req.boot.root_volume, None
         if root is None:
             image = self._check_image(ctx, req.boot.image_ref, flavor, flavor.disk)
@@ -265,6 +205,7 @@ class ComputeService:
         else:
             meta = self._boot_volume(ctx, root, flavor)
         zone, forced_host = self._zone(ctx, req.availability_zone)
+        forced_host = req.host or forced_host
         inst = Instance(
             id=new_uuid(), name=req.name, project_id=ctx.project_id, user_id=ctx.user_id,
             image_id=image_id, flavor_id=flavor.id, flavor=flavor_dict(flavor),
@@ -350,6 +291,17 @@ class ComputeService:
         for bdm in bdms:
             if bdm.get("attachment_id"):
                 self._volumes(ctx).delete_attachment(bdm["attachment_id"])
+
+    def _flavor_for(self, ctx: AuthContext, flavor_ref: str) -> Flavor:
+        """The flavor a new server asks for: unknown, disabled, or private to a non-admin
+        is Nova's 400 "Flavor ... could not be found"."""
+        try:
+            flavor = self.get_flavor(flavor_ref)
+        except NotFound:
+            flavor = None
+        if flavor is None or flavor.disabled or not (flavor.is_public or ctx.is_admin):
+            raise BadRequest(f"Flavor {flavor_ref} could not be found.")
+        return flavor
 
     @staticmethod
     def _zone(ctx: AuthContext, value: str | None) -> tuple[str | None, str | None]:
@@ -444,8 +396,11 @@ class ComputeService:
         used += [b["device"].removeprefix("/dev/") for b in inst.block_devices]
         return "/dev/" + next_device_name(bus, used)
 
-    def attach_volume(self, ctx: AuthContext, server_id: str, volume_id: str) -> dict:
-        """Reserve the volume (as the caller: it must be theirs) and let the agent attach."""
+    def attach_volume(self, ctx: AuthContext, server_id: str, volume_id: str,
+                      tag: str | None = None, delete_on_termination: bool = False
+                      ) -> dict:
+        """Reserve the volume (as the caller: it must be theirs) and let the agent attach;
+        returns the new block device mapping."""
         if self.volume_client is None:
             raise BadRequest("There is no volume service in this cloud.")
         volumes = self.volume_client(ctx.token)
@@ -460,8 +415,8 @@ class ComputeService:
                            f"vm_state {inst.vm_state}")
         attachment_id = volumes.reserve(volume_id, inst.id)
         bdm = {"volume_id": volume_id, "attachment_id": attachment_id,
-               "device": self.next_device(inst), "delete_on_termination": False,
-               "status": "attaching"}
+               "device": self.next_device(inst), "tag": tag,
+               "delete_on_termination": delete_on_termination, "status": "attaching"}
         with self.db.session() as s:
             done = s.execute(update(Instance).where(
                 Instance.id == inst.id, Instance.vm_state.in_(action.allowed),
@@ -474,7 +429,20 @@ class ComputeService:
             volumes.delete_attachment(attachment_id)
             raise Conflict(f"Cannot 'attach_volume' instance {inst.id}: another task "
                            "started first.")
-        return attachment_view(inst, bdm)
+        return bdm
+
+    def update_attachment(self, ctx: AuthContext, server_id: str, volume_id: str,
+                          delete_on_termination: bool) -> dict:
+        """Change whether the volume goes with the server (``PUT`` at 2.85+)."""
+        with self.db.session() as s:
+            inst = self._visible(s, ctx, server_id)
+            bdms = [dict(b) for b in inst.block_devices]
+            bdm = next((b for b in bdms if b["volume_id"] == volume_id), None)
+            if bdm is None:
+                raise NotFound(f"Volume {volume_id} is not attached to server {inst.id}.")
+            bdm["delete_on_termination"] = delete_on_termination
+            inst.block_devices = bdms
+        return bdm
 
     def detach_volume(self, ctx: AuthContext, server_id: str, volume_id: str) -> None:
         inst = self.get_server(ctx, server_id)

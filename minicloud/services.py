@@ -58,7 +58,7 @@ SERVICES: tuple[ServiceDef, ...] = (
     ServiceDef("image", "image", "glance", "images.api:create_app", "",
                policies="images.policies:RULES"),
     ServiceDef("compute", "compute", "nova", "compute.api:create_app", "/v2.1",
-               policies="compute.api:POLICY"),
+               policies="compute.policies:RULES"),
     ServiceDef("volume", "volumev3", "cinderv3", "volumes.api:create_app", "/v3",
                project_in_path=True, extra_types=(("block-storage", "cinder"),),
                policies="volumes.policies:RULES"),

@@ -202,7 +202,7 @@ def test_unknown_image_and_flavor(env):
     svc, _, _, _, alice, _ = env
     with pytest.raises(BadRequest, match="Image nope could not be found"):
         svc.create_server(alice, request("x", "1", "nope"))
-    with pytest.raises(NotFound, match="Flavor 99"):
+    with pytest.raises(BadRequest, match="Flavor 99 could not be found"):  # Nova's 400
         svc.create_server(alice, request("x", "99"))
 
 

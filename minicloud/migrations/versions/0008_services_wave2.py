@@ -14,8 +14,13 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    # compute: per-project quota limits (os-quota-sets PUT)
+    op.create_table(
+        "compute_quotas",
+        sa.Column("project_id", sa.String(64), primary_key=True),
+        sa.Column("resource", sa.String(64), primary_key=True),
+        sa.Column("hard_limit", sa.Integer(), nullable=False))
 
 
 def downgrade() -> None:
-    pass
+    op.drop_table("compute_quotas")

@@ -1,0 +1,193 @@
+"""Servers: list (filters, sorting, pages), show, create, update, delete, and their metadata."""
+from __future__ import annotations
+
+import binascii
+
+from flask import Blueprint, Response, request
+
+from compute import block_devices, schema, server_query
+from compute.routes import (
+    PREFIX,
+    allowed,
+    base_url,
+    caller_target,
+    compute,
+    mv,
+    paged,
+    server,
+    viewer,
+)
+from compute.service import ServerRequest
+from compute.views import server_created, server_detail, server_summary, server_updated
+from minicloud.errors import BadRequest, NotFound
+from minicloud.wsgi import auth, authorize, body_schema, json_body, json_response
+
+bp = Blueprint("servers", __name__, url_prefix=PREFIX)
+RULE = "os_compute_api:servers:%s"
+
+
+@bp.get("/servers")
+@bp.get("/servers/detail")
+def list_servers() -> Response:
+    """Nova's list: filters (``name`` a safe pattern), ``sort_key``/``sort_dir``, pages of
+    ``limit`` after ``marker`` with a ``servers_links`` next link."""
+    detail = request.path.endswith("/detail")
+    kind = "detail" if detail else "index"
+    authorize(RULE % kind)
+    query = server_query.parse(request.args, mv().minor,
+                               allowed(RULE % "allow_all_filters"))
+    if query.all_projects:
+        authorize(RULE % f"{kind}:get_all_tenants")
+    rows = compute().service.list_servers(auth(), query.all_projects, query)
+    page, links = paged(rows, lambda i: i.id, "servers",
+                        "/servers/detail" if detail else "/servers")
+    see = viewer(caller_target())
+    if detail:
+        return json_response({"servers": [server_detail(i, see, show=False) for i in page],
+                              **links})
+    return json_response({"servers": [server_summary(i, see) for i in page], **links})
+
+
+@bp.get("/servers/<server_id>")
+def show_server(server_id: str) -> Response:
+    inst = server(server_id, RULE % "show")
+    return json_response({"server": server_detail(inst, viewer(caller_target()))})
+
+
+def _networks(value: object) -> None:
+    if isinstance(value, list) and value:
+        authorize(RULE % "create:attach_network")
+        raise BadRequest("Requested networks are not available: this cloud has no "
+                         "networking service (use \"auto\" or \"none\").")
+
+
+def _security_groups(groups: list[dict]) -> None:
+    for group in groups:
+        name = group.get("name")
+        if name != "default":
+            raise BadRequest(f"Unable to find security_group with name or id "
+                             f"'{str(name)[:255]}'.")
+
+
+def _counts(body: dict) -> None:
+    low, high = int(body.get("min_count", 1)), int(body.get("max_count", 1))
+    if low > high:
+        raise BadRequest(f"min_count {low} must be less than or equal to max_count {high}.")
+    if high > 1:
+        raise BadRequest("Creating several servers in one request is not supported: "
+                         "min_count and max_count must be 1.")
+
+
+def _server_request(body: dict) -> ServerRequest:
+    """A create body that passed the schema, checked against what this cloud offers."""
+    if body.get("key_name") is not None:
+        raise BadRequest("Invalid key_name provided.")
+    _security_groups(body.get("security_groups") or [])
+    _networks(body.get("networks"))
+    _counts(body)
+    if "user_data" in body:
+        try:
+            binascii.a2b_base64(body["user_data"].encode())
+        except binascii.Error:
+            raise BadRequest("Invalid input for field/attribute user_data. Value: "
+                             "(omitted). It is not valid base64.") from None
+    bdms = body.get("block_device_mapping_v2") or []
+    if bdms:
+        authorize(RULE % "create:attach_volume")
+    boot = block_devices.parse(body.get("imageRef", ""), bdms)
+    host = body.get("host") or body.get("hypervisor_hostname")
+    if host is not None:
+        authorize(RULE % "create:requested_destination")
+        if body.get("host") and body.get("hypervisor_hostname") not in (None, body["host"]):
+            raise BadRequest("Compute host and hypervisor hostname must name the same host.")
+    zone = body.get("availability_zone")
+    if zone and ":" in zone:
+        authorize(RULE % "create:forced_host")
+    return ServerRequest(
+        name=body["name"], flavor_ref=str(body["flavorRef"]).rstrip("/").rsplit("/", 1)[-1],
+        boot=boot, metadata=body.get("metadata") or {}, availability_zone=zone,
+        description=body.get("description"), host=host)
+
+
+@bp.post("/servers")
+@body_schema(schema.CREATE_SERVER, max_minor=18)
+@body_schema(schema.CREATE_SERVER_V219, min_minor=19, max_minor=36)
+@body_schema(schema.CREATE_SERVER_V237, min_minor=37, max_minor=73)
+@body_schema(schema.CREATE_SERVER_V274, min_minor=74)
+def create_server() -> Response:
+    authorize(RULE % "create")
+    req = _server_request(json_body()["server"])
+    inst = compute().service.create_server(auth(), req)
+    body = server_created(inst, viewer(caller_target()))
+    return json_response({"server": body}, 202,
+                         {"Location": f"{base_url()}{PREFIX}/servers/{inst.id}"})
+
+
+@bp.put("/servers/<server_id>")
+@body_schema(schema.UPDATE_SERVER, max_minor=18)
+@body_schema(schema.UPDATE_SERVER_V219, min_minor=19)
+def update_server(server_id: str) -> Response:
+    server(server_id, RULE % "update")
+    changes = {k: v for k, v in json_body()["server"].items()
+               if k in ("name", "description")}
+    inst = compute().service.update_server(auth(), server_id, **changes)
+    return json_response({"server": server_updated(inst, viewer(caller_target()))})
+
+
+@bp.delete("/servers/<server_id>")
+def delete_server(server_id: str) -> Response:
+    server(server_id, RULE % "delete")
+    compute().service.delete_server(auth(), server_id)
+    return Response(status=204)
+
+
+# -- metadata -------------------------------------------------------------------------------------
+META = "os_compute_api:server-metadata:%s"
+
+
+@bp.get("/servers/<server_id>/metadata")
+def show_metadata(server_id: str) -> Response:
+    inst = server(server_id, META % "index")
+    return json_response({"metadata": dict(inst.metadata_ or {})})
+
+
+@bp.post("/servers/<server_id>/metadata")
+@body_schema(schema.SET_METADATA)
+def add_metadata(server_id: str) -> Response:
+    server(server_id, META % "create")
+    return json_response({"metadata": compute().service.set_metadata(
+        auth(), server_id, json_body()["metadata"])})
+
+
+@bp.put("/servers/<server_id>/metadata")
+@body_schema(schema.SET_METADATA)
+def replace_metadata(server_id: str) -> Response:
+    server(server_id, META % "update_all")
+    return json_response({"metadata": compute().service.set_metadata(
+        auth(), server_id, json_body()["metadata"], replace=True)})
+
+
+@bp.get("/servers/<server_id>/metadata/<key>")
+def show_metadata_item(server_id: str, key: str) -> Response:
+    metadata = server(server_id, META % "show").metadata_ or {}
+    if key not in metadata:
+        raise NotFound("Metadata item was not found")
+    return json_response({"meta": {key: metadata[key]}})
+
+
+@bp.put("/servers/<server_id>/metadata/<key>")
+@body_schema(schema.SET_METADATA_ITEM)
+def set_metadata_item(server_id: str, key: str) -> Response:
+    server(server_id, META % "update")
+    meta = json_body()["meta"]
+    if list(meta) != [key]:
+        raise BadRequest("Request body and URI mismatch")
+    compute().service.set_metadata(auth(), server_id, meta)
+    return json_response({"meta": meta})
+
+
+@bp.delete("/servers/<server_id>/metadata/<key>")
+def delete_metadata_item(server_id: str, key: str) -> Response:
+    server(server_id, META % "delete")
+    compute().service.set_metadata(auth(), server_id, {}, remove=key)
+    return Response(status=204)

@@ -1,0 +1,249 @@
+"""JSON schemas of every compute request body, per microversion (Nova's rules as data).
+
+Each view that reads a body declares its schema with :func:`minicloud.wsgi.body_schema`
+(stacked with ``min_minor``/``max_minor`` where the body changes with the microversion), so a
+body is refused with a 400 naming the field before any view code runs. The schemas follow
+``nova/api/openstack/compute/schemas`` where minicloud offers the feature; a field of a
+feature minicloud does not offer (personality files, tags, trusted certificates, access IPs,
+config drives, reservation ids, hostnames) is simply absent, so sending it is a 400
+("Additional properties are not allowed") rather than being silently ignored.
+"""
+from __future__ import annotations
+
+from minicloud.validation import BOOLEAN, NAME, UUID
+
+#: Nova's server and flavor descriptions: printable text (no control characters).
+_PRINTABLE = r"^[^\x00-\x1f\x7f-\x9f]*$"
+DESCRIPTION = {"type": ["string", "null"], "minLength": 0, "maxLength": 255,
+               "pattern": _PRINTABLE}
+FLAVOR_DESCRIPTION = {"type": ["string", "null"], "minLength": 0, "maxLength": 65535,
+                      "pattern": _PRINTABLE}
+#: Nova's metadata (server metadata, createImage metadata): restricted keys, string values.
+METADATA_KEY = r"^[a-zA-Z0-9-_:. ]{1,255}$"
+METADATA = {"type": "object",
+            "patternProperties": {METADATA_KEY: {"type": "string", "maxLength": 255}},
+            "additionalProperties": False}
+_ONE_ITEM = {**METADATA, "minProperties": 1, "maxProperties": 1}
+#: A positive count or size: an integer or a string of digits, at most 2**31 - 1.
+POSITIVE = {"type": ["integer", "string"], "pattern": r"^[0-9]+$", "minimum": 1,
+            "maximum": 0x7FFFFFFF}
+NON_NEGATIVE = {**POSITIVE, "minimum": 0}
+_COUNT = {"type": ["integer", "string"], "pattern": r"^[0-9]*$", "minimum": 1,
+          "minLength": 1}
+_TAG = {"type": "string", "pattern": "^[^,/]*$", "minLength": 1, "maxLength": 60}
+_BOOT_INDEX = {"type": ["integer", "string", "null"], "pattern": r"^-?[0-9]+$"}
+_DEVICE = {"type": ["string", "null"],
+           "pattern": r"(^/dev/x{0,1}[a-z]{0,1}d{0,1})([a-z]+)[0-9]*$"}
+
+# -- servers -----------------------------------------------------------------------------------
+_BDM_V2 = {
+    "type": "object",
+    "properties": {
+        "source_type": {"type": "string", "enum": ["volume", "image", "snapshot", "blank"]},
+        "destination_type": {"type": "string", "enum": ["local", "volume"]},
+        "uuid": {"type": "string", "minLength": 1, "maxLength": 255,
+                 "pattern": r"^[a-zA-Z0-9._-]*$"},
+        "boot_index": _BOOT_INDEX,
+        "volume_size": POSITIVE,
+        "delete_on_termination": BOOLEAN,
+        "device_name": {"type": "string", "minLength": 1, "maxLength": 255,
+                        "pattern": r"^[a-zA-Z0-9._/-]*$"},
+        "device_type": {"type": "string", "maxLength": 255},
+        "disk_bus": {"type": "string", "maxLength": 255},
+        "guest_format": {"type": "string", "maxLength": 255},
+    },
+    "additionalProperties": False,
+}
+_NETWORKS_ANY = {"type": "array", "items": {"type": "object"}}
+_NETWORKS_V237 = {"oneOf": [_NETWORKS_ANY, {"type": "string", "enum": ["none", "auto"]}]}
+
+_CREATE_SERVER = {
+    "name": NAME,
+    "imageRef": {"oneOf": [UUID, {"type": "string", "maxLength": 0}]},
+    "flavorRef": {"type": ["string", "integer"], "minLength": 1},
+    "adminPass": {"type": "string"},
+    "metadata": METADATA,
+    "networks": _NETWORKS_ANY,
+    "OS-DCF:diskConfig": {"type": "string", "enum": ["AUTO", "MANUAL"]},
+    "availability_zone": NAME,
+    "block_device_mapping_v2": {"type": "array", "items": _BDM_V2},
+    "key_name": NAME,
+    "min_count": _COUNT,
+    "max_count": _COUNT,
+    "security_groups": {"type": "array", "items": {
+        "type": "object", "properties": {"name": NAME}, "additionalProperties": False}},
+    "user_data": {"type": "string", "maxLength": 65535, "pattern": r"^[A-Za-z0-9+/=\s]*$"},
+}
+_NO_HINTS = {"type": "object", "maxProperties": 0}
+
+
+def _create(extra: dict, required: tuple[str, ...] = ()) -> dict:
+    props = {**_CREATE_SERVER, **extra}
+    return {"type": "object",
+            "properties": {"server": {"type": "object", "properties": props,
+                                      "required": ["name", "flavorRef", *required],
+                                      "additionalProperties": False},
+                           "os:scheduler_hints": _NO_HINTS,
+                           "OS-SCH-HNT:scheduler_hints": _NO_HINTS},
+            "required": ["server"], "additionalProperties": False}
+
+
+#: ``POST /servers``: 2.1; 2.19 adds description; 2.37 makes networks required ("auto",
+#: "none" or a list); 2.74 adds host and hypervisor_hostname (admins).
+CREATE_SERVER = _create({})
+CREATE_SERVER_V219 = _create({"description": DESCRIPTION})
+CREATE_SERVER_V237 = _create({"description": DESCRIPTION, "networks": _NETWORKS_V237},
+                             ("networks",))
+_FQDN = {"type": "string", "pattern": r"^[a-zA-Z0-9-._]*$", "minLength": 1,
+         "maxLength": 255}
+CREATE_SERVER_V274 = _create({"description": DESCRIPTION, "networks": _NETWORKS_V237,
+                              "host": _FQDN, "hypervisor_hostname": _FQDN}, ("networks",))
+
+
+def _update(extra: dict) -> dict:
+    props = {"name": NAME, "OS-DCF:diskConfig": {"type": "string",
+                                                 "enum": ["AUTO", "MANUAL"]}, **extra}
+    return {"type": "object",
+            "properties": {"server": {"type": "object", "properties": props,
+                                      "additionalProperties": False}},
+            "required": ["server"], "additionalProperties": False}
+
+
+#: ``PUT /servers/{id}``: name; description from 2.19.
+UPDATE_SERVER = _update({})
+UPDATE_SERVER_V219 = _update({"description": DESCRIPTION})
+
+#: ``POST /servers/{id}/action``: exactly one of the actions minicloud offers.
+SERVER_ACTION = {
+    "type": "object", "minProperties": 1, "maxProperties": 1,
+    "properties": {
+        "os-start": {},
+        "os-stop": {},
+        "reboot": {"type": "object",
+                   "properties": {"type": {"type": "string", "enum": [
+                       "HARD", "Hard", "hard", "SOFT", "Soft", "soft"]}},
+                   "required": ["type"], "additionalProperties": False},
+        "createImage": {"type": "object",
+                        "properties": {"name": NAME, "metadata": METADATA},
+                        "required": ["name"], "additionalProperties": False},
+        "os-getConsoleOutput": {"type": "object",
+                                "properties": {"length": {
+                                    "type": ["integer", "string", "null"],
+                                    "pattern": r"^-?[0-9]+$", "minimum": -1}},
+                                "additionalProperties": False},
+    },
+    "additionalProperties": False,
+}
+
+# -- server metadata -----------------------------------------------------------------------------
+SET_METADATA = {"type": "object", "properties": {"metadata": METADATA},
+                "required": ["metadata"], "additionalProperties": False}
+SET_METADATA_ITEM = {"type": "object", "properties": {"meta": _ONE_ITEM},
+                     "required": ["meta"], "additionalProperties": False}
+
+# -- volume attachments --------------------------------------------------------------------------
+_ATTACH = {"volumeId": UUID, "device": _DEVICE}
+
+
+def _attachment(extra: dict) -> dict:
+    return {"type": "object",
+            "properties": {"volumeAttachment": {
+                "type": "object", "properties": {**_ATTACH, **extra},
+                "required": ["volumeId"], "additionalProperties": False}},
+            "required": ["volumeAttachment"], "additionalProperties": False}
+
+
+#: ``POST .../os-volume_attachments``: 2.49 adds tag, 2.79 delete_on_termination.
+ATTACH_VOLUME = _attachment({})
+ATTACH_VOLUME_V249 = _attachment({"tag": _TAG})
+ATTACH_VOLUME_V279 = _attachment({"tag": _TAG, "delete_on_termination": BOOLEAN})
+#: ``PUT .../os-volume_attachments/{volume_id}``: before 2.85 only a volume swap (volumeId);
+#: from 2.85 delete_on_termination can change (the other fields must stay as they are).
+UPDATE_ATTACHMENT = {"type": "object",
+                     "properties": {"volumeAttachment": {
+                         "type": "object", "properties": {"volumeId": UUID},
+                         "required": ["volumeId"], "additionalProperties": False}},
+                     "required": ["volumeAttachment"], "additionalProperties": False}
+UPDATE_ATTACHMENT_V285 = _attachment({"tag": _TAG, "delete_on_termination": BOOLEAN,
+                                      "serverId": UUID, "id": UUID})
+
+# -- flavors -------------------------------------------------------------------------------------
+#: Nova's flavor id: letters, digits, ``.``, ``_``, ``-`` and inner spaces (never ``/``).
+FLAVOR_ID = {"type": ["string", "number", "null"], "minLength": 1, "maxLength": 255,
+             "pattern": r"^(?! )[a-zA-Z0-9. _-]+(?<! )$"}
+_FLAVOR = {
+    "name": NAME, "id": FLAVOR_ID, "ram": POSITIVE, "vcpus": POSITIVE, "disk": NON_NEGATIVE,
+    "OS-FLV-EXT-DATA:ephemeral": NON_NEGATIVE, "swap": NON_NEGATIVE,
+    "rxtx_factor": {"type": ["number", "string"], "pattern": r"^[0-9]+(\.[0-9]+)?$",
+                    "exclusiveMinimum": True, "minimum": 0, "maximum": 3.40282e+38},
+    "os-flavor-access:is_public": BOOLEAN,
+}
+
+
+def _flavor_create(extra: dict) -> dict:
+    return {"type": "object",
+            "properties": {"flavor": {"type": "object", "properties": {**_FLAVOR, **extra},
+                                      "required": ["name", "ram", "vcpus", "disk"],
+                                      "additionalProperties": False}},
+            "required": ["flavor"], "additionalProperties": False}
+
+
+#: ``POST /flavors``: description from 2.55.
+CREATE_FLAVOR = _flavor_create({})
+CREATE_FLAVOR_V255 = _flavor_create({"description": FLAVOR_DESCRIPTION})
+#: ``PUT /flavors/{id}`` (2.55+): only the description changes.
+UPDATE_FLAVOR = {"type": "object",
+                 "properties": {"flavor": {"type": "object",
+                                           "properties": {"description": FLAVOR_DESCRIPTION},
+                                           "required": ["description"],
+                                           "additionalProperties": False}},
+                 "required": ["flavor"], "additionalProperties": False}
+_SPECS = {"type": "object",
+          "patternProperties": {METADATA_KEY: {"type": ["string", "number"],
+                                               "maxLength": 255}},
+          "additionalProperties": False}
+CREATE_EXTRA_SPECS = {"type": "object", "properties": {"extra_specs": _SPECS},
+                      "required": ["extra_specs"], "additionalProperties": False}
+UPDATE_EXTRA_SPEC = {**_SPECS, "minProperties": 1, "maxProperties": 1}
+
+# -- hosts ---------------------------------------------------------------------------------------
+_REASON = {"type": "string", "minLength": 1, "maxLength": 255}
+#: ``PUT /os-services/{enable|disable|disable-log-reason|force-down}`` (before 2.53).
+UPDATE_SERVICE_LEGACY = {"type": "object",
+                         "properties": {"host": _FQDN,
+                                        "binary": {"type": "string", "minLength": 1,
+                                                   "maxLength": 255},
+                                        "disabled_reason": _REASON,
+                                        "forced_down": BOOLEAN},
+                         "required": ["host", "binary"], "additionalProperties": False}
+#: ``PUT /os-services/{service_id}`` (2.53+).
+UPDATE_SERVICE = {"type": "object",
+                  "properties": {"status": {"type": "string",
+                                            "enum": ["enabled", "disabled"]},
+                                 "disabled_reason": _REASON, "forced_down": BOOLEAN},
+                  "additionalProperties": False}
+
+# -- quotas --------------------------------------------------------------------------------------
+_QUOTA = {"type": ["integer", "string"], "pattern": r"^-?[0-9]+$", "minimum": -1,
+          "maximum": 0x7FFFFFFF}
+_QUOTA_V257 = ("instances", "cores", "ram", "metadata_items", "key_pairs", "server_groups",
+               "server_group_members")
+_QUOTA_V236 = (*_QUOTA_V257, "injected_files", "injected_file_content_bytes",
+               "injected_file_path_bytes")
+_QUOTA_V21 = (*_QUOTA_V236, "floating_ips", "fixed_ips", "security_groups",
+              "security_group_rules")
+
+
+def _quota_update(names: tuple[str, ...]) -> dict:
+    props = {name: _QUOTA for name in names}
+    props["force"] = BOOLEAN
+    return {"type": "object",
+            "properties": {"quota_set": {"type": "object", "properties": props,
+                                         "additionalProperties": False}},
+            "required": ["quota_set"], "additionalProperties": False}
+
+
+#: ``PUT /os-quota-sets/{project_id}``: 2.36 drops the network quotas, 2.57 the file ones.
+UPDATE_QUOTAS = _quota_update(_QUOTA_V21)
+UPDATE_QUOTAS_V236 = _quota_update(_QUOTA_V236)
+UPDATE_QUOTAS_V257 = _quota_update(_QUOTA_V257)

@@ -1,0 +1,199 @@
+"""Fixtures of the compute API tests: the whole compute app in-process, fakes only at the
+process boundaries (the image and volume services, the virt driver).
+
+A real state directory per test: the catalog (SQLite, migrated) and the Fernet key are built
+once per session with identity bootstrapped (``admin`` in ``admin``; ``alice`` member and
+``reader`` reader of ``demo``; ``bob`` member of ``other``), then copied for each test.
+``compute_env`` gives HTTP clients per user on the Flask test client of
+``compute.api.create_app``, one registered compute host, the default flavors, and the real
+compute agent on the fake driver (``env.work()`` runs the queued tasks).
+
+Import in a test module with ``from tests.compute_fixtures import *  # noqa: F403``.
+"""
+from __future__ import annotations
+
+import hashlib
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from compute import flavors
+from compute.agent import Agent
+from compute.api import create_app
+from compute.driver import FakeDriver
+from minicloud.config import Config
+from minicloud.db import Database
+from minicloud.errors import BadRequest, NotFound
+from minicloud.identity.service import IdentityService
+from minicloud.identity.tokens import TokenProvider, ensure_key
+from tests.images_fixtures import UserClient, err
+
+__all__ = ["ComputeEnv", "compute_template", "compute_env", "err", "IMAGE_ID", "VOLUME_IDS",
+           "mv"]
+
+IMAGE_ID = "5e7c8a46-6f4f-4b8e-9d4c-7d0b1b1e0001"
+VOLUME_IDS = ("0c1f6f5e-1f0d-4f3e-8a52-000000000001", "0c1f6f5e-1f0d-4f3e-8a52-000000000002")
+USERS = {"admin": ("admin", "admin", None), "alice": ("alice", "demo", "member"),
+         "reader": ("reader", "demo", "reader"), "bob": ("bob", "other", "member")}
+RAW = b"\0" * 4096
+
+
+def mv(version: str) -> dict[str, str]:
+    """The header asking for compute microversion ``version``."""
+    return {"OpenStack-API-Version": f"compute {version}"}
+
+
+class FakeImages:
+    """The image API as the compute side sees it."""
+
+    def __init__(self) -> None:
+        self.images = {IMAGE_ID: {
+            "id": IMAGE_ID, "status": "active", "disk_format": "raw", "min_ram": 0,
+            "min_disk": 0, "size": len(RAW), "virtual_size": len(RAW),
+            "checksum": hashlib.md5(RAW).hexdigest(), "os_hash_algo": "sha512",
+            "os_hash_value": hashlib.sha512(RAW).hexdigest()}}
+
+    def get(self, image_id: str) -> dict:
+        if image_id not in self.images:
+            raise NotFound(f"image {image_id}")
+        return self.images[image_id]
+
+    def download(self, image_id: str, chunk_size: int = 1 << 20) -> Iterator[bytes]:
+        yield RAW
+
+    def create(self, body: dict) -> dict:
+        image_id = f"5e7c8a46-6f4f-4b8e-9d4c-{len(self.images):012d}"
+        self.images[image_id] = dict(body, id=image_id, status="queued")
+        return self.images[image_id]
+
+    def upload(self, image_id: str, chunks: Iterator[bytes]) -> None:
+        b"".join(chunks)
+        self.images[image_id]["status"] = "active"
+
+    def delete(self, image_id: str) -> None:
+        self.images.pop(image_id, None)
+
+
+class FakeVolumes:
+    """The volume service's attachments flow as compute sees it (no bootable volumes)."""
+
+    def __init__(self) -> None:
+        self.status = dict.fromkeys(VOLUME_IDS, "available")
+        self.attachments: dict[str, str] = {}
+
+    def get(self, volume_id: str) -> dict:
+        if volume_id not in self.status:
+            raise NotFound(f"Volume {volume_id} could not be found.")
+        return {"id": volume_id, "status": self.status[volume_id], "bootable": "false"}
+
+    def reserve(self, volume_id: str, instance_id: str) -> str:
+        if self.status[volume_id] != "available":
+            raise BadRequest(f"Invalid volume: {volume_id} status must be available")
+        self.status[volume_id] = "reserved"
+        attachment_id = f"7a7a7a7a-0000-4000-8000-{len(self.attachments):012d}"
+        self.attachments[attachment_id] = volume_id
+        return attachment_id
+
+    def connect(self, attachment_id: str, host: str, device: str):
+        from volumes.connection import Chap, ConnectionInfo
+
+        volume_id = self.attachments[attachment_id]
+        self.status[volume_id] = "attaching"
+        return ConnectionInfo.for_export(volume_id, "127.0.0.1", 3260, Chap.generate())
+
+    def complete(self, attachment_id: str) -> None:
+        self.status[self.attachments[attachment_id]] = "in-use"
+
+    def delete_attachment(self, attachment_id: str) -> None:
+        volume_id = self.attachments.pop(attachment_id, None)
+        if volume_id:
+            self.status[volume_id] = "available"
+
+    def delete(self, volume_id: str) -> None:
+        self.status.pop(volume_id, None)
+
+
+@dataclass
+class Template:
+    state_dir: Path
+    users: dict[str, tuple[str, str]]   # name -> (user_id, project_id)
+
+
+@pytest.fixture(scope="session")
+def compute_template(tmp_path_factory: pytest.TempPathFactory) -> Template:
+    state = tmp_path_factory.mktemp("compute-template")
+    conf = Config.load(state, environ={})
+    db = Database(conf.database_url)
+    db.upgrade()
+    ident = IdentityService(db)
+    ident.bootstrap("admin", "admin", "admin-pw")
+    ident.create_project("demo")
+    ident.create_project("other")
+    for user, project, role in USERS.values():
+        if role:
+            ident.create_user(user, f"{user}-pw", project, role)
+    users = {name: (ident.get_user(user).id, ident.get_project(project).id)
+             for name, (user, project, _) in USERS.items()}
+    ensure_key(state)
+    db.dispose()
+    return Template(state, users)
+
+
+@dataclass
+class ComputeEnv:
+    app: Flask
+    conf: Config
+    db: Database
+    agent: Agent
+    driver: FakeDriver
+    images: FakeImages
+    volumes: FakeVolumes
+    admin: UserClient
+    alice: UserClient   # member of demo
+    reader: UserClient  # reader of demo
+    bob: UserClient     # member of other
+
+    def work(self) -> int:
+        """Run every queued agent task now; how many ran."""
+        count = 0
+        while (task := self.agent.queue.take()) is not None:
+            self.agent.run_task(task)
+            count += 1
+        return count
+
+    def create_server(self, user: str = "alice", name: str = "vm", active: bool = True,
+                      **extra: Any) -> str:
+        """A server created over the API (2.1 body); ``active``: built by the agent."""
+        body = {"name": name, "imageRef": IMAGE_ID, "flavorRef": "6", **extra}
+        resp = getattr(self, user).post("/v2.1/servers", json={"server": body})
+        assert resp.status_code == 202, resp.get_json()
+        if active:
+            self.work()
+        return resp.get_json()["server"]["id"]
+
+
+@pytest.fixture
+def compute_env(compute_template: Template, tmp_path: Path) -> Iterator[ComputeEnv]:
+    state = tmp_path / "state"
+    shutil.copytree(compute_template.state_dir, state)
+    (state / "minicloud.conf").write_text(
+        "[compute]\nhost = node1\nvcpus = 64\nmemory_mib = 65536\ndisk_gb = 1000\n")
+    conf = Config.load(state, environ={})
+    db = Database(conf.database_url)
+    images, volumes, driver = FakeImages(), FakeVolumes(), FakeDriver()
+    app = create_app(conf, db, image_client=lambda _token: images,
+                     volume_client=lambda _token: volumes)
+    app.extensions["compute"].service.sync_flavors(flavors.load())
+    agent = Agent(conf, db, driver, lambda: images, lambda: volumes)
+    agent.register()
+    tokens = TokenProvider(db, ensure_key(state))
+    client = app.test_client()
+    users = {name: UserClient(client, tokens.issue(*compute_template.users[name]).token,
+                              compute_template.users[name][1]) for name in USERS}
+    yield ComputeEnv(app, conf, db, agent, driver, images, volumes, **users)
+    db.dispose()

@@ -1,0 +1,132 @@
+"""Roles restrict the compute API: a reader of the owning project reads but every write
+route refuses it (403); a member writes in its project but every admin-only route refuses
+it (403). The table covers every write route of the app (``tests.roles.assert_covers``), so a
+route added without a row fails here."""
+from __future__ import annotations
+
+import pytest
+
+from compute.hosts import service_id
+from tests.compute_fixtures import *  # noqa: F403
+from tests.compute_fixtures import IMAGE_ID, VOLUME_IDS, err, mv
+from tests.roles import assert_covers
+
+S = "/v2.1/servers/<server_id>"
+ATT = f"{S}/os-volume_attachments"
+# (method, rule): (path with {server}/{project}/{service}, body, microversion)
+MEMBER_ROUTES = {
+    ("POST", "/v2.1/servers"): ("/v2.1/servers", {"server": {
+        "name": "r", "imageRef": IMAGE_ID, "flavorRef": "6"}}, "2.1"),
+    ("PUT", S): ("/v2.1/servers/{server}", {"server": {"name": "renamed"}}, "2.1"),
+    ("DELETE", S): ("/v2.1/servers/{server}", None, "2.1"),
+    ("POST", f"{S}/action"): ("/v2.1/servers/{server}/action", {"os-stop": None}, "2.1"),
+    ("POST", f"{S}/metadata"): ("/v2.1/servers/{server}/metadata",
+                                {"metadata": {"a": "b"}}, "2.1"),
+    ("PUT", f"{S}/metadata"): ("/v2.1/servers/{server}/metadata",
+                               {"metadata": {"a": "b"}}, "2.1"),
+    ("PUT", f"{S}/metadata/<key>"): ("/v2.1/servers/{server}/metadata/k",
+                                     {"meta": {"k": "v"}}, "2.1"),
+    ("DELETE", f"{S}/metadata/<key>"): ("/v2.1/servers/{server}/metadata/k", None, "2.1"),
+    ("POST", ATT): ("/v2.1/servers/{server}/os-volume_attachments",
+                    {"volumeAttachment": {"volumeId": VOLUME_IDS[1]}}, "2.1"),
+    ("PUT", f"{ATT}/<volume_id>"): (
+        "/v2.1/servers/{server}/os-volume_attachments/" + VOLUME_IDS[0],
+        {"volumeAttachment": {"volumeId": VOLUME_IDS[0], "delete_on_termination": True}},
+        "2.85"),
+    ("DELETE", f"{ATT}/<volume_id>"): (
+        "/v2.1/servers/{server}/os-volume_attachments/" + VOLUME_IDS[0], None, "2.1"),
+}
+ADMIN_ROUTES = {
+    ("POST", "/v2.1/flavors"): ("/v2.1/flavors", {"flavor": {
+        "name": "r", "ram": 64, "vcpus": 1, "disk": 0}}, "2.1"),
+    ("PUT", "/v2.1/flavors/<flavor_id>"): ("/v2.1/flavors/6",
+                                          {"flavor": {"description": "d"}}, "2.55"),
+    ("DELETE", "/v2.1/flavors/<flavor_id>"): ("/v2.1/flavors/6", None, "2.1"),
+    ("POST", "/v2.1/flavors/<flavor_id>/os-extra_specs"): (
+        "/v2.1/flavors/6/os-extra_specs", {"extra_specs": {"k": "v"}}, "2.1"),
+    ("PUT", "/v2.1/flavors/<flavor_id>/os-extra_specs/<key>"): (
+        "/v2.1/flavors/6/os-extra_specs/k", {"k": "v"}, "2.1"),
+    ("DELETE", "/v2.1/flavors/<flavor_id>/os-extra_specs/<key>"): (
+        "/v2.1/flavors/6/os-extra_specs/k", None, "2.1"),
+    ("PUT", "/v2.1/os-quota-sets/<project_id>"): (
+        "/v2.1/os-quota-sets/{project}", {"quota_set": {"instances": 50}}, "2.1"),
+    ("DELETE", "/v2.1/os-quota-sets/<project_id>"): ("/v2.1/os-quota-sets/{project}", None,
+                                                     "2.1"),
+    ("PUT", "/v2.1/os-services/<service_id_>"): ("/v2.1/os-services/{service}",
+                                                 {"status": "disabled"}, "2.53"),
+    ("DELETE", "/v2.1/os-services/<service_id_>"): ("/v2.1/os-services/{service}", None,
+                                                    "2.53"),
+}
+ACTIONS = ({"os-start": None}, {"os-stop": None}, {"reboot": {"type": "SOFT"}},
+           {"createImage": {"name": "snap"}}, {"os-getConsoleOutput": {"length": 1}})
+ADMIN_READS = ("/v2.1/os-services", "/v2.1/os-hypervisors", "/v2.1/os-hypervisors/detail",
+               "/v2.1/os-availability-zone/detail", "/v2.1/os-aggregates",
+               "/v2.1/servers?all_tenants=1")
+
+
+def test_the_tables_cover_every_write_route(compute_env):
+    assert_covers(compute_env.app, set(MEMBER_ROUTES) | set(ADMIN_ROUTES))
+
+
+@pytest.fixture
+def server_id(compute_env) -> str:
+    sid = compute_env.create_server(metadata={"k": "v"})
+    resp = compute_env.alice.post(f"/v2.1/servers/{sid}/os-volume_attachments",
+                                  json={"volumeAttachment": {"volumeId": VOLUME_IDS[0]}})
+    assert resp.status_code == 200, resp.get_json()
+    compute_env.work()
+    return sid
+
+
+def _send(client, key: tuple[str, str], server: str, project: str):
+    path, body, version = {**MEMBER_ROUTES, **ADMIN_ROUTES}[key]
+    path = path.format(server=server, project=project, service=service_id("node1"))
+    kwargs = {"json": body} if body is not None else {}
+    return client._call(key[0], path, headers=mv(version), **kwargs)
+
+
+def test_reader_is_refused_every_write_route(compute_env, server_id):
+    project = compute_env.reader.project_id
+    for key in {**MEMBER_ROUTES, **ADMIN_ROUTES}:
+        resp = _send(compute_env.reader, key, server_id, project)
+        assert resp.status_code == 403, (key, resp.get_json())
+        err(resp, 403, "doesn't allow")
+    for action in ACTIONS:
+        err(compute_env.reader.post(f"/v2.1/servers/{server_id}/action", json=action), 403,
+            "doesn't allow")
+    shown = compute_env.alice.get(f"/v2.1/servers/{server_id}").get_json()["server"]
+    assert (shown["name"], shown["status"], shown["metadata"]) == ("vm", "ACTIVE",
+                                                                   {"k": "v"})
+
+
+def test_member_is_refused_every_admin_route(compute_env, server_id):
+    project = compute_env.alice.project_id
+    for key in ADMIN_ROUTES:
+        resp = _send(compute_env.alice, key, server_id, project)
+        assert resp.status_code == 403, (key, resp.get_json())
+    for path in ADMIN_READS:
+        assert compute_env.alice.get(path).status_code == 403, path
+    assert compute_env.alice.get("/v2.1/flavors/6/os-extra_specs/k").status_code == 404
+
+
+def test_member_writes_its_own_project(compute_env, server_id):
+    project = compute_env.alice.project_id
+    for key in (("PUT", S), ("POST", f"{S}/metadata"), ("PUT", f"{ATT}/<volume_id>")):
+        resp = _send(compute_env.alice, key, server_id, project)
+        assert resp.status_code < 300, (key, resp.get_json())
+    err(compute_env.bob.put(f"/v2.1/servers/{server_id}", json={"server": {"name": "x"}}),
+        404, "could not be found")
+
+
+def test_reader_reads(compute_env, server_id):
+    reader, project = compute_env.reader, compute_env.reader.project_id
+    for path in (f"/v2.1/servers/{server_id}", "/v2.1/servers", "/v2.1/servers/detail",
+                 f"/v2.1/servers/{server_id}/metadata", f"/v2.1/servers/{server_id}/metadata/k",
+                 f"/v2.1/servers/{server_id}/os-volume_attachments",
+                 f"/v2.1/servers/{server_id}/os-volume_attachments/{VOLUME_IDS[0]}",
+                 "/v2.1/flavors/detail", "/v2.1/flavors/6/os-extra_specs", "/v2.1/limits",
+                 f"/v2.1/os-quota-sets/{project}", f"/v2.1/os-quota-sets/{project}/detail",
+                 "/v2.1/os-availability-zone"):
+        assert reader.get(path).status_code == 200, path
+    (listed,) = reader.get("/v2.1/servers").get_json()["servers"]
+    assert listed["id"] == server_id
