@@ -45,13 +45,16 @@ FEATURES: tuple[Feature, ...] = (
     _F("identity-feature-enabled", "api_v2", False, "Keystone v3 only"),
     _F("identity-feature-enabled", "api_v2_admin", False, "Keystone v3 only"),
     _F("identity-feature-enabled", "api_v3", True, "Keystone v3 subset"),
-    _F("identity-feature-enabled", "api_extensions", [],
-       "no identity extensions (OS-EC2, OS-INHERIT, ...)"),
+    _F("identity-feature-enabled", "api_extensions", ["OS-EC2"],
+       "EC2 credentials (/v3/users/{id}/credentials/OS-EC2); no OS-INHERIT, OS-TRUST, "
+       "OS-FEDERATION"),
     _F("identity-feature-enabled", "domain_specific_drivers", False,
        "one SQL identity backend"),
     _F("identity-feature-enabled", "security_compliance", False,
        "no lockout or password-history rules"),
-    _F("identity-feature-enabled", "access_rules", False, "no application credentials"),
+    _F("identity-feature-enabled", "access_rules", True,
+       "application credentials with access rules (stored and listed; keystonemiddleware's "
+       "enforcement on other services is not done)"),
     _F("identity-feature-enabled", "immutable_user_source", False,
        "users are created in the catalog (dynamic credentials need that)"),
     # -- compute ----------------------------------------------------------------------------

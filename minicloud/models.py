@@ -4,5 +4,6 @@
 def load_all() -> None:
     import compute.models  # noqa: F401
     import images.models  # noqa: F401
+    import minicloud.identity.catalog_models  # noqa: F401
     import minicloud.identity.models  # noqa: F401
     import volumes.models  # noqa: F401

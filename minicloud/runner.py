@@ -25,6 +25,7 @@ from minicloud import process, services
 from minicloud.config import Config
 from minicloud.db import Database
 from minicloud.errors import MinicloudError
+from minicloud.identity.catalog import register_cloud
 from minicloud.identity.service import IdentityService
 from minicloud.paths import StatePaths
 
@@ -123,6 +124,7 @@ class Runner:
         password = self.admin_password() or secrets.token_urlsafe(18)
         ident = self.conf.identity
         IdentityService(db).bootstrap(ident.admin_user, ident.admin_project, password)
+        register_cloud(db, self.conf)  # the catalog: region, services, endpoints
         if self.admin_password() is None:
             self._write_credentials(password)
         self.paths.cloud_id()

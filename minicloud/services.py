@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from flask import Flask
 
 from minicloud.config import Config
+from minicloud.db import Database
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ class ServiceDef:
 
 SERVICES: tuple[ServiceDef, ...] = (
     ServiceDef("identity", "identity", "keystone", "minicloud.identity.api:create_app", "/v3",
-               policies="minicloud.identity.api:POLICY"),
+               policies="minicloud.identity.policies:RULES"),
     ServiceDef("image", "image", "glance", "images.api:create_app", "",
                policies="images.policies:RULES"),
     ServiceDef("compute", "compute", "nova", "compute.api:create_app", "/v2.1",
@@ -84,17 +85,18 @@ def by_name(name: str) -> ServiceDef:
     raise KeyError(name)
 
 
-def catalog(conf: Config, project_id: str) -> list[dict]:
-    """The Keystone v3 service catalog: one public endpoint per service."""
-    region = conf.DEFAULT.region
-    entries = []
-    for svc in SERVICES:
-        for i, (kind, name) in enumerate(((svc.type, svc.catalog_name), *svc.extra_types)):
-            suffix = "" if i == 0 else f"-{kind}"
-            entries.append({
-                "id": f"{svc.name}{suffix}-service", "type": kind, "name": name,
-                "endpoints": [{"id": f"{svc.name}{suffix}-public", "interface": "public",
-                               "region_id": region, "region": region,
-                               "url": svc.endpoint(conf, project_id)}],
-            })
-    return entries
+def catalog(conf: Config, project_id: str | None, db: Database | None = None,
+            user_id: str | None = None) -> list[dict]:
+    """The Keystone v3 service catalog, as the database records it: the enabled services
+    and endpoints, those ``minicloud up`` registers from :data:`SERVICES` and those
+    operators add (see :mod:`minicloud.identity.catalog`). Pass the caller's ``db``; without
+    one, the catalog named by ``conf`` is opened for the call."""
+    from minicloud.identity.catalog import build_catalog
+
+    if db is not None:
+        return build_catalog(db, project_id, user_id)
+    own = Database(conf.database_url, conf.database.busy_timeout)
+    try:
+        return build_catalog(own, project_id, user_id)
+    finally:
+        own.dispose()

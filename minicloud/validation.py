@@ -89,9 +89,12 @@ def _describe(error: jsonschema.ValidationError) -> str:
         value = value[:200] + "..."
     if error.validator == "additionalProperties":
         return f"Additional properties are not allowed: {error.message.split('(')[-1]}"
+    rule = error.message[:300]
+    if error.validator == "pattern" and error.validator_value in PATTERN_HINTS:
+        rule = PATTERN_HINTS[error.validator_value]
     if not path:
-        return f"Invalid input for the request body. {error.message[:300]}"
-    return f"Invalid input for field/attribute {path}. Value: {value}. {error.message[:300]}"
+        return f"Invalid input for the request body. {rule}"
+    return f"Invalid input for field/attribute {path}. Value: {value}. {rule}"
 
 
 def validate(body: Any, schema: Mapping[str, Any]) -> Any:
@@ -154,6 +157,16 @@ METADATA = {"type": "object",
             "patternProperties": {r"^[^\x00-\x1f\x7f]{1,255}$": {"type": "string",
                                                                "maxLength": 255}},
             "additionalProperties": False}
+
+
+#: What a shared pattern means, said in words instead of the regular expression.
+PATTERN_HINTS = {
+    NAME["pattern"]: "It must not be blank, start or end with whitespace, or contain "
+                     "control characters.",
+    DESCRIPTION["pattern"]: "It must not contain control characters.",
+    NON_NEGATIVE_INT["pattern"]: "It must be a non-negative integer.",
+    POSITIVE_INT["pattern"]: "It must be a positive integer.",
+}
 
 
 def to_bool(value: bool | str) -> bool:

@@ -342,8 +342,9 @@ def test_server_lifecycle(cloud, image):
     assert (shown["properties"], shown["description"]) == ({"seat": "4"}, None)
     assert _fails(cloud, "server", "unset", sid, "--property", "role") == \
         "Error: Metadata item was not found: role"
-    assert _fails(cloud, "server", "set", sid, "--name", " ").startswith(
-        "Error: Invalid input for field 'name'")
+    assert _fails(cloud, "server", "set", sid, "--name", " ") == (
+        "Error: Invalid input for field/attribute server/name. Value: ' '. It must not be "
+        "blank, start or end with whitespace, or contain control characters.")
     mc("server", "set", sid, "--name", "cli-vm")
 
     mc("server", "delete", "--wait", "--timeout", "60", "cli-vm")

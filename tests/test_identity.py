@@ -8,6 +8,7 @@ import pytest
 from minicloud.config import Config
 from minicloud.db import Database
 from minicloud.identity.api import create_app
+from minicloud.identity.catalog import register_cloud
 from minicloud.identity.service import IdentityService, check_password, hash_password
 
 PASSWORD = "s3cret-admin"
@@ -23,6 +24,7 @@ def env(tmp_path):
     assert ident.bootstrap("admin", "admin", "other") is False  # idempotent
     ident.create_project("demo")
     ident.create_user("alice", "alice-pw", "demo", "member")
+    register_cloud(db, conf)
     app = create_app(conf, db)
     yield app.test_client(), ident, conf
     db.dispose()
@@ -65,7 +67,9 @@ def test_token_contract(env):
     expires = dt.datetime.strptime(body["expires_at"], "%Y-%m-%dT%H:%M:%S.%fZ")
     assert expires - dt.datetime.now(dt.UTC).replace(tzinfo=None) > dt.timedelta(seconds=3000)
     assert body["project"]["name"] == "admin" and body["user"]["name"] == "admin"
-    assert {r["name"] for r in body["roles"]} == {"admin"}
+    # Keystone lists the implied roles too (admin implies member implies reader).
+    assert {r["name"] for r in body["roles"]} == {"admin", "member", "reader"}
+    assert all(len(r["id"]) == 32 for r in body["roles"])  # real role ids
     types = {entry["type"]: entry for entry in body["catalog"]}
     assert types["identity"]["endpoints"][0]["url"] == "http://127.0.0.1:5000/v3"
     assert types["image"]["endpoints"][0]["interface"] == "public"
@@ -80,7 +84,7 @@ def test_token_by_user_and_project_id(env):
     body["auth"]["scope"] = {"project": {"id": project.id}}
     resp = client.post("/v3/auth/tokens", json=body)
     assert resp.status_code == 201
-    assert resp.json["token"]["roles"] == [{"id": "member", "name": "member"}]
+    assert [r["name"] for r in resp.json["token"]["roles"]] == ["member", "reader"]
 
 
 @pytest.mark.parametrize("body, status", [
@@ -89,7 +93,7 @@ def test_token_by_user_and_project_id(env):
     (auth_body(project="nope"), 401),
     (auth_body(user="alice", password="alice-pw", project="admin"), 401),
     ({"auth": {}}, 400),
-    ({"auth": {"identity": {"methods": ["totp"]}}}, 400),
+    ({"auth": {"identity": {"methods": ["totp"]}}}, 401),  # unsupported method, as Keystone
     ([], 400),
 ])
 def test_bad_authentication(env, body, status):
@@ -147,7 +151,8 @@ def test_rescoping_keeps_the_user_and_the_expiry(env, monkeypatch):
     new = resp.json["token"]
     assert (new["user"]["name"], new["project"]["name"]) == ("alice", "second")
     assert new["expires_at"] == body["expires_at"]  # not extended by rescoping
-    assert new["methods"] == ["token"] and new["roles"] == [{"id": "member", "name": "member"}]
+    assert new["methods"] == ["password", "token"]  # the parent's methods, then token
+    assert [r["name"] for r in new["roles"]] == ["member", "reader"]
     assert rescope(client, token).json["token"]["project"]["name"] == "demo"  # default: same
     assert rescope(client, token, "admin").status_code == 401     # no role there
     assert rescope(client, "garbage").status_code == 401
@@ -210,12 +215,16 @@ def test_admin_creates_project_user_and_role(env):
                 "default_project_id": proj.json["project"]["id"]}
     user = client.post("/v3/users", json={"user": new_user}, headers=hdr)
     assert user.status_code == 201
-    assigned = client.put("/v3/projects/lab/users/bob/roles/reader", headers=hdr)
+    reader = client.get("/v3/roles?name=reader", headers=hdr).json["roles"][0]["id"]
+    path = f"/v3/projects/{proj.json['project']['id']}/users/{user.json['user']['id']}/roles"
+    assigned = client.put(f"{path}/{reader}", headers=hdr)
     assert assigned.status_code == 204
     _, body = login(client, user="bob", password="pw", project="lab")
     assert [r["name"] for r in body["roles"]] == ["reader"]
-    missing = client.put("/v3/projects/lab/users/bob/roles/nope", headers=hdr)
+    missing = client.put(f"{path}/nope", headers=hdr)
     assert missing.status_code == 404
+    by_name = client.put(f"/v3/projects/lab/users/bob/roles/{reader}", headers=hdr)
+    assert by_name.status_code == 404  # ids only, as Keystone
 
 
 def test_unknown_route_is_json_404(env):

@@ -6,6 +6,7 @@ from alembic.migration import MigrationContext
 
 import compute.models  # noqa: F401 - every model registers on Base
 import images.models  # noqa: F401
+import minicloud.identity.catalog_models  # noqa: F401
 import minicloud.identity.models  # noqa: F401
 import volumes.models  # noqa: F401
 from minicloud.db import Base, Database

@@ -112,26 +112,53 @@ def user() -> None:
     """Users."""
 
 
+def read_password(password: str | None, prompt: bool) -> str:
+    """The new user's password, kept off the command line unless given there.
+
+    ``--password-prompt`` (as the openstack CLI) or neither option: asked on the terminal
+    (hidden, typed twice). ``--password -``: the first line of stdin (scripts: ``printf
+    '%s\\n' "$PW" | minicloud user create NAME --password -``). ``--password P``: P, which
+    every local user can read in the process list while the command runs.
+    """
+    if prompt and password is not None:
+        raise click.UsageError("--password and --password-prompt exclude each other")
+    if password == "-":
+        line = click.get_text_stream("stdin").readline().rstrip("\r\n")
+        if not line:
+            raise click.UsageError("--password -: no password on the first line of stdin")
+        return line
+    if password is None:
+        return click.prompt("User Password", hide_input=True,
+                            confirmation_prompt="Repeat User Password")
+    return password
+
+
 @user.command("create")
 @click.argument("name")
-@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--password", default=None, metavar="PASSWORD",
+              help="The password; `-` reads it from the first line of stdin. Visible to "
+                   "every local user in the process list: prefer --password-prompt or -.")
+@click.option("--password-prompt", "password_prompt", is_flag=True,
+              help="Prompt for the password (hidden; the default without --password).")
 @click.option("--project", help="Default project (name or id); with --role, assigned to it.")
 @click.option("--role", type=click.Choice(["admin", "member", "reader"]), default=None)
 @output_options
 @pass_ctx
-def user_create(obj: CliContext, name: str, password: str, project: str | None,
-                role: str | None, fmt: str, columns) -> None:
+def user_create(obj: CliContext, name: str, password: str | None, password_prompt: bool,
+                project: str | None, role: str | None, fmt: str, columns) -> None:
     """Create a user (admin), optionally with a role on a project."""
     if role and not project:
         raise click.UsageError("--role needs --project")
+    password = read_password(password, password_prompt)
     project_id = None
     if project:
-        project_id = _identity(obj, "GET", f"/projects/{project}").json()["project"]["id"]
+        project_id = obj.identity_id("projects", project)
     body = {"user": {"name": name, "password": password, "domain_id": "default",
                      "default_project_id": project_id}}
     created = _identity(obj, "POST", "/users", json=body).json()["user"]
     if role:
-        _identity(obj, "PUT", f"/projects/{project_id}/users/{created['id']}/roles/{role}")
+        role_id = obj.identity_id("roles", role)
+        _identity(obj, "PUT", f"/projects/{project_id}/users/{created['id']}/roles/{role_id}")
         created["role"] = role
     emit_one(created, fmt, columns)
 
@@ -158,7 +185,10 @@ def role() -> None:
 @pass_ctx
 def role_add(obj: CliContext, role_name: str, user_ref: str, project_ref: str) -> None:
     """Give USER the ROLE on PROJECT (admin)."""
-    _identity(obj, "PUT", f"/projects/{project_ref}/users/{user_ref}/roles/{role_name}")
+    project_id = obj.identity_id("projects", project_ref)
+    user_id = obj.identity_id("users", user_ref)
+    role_id = obj.identity_id("roles", role_name)
+    _identity(obj, "PUT", f"/projects/{project_id}/users/{user_id}/roles/{role_id}")
 
 
 COMMANDS = (up, down, status, db, config, policy, project, user, role)

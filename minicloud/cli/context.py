@@ -1,6 +1,7 @@
 """What every command gets: the state directory and a lazily authenticated API client."""
 from __future__ import annotations
 
+import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +24,17 @@ class CliContext:
         if self._client is None:
             self._client = Client(find_credentials(self.state_dir, self.os_cloud))
         return self._client
+
+    def identity_id(self, collection: str, ref: str) -> str:
+        """The id of the ``collection`` item (projects, users, roles) named or identified by
+        ``ref``: Keystone's URLs take ids only, so a name is looked up with ``?name=``."""
+        client = self.client()
+        found = client.request("identity", "GET", f"/{collection}",
+                               params={"name": ref}).json()[collection]
+        if found:
+            return found[0]["id"]
+        path = f"/{collection}/" + urllib.parse.quote(ref, safe="")
+        return client.request("identity", "GET", path).json()[collection[:-1]]["id"]
 
 
 pass_ctx = click.make_pass_decorator(CliContext)

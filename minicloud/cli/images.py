@@ -473,8 +473,7 @@ def image_import(obj: CliContext, ref: str, method: str, uri: str | None, wait: 
 
 def _project_id(obj: CliContext, ref: str) -> str:
     try:
-        path = "/projects/" + urllib.parse.quote(ref, safe="")
-        return obj.client().request("identity", "GET", path).json()["project"]["id"]
+        return obj.identity_id("projects", ref)
     except errors.Forbidden:
         return ref  # only admins may look projects up; Glance takes any project id
 

@@ -1,232 +1,147 @@
-"""Identity domain logic: bootstrap, password authentication, projects, users and roles."""
+"""Identity bootstrap and the small administration surface the rest of minicloud uses
+(the runner, the agents, the tests): names or ids in, records out.
+
+The full Keystone logic lives in :mod:`~minicloud.identity.resource` (domains, projects),
+:mod:`~minicloud.identity.users` (users, groups) and :mod:`~minicloud.identity.assignments`
+(roles, grants); this module composes them.
+"""
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
-import uuid
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from minicloud.db import Database
-from minicloud.errors import BadRequest, Conflict, NotFound, Unauthorized
-from minicloud.identity.models import Domain, Project, Role, RoleAssignment, User
+from minicloud.errors import NotFound
+from minicloud.identity import assignments
+from minicloud.identity.assignments import AssignmentService
+from minicloud.identity.models import Domain, Project, Role
+from minicloud.identity.resource import (
+    DEFAULT_DOMAIN_ID,
+    DEFAULT_DOMAIN_NAME,
+    ProjectQuery,
+    ProjectRecord,
+    ResourceService,
+)
+from minicloud.identity.users import UserRecord, UserService, check_password, hash_password
 
-DEFAULT_DOMAIN = ("default", "Default")
+DEFAULT_DOMAIN = (DEFAULT_DOMAIN_ID, DEFAULT_DOMAIN_NAME)
 ROLES = ("admin", "member", "reader")
 #: The identity services use to call each other (as Nova's service user calls Glance).
 #: Its password is random and never stored: services mint its tokens with the Fernet key.
 SERVICE_USER, SERVICE_PROJECT = "minicloud-service", "service"
-_SCRYPT = {"n": 2 ** 14, "r": 8, "p": 1}
 
-
-def hash_password(password: str) -> str:
-    salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, **_SCRYPT)
-    return f"scrypt${salt.hex()}${digest.hex()}"
-
-
-def check_password(password: str, stored: str) -> bool:
-    try:
-        _, salt, digest = stored.split("$")
-        candidate = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt), **_SCRYPT)
-    except ValueError:
-        return False
-    return hmac.compare_digest(candidate.hex(), digest)
-
-
-def _hex_id() -> str:
-    return uuid.uuid4().hex
+__all__ = ["IdentityService", "hash_password", "check_password", "DEFAULT_DOMAIN", "ROLES",
+           "SERVICE_USER", "SERVICE_PROJECT"]
 
 
 class IdentityService:
+    """Bootstrap, and projects, users and role grants by name or id (default domain)."""
+
     def __init__(self, db: Database) -> None:
         self.db = db
+        self.resource = ResourceService(db)
+        self.users = UserService(db)
+        self.assignments = AssignmentService(db)
 
     # -- bootstrap -----------------------------------------------------------------------
     def bootstrap(self, admin_user: str, admin_project: str, password: str) -> bool:
-        """Create the default domain, roles, admin project and user if missing.
+        """What ``keystone-manage bootstrap`` makes, idempotently: the ``Default`` domain,
+        roles admin, member and reader (admin implies member implies reader), the service
+        user and project, the admin project and user with ``admin`` on it and on the system.
 
         Returns True when the admin user was created (so its password is new).
         """
         with self.db.session() as s:
-            if s.get(Domain, DEFAULT_DOMAIN[0]) is None:
-                s.add(Domain(id=DEFAULT_DOMAIN[0], name=DEFAULT_DOMAIN[1], enabled=True))
-            for name in ROLES:
-                if s.scalar(select(Role).where(Role.name == name)) is None:
-                    s.add(Role(id=_hex_id(), name=name))
+            if s.get(Domain, DEFAULT_DOMAIN_ID) is None:
+                s.add(Domain(id=DEFAULT_DOMAIN_ID, name=DEFAULT_DOMAIN_NAME, enabled=True,
+                             description="The default domain"))
+            assignments.ensure_default_roles(s, ROLES)
         self.ensure_project(SERVICE_PROJECT, "Service accounts")
-        with self.db.session() as s:
-            missing_service = self._user_by_name(s, SERVICE_USER) is None
-        if missing_service:
+        if self._find_user(SERVICE_USER) is None:
             self.create_user(SERVICE_USER, secrets.token_urlsafe(32), SERVICE_PROJECT, "admin")
         project = self.ensure_project(admin_project, "Bootstrap admin project")
+        created = self._find_user(admin_user) is None
+        if created:
+            self.create_user(admin_user, password, project.name, "admin")
+        admin = self.get_user(admin_user)
         with self.db.session() as s:
-            if self._user_by_name(s, admin_user) is not None:
-                return False
-        self.create_user(admin_user, password, project.name, "admin")
-        return True
+            role = s.scalar(select(Role).where(Role.name == "admin"))
+            assignments.ensure_grant(s, "User", admin.id, "Project", project.id, role.id)
+            assignments.ensure_grant(s, "User", admin.id, "System", assignments.SYSTEM,
+                                     role.id)
+        return created
 
     def service_identity(self) -> tuple[str, str]:
         """``(user_id, project_id)`` of the service user, for minting service tokens."""
         return self.get_user(SERVICE_USER).id, self.get_project(SERVICE_PROJECT).id
 
-    def ensure_project(self, name: str, description: str = "") -> Project:
-        with self.db.session() as s:
-            project = s.scalar(select(Project).where(Project.name == name,
-                                                     Project.domain_id == DEFAULT_DOMAIN[0]))
-            if project is None:
-                project = Project(id=_hex_id(), name=name, domain_id=DEFAULT_DOMAIN[0],
-                                  description=description, enabled=True)
-                s.add(project)
-            return project
+    def ensure_project(self, name: str, description: str = "") -> ProjectRecord:
+        """The project ``name`` of the default domain, created if missing."""
+        found = self._find_project(name)
+        return found or self.resource.create_project(name, DEFAULT_DOMAIN_ID,
+                                                     description=description)
 
-    # -- authentication ------------------------------------------------------------------
-    @staticmethod
-    def auth_request(body: dict) -> tuple[str, dict, dict | None]:
-        """``(method, its identity object, project scope or None)`` of a v3 auth request:
-        method ``password`` (``{"user": {..., "password"}}``) or ``token`` (``{"id"}``)."""
+    # -- by name or id -------------------------------------------------------------------
+    def _find_project(self, name_or_id: str) -> ProjectRecord | None:
+        with self.db.session() as s:
+            project = s.get(Project, name_or_id) or s.scalar(select(Project).where(
+                Project.name == name_or_id, Project.domain_id == DEFAULT_DOMAIN_ID))
+            project_id = project.id if project is not None else None
+        return self.resource.get_project(project_id) if project_id else None
+
+    def _find_user(self, name_or_id: str) -> UserRecord | None:
         try:
-            identity = body["auth"]["identity"]
-            methods = identity.get("methods", [])
-            method = next(m for m in ("password", "token") if m in methods)
-            ref = identity[method]
-            if not isinstance(ref, dict):
-                raise TypeError
-        except StopIteration:
-            raise BadRequest("Only the password and token authentication methods are "
-                             "supported.") from None
-        except (KeyError, TypeError, AttributeError):
-            raise BadRequest("Expecting auth.identity with methods and a password or token "
-                             "object.") from None
-        scope = body["auth"].get("scope")
-        return method, ref, scope.get("project") if isinstance(scope, dict) else None
+            return self.users.get_user(name_or_id)
+        except NotFound:
+            pass
+        try:
+            return self.users.find_user(name_or_id, DEFAULT_DOMAIN_ID)
+        except NotFound:
+            return None
 
-    def authenticate(self, user_ref: dict, scope: dict | None) -> tuple[str, str]:
-        """Check a password (``user_ref``: name or id, domain, password); return
-        ``(user_id, project_id)`` for the scope (default: the user's default project)."""
-        password = user_ref.get("password")
-        with self.db.session() as s:
-            user = self._find_user(s, user_ref)
-            if user is None or not user.enabled or not isinstance(password, str) or \
-                    not check_password(password, user.password_hash):
-                raise Unauthorized("The request you have made requires authentication.")
-            return user.id, self._scope(s, user, scope)
+    def get_project(self, name_or_id: str) -> ProjectRecord:
+        project = self._find_project(name_or_id)
+        if project is None:
+            raise NotFound(f"Could not find project: {name_or_id}.")
+        return project
 
-    def rescope(self, user_id: str, scope: dict | None, current_project: str) -> str:
-        """The project a token of ``user_id`` may be rescoped to (default: its own)."""
-        with self.db.session() as s:
-            user = s.get(User, user_id)
-            return self._scope(s, user, scope or {"id": current_project})
+    def list_projects(self) -> list[ProjectRecord]:
+        return self.resource.list_projects(ProjectQuery())
 
-    def _scope(self, s: Session, user: User, scope: dict | None) -> str:
-        if scope is None:
-            if not user.default_project_id:
-                raise BadRequest("A project scope is required.")
-            project = s.get(Project, user.default_project_id)
-        else:
-            project = self._find_project(s, scope)
-        if project is None or not project.enabled:
-            raise Unauthorized("The project to scope to does not exist or is disabled.")
-        has_role = s.scalar(select(RoleAssignment).where(
-            RoleAssignment.user_id == user.id, RoleAssignment.project_id == project.id))
-        if has_role is None:
-            raise Unauthorized(f"User {user.id} has no access to project {project.id}.")
-        return project.id
+    def create_project(self, name: str, description: str = "") -> ProjectRecord:
+        """A project of the default domain (409 when the name is taken)."""
+        return self.resource.create_project(name, DEFAULT_DOMAIN_ID, description=description)
 
-    @staticmethod
-    def _domain_id(ref: object) -> str:
-        if not isinstance(ref, dict):
-            return DEFAULT_DOMAIN[0]
-        if "id" in ref:
-            return str(ref["id"])
-        if "name" in ref:
-            return DEFAULT_DOMAIN[0] if ref["name"] == DEFAULT_DOMAIN[1] else f"?{ref['name']}"
-        return DEFAULT_DOMAIN[0]
+    def get_user(self, name_or_id: str) -> UserRecord:
+        user = self._find_user(name_or_id)
+        if user is None:
+            raise NotFound(f"Could not find user: {name_or_id}.")
+        return user
 
-    def _find_user(self, s: Session, ref: dict) -> User | None:
-        if "id" in ref:
-            return s.get(User, str(ref["id"]))
-        if "name" not in ref:
-            raise BadRequest("The user must be given by id or by name.")
-        return s.scalar(select(User).where(User.name == str(ref["name"]),
-                                           User.domain_id == self._domain_id(ref.get("domain"))))
-
-    def _find_project(self, s: Session, ref: dict) -> Project | None:
-        if not isinstance(ref, dict):
-            raise BadRequest("scope.project must be an object.")
-        if "id" in ref:
-            return s.get(Project, str(ref["id"]))
-        if "name" not in ref:
-            raise BadRequest("The project must be given by id or by name.")
-        return s.scalar(select(Project).where(
-            Project.name == str(ref["name"]),
-            Project.domain_id == self._domain_id(ref.get("domain"))))
-
-    @staticmethod
-    def _user_by_name(s: Session, name: str) -> User | None:
-        return s.scalar(select(User).where(User.name == name,
-                                           User.domain_id == DEFAULT_DOMAIN[0]))
-
-    # -- administration ------------------------------------------------------------------
-    def list_projects(self) -> list[Project]:
-        with self.db.session() as s:
-            return list(s.scalars(select(Project).order_by(Project.name)))
-
-    def create_project(self, name: str, description: str = "") -> Project:
-        with self.db.session() as s:
-            if s.scalar(select(Project).where(Project.name == name)) is not None:
-                raise Conflict(f"Project {name} already exists.")
-        return self.ensure_project(name, description)
-
-    def get_project(self, name_or_id: str) -> Project:
-        with self.db.session() as s:
-            project = s.get(Project, name_or_id) or s.scalar(
-                select(Project).where(Project.name == name_or_id))
-            if project is None:
-                raise NotFound(f"Could not find project: {name_or_id}.")
-            return project
-
-    def list_users(self) -> list[User]:
-        with self.db.session() as s:
-            return list(s.scalars(select(User).order_by(User.name)))
-
-    def get_user(self, name_or_id: str) -> User:
-        with self.db.session() as s:
-            user = s.get(User, name_or_id) or self._user_by_name(s, name_or_id)
-            if user is None:
-                raise NotFound(f"Could not find user: {name_or_id}.")
-            return user
+    def list_users(self) -> list[UserRecord]:
+        return self.users.list_users()
 
     def create_user(self, name: str, password: str, project: str | None = None,
-                    role: str | None = None) -> User:
-        if not name or not isinstance(password, str) or not password:
-            raise BadRequest("A user needs a name and a password.")
+                    role: str | None = None) -> UserRecord:
+        """A user of the default domain, with ``project`` (name or id) as its default
+        project and, with ``role``, that role on it."""
         proj = self.get_project(project) if project else None
-        with self.db.session() as s:
-            if self._user_by_name(s, name) is not None:
-                raise Conflict(f"User {name} already exists.")
-            user = User(id=_hex_id(), name=name, domain_id=DEFAULT_DOMAIN[0],
-                        password_hash=hash_password(password),
-                        default_project_id=proj.id if proj else None, enabled=True)
-            s.add(user)
+        user = self.users.create_user(name, password, DEFAULT_DOMAIN_ID,
+                                      default_project_id=proj.id if proj else None)
         if proj and role:
             self.assign_role(user.id, proj.id, role)
         return user
 
     def list_roles(self) -> list[Role]:
-        with self.db.session() as s:
-            return list(s.scalars(select(Role).order_by(Role.name)))
+        return self.assignments.list_roles()
 
     def assign_role(self, user: str, project: str, role: str) -> None:
+        """Grant ``role`` (name or id) to ``user`` on ``project`` (names or ids)."""
         user_id = self.get_user(user).id
         project_id = self.get_project(project).id
-        with self.db.session() as s:
-            role_row = s.get(Role, role) or s.scalar(select(Role).where(Role.name == role))
-            if role_row is None:
-                raise NotFound(f"Could not find role: {role}.")
-            key = (user_id, project_id, role_row.id)
-            if s.get(RoleAssignment, key) is None:
-                s.add(RoleAssignment(user_id=user_id, project_id=project_id,
-                                     role_id=role_row.id))
+        try:
+            role_id = self.assignments.get_role(role).id
+        except NotFound:
+            role_id = self.assignments.role_by_name(role).id
+        self.assignments.grant("User", user_id, "Project", project_id, role_id)
