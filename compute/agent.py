@@ -23,6 +23,7 @@ from sqlalchemy import select, update
 from compute import scheduler, states
 from compute.cinder import VolumeClient
 from compute.driver import Driver, InstanceSpec
+from compute.faults import user_fault
 from compute.glance import ImageClient
 from compute.imagecache import ImageCache
 from compute.models import ComputeHost, ComputeTask, Instance
@@ -128,7 +129,7 @@ class Agent:
         except Exception:  # noqa: BLE001 - logged; the state below is set regardless
             LOG.exception("could not roll back %s of %s", task.action, task.instance_id)
             if task.action == "spawn":
-                self.service.set_error(task.instance_id, exc)
+                self.service.set_error(task.instance_id, user_fault(exc, task.instance_id))
         if task.action not in ("spawn", "delete"):
             self._clear_task(task.instance_id)
 
@@ -150,6 +151,9 @@ class Agent:
                              .values(**values)).rowcount == 1
 
     def _fail_spawn(self, instance_id: str, exc: BaseException) -> None:
+        """ERROR with a fault its owner may read (no host paths: :mod:`compute.faults`), and
+        nothing of the build left on the host."""
+        exc = user_fault(exc, instance_id)
         inst = self._instance(instance_id)
         if inst.task_state == "deleting" or inst.vm_state == states.DELETED:
             return  # a delete is on its way: it cleans up
@@ -376,8 +380,21 @@ class Agent:
         in_use = {i.image_id for i in live} | {i.image_meta.get(k) for i in live
                                                  for k in ("kernel_id", "ramdisk_id")}
         for image_id in self.cache.manage({i for i in in_use if i},
-                                          self.conf.compute.image_cache_max_age):
+                                          self.conf.compute.image_cache_max_age,
+                                          self._image_deleted):
             LOG.info("removed unused base image %s", image_id)
+
+    def _image_deleted(self, image_id: str) -> bool:
+        """Whether the image service no longer has ``image_id`` (its cached copy must go at
+        once); an unreachable service means "keep it" (the next period asks again)."""
+        try:
+            image = self.images().get(image_id)
+        except NotFound:
+            return True
+        except MinicloudError as exc:
+            LOG.debug("cannot check image %s for the cache: %s", image_id, exc.message)
+            return False
+        return image.get("status") in ("deleted", "pending_delete", "killed")
 
     def periodic(self) -> None:
         self.heartbeat()
@@ -404,10 +421,14 @@ def make_driver(conf: Config, cloud_id: str) -> Driver:
 
 def main() -> None:
     from minicloud import services
+    from volumes.targets import source_address
 
     def build(conf: Config, db: Database, token, paths: StatePaths) -> Agent:
         client = ImageClient(services.by_name("image").base_url(conf), token)
-        volumes = VolumeClient(services.by_name("volume").base_url(conf), token)
+        portal = conf.volume
+        volumes = VolumeClient(services.by_name("volume").base_url(conf), token,
+                               initiator_ip=source_address(portal.iscsi_ip_address,
+                                                           portal.iscsi_port))
         return Agent(conf, db, make_driver(conf, paths.cloud_id()), lambda: client,
                      lambda: volumes)
 

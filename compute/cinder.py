@@ -16,8 +16,12 @@ from volumes.connection import ConnectionInfo
 class VolumeClient(ServiceClient):
     service, headers = "volume", {"OpenStack-API-Version": "volume 3.70"}
 
-    def __init__(self, base_url: str, token: Callable[[], str], timeout: float = 120) -> None:
+    def __init__(self, base_url: str, token: Callable[[], str], timeout: float = 120,
+                 initiator_ip: str | None = None) -> None:
+        """``initiator_ip``: this host's address as the iSCSI portal sees it (os-brick's
+        connector ``ip``); the volume service admits only it to the volume's target."""
         super().__init__(base_url.rstrip("/") + "/v3", token, timeout)
+        self.initiator_ip = initiator_ip
 
     def get(self, volume_id: str) -> dict:
         try:
@@ -32,6 +36,8 @@ class VolumeClient(ServiceClient):
     def connect(self, attachment_id: str, host: str, device: str) -> ConnectionInfo:
         connector = {"host": host, "initiator": f"iqn.2010-10.org.openstack:minicloud-{host}",
                      "mountpoint": device}
+        if self.initiator_ip:
+            connector["ip"] = self.initiator_ip
         body = self._call("PUT", f"/attachments/{attachment_id}",
                           json={"attachment": {"connector": connector}}).json()
         return ConnectionInfo.from_dict(body["attachment"]["connection_info"])

@@ -4,8 +4,14 @@ A base image is fetched once per host: streamed over the image API (or copied st
 the image store when it is on this host and direct URLs are enabled), written to a temporary
 file, hash-verified, inspected (format must match the catalog's ``disk_format``, the safety
 check must pass: hardening.md 1.6), made read-only, then renamed into place. Every use
-re-checks the cached file. The manager removes bases no instance uses after an age, under the
-same per-image lock the fetcher holds, so it never removes a base being downloaded.
+re-checks the cached file. The manager removes bases no instance uses after an age, and at
+once when their image is deleted, under the same per-image lock the fetcher holds, so it never
+removes a base being downloaded.
+
+Secrecy: a base may be another project's private image. ``_base/`` is 0711 (QEMU traverses
+it to open the backing file; nobody lists it), each base is 0400 and its download 0600 from
+the first byte; libvirt hands bases to its QEMU user when a guest using them starts (they stay
+0400). ``.locks/`` is 0700.
 """
 from __future__ import annotations
 
@@ -23,8 +29,11 @@ from compute.glance import ImageClient
 from images.inspection import BOOT_FILE_FORMATS
 from images.store import store_file
 from minicloud.errors import MinicloudError
+from minicloud.paths import PRIVATE_DIR, TRAVERSABLE
 
 CHUNK = 1 << 20
+#: A verified base: read-only, for its owner (root, then libvirt's QEMU user) alone.
+BASE_MODE = 0o400
 
 
 class ImageCacheError(MinicloudError):
@@ -67,7 +76,7 @@ class ImageCache:
     @contextlib.contextmanager
     def lock(self, image_id: str, blocking: bool = True) -> Iterator[bool]:
         locks = self.base_dir / ".locks"
-        locks.mkdir(parents=True, exist_ok=True)
+        locks.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
         with open(locks / image_id, "w") as fh:
             try:
                 fcntl.flock(fh, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
@@ -84,7 +93,7 @@ class ImageCache:
         image_id, disk_format = image["id"], image.get("disk_format") or "raw"
         path = self.path(image_id)
         self.base_dir.mkdir(parents=True, exist_ok=True)
-        self.base_dir.chmod(0o755)  # QEMU (libvirt-qemu) reads bases through overlays
+        self.base_dir.chmod(TRAVERSABLE)  # QEMU (libvirt-qemu) opens bases through overlays
         with self.lock(image_id):
             if not path.exists():
                 self._download(image, path)
@@ -95,8 +104,10 @@ class ImageCache:
     def _download(self, image: dict, path: Path) -> None:
         tmp = path.with_name(f".{path.name}.part")
         md5, sha = hashlib.md5(), hashlib.new(image.get("os_hash_algo") or "sha512")
+        tmp.unlink(missing_ok=True)  # a leftover of a crash would keep its own mode
         try:
-            with tmp.open("wb") as out:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as out:
                 for chunk in self._source(image):
                     md5.update(chunk)
                     sha.update(chunk)
@@ -106,7 +117,7 @@ class ImageCache:
             if image.get("checksum") and md5.hexdigest() != image["checksum"]:
                 raise ImageCacheError(f"image {image['id']} failed checksum verification")
             check_format(tmp, image.get("disk_format") or "raw")
-            tmp.chmod(0o444)
+            tmp.chmod(BASE_MODE)
             tmp.rename(path)
         finally:
             tmp.unlink(missing_ok=True)
@@ -120,8 +131,10 @@ class ImageCache:
             return
         yield from self.images().download(image["id"], CHUNK)
 
-    def manage(self, in_use: set[str], max_age: float) -> list[str]:
-        """Remove bases no instance uses whose last use is older than ``max_age`` seconds."""
+    def manage(self, in_use: set[str], max_age: float,
+               deleted: Callable[[str], bool] = lambda _image_id: False) -> list[str]:
+        """Remove bases no instance uses whose last use is older than ``max_age`` seconds, or
+        whose image is gone (``deleted(image_id)``: asked only for unused bases)."""
         removed = []
         if not self.base_dir.exists():
             return removed
@@ -133,7 +146,7 @@ class ImageCache:
                 if not locked:
                     continue  # a fetch is in progress
                 try:
-                    if now - path.stat().st_mtime < max_age:
+                    if now - path.stat().st_mtime < max_age and not deleted(path.name):
                         continue
                     path.unlink()
                 except FileNotFoundError:

@@ -14,7 +14,13 @@ inspector sees every chunk; at the end of the stream the rules below decide.
 3. The detected format's safety checks must pass: qcow2 without backing file or data-file,
    version 2/3, no unknown incompatible features; VMDK only monolithicSparse/streamOptimized
    with no ``/`` in extents; QED and LUKS never; a sane MBR/GPT.
-4. ``virtual_size`` comes from the inspector (for raw: the byte count), never from the user.
+4. ``virtual_size`` comes from the inspector (for raw: the byte count), never from the user,
+   and must be a size QEMU can address (at most :data:`MAX_VIRTUAL_SIZE`): a header claiming
+   2^64-1 bytes is a lie, refused before anything is stored.
+
+The library parses hostile bytes: *any* exception out of it (a ``KeyError`` on a VMDK text
+descriptor without a sparse header, an overflow on a malformed header) is a refusal naming
+the format and what could not be read, never a server error.
 
 A zero-byte stream is accepted whatever the declared format: there is nothing to inspect and
 nothing a hypervisor could be tricked into opening (the CLI sends 0-byte uploads from an empty
@@ -41,6 +47,9 @@ BANNED_FORMATS = frozenset({"qed", "luks"})
 #: never opens them as disks, so the boot sector a Linux bzImage starts with is not a
 #: partition table to check. Any disk format recognised in them is still refused.
 BOOT_FILE_FORMATS = frozenset({"aki", "ari"})
+#: The largest virtual disk QEMU opens (its BDRV_MAX_LENGTH: INT64_MAX aligned down to
+#: 1 GiB); anything larger is a forged header (and beyond a signed 64-bit catalog column).
+MAX_VIRTUAL_SIZE = (2 ** 63 - 1) & ~((1 << 30) - 1)
 
 
 class ImageRejected(BadRequest):
@@ -133,6 +142,7 @@ class FormatCheck:
         try:
             found = list(wrapper.formats or [])
         except Exception as exc:  # noqa: BLE001 - parsers of hostile bytes: any error refuses
+            LOG.info("image data refused: format detection failed: %r", exc)
             raise ImageRejected(f"Image data could not be inspected: {exc}") from None
         if {str(i) for i in found} == {"iso", "gpt"}:
             found = [i for i in found if str(i) == "iso"]
@@ -144,15 +154,9 @@ class FormatCheck:
         self._check_declared(detected)
         if self.declared in BOOT_FILE_FORMATS:
             return Verdict("raw", total)  # plain bytes to QEMU (see BOOT_FILE_FORMATS)
-        try:
-            inspector.safety_check()
-        except fi.SafetyCheckFailed as exc:
-            raise ImageRejected(f"Image data failed the {detected} safety checks: "
-                                f"{_safety_failures(exc)}.") from None
-        except fi.ImageFormatError as exc:
-            raise ImageRejected(f"Image data is not a valid {detected} image: {exc}") from None
-        size = total if _family(detected) == "raw" else inspector.virtual_size
-        return Verdict(_family(detected), int(size))
+        _safety_check(inspector, detected)
+        size = total if _family(detected) == "raw" else _virtual_size(inspector, detected)
+        return Verdict(_family(detected), size)
 
     def _check_declared(self, detected: str) -> None:
         if detected in BANNED_FORMATS:
@@ -161,6 +165,35 @@ class FormatCheck:
         if _family(detected) != wanted:
             raise ImageRejected(f"Image data is in {detected} format, but the image's "
                                 f"disk_format is '{self.declared}'.")
+
+
+def _safety_check(inspector: fi.FileInspector, detected: str) -> None:
+    """The library's safety checks; every way they can fail is a refusal."""
+    try:
+        inspector.safety_check()
+    except fi.SafetyCheckFailed as exc:
+        raise ImageRejected(f"Image data failed the {detected} safety checks: "
+                            f"{_safety_failures(exc)}.") from None
+    except fi.ImageFormatError as exc:
+        raise ImageRejected(f"Image data is not a valid {detected} image: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - a parser of hostile bytes gave up
+        LOG.info("image data refused: %s safety check raised %r", detected, exc)
+        raise ImageRejected(f"Image data is not a valid {detected} image: its structure "
+                            "could not be checked.") from None
+
+
+def _virtual_size(inspector: fi.FileInspector, detected: str) -> int:
+    """The size the header declares, refused when unreadable or beyond what QEMU opens."""
+    try:
+        size = int(inspector.virtual_size)
+    except Exception as exc:  # noqa: BLE001 - e.g. KeyError: a VMDK descriptor, no header
+        LOG.info("image data refused: %s virtual size unreadable: %r", detected, exc)
+        raise ImageRejected(f"Image data is not a valid {detected} image: its virtual size "
+                            "could not be read (a header is missing or malformed).") from None
+    if not 0 <= size <= MAX_VIRTUAL_SIZE:
+        raise ImageRejected(f"Image data declares a virtual size of {size} bytes, beyond the "
+                            f"largest disk QEMU can open ({MAX_VIRTUAL_SIZE} bytes).")
+    return size
 
 
 def inspect_file(path: Path, declared: str, chunk_size: int = 1 << 20) -> Verdict:

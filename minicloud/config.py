@@ -184,9 +184,10 @@ OPTIONS: tuple[Option, ...] = (
            "Address compute connects to for iSCSI (the seeds' `my_block_storage_ip`)."),
     Option("volume", "iscsi_port", "port", 3260, "Port of the iSCSI portal (tgtd's)."),
     Option("volume", "bind_initiator", "bool", False,
-           "Admit only the initiator name compute's connector gives (besides CHAP); off: any "
-           "initiator with the CHAP credentials, as Cinder's tgt helper (initiator names are "
-           "not authenticated: CHAP is the control)."),
+           "Admit the initiator name compute's connector gives (besides CHAP); off: admit the "
+           "address of the compute host the volume is exported to (its connector's `ip`, else "
+           "this host's address towards the portal). Initiator names are not authenticated: "
+           "CHAP is the control."),
     Option("volume", "quota_volumes", "int", 10, "Volumes per project (-1: unlimited)."),
     Option("volume", "quota_gigabytes", "int", 100,
            "Gigabytes of volumes per project (-1: unlimited)."),

@@ -2,16 +2,22 @@
 
 SQLite is the default (WAL mode and a busy timeout so that every service process can share
 the file); nothing here assumes SQLite beyond those connection pragmas.
+
+The catalog holds password hashes and every volume's CHAP secret: a SQLite file is made 0600
+before SQLite first opens it (SQLite gives its ``-wal`` and ``-shm`` files the database's
+mode), and an existing one readable by others is tightened (see :func:`private_sqlite`).
 """
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import os
+import stat
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -29,8 +35,44 @@ def new_uuid() -> str:
     return str(uuid.uuid4())
 
 
+#: What SQLite keeps next to a database file (same contents, same secrecy).
+SQLITE_COMPANIONS = ("", "-wal", "-shm", "-journal")
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite URL; None for other databases and in-memory SQLite."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    if parsed.query.get("mode") == "memory":
+        return None
+    return Path(parsed.database)
+
+
+def private_sqlite(path: Path) -> None:
+    """Make the database file exist with mode 0600 (created so, never a moment readable),
+    and take group and other access away from it and its -wal/-shm/-journal files."""
+    if not path.parent.is_dir():
+        return  # SQLite reports the missing directory itself
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    for suffix in SQLITE_COMPANIONS:
+        companion = path.with_name(path.name + suffix)
+        try:
+            mode = stat.S_IMODE(companion.stat().st_mode)
+            if mode & 0o077:
+                companion.chmod(mode & 0o700)
+        except FileNotFoundError:
+            continue
+        except PermissionError:
+            continue  # not ours (a read-only user of someone's catalog): nothing to fix
+
+
 def make_engine(url: str, busy_timeout_ms: int = 30000) -> Engine:
     if url.startswith("sqlite"):
+        path = sqlite_path(url)
+        if path is not None:
+            private_sqlite(path)
         engine = create_engine(url, connect_args={"timeout": busy_timeout_ms / 1000,
                                                   "check_same_thread": False})
 

@@ -150,12 +150,23 @@ class Runner:
     @staticmethod
     def _write_secret(path: Path, text: str) -> None:
         tmp = path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        tmp.unlink(missing_ok=True)  # a leftover would keep its own (wider) mode
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as fh:
             fh.write(text)
         tmp.replace(path)
 
     # -- daemons -----------------------------------------------------------------------------
+    def _daemon_argv(self, daemon: Daemon) -> tuple[str, ...]:
+        if daemon.name != "tgtd":
+            return daemon.argv
+        # Listen on the portal compute is told about, not on every address of the host.
+        from volumes.targets import portal_text
+
+        volume = self.conf.volume
+        return (*daemon.argv, "--iscsi",
+                f"portal={portal_text(volume.iscsi_ip_address, volume.iscsi_port)}")
+
     def ensure_daemons(self) -> None:
         for daemon in DAEMONS:
             if _daemon_pid(daemon.name):
@@ -164,16 +175,33 @@ class Runner:
                 self.say(f"warning: {daemon.name} is not installed (Debian package "
                          f"{daemon.package}); compute and volumes need it")
                 continue
-            process.spawn(daemon.argv, str(self.paths.log(daemon.name)))
+            process.spawn(self._daemon_argv(daemon), str(self.paths.log(daemon.name)))
             for _ in range(50):
                 if _daemon_pid(daemon.name):
                     break
                 time.sleep(0.1)
             self.say(f"started {daemon.name}")
+        self._bind_portal()
+
+    def _bind_portal(self) -> None:
+        """A tgtd started by someone else may listen on every address: move it to ours
+        (host-wide; see docs/volumes.md, "Security of the exports")."""
+        if self.conf.volume.target_helper != "tgtadm" or not _daemon_pid("tgtd"):
+            return
+        from volumes.targets import TgtTarget
+
+        volume = self.conf.volume
+        try:
+            TgtTarget(portal_ip=volume.iscsi_ip_address,
+                      portal_port=volume.iscsi_port).ensure_portal()
+        except MinicloudError as exc:
+            self.say(f"warning: {exc.message}")
 
     # -- services ----------------------------------------------------------------------------
     def up(self, manage_daemons: bool = True) -> None:
-        self.paths.ensure()
+        # Also tightens what an older version left readable (docs/architecture.md).
+        self.paths.secure(instances=self.conf.path(self.conf.compute.instances_path),
+                          volumes=self.conf.path(self.conf.volume.volumes_path))
         db = Database(self.conf.database_url, self.conf.database.busy_timeout)
         try:
             db.upgrade()

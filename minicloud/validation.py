@@ -70,15 +70,30 @@ def parse_json(data: bytes | str) -> Any:
     return value
 
 
-_VALIDATORS: dict[int, Draft4Validator] = {}
+def _numeric_bound(check: Any) -> Any:
+    """Nova's rule: ``minimum``/``maximum`` bound a string of digits by its value too (counts
+    and sizes may be sent as ``"5"``; without this ``"99999999999999999999"`` would pass a
+    ``maximum`` and overflow the database)."""
+    def bound(validator: Any, limit: Any, instance: Any, schema: Any) -> Any:
+        if isinstance(instance, str) and _DIGITS.match(instance):
+            instance = int(instance)
+        return check(validator, limit, instance, schema)
+    return bound
 
 
-def _validator(schema: Mapping[str, Any]) -> Draft4Validator:
+_Validator = jsonschema.validators.extend(Draft4Validator, {
+    "minimum": _numeric_bound(Draft4Validator.VALIDATORS["minimum"]),
+    "maximum": _numeric_bound(Draft4Validator.VALIDATORS["maximum"]),
+})
+_VALIDATORS: dict[int, Any] = {}
+
+
+def _validator(schema: Mapping[str, Any]) -> Any:
     key = id(schema)
     validator = _VALIDATORS.get(key)
     if validator is None:
         Draft4Validator.check_schema(schema)
-        validator = _VALIDATORS[key] = Draft4Validator(schema, format_checker=FormatChecker())
+        validator = _VALIDATORS[key] = _Validator(schema, format_checker=FormatChecker())
     return validator
 
 
@@ -145,9 +160,10 @@ DESCRIPTION = {"type": ["string", "null"], "maxLength": 255,
                "pattern": r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"}
 UUID = {"type": "string", "format": "uuid"}
 #: An integer, or a string of ASCII digits (Nova accepts both for counts and sizes).
-NON_NEGATIVE_INT = {"type": ["integer", "string"], "pattern": r"^[0-9]+$", "minimum": 0}
+NON_NEGATIVE_INT = {"type": ["integer", "string"], "pattern": r"^[0-9]+$", "minimum": 0,
+                    "maximum": INT64[1]}
 POSITIVE_INT = {"type": ["integer", "string"], "pattern": r"^[0-9]*[1-9][0-9]*$",
-                "minimum": 1}
+                "minimum": 1, "maximum": INT64[1]}
 #: Booleans as OpenStack accepts them in bodies: JSON booleans or their usual spellings.
 BOOLEAN = {"type": ["boolean", "string"],
            "enum": [True, False, *_TRUE, *_FALSE, "True", "False", "TRUE", "FALSE",

@@ -128,6 +128,7 @@ def test_log_records_name_the_request(app, caplog):
     ('{"thing": {"name": "a", "size": 123456789012345678901234567890}}', "64-bit"),
     ('{"thing": {"name": "a", "size": NaN}}', "not a JSON number"),
     ('{"thing": {"name": "a", "size": "\u00b2"}}', "size"),
+    ('{"thing": {"name": "a", "size": "99999999999999999999"}}', "size"),
     ('{"thing": {"name": "a\\u0001"}}', "name"),
     ('{"thing": {"name": " padded "}}', "name"),
     ('{"thing": {"name": "a", "colour": "red"}}', "Additional properties"),

@@ -164,7 +164,7 @@ def test_target_export_is_idempotent_and_removable(target, tmp_path):
     chap = Chap.generate()
     target.ensure_export(vid, path, chap)
     target.ensure_export(vid, path, chap)
-    assert _state(target, vid) == (path, [chap.username], ["ALL"])
+    assert _state(target, vid) == (path, [chap.username], ["127.0.0.1"])
     assert vid in target.exported()
     target.remove_export(vid, chap.username)
     assert _state(target, vid) is None and vid not in target.exported()
@@ -190,7 +190,7 @@ def test_target_ensure_export_recreates_after_a_tgtd_restart(target, tmp_path):
         target.remove_export(vid, chap.username)
     assert _state(target, vid) is None
     target.ensure_export(vid, path, chap)
-    assert _state(target, vid) == (path, [chap.username], ["ALL"])
+    assert _state(target, vid) == (path, [chap.username], ["127.0.0.1"])
 
 
 def test_target_refuses_to_change_the_backing_file(target, tmp_path):

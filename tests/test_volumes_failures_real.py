@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import tempfile
@@ -60,12 +61,14 @@ class Lab:
         _wait_volume(self.client, vid, "available")
         return vid
 
-    def attach(self, server_id: str, volume_id: str) -> dict:
+    def attach(self, server_id: str, volume_id: str) -> tuple[dict, set[str]]:
+        """Nova's attach answer, and the libvirt secrets there were before it (the answer
+        names no attachment id, as Nova's; the attach's own secret is the new one)."""
+        before = _secrets()
         att = self.client.request(
             "compute", "POST", f"/servers/{server_id}/os-volume_attachments", headers=NOVA,
             json={"volumeAttachment": {"volumeId": volume_id}}).json()["volumeAttachment"]
-        self.attachments.append(att["attachment_id"])
-        return att
+        return att, before
 
     def backing_file(self, volume_id: str) -> Path:
         return self.cloud.state_dir / "volumes" / f"volume-{volume_id}"
@@ -121,8 +124,10 @@ def _target(volume_id: str) -> TargetState | None:
     return parse_show(_targets()).get(iqn_for(volume_id))
 
 
-def _secrets() -> str:
-    return process.run(["virsh", "-c", LIBVIRT, "secret-list"]).stdout.decode()
+def _secrets() -> set[str]:
+    """The uuids of libvirt's secrets (compute names each after its attachment)."""
+    out = process.run(["virsh", "-c", LIBVIRT, "secret-list"]).stdout.decode()
+    return set(re.findall(r"^\s*([0-9a-f]{8}-[0-9a-f-]{27})\s", out, re.MULTILINE))
 
 
 def _guest_has(server_id: str, dev: str) -> bool:
@@ -156,13 +161,13 @@ def _wait_idle(lab: Lab, server_id: str, timeout: float = 90) -> dict:
     raise AssertionError(f"server {server_id} still has task {server['OS-EXT-STS:task_state']}")
 
 
-def _assert_released(lab: Lab, server_id: str, volume_id: str, attachment_id: str) -> None:
+def _assert_released(lab: Lab, server_id: str, volume_id: str, secrets: set[str]) -> None:
     """The volume is usable again and nothing of the attach is left anywhere."""
     vol = _volume(lab.client, volume_id)
     assert (vol["status"], vol["attachments"]) == ("available", [])
     assert _attachments(lab, volume_id) == []
     assert _target(volume_id) is None, f"no iSCSI target left for {volume_id}"
-    assert attachment_id not in _secrets(), "no CHAP secret left in libvirt"
+    assert _secrets() == secrets, "no CHAP secret left in libvirt"
     server = _wait_idle(lab, server_id)
     assert server["os-extended-volumes:volumes_attached"] == []
     assert not _guest_has(server_id, "vdc")
@@ -170,7 +175,7 @@ def _assert_released(lab: Lab, server_id: str, volume_id: str, attachment_id: st
 
 def _attach_then_detach(lab: Lab, server_id: str, volume_id: str) -> None:
     """A full attach (export, hot-plug, in-use) and detach, checked on tgtd and libvirt."""
-    att = lab.attach(server_id, volume_id)
+    _att, before = lab.attach(server_id, volume_id)
     vol = _wait_volume(lab.client, volume_id, "in-use")
     assert vol["attachments"][0]["server_id"] == server_id
     server = _wait_idle(lab, server_id)
@@ -178,12 +183,13 @@ def _attach_then_detach(lab: Lab, server_id: str, volume_id: str) -> None:
         {"id": volume_id, "delete_on_termination": False}]
     target = _target(volume_id)
     assert target is not None and target.luns[LUN] == str(lab.backing_file(volume_id))
-    assert att["attachment_id"] in _secrets()
+    assert _secrets() - before == {vol["attachments"][0]["attachment_id"]}
+    lab.attachments.append(vol["attachments"][0]["attachment_id"])
     assert _guest_has(server_id, "vdc")
     lab.client.request("compute", "DELETE",
                        f"/servers/{server_id}/os-volume_attachments/{volume_id}", headers=NOVA)
     _wait_volume(lab.client, volume_id, "available")
-    _assert_released(lab, server_id, volume_id, att["attachment_id"])
+    _assert_released(lab, server_id, volume_id, before)
 
 
 # -- faults -----------------------------------------------------------------------------------
@@ -222,10 +228,10 @@ def test_failed_attach_leaves_the_volume_available_and_nothing_behind(lab, serve
     server_id = servers[0]
     volume_id = lab.volume(f"fail-{fault.__name__}")
     with fault(lab, server_id, volume_id):
-        att = lab.attach(server_id, volume_id)
+        att, before = lab.attach(server_id, volume_id)
         assert att["device"] == "/dev/vdc"
         _wait_idle(lab, server_id)
-        _assert_released(lab, server_id, volume_id, att["attachment_id"])
+        _assert_released(lab, server_id, volume_id, before)
     # Repaired: the same volume attaches to the same server (and detaches cleanly).
     _attach_then_detach(lab, server_id, volume_id)
     lab.client.request("volumev3", "DELETE", f"/volumes/{volume_id}", headers=CINDER)
@@ -255,9 +261,8 @@ def test_concurrent_attach_of_one_volume_has_one_winner_and_in_use_delete_is_ref
     (winner,) = (s for s, code in codes.items() if code == 200)
     (loser,) = (s for s, code in codes.items() if code == 400)
     assert "Invalid volume" in answers[loser].json()["badRequest"]["message"]
-    lab.attachments.append(answers[winner].json()["volumeAttachment"]["attachment_id"])
-
     vol = _wait_volume(lab.client, volume_id, "in-use")
+    lab.attachments.append(vol["attachments"][0]["attachment_id"])
     assert [a["server_id"] for a in vol["attachments"]] == [winner]
     assert [a["instance"] for a in _attachments(lab, volume_id)] == [winner]
     assert _wait_idle(lab, winner)["os-extended-volumes:volumes_attached"] == [
@@ -380,7 +385,7 @@ def test_attach_while_the_volume_agent_is_down_rolls_back(lab, servers):
     volume_id = lab.volume("agent-down")
     _kill_volume_agent(lab)
     try:
-        att = lab.attach(server_id, volume_id)
+        _att, secrets_before = lab.attach(server_id, volume_id)
         # The export never happens: connect times out, then the rollback's detach does too;
         # the rollback ends by dropping the volume from the server.
         _wait_for("the rollback", lambda: _server(lab, server_id)[
@@ -392,7 +397,7 @@ def test_attach_while_the_volume_agent_is_down_rolls_back(lab, servers):
     vol = _volume(lab.client, volume_id)
     assert vol["attachments"] == [] and _attachments(lab, volume_id) == []
     assert _target(volume_id) is None
-    assert att["attachment_id"] not in _secrets()
+    assert _secrets() == secrets_before
     assert not _guest_has(server_id, "vdc")
     server = _server(lab, server_id)
     assert server["os-extended-volumes:volumes_attached"] == []

@@ -123,7 +123,7 @@ class Agent:
             try:
                 self.target.ensure_export(vol.id, self.backend.path(vol.id),
                                           Chap(vol.auth_username, vol.auth_password or ""),
-                                          self._initiator(connector))
+                                          self._initiator(connector), connector.get("ip"))
             except MinicloudError as exc:
                 LOG.error("could not re-export volume %s: %s", vol.id, exc.message)
         try:
@@ -245,8 +245,9 @@ class Agent:
             vol = s.get(Volume, task.volume_id)
             s.refresh(vol)
             chap = Chap(vol.auth_username, vol.auth_password)
+            address = (att.connector or {}).get("ip")  # os-brick's: the compute host's
         self.target.ensure_export(task.volume_id, self.backend.path(task.volume_id), chap,
-                                  self._initiator(task.params))
+                                  self._initiator(task.params), address)
 
     def _do_unexport(self, task: VolumeTask) -> None:
         vol = self._volume(task.volume_id)

@@ -3,12 +3,18 @@
 Contract (``tests/test_volumes_drivers.py`` runs it against :class:`FakeTarget` and
 :class:`TgtTarget`):
 
-* ``ensure_export(volume_id, path, chap, initiator)`` makes the target
+* ``ensure_export(volume_id, path, chap, initiator, address)`` makes the target
   ``iqn.2010-10.org.openstack:volume-<uuid>`` exist with LUN 1 backed by ``path``, exactly the
-  CHAP account ``chap`` bound to it, and the initiator ACL (``initiator``, or ``ALL`` when
-  None). Idempotent: after a restart of tgtd (which keeps nothing) it rebuilds the export;
-  on a live export it changes nothing a connected guest would notice. On failure it undoes
-  what *this call* created.
+  CHAP account ``chap`` bound to it, and exactly one initiator ACL entry: the initiator name
+  ``initiator`` when given (``[volume] bind_initiator``), else the address of the compute host
+  it is exported to: ``address`` (the connector's ``ip``), else the address this host
+  connects to the portal from (compute on the volume host: 127.0.0.1 for the default portal).
+  Never ``ALL``, and never a name and an address together: tgtd admits an initiator that
+  matches *any* ACL entry (measured), so a second entry only widens the ACL. Idempotent:
+  after a restart of tgtd (which keeps nothing) it rebuilds the export; on a live export it
+  changes nothing a connected guest would notice (ACLs are checked at login only). On
+  failure it undoes what *this call* created. ``TgtTarget`` also keeps tgtd's portal on
+  ``[volume] iscsi_ip_address`` (see :meth:`TgtTarget.ensure_portal`).
 * ``remove_export(volume_id, username)`` removes the target and the account; whatever is
   already gone is fine.
 * ``exported()`` lists the volume ids of every target named by the scheme above, *on the whole
@@ -16,13 +22,18 @@ Contract (``tests/test_volumes_drivers.py`` runs it against :class:`FakeTarget` 
   their own catalog knows.
 
 CHAP passwords appear in exactly one argv (``tgtadm --op new --mode account``) and nowhere
-else: :class:`TargetError` never carries an argv, and nothing here logs credentials.
+else: :class:`TargetError` never carries an argv, and nothing here logs credentials. tgtadm
+has no other way to take a password (no file, no stdin): that process's command line, about
+2 ms long, is the residual window in which a local user could read it from ``/proc``
+(docs/volumes.md, "Security of the exports").
 """
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import itertools
 import logging
+import socket
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -45,11 +56,52 @@ class TargetError(MinicloudError):
         self.reason = reason
 
 
+def source_address(portal_ip: str, port: int = 3260) -> str:
+    """The address this host's connections to ``portal_ip`` come from (what tgtd sees as the
+    initiator's address when compute runs here): the kernel's route choice, no packet sent."""
+    family = socket.AF_INET6 if ":" in portal_ip else socket.AF_INET
+    with socket.socket(family, socket.SOCK_DGRAM) as sock:
+        try:
+            sock.connect((portal_ip, port))
+        except OSError:
+            return portal_ip  # no route: the portal itself is the best guess
+        return sock.getsockname()[0]
+
+
+def portal_text(ip: str, port: int) -> str:
+    """``IP:PORT`` as tgtd writes portals (IPv6 in brackets)."""
+    return f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
+
+
+def is_address(acl: str) -> bool:
+    """Whether an ACL entry is an address (or ``ALL``/a network) rather than an IQN."""
+    if acl == ALL:
+        return True
+    try:
+        ipaddress.ip_network(acl, strict=False)
+    except ValueError:
+        return False
+    return True
+
+
+def acl_entry(initiator: str | None, address: str | None, default_address: str) -> str:
+    """The one ACL entry of an export (see the module docstring); a connector ``ip`` that is
+    not a single address is refused rather than bound as a name or a wildcard."""
+    if initiator:
+        return initiator
+    if address is None:
+        return default_address
+    if not isinstance(address, str) or address == ALL or "/" in address \
+            or not is_address(address):
+        raise TargetError(f"the connector's ip {address!r} is not an address")
+    return address
+
+
 class Target(Protocol):
     name: str
 
     def ensure_export(self, volume_id: str, path: str, chap: Chap,
-                      initiator: str | None = None) -> None: ...
+                      initiator: str | None = None, address: str | None = None) -> None: ...
     def remove_export(self, volume_id: str, username: str | None = None) -> None: ...
     def exported(self) -> list[str]: ...
 
@@ -96,15 +148,30 @@ def parse_show(text: str) -> dict[str, TargetState]:
 
 
 class TgtTarget:
-    """Targets in the host's (shared) tgtd, driven with ``tgtadm``."""
+    """Targets in the host's (shared) tgtd, driven with ``tgtadm``.
+
+    ``portal_ip``/``portal_port``: the portal compute connects to (``[volume]
+    iscsi_ip_address``/``iscsi_port``); when given, every export first makes sure tgtd listens
+    there and not on a wildcard address. ``control_port``: tgtd's management channel (``-C``;
+    None: the default one), so that tests can drive a private tgtd.
+    """
 
     name = "tgtadm"
 
-    def __init__(self, binary: str = "tgtadm", attempts: int = 20) -> None:
+    def __init__(self, binary: str = "tgtadm", attempts: int = 20,
+                 portal_ip: str | None = None, portal_port: int = 3260,
+                 control_port: int | None = None) -> None:
         self.binary, self.attempts = binary, attempts
+        self.portal_ip, self.portal_port = portal_ip, portal_port
+        self.control = ("-C", str(control_port)) if control_port is not None else ()
+
+    @property
+    def default_address(self) -> str:
+        """The initiator address admitted when the connector names none: this host's."""
+        return source_address(self.portal_ip or "127.0.0.1", self.portal_port)
 
     def _tgtadm(self, *args: str | int) -> str:
-        argv = [self.binary, "--lld", "iscsi", *map(str, args)]
+        argv = [self.binary, *self.control, "--lld", "iscsi", *map(str, args)]
         try:
             return process.run(argv, timeout=30).stdout.decode(errors="replace")
         except CommandFailed as exc:
@@ -122,6 +189,37 @@ class TgtTarget:
 
     def exported(self) -> list[str]:
         return sorted(v for v in map(volume_id_of, self.show()) if v)
+
+    def portals(self) -> list[str]:
+        """tgtd's portals as ``IP:PORT`` (``[IPv6]:PORT``)."""
+        out = self._tgtadm("--op", "show", "--mode", "portal")
+        return [line.split(":", 1)[1].strip().rsplit(",", 1)[0]
+                for line in out.splitlines() if line.startswith("Portal:")]
+
+    def ensure_portal(self) -> None:
+        """tgtd listens on ``portal_ip:portal_port`` and on no wildcard address of that port.
+
+        tgtd is host-wide: this changes its listening sockets for every cloud on the host (a
+        cloud whose portal is another address adds its own). Logged-in sessions survive the
+        change (measured); a wildcard must go before the specific address can be bound.
+        """
+        if self.portal_ip is None:
+            return
+        ours = portal_text(self.portal_ip, self.portal_port)
+        current = self.portals()
+        for wildcard in (portal_text("0.0.0.0", self.portal_port),
+                         portal_text("::", self.portal_port)):
+            if wildcard in current and wildcard != ours:
+                self._tgtadm("--op", "delete", "--mode", "portal", "--param",
+                             f"portal={wildcard}")
+        if ours not in current:
+            try:
+                self._tgtadm("--op", "new", "--mode", "portal", "--param", f"portal={ours}")
+            except TargetError as exc:
+                if ours not in self.portals():  # another cloud's agent was faster: fine
+                    raise TargetError(f"tgtd cannot listen on {ours}: {exc.reason[-200:]}",
+                                      exc.reason) from None
+            LOG.info("tgtd now listens on %s", ours)
 
     def _new_target(self, iqn: str) -> tuple[TargetState, bool]:
         """The target ``iqn`` (created here when missing: True) on a free target id.
@@ -146,8 +244,10 @@ class TgtTarget:
                           f"{self.attempts} attempts")
 
     def ensure_export(self, volume_id: str, path: str, chap: Chap,
-                      initiator: str | None = None) -> None:
+                      initiator: str | None = None, address: str | None = None) -> None:
         iqn = iqn_for(volume_id)
+        wanted = acl_entry(initiator, address, self.default_address)
+        self.ensure_portal()
         with contextlib.ExitStack() as undo:
             state, created = self._new_target(iqn)
             tid = state.tid
@@ -169,20 +269,24 @@ class TgtTarget:
                 undo.callback(self._delete_account, chap.username)
                 self._tgtadm("--op", "bind", "--mode", "account", "--tid", tid,
                              "--user", chap.username)
-            wanted = initiator or ALL
-            for acl in state.acls:
-                if acl != wanted:
-                    self._tgtadm("--op", "unbind", "--mode", "target", "--tid", tid,
-                                 *self._acl_args(acl))
-            if wanted not in state.acls:
-                self._tgtadm("--op", "bind", "--mode", "target", "--tid", tid,
-                             *self._acl_args(wanted))
+            self._set_acl(tid, state.acls, wanted)
             undo.pop_all()
+
+    def _set_acl(self, tid: int, current: list[str], wanted: str) -> None:
+        """Exactly ``wanted`` in the target's ACL: bound first, then every other entry
+        (``ALL`` of an older export included) removed; logins only check the ACL."""
+        if wanted not in current:
+            self._tgtadm("--op", "bind", "--mode", "target", "--tid", tid,
+                         *self._acl_args(wanted))
+        for acl in current:
+            if acl != wanted:
+                self._tgtadm("--op", "unbind", "--mode", "target", "--tid", tid,
+                             *self._acl_args(acl))
 
     @staticmethod
     def _acl_args(acl: str) -> tuple[str, str]:
-        # ALL is an address wildcard; anything else is the initiator's IQN (its name).
-        return ("-I", ALL) if acl == ALL else ("--initiator-name", acl)
+        # An address (ALL, an IP, a network) or the initiator's IQN (its name).
+        return ("-I", acl) if is_address(acl) else ("--initiator-name", acl)
 
     def _new_account(self, chap: Chap) -> None:
         try:
@@ -229,22 +333,25 @@ class FakeExport:
 @dataclass
 class FakeTarget:
     """Exports in memory. ``fail_at`` (``ensure_export``/``remove_export``) injects a failure;
-    ``restart()`` forgets everything, as a restarted tgtd does."""
+    ``restart()`` forgets everything, as a restarted tgtd does. ``initiator`` of an export is
+    the one ACL entry :class:`TgtTarget` would bind (``default_address``: this host's)."""
 
     name = "fake"
     exports: dict[str, FakeExport] = field(default_factory=dict)
     calls: list[tuple[str, str]] = field(default_factory=list)
     fail_at: str | None = None
+    default_address: str = "127.0.0.1"
 
     def ensure_export(self, volume_id: str, path: str, chap: Chap,
-                      initiator: str | None = None) -> None:
+                      initiator: str | None = None, address: str | None = None) -> None:
         if self.fail_at == "ensure_export":
             raise TargetError("injected failure at ensure_export")
         current = self.exports.get(volume_id)
         if current is not None and current.path != path:
             raise TargetError(f"target {iqn_for(volume_id)} exports {current.path} as LUN "
                               f"{LUN}, not {path}")
-        self.exports[volume_id] = FakeExport(path, chap, initiator or ALL)
+        self.exports[volume_id] = FakeExport(
+            path, chap, acl_entry(initiator, address, self.default_address))
         self.calls.append(("ensure_export", volume_id))
 
     def remove_export(self, volume_id: str, username: str | None = None) -> None:
@@ -267,4 +374,5 @@ def make_target(conf: Config) -> Target:
         return FakeTarget()
     if helper != "tgtadm":
         raise MinicloudError(f"[volume] target_helper = {helper!r}: 'tgtadm' or 'fake'")
-    return TgtTarget()
+    return TgtTarget(portal_ip=conf.volume.iscsi_ip_address,
+                     portal_port=conf.volume.iscsi_port)

@@ -23,6 +23,7 @@ from compute.virt.designer import (
 from compute.virt.host import Host
 from minicloud.config import Config
 from minicloud.errors import MinicloudError, NotFound
+from minicloud.paths import TRAVERSABLE
 from volumes.connection import ConnectionInfo
 
 ROOT_DISK, EPHEMERAL_DISK = "disk", "disk.eph0"
@@ -48,8 +49,12 @@ class LibvirtDriver:
     def spawn(self, spec: InstanceSpec) -> None:
         flavor = spec.flavor
         with contextlib.ExitStack() as undo:
-            spec.instance_dir.mkdir(mode=0o711)
+            spec.instance_dir.mkdir(mode=TRAVERSABLE)
             undo.callback(shutil.rmtree, spec.instance_dir, ignore_errors=True)
+            # Whatever the umask: QEMU must reach the disks, nobody may list them. The disks
+            # are made 0600 (compute.disks); virtlogd writes the console log and libvirt the
+            # NVRAM copy 0600 themselves.
+            spec.instance_dir.chmod(TRAVERSABLE)
 
             def connect(volume: tuple[ConnectionInfo, str, str]) -> VolumeConnection:
                 info, _device, secret_id = volume
