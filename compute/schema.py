@@ -73,6 +73,8 @@ _CREATE_SERVER = {
     "security_groups": {"type": "array", "items": {
         "type": "object", "properties": {"name": NAME}, "additionalProperties": False}},
     "user_data": {"type": "string", "maxLength": 65535, "pattern": r"^[A-Za-z0-9+/=\s]*$"},
+    "accessIPv4": {"type": "string", "format": "ipv4"},
+    "accessIPv6": {"type": "string", "format": "ipv6"},
 }
 _NO_HINTS = {"type": "object", "maxProperties": 0}
 
@@ -102,7 +104,9 @@ CREATE_SERVER_V274 = _create({"description": DESCRIPTION, "networks": _NETWORKS_
 
 def _update(extra: dict) -> dict:
     props = {"name": NAME, "OS-DCF:diskConfig": {"type": "string",
-                                                 "enum": ["AUTO", "MANUAL"]}, **extra}
+                                                 "enum": ["AUTO", "MANUAL"]},
+             "accessIPv4": _CREATE_SERVER["accessIPv4"],
+             "accessIPv6": _CREATE_SERVER["accessIPv6"], **extra}
     return {"type": "object",
             "properties": {"server": {"type": "object", "properties": props,
                                       "additionalProperties": False}},

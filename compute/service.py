@@ -36,6 +36,8 @@ class ServerRequest:
     description: str | None = None
     key_name: str | None = None
     host: str | None = None  # a requested host (admins, 2.74+)
+    access_ip_v4: str | None = None
+    access_ip_v6: str | None = None
 
 
 #: Image API keys that are not image properties (never copied into the instance).
@@ -211,6 +213,7 @@ class ComputeService:
             image_id=image_id, flavor_id=flavor.id, flavor=flavor_dict(flavor),
             image_meta=meta, vm_state=states.BUILDING, task_state=states.SCHEDULING,
             power_state=states.NOSTATE, metadata_=req.metadata, description=req.description,
+            access_ip_v4=req.access_ip_v4, access_ip_v6=req.access_ip_v6,
             key_name=req.key_name, availability_zone=zone, block_devices=[])
         with self.db.session() as s:  # counted and recorded in one transaction
             quotas.check(s, ctx.project_id, inst.flavor, self.limits)

@@ -132,7 +132,8 @@ def _full(inst: Instance, viewer: Viewer) -> dict:
                   if inst.image_id else ""),
         "flavor": _flavor(inst, viewer),
         "created": timestamp(inst.created_at), "updated": timestamp(inst.updated_at),
-        "addresses": {}, "accessIPv4": "", "accessIPv6": "", "links":
+        "addresses": {}, "accessIPv4": inst.access_ip_v4 or "",
+        "accessIPv6": inst.access_ip_v6 or "", "links":
         viewer.links("servers", inst.id), "OS-DCF:diskConfig": "MANUAL",
         "OS-EXT-AZ:availability_zone": inst.availability_zone or "",
         "config_drive": "", "key_name": inst.key_name,

@@ -300,3 +300,22 @@ def test_microversion_headers_and_refusal(compute_env):
     err(compute_env.alice.get("/v2.1/servers", headers=mv("2.97")), 406, "2.96")
     assert compute_env.app.test_client().get("/v2.1/").get_json()["version"]["version"] == \
         "2.96"
+
+
+def test_access_ips_are_kept_and_updated(compute_env):
+    env = compute_env
+    created = env.alice.post("/v2.1/servers", headers=mv("2.1"), json={"server": {
+        "name": "ips", "imageRef": IMAGE_ID, "flavorRef": "6", "accessIPv4": "1.1.1.1",
+        "accessIPv6": "0000:0000:0000:0000:0000:babe:220.12.22.2"}})
+    assert created.status_code == 202, created.json
+    sid = created.json["server"]["id"]
+    shown = env.alice.get(f"/v2.1/servers/{sid}", headers=mv("2.1")).json["server"]
+    assert (shown["accessIPv4"], shown["accessIPv6"]) == (
+        "1.1.1.1", "0000:0000:0000:0000:0000:babe:220.12.22.2")
+    updated = env.alice.put(f"/v2.1/servers/{sid}", headers=mv("2.1"),
+                            json={"server": {"accessIPv4": "2.2.2.2"}})
+    assert updated.json["server"]["accessIPv4"] == "2.2.2.2"
+    for bad in ({"accessIPv4": "1.1.1"}, {"accessIPv6": "nope"}):
+        resp = env.alice.put(f"/v2.1/servers/{sid}", headers=mv("2.1"),
+                             json={"server": bad})
+        assert resp.status_code == 400, resp.json

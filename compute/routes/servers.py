@@ -106,7 +106,8 @@ def _server_request(body: dict) -> ServerRequest:
     return ServerRequest(
         name=body["name"], flavor_ref=str(body["flavorRef"]).rstrip("/").rsplit("/", 1)[-1],
         boot=boot, metadata=body.get("metadata") or {}, availability_zone=zone,
-        description=body.get("description"), host=host)
+        description=body.get("description"), host=host,
+        access_ip_v4=body.get("accessIPv4"), access_ip_v6=body.get("accessIPv6"))
 
 
 @bp.post("/servers")
@@ -123,13 +124,17 @@ def create_server() -> Response:
                          {"Location": f"{base_url()}{PREFIX}/servers/{inst.id}"})
 
 
+#: The fields ``PUT /servers/{id}`` changes, by their names in the body.
+UPDATABLE = {"name": "name", "description": "description", "accessIPv4": "access_ip_v4",
+             "accessIPv6": "access_ip_v6"}
+
+
 @bp.put("/servers/<server_id>")
 @body_schema(schema.UPDATE_SERVER, max_minor=18)
 @body_schema(schema.UPDATE_SERVER_V219, min_minor=19)
 def update_server(server_id: str) -> Response:
     server(server_id, RULE % "update")
-    changes = {k: v for k, v in json_body()["server"].items()
-               if k in ("name", "description")}
+    changes = {UPDATABLE[k]: v for k, v in json_body()["server"].items() if k in UPDATABLE}
     inst = compute().service.update_server(auth(), server_id, **changes)
     return json_response({"server": server_updated(inst, viewer(caller_target()))})
 
