@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import binascii
+import ipaddress
 
 from flask import Blueprint, Response, request
 
@@ -107,7 +108,8 @@ def _server_request(body: dict) -> ServerRequest:
         name=body["name"], flavor_ref=str(body["flavorRef"]).rstrip("/").rsplit("/", 1)[-1],
         boot=boot, metadata=body.get("metadata") or {}, availability_zone=zone,
         description=body.get("description"), host=host,
-        access_ip_v4=body.get("accessIPv4"), access_ip_v6=body.get("accessIPv6"))
+        access_ip_v4=_address(body.get("accessIPv4")),
+        access_ip_v6=_address(body.get("accessIPv6")))
 
 
 @bp.post("/servers")
@@ -124,6 +126,11 @@ def create_server() -> Response:
                          {"Location": f"{base_url()}{PREFIX}/servers/{inst.id}"})
 
 
+def _address(value: str | None) -> str | None:
+    """An access IP as Nova keeps it: normalized (``::babe:dc0c:1602``), empty as None."""
+    return ipaddress.ip_address(value).compressed if value else None
+
+
 #: The fields ``PUT /servers/{id}`` changes, by their names in the body.
 UPDATABLE = {"name": "name", "description": "description", "accessIPv4": "access_ip_v4",
              "accessIPv6": "access_ip_v6"}
@@ -134,7 +141,8 @@ UPDATABLE = {"name": "name", "description": "description", "accessIPv4": "access
 @body_schema(schema.UPDATE_SERVER_V219, min_minor=19)
 def update_server(server_id: str) -> Response:
     server(server_id, RULE % "update")
-    changes = {UPDATABLE[k]: v for k, v in json_body()["server"].items() if k in UPDATABLE}
+    changes = {UPDATABLE[k]: _address(v) if k.startswith("accessIP") else v
+               for k, v in json_body()["server"].items() if k in UPDATABLE}
     inst = compute().service.update_server(auth(), server_id, **changes)
     return json_response({"server": server_updated(inst, viewer(caller_target()))})
 
