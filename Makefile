@@ -15,7 +15,7 @@ PYTEST_ARGS ?=
 
 .PHONY: setup debs venv osc-venv test demo lint bench clean
 
-setup: debs venv osc-venv
+setup: debs venv osc-venv tempest-venv
 
 debs:
 	@missing=$$(for p in $(DEBS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \

@@ -267,7 +267,7 @@ def _cases(env, server_id: str, version: str) -> list[dict]:
 
 def test_bodies_pass_tempest_schemas(compute_env, tmp_path: Path):
     if not TEMPEST_PY.exists():
-        pytest.skip("Tempest is not installed: make tempest-venv")
+        pytest.fail("Tempest is not installed: run make setup (it builds .venv-tempest)")
     env = compute_env
     server_id = env.create_server(metadata={"k": "v"})
     env.alice.post(f"/v2.1/servers/{server_id}/os-volume_attachments",
