@@ -19,7 +19,11 @@ from compute.hosts import Hosts
 from compute.microversion import MIN_VERSION, Version, negotiate
 from compute.policies import RULES
 from compute.routes import Compute, actions, attachments, flavors, hosts, servers, versions
+from compute.routes import images as image_routes
+from compute.routes import networks as network_routes
 from compute.routes import quotas as quota_routes
+from compute.routes import volumes as volume_routes
+from compute.routes.extensions import bp as extensions_bp
 from compute.service import ComputeService
 from minicloud import services
 from minicloud.config import Config
@@ -31,6 +35,8 @@ ImageClients = Callable[[str], ImageClient]    # a caller's token -> a client ac
 VolumeClients = Callable[[str], VolumeClient]
 BLUEPRINTS = (versions.bp, servers.bp, actions.bp, attachments.bp, flavors.bp, hosts.bp,
               quota_routes.bp)
+#: Nova's proxies of the image, volume and network APIs (2.1-2.35) and its extension list.
+BLUEPRINTS += (image_routes.bp, volume_routes.bp, network_routes.bp, extensions_bp)
 
 
 def create_app(conf: Config, db: Database | None = None,

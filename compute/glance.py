@@ -28,3 +28,21 @@ class ImageClient(ServiceClient):
 
     def delete(self, image_id: str) -> None:
         self._call("DELETE", f"/v2/images/{image_id}")
+
+    def list(self, params: dict[str, str] | None = None) -> list[dict]:
+        """Every image the caller may list matching Glance's query ``params`` (Glance's
+        default visibility and order), following Glance's ``next`` links."""
+        query = {**(params or {}), "limit": "1000"}
+        images: list[dict] = []
+        path: str | None = "/v2/images"
+        while path is not None:
+            body = self._call("GET", path, params=query).json()
+            images.extend(body.get("images", []))
+            path, query = body.get("next"), None   # ``next`` carries the whole query
+        return images
+
+    def update(self, image_id: str, changes: list[dict]) -> dict:
+        """Apply a JSON patch (Glance's ``openstack-images-v2.1-json-patch``: ``add``
+        sets a property whether or not it exists) as the caller; the updated image."""
+        return self._call("PATCH", f"/v2/images/{image_id}", json=changes, headers={
+            "Content-Type": "application/openstack-images-v2.1-json-patch"}).json()

@@ -251,3 +251,23 @@ def _quota_update(names: tuple[str, ...]) -> dict:
 UPDATE_QUOTAS = _quota_update(_QUOTA_V21)
 UPDATE_QUOTAS_V236 = _quota_update(_QUOTA_V236)
 UPDATE_QUOTAS_V257 = _quota_update(_QUOTA_V257)
+
+# -- proxies (2.1-2.35) --------------------------------------------------------------------------
+#: ``POST /os-volumes``: Nova's volume create (``size`` required: digits or an integer >= 1;
+#: a string "0" passes the pattern and is refused by the route).
+CREATE_VOLUME = {
+    "type": "object",
+    "properties": {"volume": {
+        "type": "object",
+        "properties": {
+            "volume_type": {"type": "string"},
+            "metadata": {"type": "object"},
+            "snapshot_id": {"type": "string"},
+            "size": {"type": ["integer", "string"], "pattern": r"^[0-9]+$", "minimum": 1},
+            "availability_zone": {"type": "string"},
+            "display_name": {"type": "string"},
+            "display_description": {"type": "string"},
+        },
+        "required": ["size"], "additionalProperties": False}},
+    "required": ["volume"], "additionalProperties": False,
+}
