@@ -24,6 +24,7 @@ from minicloud.wsgi import auth, body_schema, json_body, json_response
 
 bp = Blueprint("images", __name__, url_prefix=PREFIX)
 IMAGES_UNTIL, METADATA_UNTIL = 35, 38
+GLANCE_RESERVED = "os_glance"
 #: Nova's list filters that the image API applies (Glance's names).
 GLANCE_FILTERS = {"name": "name", "status": "status", "server": "instance_uuid",
                   "type": "image_type"}
@@ -144,7 +145,9 @@ def _save(image: dict, metadata: dict) -> dict:
     even when empty so the image API decides whether the caller may change the image); the
     properties the image API then reports."""
     current = image_properties(image)
-    changes = [{"op": "remove", "path": f"/{key}"} for key in current if key not in metadata]
+    # the image API's own reserved properties (``os_glance_*``, set by imports) stay put
+    changes = [{"op": "remove", "path": f"/{key}"} for key in current
+               if key not in metadata and not key.startswith(GLANCE_RESERVED)]
     changes += [{"op": "add", "path": f"/{key}", "value": value}
                 for key, value in metadata.items() if current.get(key) != value]
     try:
