@@ -96,3 +96,19 @@ def test_server_create_min_max(run, osc, image):
     finally:
         for row in made:
             run("server", "delete", row["ID"], check=False)
+
+
+def test_minicloud_server_event_list_and_show(cloud, osc, server):
+    listed = json.loads(cloud.minicloud("server", "event", "list", "osc-events-vm", "--long",
+                                        "-f", "json").stdout)
+    assert [e["Action"] for e in listed][-1] == "create"
+    assert {e["Server ID"] for e in listed} == {server["id"]}
+    first = listed[-1]["Request ID"]
+    shown = json.loads(cloud.minicloud("server", "event", "show", "osc-events-vm", first,
+                                       "-f", "json").stdout)
+    assert (shown["action"], shown["request_id"]) == ("create", first)
+    assert [e["result"] for e in shown["events"]] == ["Success"]
+    missing = cloud.minicloud("server", "event", "show", "osc-events-vm", "req-nope",
+                              check=False)
+    assert missing.returncode == 1
+    assert "Action req-nope not found" in missing.stderr.decode()
