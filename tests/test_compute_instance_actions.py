@@ -245,3 +245,42 @@ def test_bodies_pass_tempest_schemas(compute_env, tmp_path: Path):
                            str(tmp_path / "cases.json")], capture_output=True, text=True,
                           timeout=300, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_a_failing_hook_never_changes_how_a_task_ends(compute_env, caplog):
+    env = compute_env
+
+    class Broken:
+        def started(self, task):
+            raise RuntimeError("hook down")
+
+        finished = started
+
+    env.agent.queue.hooks = Broken()
+    sid, rid = _create(env)
+    env.work()
+    assert env.alice.get(f"/v2.1/servers/{sid}").get_json()["server"]["status"] == "ACTIVE"
+    assert "task hook started failed" in caplog.text
+    assert _show(env, sid, rid, env.admin)["events"] == []  # nothing recorded, nothing lost
+
+
+def test_a_new_operation_is_logged_without_code_of_its_own(compute_env, monkeypatch):
+    """An operation added to the state machine and the agent (as other work adds them) is
+    an action named after it, and its task an event, with nothing else to write."""
+    from compute import states
+    from compute.agent import Agent
+
+    env = compute_env
+    sid, _ = _create(env)
+    env.work()
+    monkeypatch.setitem(states.ACTIONS, "pause", states.Action(
+        "pause", frozenset({states.ACTIVE}), "pausing", states.ACTIVE))
+    monkeypatch.setattr(Agent, "_do_pause", lambda self, task: self._transition(
+        task.instance_id, "pausing", task_state=None), raising=False)
+    ctx = env.app.extensions["minicloud"].tokens.validate(env.alice.token)
+    env.app.extensions["compute"].service.start_action(ctx, sid, "pause")
+    env.work()
+    newest = _actions(env, sid).get_json()["instanceActions"][0]
+    assert newest["action"] == "pause" and newest["request_id"].startswith("req-")
+    (event,) = _show(env, sid, newest["request_id"], env.admin)["events"]
+    assert (event["event"], event["result"]) == ("compute_pause_instance", "Success")
