@@ -43,7 +43,8 @@ LOG = logging.getLogger(__name__)
 #: Service operation (task) names whose Nova action name differs; others keep their name.
 ACTION_NAMES: Mapping[str, str] = {
     "spawn": "create", "reboot_soft": "reboot", "reboot_hard": "reboot",
-    "snapshot": "createImage", "backup": "createBackup", "force_delete": "forceDelete"}
+    "snapshot": "createImage", "backup": "createBackup", "force_delete": "forceDelete",
+    "soft_delete": "delete"}
 #: The event a task of each kind records (Nova's compute manager method names); a task
 #: missing here records ``compute_<task>``.
 EVENT_NAMES: Mapping[str, str] = {
