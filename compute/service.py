@@ -128,9 +128,7 @@ class ComputeService:
                     raise NotFound(f"Metadata item was not found: {remove}")
                 del metadata[remove]
             metadata.update(items)
-            if len(metadata) > quotas.MAX_METADATA_ITEMS:
-                raise Forbidden(f"Quota exceeded for metadata_items: at most "
-                                f"{quotas.MAX_METADATA_ITEMS} per server.")
+            quotas.check_metadata(metadata)
             inst.metadata_ = metadata
             return metadata
 
@@ -209,6 +207,7 @@ class ComputeService:
         ERROR with a fault, when no host could take it). One of several servers that cannot
         be placed goes to ERROR instead; only a single server's failure is raised.
         """
+        quotas.check_metadata(req.metadata)
         flavor = self._flavor_for(ctx, req.flavor_ref)
         root, image_id = req.boot.root_volume, None
         if req.max_count > 1 and (root is not None or req.boot.volumes):

@@ -317,3 +317,27 @@ def test_access_ips_are_kept_and_updated(compute_env):
         resp = env.alice.put(f"/v2.1/servers/{sid}", headers=mv("2.1"),
                              json={"server": bad})
         assert resp.status_code == 400, resp.json
+
+
+def test_every_listed_version_document_is_followable(compute_env):
+    """Tempest's test_get_version_details follows each self link of ``GET /``."""
+    client = compute_env.app.test_client()
+    listed = client.get("/").get_json()["versions"]
+    assert [v["id"] for v in listed] == ["v2.0", "v2.1"]
+    for entry in listed:
+        (self_link,) = [link for link in entry["links"] if link["rel"] == "self"]
+        doc = client.get(self_link["href"]).get_json()["version"]
+        assert doc["id"] == entry["id"]
+        assert [link for link in doc["links"] if link["rel"] == "self"] == [self_link]
+        assert doc["media-types"][0]["base"] == "application/json"
+
+
+def test_create_with_more_metadata_than_the_limit_is_403(compute_env):
+    limit = compute_env.alice.get("/v2.1/limits").get_json()["limits"]["absolute"][
+        "maxServerMeta"]
+    resp = compute_env.alice.post("/v2.1/servers", json={"server": {
+        "name": "many", "imageRef": IMAGE_ID, "flavorRef": "6",
+        "metadata": {str(i): "v" for i in range(limit + 1)}}})
+    assert resp.status_code == 403, resp.get_json()
+    assert "metadata_items" in resp.get_json()["forbidden"]["message"]
+    assert compute_env.alice.get("/v2.1/servers").get_json()["servers"] == []
