@@ -284,3 +284,16 @@ def test_a_new_operation_is_logged_without_code_of_its_own(compute_env, monkeypa
     assert newest["action"] == "pause" and newest["request_id"].startswith("req-")
     (event,) = _show(env, sid, newest["request_id"], env.admin)["events"]
     assert (event["event"], event["result"]) == ("compute_pause_instance", "Success")
+
+
+def test_a_task_run_again_after_a_restart_continues_its_event(compute_env):
+    env = compute_env
+    sid, _ = _create(env)
+    env.work()
+    resp = env.alice.delete(f"/v2.1/servers/{sid}")
+    task = env.agent.queue.take()
+    env.agent.queue.hooks.started(task)  # the agent died while deleting it
+    env.agent.init_host()  # deletes run again
+    env.work()
+    (event,) = _show(env, sid, _rid(resp), env.admin, "2.21")["events"]
+    assert (event["event"], event["result"]) == ("compute_terminate_instance", "Success")
