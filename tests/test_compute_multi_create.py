@@ -2,6 +2,9 @@
 launch index each, Nova's names, the quota holding all of ``min_count`` or nothing made."""
 from __future__ import annotations
 
+from sqlalchemy import func, select
+
+from compute.models import InstanceAction
 from tests.compute_fixtures import *  # noqa: F403
 from tests.compute_fixtures import IMAGE_ID, VOLUME_IDS, err, mv
 
@@ -63,6 +66,8 @@ def test_quota_must_hold_min_count_and_caps_max_count(compute_env):
     err(_post(env, min_count=3), 403,
         "Quota exceeded for instances: Requested 3, but already used 0 of 2 instances")
     assert _mine(env) == []  # nothing made, nothing logged
+    with env.db.session() as s:
+        assert s.scalar(select(func.count()).select_from(InstanceAction)) == 0
     resp = _post(env, min_count=1, max_count=5)
     assert resp.status_code == 202
     assert sorted(s["name"] for s in _mine(env)) == ["web-1", "web-2"]
