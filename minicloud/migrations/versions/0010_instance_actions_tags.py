@@ -1,13 +1,13 @@
 """compute: instance actions and their events, server tags, reservation ids
 
-Revision ID: 0012
+Revision ID: 0010
 Revises: 0009
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0012'
+revision = '0010'
 down_revision = '0009'
 branch_labels = None
 depends_on = None
