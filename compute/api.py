@@ -19,7 +19,17 @@ from compute.glance import ImageClient
 from compute.hosts import Hosts
 from compute.microversion import MIN_VERSION, Version, negotiate
 from compute.policies import RULES
-from compute.routes import Compute, actions, attachments, flavors, hosts, servers, versions
+from compute.routes import (
+    Compute,
+    actions,
+    attachments,
+    flavors,
+    hosts,
+    instance_actions,
+    servers,
+    tags,
+    versions,
+)
 from compute.routes import images as image_routes
 from compute.routes import networks as network_routes
 from compute.routes import quotas as quota_routes
@@ -35,7 +45,7 @@ from minicloud.wsgi import create_app as base_app
 ImageClients = Callable[[str], ImageClient]    # a caller's token -> a client acting for them
 VolumeClients = Callable[[str], VolumeClient]
 BLUEPRINTS = (versions.bp, servers.bp, actions.bp, attachments.bp, flavors.bp, hosts.bp,
-              quota_routes.bp)
+              quota_routes.bp, instance_actions.bp, tags.bp)
 #: Nova's proxies of the image, volume and network APIs (2.1-2.35) and its extension list.
 BLUEPRINTS += (image_routes.bp, volume_routes.bp, network_routes.bp, extensions_bp)
 
