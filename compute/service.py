@@ -16,6 +16,7 @@ from compute.block_devices import BootRequest, RootVolume
 from compute.cinder import VolumeClient
 from compute.flavors import Flavors, FlavorSpec
 from compute.glance import ImageClient
+from compute.keypairs import Keypairs
 from compute.models import ComputeTask, Flavor, Instance
 from compute.server_query import ServerQuery
 from compute.virt.designer import disk_bus, next_device_name
@@ -38,6 +39,8 @@ class ServerRequest:
     host: str | None = None  # a requested host (admins, 2.74+)
     access_ip_v4: str | None = None
     access_ip_v6: str | None = None
+    user_data: str | None = None  # base64, validated
+    config_drive: bool = False
 
 
 #: Image API keys that are not image properties (never copied into the instance).
@@ -65,6 +68,7 @@ class ComputeService:
         self.image_client = image_client  # token -> client acting for that caller
         self.volume_client = volume_client
         self.flavors = Flavors(db)
+        self.keypairs = Keypairs(db, self.limits)
 
     # -- flavors ---------------------------------------------------------------------------
     def sync_flavors(self, specs: list[FlavorSpec]) -> int:
@@ -199,6 +203,11 @@ class ComputeService:
         when no host could take it).
         """
         flavor = self._flavor_for(ctx, req.flavor_ref)
+        key = None
+        if req.key_name is not None:  # one of the caller's own keypairs
+            key = self.keypairs.find(ctx.user_id, req.key_name)
+            if key is None:
+                raise BadRequest("Invalid key_name provided.")
         root, image_id = req.boot.root_volume, None
         if root is None:
             image = self._check_image(ctx, req.boot.image_ref, flavor, flavor.disk)
@@ -214,7 +223,9 @@ class ComputeService:
             image_meta=meta, vm_state=states.BUILDING, task_state=states.SCHEDULING,
             power_state=states.NOSTATE, metadata_=req.metadata, description=req.description,
             access_ip_v4=req.access_ip_v4, access_ip_v6=req.access_ip_v6,
-            key_name=req.key_name, availability_zone=zone, block_devices=[])
+            key_name=req.key_name, key_data=key.public_key if key else None,
+            user_data=req.user_data, config_drive=req.config_drive,
+            availability_zone=zone, block_devices=[])
         with self.db.session() as s:  # counted and recorded in one transaction
             quotas.check(s, ctx.project_id, inst.flavor, self.limits)
             s.add(inst)

@@ -21,6 +21,7 @@ from compute.routes import (
 from compute.service import ServerRequest
 from compute.views import server_created, server_detail, server_summary, server_updated
 from minicloud.errors import BadRequest, NotFound
+from minicloud.validation import to_bool
 from minicloud.wsgi import auth, authorize, body_schema, json_body, json_response
 
 bp = Blueprint("servers", __name__, url_prefix=PREFIX)
@@ -81,8 +82,6 @@ def _counts(body: dict) -> None:
 
 def _server_request(body: dict) -> ServerRequest:
     """A create body that passed the schema, checked against what this cloud offers."""
-    if body.get("key_name") is not None:
-        raise BadRequest("Invalid key_name provided.")
     _security_groups(body.get("security_groups") or [])
     _networks(body.get("networks"))
     _counts(body)
@@ -109,7 +108,8 @@ def _server_request(body: dict) -> ServerRequest:
         boot=boot, metadata=body.get("metadata") or {}, availability_zone=zone,
         description=body.get("description"), host=host,
         access_ip_v4=_address(body.get("accessIPv4")),
-        access_ip_v6=_address(body.get("accessIPv6")))
+        access_ip_v6=_address(body.get("accessIPv6")), key_name=body.get("key_name"),
+        user_data=body.get("user_data"), config_drive=to_bool(body.get("config_drive", False)))
 
 
 @bp.post("/servers")
