@@ -61,7 +61,7 @@ def test_openstack_keypair_lifecycle(run, osc, image, tmp_path: Path):  # noqa: 
     assert osc("keypair", "list") == []
 
 
-def test_minicloud_keypair_commands(cloud, tmp_path: Path):
+def test_minicloud_keypair_commands(cloud, image, tmp_path: Path):  # noqa: F811
     def mc(*args: str, check: bool = True) -> subprocess.CompletedProcess:
         proc = cloud.minicloud(*args, check=False)
         if check:
@@ -82,6 +82,13 @@ def test_minicloud_keypair_commands(cloud, tmp_path: Path):
     assert names[-2:] == ["mc-gen", "mc-file"]
     shown = json.loads(mc("keypair", "show", "mc-file", "-f", "json").stdout)
     assert shown["fingerprint"] == created["fingerprint"]
+    user_data = tmp_path / "user-data"
+    user_data.write_bytes(b"#!/bin/sh\n")
+    server = json.loads(mc("server", "create", "mc-kp-vm", "--image", image["id"],
+                           "--flavor", "lab.nano", "--key-name", "mc-file", "--user-data",
+                           str(user_data), "--config-drive", "--wait", "-f", "json").stdout)
+    assert (server["key_name"], server["config_drive"]) == ("mc-file", "True")
+    mc("server", "delete", "--wait", server["id"])
     mc("keypair", "delete", "mc-gen", "mc-file")
     failed = mc("keypair", "show", "mc-file", check=False)
     assert failed.returncode == 1 and b"not found" in failed.stderr
