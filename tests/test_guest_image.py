@@ -19,8 +19,8 @@ import pytest
 from compute import guest_image
 from compute.guest_image import (
     GuestDisk,
-    GuestMetadata,
     GuestImage,
+    GuestMetadata,
     GuestReport,
     GuestVolume,
     build_guest_images,
