@@ -18,7 +18,7 @@ from compute.glance import ImageClient
 from compute.hosts import Hosts
 from compute.microversion import MIN_VERSION, Version, negotiate
 from compute.policies import RULES
-from compute.routes import Compute, actions, attachments, flavors, hosts, servers, versions
+from compute.routes import Compute, actions, admin, attachments, flavors, hosts, servers, versions
 from compute.routes import quotas as quota_routes
 from compute.service import ComputeService
 from minicloud import services
@@ -30,7 +30,7 @@ from minicloud.wsgi import create_app as base_app
 ImageClients = Callable[[str], ImageClient]    # a caller's token -> a client acting for them
 VolumeClients = Callable[[str], VolumeClient]
 BLUEPRINTS = (versions.bp, servers.bp, actions.bp, attachments.bp, flavors.bp, hosts.bp,
-              quota_routes.bp)
+              quota_routes.bp, admin.bp)
 
 
 def create_app(conf: Config, db: Database | None = None,
