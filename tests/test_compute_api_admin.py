@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import update
 
 from compute.hosts import hypervisor_id
-from compute.models import ComputeHost, FlavorProject
-from compute.usage import audit_period
+from compute.models import ComputeHost, FlavorProject, Instance
+from compute.usage import Window, audit_period
 from minicloud.db import utcnow
 from tests.compute_fixtures import *  # noqa: F403
 from tests.compute_fixtures import IMAGE_ID, VOLUME_IDS, err, mv
@@ -221,7 +221,34 @@ def test_a_down_host_has_no_uptime(compute_env):
         "hypervisor"]["uptime"] is None
 
 
+def test_each_heartbeat_records_the_uptime_line(compute_env, monkeypatch):
+    with compute_env.db.session() as s:
+        s.execute(update(ComputeHost).values(uptime=None))
+    compute_env.agent.heartbeat()
+    with compute_env.db.session() as s:
+        assert " up " in s.get(ComputeHost, "node1").uptime
+    monkeypatch.setenv("PATH", "/nonexistent")  # no `uptime` command: nothing to report
+    compute_env.agent.heartbeat()
+    with compute_env.db.session() as s:
+        assert s.get(ComputeHost, "node1").uptime is None
+
+
 # -- simple tenant usage --------------------------------------------------------------------------
+T0 = dt.datetime(2026, 1, 10)
+
+
+@pytest.mark.parametrize("launched, terminated, hours", [
+    (None, None, 0.0),                                   # never launched
+    (T0 - dt.timedelta(days=2), None, 24.0),             # ran through the whole window
+    (T0 + dt.timedelta(hours=6), None, 18.0),            # launched inside it
+    (T0 + dt.timedelta(days=2), None, 0.0),              # launched after it
+    (T0 - dt.timedelta(days=2), T0 + dt.timedelta(hours=3), 3.0),  # deleted inside it
+    (T0 - dt.timedelta(days=2), T0 - dt.timedelta(hours=1), 0.0),  # deleted before it
+])
+def test_hours_charged_in_a_window(launched, terminated, hours):
+    window = Window(T0, T0 + dt.timedelta(days=1))
+    inst = Instance(launched_at=launched, terminated_at=terminated)
+    assert window.hours(inst) == pytest.approx(hours)
 def _window(days: int = 1) -> str:
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     fmt = "%Y-%m-%dT%H:%M:%S.%f"
