@@ -22,10 +22,12 @@ from compute.policies import RULES
 from compute.routes import (
     Compute,
     actions,
+    admin,
     attachments,
     flavors,
     hosts,
     instance_actions,
+    keypairs,
     servers,
     tags,
     versions,
@@ -45,7 +47,7 @@ from minicloud.wsgi import create_app as base_app
 ImageClients = Callable[[str], ImageClient]    # a caller's token -> a client acting for them
 VolumeClients = Callable[[str], VolumeClient]
 BLUEPRINTS = (versions.bp, servers.bp, actions.bp, attachments.bp, flavors.bp, hosts.bp,
-              quota_routes.bp, instance_actions.bp, tags.bp)
+              quota_routes.bp, instance_actions.bp, tags.bp, keypairs.bp, admin.bp)
 #: Nova's proxies of the image, volume and network APIs (2.1-2.35) and its extension list.
 BLUEPRINTS += (image_routes.bp, volume_routes.bp, network_routes.bp, extensions_bp)
 
