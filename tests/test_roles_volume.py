@@ -52,6 +52,10 @@ WRITES: dict[tuple[str, str], list[tuple[object, str]]] = {
     ("PUT", "/os-quota-sets/<target>"): [({"quota_set": {"volumes": 1}}, "")],
     ("DELETE", "/os-quota-sets/<target>"): [(None, "")],
     ("PUT", "/os-quota-class-sets/<class_name>"): [({"quota_class_set": {"volumes": 1}}, "")],
+    ("POST", "/qos-specs"): [({"qos_specs": {"name": "r"}}, "")],
+    ("PUT", "/qos-specs/<qos_id>"): [({"qos_specs": {"k": "v"}}, "")],
+    ("PUT", "/qos-specs/<qos_id>/delete_keys"): [({"keys": ["k"]}, "")],
+    ("DELETE", "/qos-specs/<qos_id>"): [(None, "")],
     **{(method, prefix + rule): requests for prefix in ("/os-volume-transfer",
                                                        "/volume-transfers")
        for method, rule, requests in (
@@ -79,6 +83,14 @@ ADMIN_ONLY: list[tuple[str, str, object]] = [
     ("DELETE", "/os-quota-sets/{project}", None),
     ("GET", "/os-quota-class-sets/default", None),
     ("PUT", "/os-quota-class-sets/default", {"quota_class_set": {"volumes": 1}}),
+    ("GET", "/qos-specs", None),
+    ("POST", "/qos-specs", {"qos_specs": {"name": "m"}}),
+    ("GET", "/qos-specs/{qos}", None),
+    ("PUT", "/qos-specs/{qos}", {"qos_specs": {"k": "v"}}),
+    ("PUT", "/qos-specs/{qos}/delete_keys", {"keys": ["k"]}),
+    ("GET", "/qos-specs/{qos}/associate?vol_type_id={type}", None),
+    ("GET", "/qos-specs/{qos}/disassociate_all", None),
+    ("DELETE", "/qos-specs/{qos}", None),
 ]
 
 
@@ -94,7 +106,8 @@ def _path(rule: str, prefix: str, project: str, ids: dict[str, str]) -> str:
     path = (prefix.replace("<project_id>", project) + rule).replace("<volume_id>", ids["vol"])
     for name, value in (("<attachment_id>", ids["att"]), ("<key>", "keep"),
                         ("<type_id>", ids["type"]), ("<transfer_id>", ids["tr"]),
-                        ("<target>", project), ("<class_name>", "default")):
+                        ("<target>", project), ("<class_name>", "default"),
+                        ("<qos_id>", ids["qos"])):
         path = path.replace(name, value)
     return path
 
@@ -103,7 +116,7 @@ def _path(rule: str, prefix: str, project: str, ids: dict[str, str]) -> str:
 def owned(volenv):
     """alice's (a member's) available volume made from an image, with metadata, a
     reserved attachment on a second volume, a third volume offered for transfer, and a
-    private volume type (with extra spec ``keep``) her project is listed on."""
+    private volume type (with extra spec ``keep``) her project is listed on, and qos-specs."""
     vol = volenv.create(name="owned", imageRef="raw-img", metadata={"keep": "1"})
     volenv.wait(vol["id"], "available")
     other = volenv.create(name="attached")
@@ -121,7 +134,9 @@ def owned(volenv):
         "extra_specs": {"keep": "1"}}}).json["volume_type"]
     assert volenv.admin.post(f"/v3/types/{vtype['id']}/action", json={"addProjectAccess": {
         "project": volenv.alice.project_id}}).status_code == 202
-    return {"vol": vol["id"], "att": att.json["attachment"]["id"], "other": other["id"],
+    qos = volenv.admin.post("/v3/qos-specs", json={"qos_specs": {"name": "q", "k": "v"}})
+    return {"qos": qos.json["qos_specs"]["id"],
+            "vol": vol["id"], "att": att.json["attachment"]["id"], "other": other["id"],
             "offered": offered["id"], "tr": tr.json["transfer"]["id"],
             "key": tr.json["transfer"]["auth_key"], "type": vtype["id"],
             "project": volenv.alice.project_id}
@@ -156,6 +171,8 @@ def test_reader_is_refused_every_write_and_nothing_changes(volenv, owned):
     assert [a["project_id"] for a in access["volume_type_access"]] == [owned["project"]]
     quota = volenv.admin.get(f"/v3/os-quota-sets/{owned['project']}").json["quota_set"]
     assert quota["volumes"] == 10
+    assert volenv.admin.get(f"/v3/qos-specs/{owned['qos']}").json["qos_specs"]["specs"] == \
+        {"k": "v"}
 
 
 def test_reader_still_reads(volenv, owned):

@@ -2,7 +2,8 @@
 extension list, limits.
 
 Volumes, actions and metadata are in :mod:`volumes.api_volumes`, attachments in
-:mod:`volumes.api_attachments`, types in :mod:`volumes.api_types`, quotas in
+:mod:`volumes.api_attachments`, types in :mod:`volumes.api_types`, qos-specs in
+:mod:`volumes.api_qos`, quotas in
 :mod:`volumes.api_quotas`, transfers in :mod:`volumes.api_transfers`; each is a blueprint
 registered twice, under ``/v3/{project_id}/...`` (the catalog's form) and project-less
 ``/v3/...`` (3.67). A project id in the path must be the caller's (admins may name any).
@@ -25,6 +26,7 @@ from minicloud.wsgi import auth, json_response, public
 from minicloud.wsgi import create_app as base_app
 from volumes import (
     api_attachments,
+    api_qos,
     api_quotas,
     api_transfers,
     api_types,
@@ -37,6 +39,7 @@ from volumes.attachments import AttachmentService
 from volumes.glance import ImageClient
 from volumes.microversion import MAX_VERSION, MIN_VERSION, fmt, negotiate
 from volumes.policies import RULES
+from volumes.qos import QosService
 from volumes.service import Settings, VolumeService
 from volumes.transfers import TransferService
 from volumes.types import TypeService
@@ -70,9 +73,10 @@ def create_app(conf: Config, db: Database | None = None,
     app.extensions["volume_attachments"] = AttachmentService(svc)
     app.extensions["volume_actions"] = VolumeActions(svc)
     app.extensions["volume_types"] = TypeService(svc.db)
+    app.extensions["volume_qos"] = QosService(svc.db)
     app.extensions["volume_transfers"] = TransferService(svc)
-    for blueprint in (api_volumes.bp, api_attachments.bp, api_types.bp, api_quotas.bp,
-                      api_transfers.bp, bp):
+    for blueprint in (api_volumes.bp, api_attachments.bp, api_types.bp, api_qos.bp,
+                      api_quotas.bp, api_transfers.bp, bp):
         app.register_blueprint(blueprint, url_prefix="/v3/<project_id>")
         app.register_blueprint(blueprint, url_prefix="/v3", name=f"{blueprint.name}_v3",
                                url_defaults={"project_id": None})
@@ -135,6 +139,7 @@ def availability_zones(project_id: str | None) -> Response:
 EXTENSIONS = (
     ("os-admin-actions", "AdminActions", "Enable admin actions."),
     ("os-availability-zone", "AvailabilityZones", "Describe Availability Zones."),
+    ("qos-specs", "Qos_specs_manage", "QoS specs support."),
     ("os-quota-class-sets", "QuotaClasses", "Quota classes management support."),
     ("os-quota-sets", "Quotas", "Quota management support."),
     ("os-services", "Services", "Services support."),

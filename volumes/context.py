@@ -16,6 +16,7 @@ from minicloud.wsgi import auth, authorize, current_service
 from volumes.actions import VolumeActions
 from volumes.attachments import AttachmentService
 from volumes.models import Volume
+from volumes.qos import QosService
 from volumes.service import VolumeService
 from volumes.transfers import TransferService
 from volumes.types import TypeService
@@ -32,6 +33,10 @@ def attachments() -> AttachmentService:
 
 def actions() -> VolumeActions:
     return current_app.extensions["volume_actions"]
+
+
+def qos() -> QosService:
+    return current_app.extensions["volume_qos"]
 
 
 def types() -> TypeService:

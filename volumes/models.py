@@ -98,6 +98,18 @@ class VolumeQuotaUsage(Base):
     gigabytes: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class QosSpecs(Base):
+    """Named quality-of-service limits (``read_iops_sec``...), associated with volume types.
+    Stored and shown; applying them on attach (libvirt ``<iotune>``) is compute's side."""
+
+    __tablename__ = "volume_qos_specs"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    consumer: Mapped[str] = mapped_column(String(16), default="back-end")
+    specs: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
 class VolumeType(Base):
     """A volume type: a name, extra specs and who may use it (public, or the listed
     projects and admins)."""
@@ -108,6 +120,8 @@ class VolumeType(Base):
     description: Mapped[str | None] = mapped_column(Text, nullable=True)
     is_public: Mapped[bool] = mapped_column(Boolean, default=True)
     extra_specs: Mapped[dict] = mapped_column(JSON, default=dict)
+    qos_specs_id: Mapped[str | None] = mapped_column(
+        ForeignKey("volume_qos_specs.id"), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 

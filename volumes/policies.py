@@ -169,6 +169,21 @@ RULES: list[DocumentedRuleDefault] = [
           ("PUT", "/types/{type_id}/extra_specs/{extra_spec_key}")),
     _rule("volume_extension:types_extra_specs:delete", ADMIN, "Delete type extra specs.",
           ("DELETE", "/types/{type_id}/extra_specs/{extra_spec_key}")),
+    # -- qos-specs (cinder/policies/qos_specs.py) ---------------------------------------
+    _rule("volume_extension:qos_specs_manage:get_all", ADMIN, "List qos specs or list all "
+          "associations.", ("GET", "/qos-specs")),
+    _rule("volume_extension:qos_specs_manage:get", ADMIN, "Show one specified qos spec.",
+          ("GET", "/qos-specs/{qos_id}"), ("GET", "/qos-specs/{qos_id}/associations")),
+    _rule("volume_extension:qos_specs_manage:create", ADMIN, "Create qos specs.",
+          ("POST", "/qos-specs")),
+    _rule("volume_extension:qos_specs_manage:update", ADMIN,
+          "Update qos specs (including updating association).",
+          ("PUT", "/qos-specs/{qos_id}"), ("PUT", "/qos-specs/{qos_id}/delete_keys"),
+          ("GET", "/qos-specs/{qos_id}/associate"),
+          ("GET", "/qos-specs/{qos_id}/disassociate"),
+          ("GET", "/qos-specs/{qos_id}/disassociate_all")),
+    _rule("volume_extension:qos_specs_manage:delete", ADMIN, "delete qos specs or unset one "
+          "specified qos key.", ("DELETE", "/qos-specs/{qos_id}")),
     # -- transfers (cinder/policies/volume_transfer.py) ---------------------------------
     _rule("volume:get_all_transfers", READER, "List volume transfer.",
           ("GET", "/os-volume-transfer"), ("GET", "/os-volume-transfer/detail"),

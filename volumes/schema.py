@@ -197,3 +197,18 @@ TRANSFER_ACCEPT = _wrap("accept", {
     "type": "object",
     "properties": {"auth_key": {"type": "string", "minLength": 1, "maxLength": 255}},
     "required": ["auth_key"], "additionalProperties": False})
+
+# -- qos-specs (cinder/api/schemas/qos_specs.py) -----------------------------------------------
+_QOS_VALUE = {"type": "string", "maxLength": 255}
+_QOS_KEYS = "^[a-zA-Z0-9-_:. /]{1,255}$"
+QOS_CREATE = _wrap("qos_specs", {
+    "type": "object",
+    "properties": {"name": TYPE_NAME, "consumer": {"type": "string",
+                                                   "enum": ["back-end", "front-end", "both"]}},
+    "patternProperties": {_QOS_KEYS: _QOS_VALUE},
+    "required": ["name"], "additionalProperties": False})
+QOS_SET = _wrap("qos_specs", {"type": "object", "patternProperties": {_QOS_KEYS: _QOS_VALUE},
+                              "minProperties": 1, "additionalProperties": False})
+QOS_DELETE_KEYS = _wrap("keys", {"type": "array", "minItems": 1,
+                                 "items": {"type": "string", "minLength": 1,
+                                           "maxLength": 255}})

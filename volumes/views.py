@@ -19,6 +19,7 @@ from minicloud.microversion import Version, shape
 from volumes import states
 from volumes.models import (
     DEFAULT_TYPE_ID,
+    QosSpecs,
     Volume,
     VolumeAttachment,
     VolumeHost,
@@ -155,8 +156,18 @@ def volume_type_view(vtype: VolumeType, extra_specs: Mapping[str, str] | None, q
     if access_attr:
         view["os-volume-type-access:is_public"] = vtype.is_public
     if qos:
-        view["qos_specs_id"] = None  # qos-specs are not built yet
+        view["qos_specs_id"] = vtype.qos_specs_id
     return view
+
+
+def qos_view(qos: QosSpecs) -> dict:
+    return {"id": qos.id, "name": qos.name, "consumer": qos.consumer,
+            "specs": dict(qos.specs or {})}
+
+
+def qos_links(viewer: Viewer, qos: QosSpecs) -> list[dict]:
+    return [{"rel": "self", "href": f"{viewer.base}/v3/qos-specs/{qos.id}"},
+            {"rel": "bookmark", "href": f"{viewer.base}/qos-specs/{qos.id}"}]
 
 
 #: Transfer fields by microversion (Tempest's volume/v3_55, v3_57 transfer schemas).

@@ -1,4 +1,4 @@
-"""volumes: volume types (and their project access), quota limits, transfers
+"""volumes: volume types (and their project access), qos-specs, quota limits, transfers
 
 Revision ID: 0015
 Revises: 0009
@@ -19,14 +19,25 @@ DEFAULT_TYPE_ID = '4ee21aa8-9f8c-4bd2-9d6b-a1f7e1c0c001'
 
 
 def upgrade() -> None:
+    op.create_table('volume_qos_specs',
+    sa.Column('id', sa.String(length=36), nullable=False),
+    sa.Column('name', sa.String(length=255), nullable=False),
+    sa.Column('consumer', sa.String(length=16), nullable=False),
+    sa.Column('specs', sa.JSON(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('name')
+    )
     types = op.create_table('volume_types',
     sa.Column('id', sa.String(length=36), nullable=False),
     sa.Column('name', sa.String(length=255), nullable=False),
     sa.Column('description', sa.Text(), nullable=True),
     sa.Column('is_public', sa.Boolean(), nullable=False),
     sa.Column('extra_specs', sa.JSON(), nullable=False),
+    sa.Column('qos_specs_id', sa.String(length=36), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['qos_specs_id'], ['volume_qos_specs.id']),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('name')
     )
@@ -83,3 +94,4 @@ def downgrade() -> None:
     op.drop_table('volume_quotas')
     op.drop_table('volume_type_projects')
     op.drop_table('volume_types')
+    op.drop_table('volume_qos_specs')
