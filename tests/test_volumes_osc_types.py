@@ -81,16 +81,12 @@ def test_volume_quota_commands(clients):
     osc("quota", "set", "--volumes", "7", "--gigabytes", "70", "--per-volume-gigabytes", "5",
         "osc-recv")
     shown = json.loads(osc("quota", "show", "--volume", "osc-recv", "-f", "json"))
-    values = {row["Resource"]: row["Limit"] for row in shown} if isinstance(shown, list) \
-        else shown
-    assert (values["volumes"], values["gigabytes"], values["per-volume-gigabytes"]
-            if "per-volume-gigabytes" in values else values["per_volume_gigabytes"]) == \
-        (7, 70, 5)
+    values = {row["Resource"]: row["Limit"] for row in shown}
+    assert (values["volumes"], values["gigabytes"], values["per-volume-gigabytes"]) == \
+        (7, 70, 5), shown
     defaults = json.loads(osc("quota", "show", "--volume", "--default", "osc-recv", "-f",
                               "json"))
-    values = {row["Resource"]: row["Limit"] for row in defaults} \
-        if isinstance(defaults, list) else defaults
-    assert values["volumes"] == 10
+    assert {row["Resource"]: row["Limit"] for row in defaults}["volumes"] == 10, defaults
 
 
 def test_volume_transfer_commands(clients):
@@ -125,3 +121,21 @@ def test_volume_transfer_commands(clients):
     osc("volume", "transfer", "request", "delete", kept["id"])
     assert wait_for(osc, "osc-kept", "available")["name"] == "osc-kept"
     osc("volume", "delete", "osc-kept")
+
+
+def test_volume_qos_commands(clients):
+    osc, _ = clients
+    osc("volume", "type", "create", "osc-qos-type")
+    created = json.loads(osc("volume", "qos", "create", "--consumer", "front-end",
+                             "--property", "read_iops_sec=200", "osc-slow", "-f", "json"))
+    assert (created["name"], created["consumer"]) == ("osc-slow", "front-end")
+    osc("volume", "qos", "associate", "osc-slow", "osc-qos-type")
+    osc("volume", "qos", "set", "--property", "write_iops_sec=100", "osc-slow")
+    shown = json.loads(osc("volume", "qos", "show", "osc-slow", "-f", "json"))
+    assert shown["properties"] == {"read_iops_sec": "200", "write_iops_sec": "100"}
+    assert "osc-qos-type" in str(shown["associations"])
+    assert any(q["Name"] == "osc-slow" for q in json.loads(osc("volume", "qos", "list", "-f",
+                                                                "json")))
+    osc("volume", "qos", "disassociate", "--volume-type", "osc-qos-type", "osc-slow")
+    osc("volume", "qos", "delete", "osc-slow")
+    osc("volume", "type", "delete", "osc-qos-type")

@@ -22,8 +22,9 @@ def _limits() -> quotas.QuotaLimits:
 
 
 def _ints(values: dict) -> dict[str, int]:
-    """Limits that passed :data:`volumes.schema.QUOTA_LIMIT` (integers or digit strings)."""
-    return {k: int(v) for k, v in values.items()}
+    """Limits that passed :data:`volumes.schema.QUOTA_LIMIT` (integers or digit strings),
+    without the keys Cinder ignores."""
+    return {k: int(v) for k, v in values.items() if k not in schema.QUOTA_IGNORED}
 
 
 @bp.get("/os-quota-sets/<target>", endpoint="show_quotas")

@@ -181,7 +181,14 @@ QUOTA_LIMIT = {"type": ["integer", "string"], "pattern": "^-?[0-9]+$", "minimum"
                "maximum": DB_MAX_INT}
 QUOTA_RESOURCES = ("volumes", "gigabytes", "snapshots", "backups", "backup_gigabytes",
                    "per_volume_gigabytes", "groups")
-_LIMITS = {"type": "object", "properties": {r: QUOTA_LIMIT for r in QUOTA_RESOURCES},
+#: Keys clients send besides the limits, which Cinder ignores (cinderclient sends
+#: ``tenant_id`` and ``class_name``; ``skip_validation`` is accepted, the check below usage
+#: is always made).
+QUOTA_IGNORED = ("id", "tenant_id", "class_name", "skip_validation")
+_IGNORED = {k: {"type": ["string", "boolean", "null"], "maxLength": 255}
+            for k in QUOTA_IGNORED}
+_LIMITS = {"type": "object",
+           "properties": {**_IGNORED, **{r: QUOTA_LIMIT for r in QUOTA_RESOURCES}},
            "additionalProperties": False}
 QUOTA_UPDATE = _wrap("quota_set", _LIMITS)
 QUOTA_CLASS_UPDATE = _wrap("quota_class_set", _LIMITS)
