@@ -20,12 +20,13 @@ from pathlib import Path
 
 from sqlalchemy import select, update
 
-from compute import scheduler, states
+from compute import console, scheduler, states
 from compute.cinder import VolumeClient
 from compute.driver import Driver, InstanceSpec
 from compute.faults import user_fault
 from compute.glance import ImageClient
 from compute.imagecache import ImageCache
+from compute.instance_actions import ActionEvents
 from compute.models import ComputeHost, ComputeTask, Instance
 from compute.service import ComputeService, root_bdm
 from minicloud.config import Config
@@ -60,7 +61,8 @@ class Agent:
                                 StatePaths(conf.state_dir).image_store
                                 if conf.compute.use_direct_url else None)
         self.service = ComputeService(db, lambda _token: images())
-        self.queue = TaskQueue(db, ComputeTask, "instance_id", self.host)
+        self.queue = TaskQueue(db, ComputeTask, "instance_id", self.host,
+                               hooks=ActionEvents(db, self.host))
         self.workers = workers
 
     # -- registration --------------------------------------------------------------------------
@@ -130,7 +132,7 @@ class Agent:
             LOG.exception("could not roll back %s of %s", task.action, task.instance_id)
             if task.action == "spawn":
                 self.service.set_error(task.instance_id, user_fault(exc, task.instance_id))
-        if task.action not in ("spawn", "delete"):
+        if task.action not in ("spawn", "delete", console.ACTION):
             self._clear_task(task.instance_id)
 
     def _instance(self, instance_id: str) -> Instance:
@@ -298,6 +300,15 @@ class Agent:
         finally:
             dest.unlink(missing_ok=True)
         self._transition(task.instance_id, "image_snapshot", task_state=None)
+
+    def _do_console_log(self, task: ComputeTask) -> None:
+        """Answer the API's request for a console log (:mod:`compute.console`): its tail
+        goes back in the task's params."""
+        text = console.read_tail(self.instances_path / task.params["instance_id"]
+                                 / "console.log")
+        with self.db.session() as s:
+            s.execute(update(ComputeTask).where(ComputeTask.id == task.id)
+                      .values(params={**task.params, "output": text}))
 
     # -- volumes ---------------------------------------------------------------------------
     def _bdm(self, inst: Instance, volume_id: str) -> dict | None:

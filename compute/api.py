@@ -14,11 +14,22 @@ from flask import Flask, Response, g, request
 
 from compute import quotas
 from compute.cinder import VolumeClient
+from compute.console import ConsoleReader
 from compute.glance import ImageClient
 from compute.hosts import Hosts
 from compute.microversion import MIN_VERSION, Version, negotiate
 from compute.policies import RULES
-from compute.routes import Compute, actions, attachments, flavors, hosts, servers, versions
+from compute.routes import (
+    Compute,
+    actions,
+    attachments,
+    flavors,
+    hosts,
+    instance_actions,
+    servers,
+    tags,
+    versions,
+)
 from compute.routes import quotas as quota_routes
 from compute.service import ComputeService
 from minicloud import services
@@ -30,7 +41,7 @@ from minicloud.wsgi import create_app as base_app
 ImageClients = Callable[[str], ImageClient]    # a caller's token -> a client acting for them
 VolumeClients = Callable[[str], VolumeClient]
 BLUEPRINTS = (versions.bp, servers.bp, actions.bp, attachments.bp, flavors.bp, hosts.bp,
-              quota_routes.bp)
+              quota_routes.bp, instance_actions.bp, tags.bp)
 
 
 def create_app(conf: Config, db: Database | None = None,
@@ -51,8 +62,7 @@ def create_app(conf: Config, db: Database | None = None,
             return VolumeClient(volume_url, lambda: token)
     db = app.extensions["minicloud"].db
     svc = ComputeService(db, image_client, volume_client, quotas.Limits.from_conf(conf))
-    app.extensions["compute"] = Compute(svc, Hosts(db), conf.path(conf.compute.instances_path),
-                                        image_url)
+    app.extensions["compute"] = Compute(svc, Hosts(db), ConsoleReader(db), image_url)
 
     @app.before_request
     def _microversion() -> None:
