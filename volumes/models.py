@@ -14,7 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from minicloud.db import Base, utcnow
 
-#: The id of ``__DEFAULT__``, the type made by migration 0015 (volumes before it point at it).
+#: The id of ``__DEFAULT__``, the type the volume types migration made (older volumes point at it).
 DEFAULT_TYPE_ID = "4ee21aa8-9f8c-4bd2-9d6b-a1f7e1c0c001"
 
 

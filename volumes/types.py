@@ -2,8 +2,9 @@
 
 As Cinder's: a type is public (every project may use it) or private (only the projects on
 its access list, and admins, see or use it); names are unique (a second one is a 409);
-``__DEFAULT__`` (made by migration 0015, :data:`volumes.models.DEFAULT_TYPE_ID`) is the type
-of a volume created without one and cannot be deleted; a type some volume still has cannot
+``__DEFAULT__`` (made by the volume types migration,
+:data:`volumes.models.DEFAULT_TYPE_ID`) is the type of a volume created without one and
+cannot be deleted; a type some volume still has cannot
 be deleted either (400). Another project's private type is a 404, as one that does not
 exist. The API checks the policies; this module checks visibility and the rules above.
 """
