@@ -194,6 +194,9 @@ OPTIONS: tuple[Option, ...] = (
            "this host's address towards the portal). Initiator names are not authenticated: "
            "CHAP is the control."),
     Option("volume", "quota_volumes", "int", 10, "Volumes per project (-1: unlimited)."),
+    Option("volume", "storage_availability_zone", "str", "nova",
+           "Availability zone of this cloud's volumes: new volumes are in it and the volume "
+           "API lists it (Cinder's option of the same name)."),
     Option("volume", "quota_gigabytes", "int", 100,
            "Gigabytes of volumes per project (-1: unlimited)."),
     Option("volume", "task_timeout", "float", 60.0,
