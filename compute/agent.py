@@ -26,6 +26,7 @@ from compute.driver import Driver, InstanceSpec
 from compute.faults import user_fault
 from compute.glance import ImageClient
 from compute.imagecache import ImageCache
+from compute.lifecycle_tasks import LifecycleTasks
 from compute.models import ComputeHost, ComputeTask, Instance
 from compute.service import ComputeService, root_bdm
 from minicloud.config import Config
@@ -48,7 +49,7 @@ def _memory_mib() -> int:
     return 0
 
 
-class Agent:
+class Agent(LifecycleTasks):
     def __init__(self, conf: Config, db: Database, driver: Driver,
                  images: Callable[[], ImageClient],
                  volumes: Callable[[], VolumeClient] | None = None, workers: int = 4) -> None:
@@ -275,6 +276,12 @@ class Agent:
         self._reboot(task, hard=True)
 
     def _do_snapshot(self, task: ComputeTask) -> None:
+        self._upload_snapshot(task)
+        self._transition(task.instance_id, "image_snapshot", task_state=None)
+
+    def _upload_snapshot(self, task: ComputeTask) -> None:
+        """Flatten vda into the task's image and upload it (the image is deleted when
+        this fails)."""
         image_id = task.params["image_id"]
         inst_dir = self.instances_path / task.instance_id
         dest = inst_dir / f"snapshot-{image_id}"
@@ -297,7 +304,6 @@ class Agent:
             raise
         finally:
             dest.unlink(missing_ok=True)
-        self._transition(task.instance_id, "image_snapshot", task_state=None)
 
     # -- volumes ---------------------------------------------------------------------------
     def _bdm(self, inst: Instance, volume_id: str) -> dict | None:
@@ -400,6 +406,7 @@ class Agent:
         self.heartbeat()
         self.sync_power_states()
         self.manage_image_cache()
+        self.reclaim_soft_deleted()
 
     # -- main loop -----------------------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:

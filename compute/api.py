@@ -18,7 +18,16 @@ from compute.glance import ImageClient
 from compute.hosts import Hosts
 from compute.microversion import MIN_VERSION, Version, negotiate
 from compute.policies import RULES
-from compute.routes import Compute, actions, attachments, flavors, hosts, servers, versions
+from compute.routes import (
+    Compute,
+    actions,
+    addresses,
+    attachments,
+    flavors,
+    hosts,
+    servers,
+    versions,
+)
 from compute.routes import quotas as quota_routes
 from compute.service import ComputeService
 from minicloud import services
@@ -30,7 +39,7 @@ from minicloud.wsgi import create_app as base_app
 ImageClients = Callable[[str], ImageClient]    # a caller's token -> a client acting for them
 VolumeClients = Callable[[str], VolumeClient]
 BLUEPRINTS = (versions.bp, servers.bp, actions.bp, attachments.bp, flavors.bp, hosts.bp,
-              quota_routes.bp)
+              quota_routes.bp, addresses.bp)
 
 
 def create_app(conf: Config, db: Database | None = None,
@@ -50,7 +59,8 @@ def create_app(conf: Config, db: Database | None = None,
         def volume_client(token: str) -> VolumeClient:
             return VolumeClient(volume_url, lambda: token)
     db = app.extensions["minicloud"].db
-    svc = ComputeService(db, image_client, volume_client, quotas.Limits.from_conf(conf))
+    svc = ComputeService(db, image_client, volume_client, quotas.Limits.from_conf(conf),
+                         conf.compute.reclaim_instance_interval)
     app.extensions["compute"] = Compute(svc, Hosts(db), conf.path(conf.compute.instances_path),
                                         image_url)
 

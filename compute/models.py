@@ -94,6 +94,11 @@ class Instance(Base):
     access_ip_v4: Mapped[str | None] = mapped_column(String(39), nullable=True)
     access_ip_v6: Mapped[str | None] = mapped_column(String(39), nullable=True)
     block_devices: Mapped[list] = mapped_column(JSON, default=list)
+    # lock: who locked it ("owner" or "admin", None: unlocked) and why (2.73)
+    locked_by: Mapped[str | None] = mapped_column(String(5), nullable=True)
+    locked_reason: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    # the user data a rebuild gave (2.57); shown back in the rebuild response
+    user_data: Mapped[str | None] = mapped_column(Text, nullable=True)
     fault: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     launched_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     terminated_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)

@@ -102,8 +102,16 @@ class LibvirtDriver:
         return guest
 
     def power_off(self, instance_id: str) -> None:
-        """Clean shutdown (ACPI) for up to ``shutdown_timeout`` seconds, then pull the plug."""
+        """Clean shutdown (ACPI) for up to ``shutdown_timeout`` seconds, then pull the plug.
+
+        A paused guest cannot answer ACPI: it is powered off at once. A suspended guest
+        loses its saved memory (it boots afresh when started).
+        """
         guest = self._guest(instance_id)
+        guest.discard_saved_state()
+        if guest.power_state() == states.PAUSED:
+            guest.destroy()
+            return
         guest.shutdown()
         deadline = time.monotonic() + self.shutdown_timeout
         while time.monotonic() < deadline:
@@ -128,6 +136,40 @@ class LibvirtDriver:
         self._guest(instance_id)
         disks.flatten(instance_dir / ROOT_DISK, dest)
         return "qcow2"
+
+    def pause(self, instance_id: str) -> None:
+        self._guest(instance_id).pause()
+
+    def unpause(self, instance_id: str) -> None:
+        self._guest(instance_id).unpause()
+
+    def suspend(self, instance_id: str) -> None:
+        self._guest(instance_id).save()
+
+    def resume(self, instance_id: str) -> None:
+        guest = self._guest(instance_id)
+        if not guest.has_saved_state():
+            raise MinicloudError(f"guest {instance_id} has no saved state to resume from")
+        guest.start()
+
+    def rebuild(self, instance_id: str, instance_dir: Path, base_image: Path | None,
+                base_format: str, root_gb: int, power_on: bool) -> None:
+        """The new vda is made beside the old one and renamed over it once the guest is
+        off: the definition keeps naming ``disk``, vdb and the volumes are not touched."""
+        guest = self._guest(instance_id)
+        new_root = instance_dir / f"{ROOT_DISK}.rebuild"
+        if base_image is not None:
+            try:
+                disks.create_overlay(base_image, base_format, new_root, root_gb)
+            except BaseException:
+                new_root.unlink(missing_ok=True)
+                raise
+        guest.discard_saved_state()
+        guest.destroy()
+        if base_image is not None:
+            new_root.replace(instance_dir / ROOT_DISK)
+        if power_on:
+            guest.start()
 
     def attach_volume(self, instance_id: str, image_meta: dict, info: ConnectionInfo,
                       device: str, secret_id: str) -> None:
