@@ -41,7 +41,9 @@ def _queued(name: str) -> Callable[[Instance, dict], Response]:
 
 
 def _lock(inst: Instance, params: dict) -> Response:
-    _lifecycle().lock(auth(), inst.id, params.get("locked_reason"))
+    # before 2.73 Nova reads no body: a reason sent then is ignored
+    reason = params.get("locked_reason") if mv().at_least(73) else None
+    _lifecycle().lock(auth(), inst.id, reason)
     return Response(status=202)
 
 
