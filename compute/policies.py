@@ -86,7 +86,7 @@ RULES: list[DocumentedRuleDefault] = [
     _action("os-suspend-server:resume", MEMBER, "Resume a suspended server", "resume"),
     _action("os-deferred-delete:restore", MEMBER, "Restore a soft-deleted server",
             "restore"),
-    _action("os-deferred-delete:force", MEMBER, "Delete a soft-deleted server now",
+    _action("os-deferred-delete:force", MEMBER, "Delete a server now (soft-deleted or not)",
             "forceDelete"),
     _rule("ips:index", READER, "List a server's addresses", ("GET", f"{_SERVERS}/ips")),
     _rule("ips:show", READER, "List a server's addresses on one network",
