@@ -174,6 +174,7 @@ class FakeDriver:
 
     def reboot(self, instance_id: str, hard: bool) -> None:
         self._guest(instance_id)
+        self.saved.discard(instance_id)
         self.guests[instance_id] = states.RUNNING
 
     def power_state(self, instance_id: str) -> int:

@@ -32,8 +32,9 @@ ACTIONS: dict[str, Action] = {
     "stop": Action("os-stop", frozenset({ACTIVE, ERROR}), "powering-off", STOPPED),
     "start": Action("os-start", frozenset({STOPPED}), "powering-on", ACTIVE),
     "reboot_soft": Action("reboot", frozenset({ACTIVE}), "reboot_started", ACTIVE),
-    "reboot_hard": Action("reboot", frozenset({ACTIVE, STOPPED, ERROR}),
-                          "reboot_started_hard", ACTIVE),
+    # a hard reboot boots afresh from any of these (a suspended guest's saved RAM is lost)
+    "reboot_hard": Action("reboot", frozenset({ACTIVE, STOPPED, ERROR, PAUSED_VM,
+                                               SUSPENDED_VM}), "reboot_started_hard", ACTIVE),
     "snapshot": Action("createImage", frozenset({ACTIVE, STOPPED, PAUSED_VM, SUSPENDED_VM}),
                        "image_snapshot", None, locked_out=False),
     "backup": Action("createBackup", frozenset({ACTIVE, STOPPED, PAUSED_VM, SUSPENDED_VM}),

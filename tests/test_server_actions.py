@@ -73,6 +73,17 @@ def test_suspend_and_resume(env, sid):
         f"Cannot 'resume' instance {sid} while it is in vm_state active")
 
 
+@pytest.mark.parametrize("action", ["pause", "suspend"])
+def test_a_hard_reboot_boots_a_paused_or_suspended_server_afresh(env, sid, action):
+    act(env.alice, sid, {action: None})
+    env.work()
+    err(act(env.alice, sid, {"reboot": {"type": "SOFT"}}), 409, "Cannot 'reboot'")
+    assert act(env.alice, sid, {"reboot": {"type": "HARD"}}).status_code == 202
+    env.work()
+    assert (status(env, sid), env.driver.guests[sid]) == ("ACTIVE", 1)
+    assert sid not in env.driver.saved
+
+
 def test_paused_and_suspended_servers_can_be_snapshotted_and_deleted(env, sid):
     act(env.alice, sid, {"pause": None})
     env.work()

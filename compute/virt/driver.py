@@ -124,7 +124,10 @@ class LibvirtDriver:
         self._guest(instance_id).start()
 
     def reboot(self, instance_id: str, hard: bool) -> None:
-        self._guest(instance_id).reboot(hard)
+        guest = self._guest(instance_id)
+        if hard:  # a fresh boot, even of a suspended guest
+            guest.discard_saved_state()
+        guest.reboot(hard)
 
     def power_state(self, instance_id: str) -> int:
         guest = self.host.lookup(instance_id)
