@@ -205,9 +205,10 @@ class Agent(LifecycleTasks):
                                 launched_at=utcnow(), progress=100):
             LOG.info("instance %s changed while spawning; leaving it to its new task", inst.id)
 
-    def _image_args(self, inst: Instance) -> dict:
-        """The cached base image (and AMI kernel/ramdisk) of a server booting from an image."""
-        image = self.images().get(inst.image_id)
+    def _image_args(self, inst: Instance, image_id: str | None = None) -> dict:
+        """The cached base image (and AMI kernel/ramdisk) of a server booting from an image
+        (``image_id``: another image, with the server's kernel: a rescue)."""
+        image = self.images().get(image_id or inst.image_id)
         args: dict = {"base_image": self.cache.fetch(image)}
         for prop, arg in (("kernel_id", "kernel"), ("ramdisk_id", "ramdisk")):
             if inst.image_meta.get(prop):  # AMI-style: boot the kernel directly

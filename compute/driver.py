@@ -15,6 +15,9 @@ Contract (what the agent relies on):
   ephemeral disk (vdb), the attached volumes and the domain definition stay. The old vda
   is replaced only once the new one is made, so a failure before that leaves it intact.
   ``base_image`` None (a volume-backed server) keeps vda and only starts the guest again.
+* ``rescue`` boots the guest from a copy of ``spec.base_image`` (vda) with its own vda as
+  vdb and nothing else attached, keeping the original definition to restore; ``unrescue``
+  restores it, drops the rescue disk and boots the guest from its own disks again.
 """
 from __future__ import annotations
 
@@ -64,6 +67,8 @@ class Driver(Protocol):
     def resume(self, instance_id: str) -> None: ...
     def rebuild(self, instance_id: str, instance_dir: Path, base_image: Path | None,
                 base_format: str, root_gb: int, power_on: bool) -> None: ...
+    def rescue(self, spec: InstanceSpec) -> None: ...
+    def unrescue(self, instance_id: str, instance_dir: Path) -> None: ...
     def list_instances(self) -> list[str]: ...
     def attach_volume(self, instance_id: str, image_meta: dict, info, device: str,
                       secret_id: str) -> None: ...
@@ -187,6 +192,21 @@ class FakeDriver:
 
         create_blank(dest, 1)
         return "qcow2"
+
+    def rescue(self, spec: InstanceSpec) -> None:
+        self._guest(spec.id)
+        if self.fail_at == "rescue":
+            raise InjectedFailure("injected failure at rescue")
+        (spec.instance_dir / "disk.rescue").write_text(f"copy of {spec.base_image}")
+        self.saved.discard(spec.id)
+        self.guests[spec.id] = states.RUNNING
+        self.calls.append(("rescue", spec.id))
+
+    def unrescue(self, instance_id: str, instance_dir: Path) -> None:
+        self._guest(instance_id)
+        (instance_dir / "disk.rescue").unlink(missing_ok=True)
+        self.guests[instance_id] = states.RUNNING
+        self.calls.append(("unrescue", instance_id))
 
     def list_instances(self) -> list[str]:
         return list(self.guests)

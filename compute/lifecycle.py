@@ -85,17 +85,9 @@ class Lifecycle:
                 raise BadRequest("Unable to rebuild with a different image for a "
                                  "volume-backed server.")
         else:
-            flavor = SimpleNamespace(ram=inst.flavor["ram"])
-            image = self.service._check_image(ctx, req.image_ref, flavor,  # type: ignore[arg-type]
-                                              inst.flavor["disk"])
-            meta = {k: str(v) for k, v in image.items() if k not in NOT_IMAGE_META}
-            for prop in DOMAIN_PROPERTIES:
-                if meta.get(prop, "") != inst.image_meta.get(prop, ""):
-                    raise BadRequest(
-                        f"Image {req.image_ref} differs from the server's image in {prop}: "
-                        "a rebuild keeps the server's hardware, so it needs an image with "
-                        "the same firmware, machine type, disk bus and kernel.")
-            values.update(image_id=image["id"], image_meta=meta)
+            image = self._checked_image(ctx, inst, req.image_ref)
+            values.update(image_id=image["id"], image_meta={
+                k: str(v) for k, v in image.items() if k not in NOT_IMAGE_META})
         values.update(self._changed_fields(req))
         return self.service.start_action(ctx, server_id, "rebuild",
                                          {"image_id": values.get("image_id")}, values)
@@ -112,6 +104,31 @@ class Lifecycle:
             if getattr(req, f"set_{field}"):
                 values[field] = getattr(req, field)
         return values
+
+    # -- rescue --------------------------------------------------------------------------------
+    def rescue(self, ctx: AuthContext, server_id: str, image_ref: str | None) -> None:
+        """Queue the rescue: the given image (checked as a rebuild's) or the server's own."""
+        inst = self.service.get_server(ctx, server_id)
+        if root_bdm(inst) is not None:
+            raise BadRequest("Cannot rescue a volume-backed instance.")
+        image_id = inst.image_id
+        if image_ref is not None and image_ref != inst.image_id:
+            image_id = self._checked_image(ctx, inst, image_ref)["id"]
+        self.service.start_action(ctx, server_id, "rescue", {"image_id": image_id})
+
+    def _checked_image(self, ctx: AuthContext, inst: Instance, image_ref: str) -> dict:
+        """The image, checked as on create, whose hardware properties are the server's."""
+        flavor = SimpleNamespace(ram=inst.flavor["ram"])
+        image = self.service._check_image(ctx, image_ref, flavor,  # type: ignore[arg-type]
+                                          inst.flavor["disk"])
+        meta = {k: str(v) for k, v in image.items() if k not in NOT_IMAGE_META}
+        for prop in DOMAIN_PROPERTIES:
+            if meta.get(prop, "") != inst.image_meta.get(prop, ""):
+                raise BadRequest(
+                    f"Image {image_ref} differs from the server's image in {prop}: the "
+                    "server keeps its hardware, so it needs an image with the same "
+                    "firmware, machine type, disk bus and kernel.")
+        return image
 
     # -- backups ---------------------------------------------------------------------------------
     def backup(self, ctx: AuthContext, server_id: str, name: str, backup_type: str,

@@ -15,6 +15,7 @@ import logging
 from sqlalchemy import select, update
 
 from compute import states
+from compute.driver import InstanceSpec
 from compute.faults import user_fault
 from compute.models import ComputeTask, Instance
 from minicloud.db import utcnow
@@ -106,6 +107,25 @@ class LifecycleTasks:
                          vm_state=states.ACTIVE if power_on else states.STOPPED,
                          task_state=None, power_state=self.driver.power_state(inst.id),
                          launched_at=utcnow(), progress=100)
+
+    # -- rescue ----------------------------------------------------------------------------------
+    def _do_rescue(self, task: ComputeTask) -> None:
+        """Boot the rescue image with the server's vda as vdb; a failure leaves the guest as
+        it was and the server in ERROR with a fault (as Nova)."""
+        inst = self._instance(task.instance_id)
+        try:
+            args = self._image_args(inst, task.params["image_id"])
+            self.driver.rescue(InstanceSpec(
+                id=inst.id, name=inst.name, flavor=inst.flavor, image_meta=inst.image_meta,
+                instance_dir=self.instances_path / inst.id, **args))
+        except Exception as exc:
+            self.service.set_error(inst.id, user_fault(exc, inst.id))
+            raise
+        self._finish(task, states.RESCUED)
+
+    def _do_unrescue(self, task: ComputeTask) -> None:
+        self.driver.unrescue(task.instance_id, self.instances_path / task.instance_id)
+        self._finish(task, states.ACTIVE)
 
     # -- backups ---------------------------------------------------------------------------------
     def _do_backup(self, task: ComputeTask) -> None:

@@ -88,6 +88,8 @@ RULES: list[DocumentedRuleDefault] = [
             "restore"),
     _action("os-deferred-delete:force", MEMBER, "Delete a server now (soft-deleted or not)",
             "forceDelete"),
+    _action("os-rescue", MEMBER, "Rescue a server", "rescue"),
+    _action("os-unrescue", MEMBER, "Unrescue a server", "unrescue"),
     _rule("ips:index", READER, "List a server's addresses", ("GET", f"{_SERVERS}/ips")),
     _rule("ips:show", READER, "List a server's addresses on one network",
           ("GET", f"{_SERVERS}/ips/{{network_label}}")),

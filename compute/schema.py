@@ -143,6 +143,10 @@ _ACTIONS = {
                      "additionalProperties": False},
     "lock": _NO_BODY, "unlock": _NO_BODY, "pause": _NO_BODY, "unpause": _NO_BODY,
     "suspend": _NO_BODY, "resume": _NO_BODY, "restore": _NO_BODY, "forceDelete": _NO_BODY,
+    "rescue": {"type": ["object", "null"],
+               "properties": {"adminPass": {"type": "string"}, "rescue_image_ref": UUID},
+               "additionalProperties": False},
+    "unrescue": _NO_BODY,
 }
 _REBUILD = {
     "imageRef": UUID, "name": NAME, "adminPass": {"type": "string"}, "metadata": METADATA,

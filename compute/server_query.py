@@ -167,7 +167,8 @@ STATUS_STATES = {"ACTIVE": states.ACTIVE, "BUILD": states.BUILDING, "SHUTOFF": s
                  "ERROR": states.ERROR, "DELETED": states.DELETED,
                  "REBOOT": states.ACTIVE, "HARD_REBOOT": states.ACTIVE,
                  "PAUSED": states.PAUSED_VM, "SUSPENDED": states.SUSPENDED_VM,
-                 "SOFT_DELETED": states.SOFT_DELETED, "REBUILD": states.ACTIVE}
+                 "SOFT_DELETED": states.SOFT_DELETED, "REBUILD": states.ACTIVE,
+                 "RESCUE": states.RESCUED}
 
 
 def _timestamp(raw: str, name: str) -> dt.datetime:

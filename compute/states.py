@@ -12,6 +12,7 @@ from dataclasses import dataclass
 # vm_state values
 BUILDING, ACTIVE, STOPPED, ERROR, DELETED = "building", "active", "stopped", "error", "deleted"
 PAUSED_VM, SUSPENDED_VM, SOFT_DELETED = "paused", "suspended", "soft-delete"
+RESCUED = "rescued"
 
 # power_state values (Nova's numbering, shown as OS-EXT-STS:power_state)
 NOSTATE, RUNNING, PAUSED, SHUTDOWN, CRASHED, SUSPENDED = 0, 1, 3, 4, 6, 7
@@ -40,11 +41,12 @@ ACTIONS: dict[str, Action] = {
     "backup": Action("createBackup", frozenset({ACTIVE, STOPPED, PAUSED_VM, SUSPENDED_VM}),
                      "image_backup", None, locked_out=False),
     "delete": Action("delete", frozenset({BUILDING, ACTIVE, STOPPED, ERROR, PAUSED_VM,
-                                          SUSPENDED_VM, SOFT_DELETED}), "deleting",
+                                          SUSPENDED_VM, SOFT_DELETED, RESCUED}), "deleting",
                      DELETED, any_task=True),
     # forceDelete: a delete now, whatever the reclaim interval (Nova: any vm_state)
     "force_delete": Action("forceDelete", frozenset({BUILDING, ACTIVE, STOPPED, ERROR,
-                                                     PAUSED_VM, SUSPENDED_VM, SOFT_DELETED}),
+                                                     PAUSED_VM, SUSPENDED_VM, SOFT_DELETED,
+                                                     RESCUED}),
                            "deleting", DELETED, any_task=True),
     # DELETE with [compute] reclaim_instance_interval > 0: powered off, disks and claim kept
     "soft_delete": Action("delete", frozenset({ACTIVE, STOPPED, ERROR, PAUSED_VM,
@@ -54,6 +56,9 @@ ACTIONS: dict[str, Action] = {
     "unpause": Action("unpause", frozenset({PAUSED_VM}), "unpausing", ACTIVE),
     "suspend": Action("suspend", frozenset({ACTIVE}), "suspending", SUSPENDED_VM),
     "resume": Action("resume", frozenset({SUSPENDED_VM}), "resuming", ACTIVE),
+    # rescue boots a rescue disk with the server's vda as its second disk; unrescue undoes it
+    "rescue": Action("rescue", frozenset({ACTIVE, STOPPED, ERROR}), "rescuing", RESCUED),
+    "unrescue": Action("unrescue", frozenset({RESCUED}), "unrescuing", ACTIVE),
     # rebuild ends where it began: ACTIVE, or STOPPED when the server was stopped (Nova)
     "rebuild": Action("rebuild", frozenset({ACTIVE, STOPPED, ERROR}), "rebuilding", None),
     "attach_volume": Action("os-volume_attachments", frozenset({ACTIVE, STOPPED}),
@@ -76,7 +81,7 @@ def api_status(vm_state: str, task_state: str | None) -> str:
         return "REBUILD"
     return {BUILDING: "BUILD", ACTIVE: "ACTIVE", STOPPED: "SHUTOFF", ERROR: "ERROR",
             DELETED: "DELETED", PAUSED_VM: "PAUSED", SUSPENDED_VM: "SUSPENDED",
-            SOFT_DELETED: "SOFT_DELETED"}.get(vm_state, "UNKNOWN")
+            SOFT_DELETED: "SOFT_DELETED", RESCUED: "RESCUE"}.get(vm_state, "UNKNOWN")
 
 
 #: Nova's task states of a rebuild (all show as REBUILD).
@@ -85,4 +90,4 @@ REBUILD_TASKS = frozenset({"rebuilding", "rebuild_block_device_mapping", "rebuil
 
 def power_state_for(vm_state: str) -> int:
     return {ACTIVE: RUNNING, STOPPED: SHUTDOWN, PAUSED_VM: PAUSED,
-            SUSPENDED_VM: SHUTDOWN, SOFT_DELETED: SHUTDOWN}.get(vm_state, NOSTATE)
+            SUSPENDED_VM: SHUTDOWN, SOFT_DELETED: SHUTDOWN, RESCUED: RUNNING}.get(vm_state, NOSTATE)

@@ -63,7 +63,7 @@ ACTIONS = ({"os-start": None}, {"os-stop": None}, {"reboot": {"type": "SOFT"}},
            {"createImage": {"name": "snap"}}, {"os-getConsoleOutput": {"length": 1}},
            {"lock": None}, {"unlock": None}, {"pause": None}, {"unpause": None},
            {"suspend": None}, {"resume": None}, {"restore": None}, {"forceDelete": None},
-           {"rebuild": {"imageRef": IMAGE_ID}},
+           {"rebuild": {"imageRef": IMAGE_ID}}, {"rescue": None}, {"unrescue": None},
            {"createBackup": {"name": "b", "backup_type": "daily", "rotation": 1}})
 ADMIN_READS = ("/v2.1/os-services", "/v2.1/os-hypervisors", "/v2.1/os-hypervisors/detail",
                "/v2.1/os-availability-zone/detail", "/v2.1/os-aggregates",

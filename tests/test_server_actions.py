@@ -230,6 +230,54 @@ def test_a_failed_rebuild_is_error_with_a_fault(env, sid):
     assert status(env, sid) == "ACTIVE"  # a rebuild is how an ERROR server comes back
 
 
+# -- rescue ------------------------------------------------------------------------------------
+def test_rescue_and_unrescue(env, sid):
+    resp = act(env.alice, sid, {"rescue": {"adminPass": "pw"}})
+    assert (resp.status_code, resp.get_json()) == (200, {"adminPass": "pw"})
+    env.work()
+    shown = show(env, sid)
+    assert (shown["status"], shown["OS-EXT-STS:vm_state"]) == ("RESCUE", "rescued")
+    inst_dir = env.agent.instances_path / sid
+    assert str(env.agent.instances_path / "_base" / IMAGE_ID) in (
+        inst_dir / "disk.rescue").read_text()
+    for body in ({"reboot": {"type": "HARD"}}, {"rebuild": {"imageRef": IMAGE_ID}},
+                 {"rescue": None}, {"pause": None}):
+        err(act(env.alice, sid, body), 409, "vm_state rescued")
+    err(env.alice.post(f"/v2.1/servers/{sid}/os-volume_attachments",
+                       json={"volumeAttachment": {"volumeId": VOLUME_IDS[0]}}), 409,
+        "vm_state rescued")
+    assert act(env.alice, sid, {"unrescue": None}).status_code == 202
+    env.work()
+    assert status(env, sid) == "ACTIVE" and not (inst_dir / "disk.rescue").exists()
+    err(act(env.alice, sid, {"unrescue": None}), 409, "vm_state active")
+
+
+def test_rescue_from_another_image_and_refusals(env, sid):
+    err(act(env.alice, sid, {"rescue": {"rescue_image_ref": "nope"}}), 400,
+        "rescue_image_ref")
+    env.images.images[OTHER_IMAGE]["hw_firmware_type"] = "uefi"
+    err(act(env.alice, sid, {"rescue": {"rescue_image_ref": OTHER_IMAGE}}), 400,
+        "hw_firmware_type")
+    del env.images.images[OTHER_IMAGE]["hw_firmware_type"]
+    assert act(env.alice, sid, {"rescue": {"rescue_image_ref": OTHER_IMAGE}}
+               ).status_code == 200
+    env.work()
+    assert OTHER_IMAGE in (env.agent.instances_path / sid / "disk.rescue").read_text()
+    assert show(env, sid)["image"]["id"] == IMAGE_ID  # the server's image is unchanged
+    assert env.alice.delete(f"/v2.1/servers/{sid}").status_code == 204
+    env.work()
+    err(env.alice.get(f"/v2.1/servers/{sid}"), 404, "could not be found")
+
+
+def test_a_failed_rescue_is_error_with_a_fault(env, sid):
+    env.driver.fail_at = "rescue"
+    act(env.alice, sid, {"rescue": None})
+    env.work()
+    shown = show(env, sid)
+    assert (shown["status"], shown["OS-EXT-STS:task_state"]) == ("ERROR", None)
+    assert "injected failure" in shown["fault"]["message"]
+
+
 # -- createBackup ----------------------------------------------------------------------------
 def _backups(env, sid: str) -> list[dict]:
     return env.images.list({"instance_uuid": sid, "image_type": "backup"})
@@ -403,6 +451,10 @@ def test_bodies_pass_tempest_schemas(env, sid, tmp_path):
     # Tempest's client checks these two against its 2.1 schemas at every version
     add("list_addresses", "2.1", env.alice.get(f"/v2.1/servers/{sid}/ips"))
     add("show_password", "2.1", env.alice.get(f"/v2.1/servers/{sid}/os-server-password"))
+    add("rescue_server_with_admin_pass", "2.1", act(env.alice, sid, {"rescue": None}))
+    env.work()
+    act(env.alice, sid, {"unrescue": None})
+    env.work()
     act(env.alice, sid, {"lock": {"locked_reason": "why"}}, "2.73")
     act(env.alice, sid, {"pause": None})
     env.work()

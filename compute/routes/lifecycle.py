@@ -26,6 +26,7 @@ RULES = {"lock": LOCK % "lock", "unlock": LOCK % "unlock",
          "restore": "os_compute_api:os-deferred-delete:restore",
          "forceDelete": "os_compute_api:os-deferred-delete:force",
          "rebuild": "os_compute_api:servers:rebuild",
+         "rescue": "os_compute_api:os-rescue", "unrescue": "os_compute_api:os-unrescue",
          "createBackup": "os_compute_api:os-create-backup"}
 
 
@@ -65,6 +66,12 @@ def _restore(inst: Instance, _params: dict) -> Response:
 def _force_delete(inst: Instance, _params: dict) -> Response:
     _lifecycle().force_delete(auth(), inst.id)
     return Response(status=202)
+
+
+def _rescue(inst: Instance, params: dict) -> Response:
+    """200 with ``adminPass`` (the one given, or empty: nothing in the guest sets it)."""
+    _lifecycle().rescue(auth(), inst.id, params.get("rescue_image_ref"))
+    return json_response({"adminPass": params.get("adminPass", "")})
 
 
 def _backup(inst: Instance, params: dict) -> Response:
@@ -119,4 +126,5 @@ HANDLERS: dict[str, Callable[[Instance, dict], Response]] = {
     "lock": _lock, "unlock": _unlock, "pause": _queued("pause"),
     "unpause": _queued("unpause"), "suspend": _queued("suspend"),
     "resume": _queued("resume"), "restore": _restore, "forceDelete": _force_delete,
-    "rebuild": _rebuild, "createBackup": _backup}
+    "rebuild": _rebuild, "createBackup": _backup, "rescue": _rescue,
+    "unrescue": _queued("unrescue")}

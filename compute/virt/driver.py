@@ -23,10 +23,12 @@ from compute.virt.designer import (
 from compute.virt.host import Host
 from minicloud.config import Config
 from minicloud.errors import MinicloudError, NotFound
-from minicloud.paths import TRAVERSABLE
+from minicloud.paths import TRAVERSABLE, private_file
 from volumes.connection import ConnectionInfo
 
 ROOT_DISK, EPHEMERAL_DISK = "disk", "disk.eph0"
+#: A rescued guest's boot disk, and its own definition kept for the unrescue.
+RESCUE_DISK, UNRESCUE_XML = "disk.rescue", "unrescue.xml"
 
 
 def _connection(info: ConnectionInfo, secret_id: str) -> VolumeConnection:
@@ -173,6 +175,47 @@ class LibvirtDriver:
             new_root.replace(instance_dir / ROOT_DISK)
         if power_on:
             guest.start()
+
+    def rescue(self, spec: InstanceSpec) -> None:
+        """Boot a standalone copy of ``spec.base_image`` as vda with the guest's own vda as
+        vdb (no ephemeral disk, no volumes); the guest's definition is kept in
+        ``unrescue.xml``. A failure restores the guest as it was (and running)."""
+        guest = self._guest(spec.id)
+        saved = spec.instance_dir / UNRESCUE_XML
+        rescue_disk = spec.instance_dir / RESCUE_DISK
+        with contextlib.ExitStack() as undo:
+            private_file(saved)
+            undo.callback(saved.unlink, missing_ok=True)
+            saved.write_text(guest.definition())
+            undo.callback(rescue_disk.unlink, missing_ok=True)
+            disks.copy_standalone(spec.base_image, spec.base_format, rescue_disk)
+            config = design_domain(
+                instance_uuid=spec.id, name=spec.name, cloud_id=self.cloud_id,
+                vcpus=spec.flavor["vcpus"], memory_mib=spec.flavor["ram"],
+                image_properties=spec.image_meta, instance_dir=spec.instance_dir,
+                root_disk=str(rescue_disk),
+                ephemeral_disk=str(spec.instance_dir / ROOT_DISK),
+                kernel=str(spec.kernel) if spec.kernel else None,
+                ramdisk=str(spec.ramdisk) if spec.ramdisk else None, settings=self.settings)
+            guest.discard_saved_state()
+            guest.destroy()
+            undo.callback(self._restore_definition, spec.id, saved)
+            self.host.define(config).start()
+            undo.pop_all()
+
+    def _restore_definition(self, instance_id: str, saved: Path) -> None:
+        self._guest(instance_id).destroy()
+        self.host.define_xml(saved.read_text()).start()
+
+    def unrescue(self, instance_id: str, instance_dir: Path) -> None:
+        """Back to the guest's own definition and disks (the rescue disk is removed)."""
+        saved = instance_dir / UNRESCUE_XML
+        if saved.exists():
+            self._restore_definition(instance_id, saved)
+            saved.unlink()
+        else:  # nothing to restore (an interrupted unrescue): just make sure it runs
+            self._guest(instance_id).start()
+        (instance_dir / RESCUE_DISK).unlink(missing_ok=True)
 
     def attach_volume(self, instance_id: str, image_meta: dict, info: ConnectionInfo,
                       device: str, secret_id: str) -> None:

@@ -97,6 +97,12 @@ class Guest:
         """The live domain XML (the persistent one when shut off)."""
         return _call(f"XML of {self.name}", self._domain.XMLDesc, 0) or ""
 
+    def definition(self) -> str:
+        """The persistent domain XML (what :meth:`Host.define_xml` takes back)."""
+        lv = _libvirt()
+        return _call(f"XML of {self.name}", self._domain.XMLDesc,
+                     lv.VIR_DOMAIN_XML_INACTIVE) or ""
+
     def start(self) -> None:
         """Start the guest; no-op when it already runs."""
         if not self._is_active():
@@ -261,6 +267,10 @@ class Host:
         """Define (create or update) the persistent domain ``config`` describes."""
         domain = _call(f"define {config.name}", self._connection().defineXML, config.to_xml())
         return Guest(domain)
+
+    def define_xml(self, xml: str) -> Guest:
+        """Define a domain from XML a guest gave earlier (:meth:`Guest.definition`)."""
+        return Guest(_call("define domain", self._connection().defineXML, xml))
 
     def lookup(self, uuid: str) -> Guest | None:
         """The guest whose domain UUID is ``uuid``, or None."""
