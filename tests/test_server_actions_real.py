@@ -1,6 +1,7 @@
 """The server actions on a real guest (QEMU through libvirt): pause and suspend keep the
 running guest (no new boot on its console), rebuild boots it again from a new vda with its
-vdb file kept, a soft delete keeps the powered-off domain and its disks until restore
+vdb file kept, rescue boots a copy of the image with the server's vda as vdb,
+a soft delete keeps the powered-off domain and its disks until restore
 brings it back, and forceDelete removes everything.
 
 The guest's console log is appended across boots (``<log append='on'>``): the number of
@@ -118,6 +119,21 @@ def test_actions_of_a_real_guest(real_cloud):
     assert (inst_dir / "disk.eph0").stat().st_ino == eph_inode, "vdb is kept"
     assert (inst_dir / "disk").stat().st_ino != root_inode, "vda is new"
 
+    # rescue: the image's copy is vda, the server's own vda is vdb; unrescue boots it back
+    resp = client.request("compute", "POST", f"/servers/{server_id}/action", headers=NOVA,
+                          json={"rescue": None})
+    assert resp.status_code == 200 and resp.json() == {"adminPass": ""}
+    _wait(client, server_id, "RESCUE", timeout=180)
+    report = parse_report(_boots(client, server_id, 3))
+    assert [d.name for d in report.disks] == ["vda", "vdb"]
+    assert {d.name: d.size for d in report.disks}["vdb"] == 1024 ** 3  # the server's vda
+    assert (inst_dir / "disk.rescue").exists()
+    _act(client, server_id, {"unrescue": None})
+    _wait(client, server_id, "ACTIVE", timeout=180)
+    report = parse_report(_boots(client, server_id, 4))
+    assert {d.name: d.size for d in report.disks} == {"vda": 1024 ** 3, "vdb": 1024 ** 3}
+    assert not (inst_dir / "disk.rescue").exists()
+
     # soft delete: powered off, everything kept; restore boots it again
     client.request("compute", "DELETE", f"/servers/{server_id}", headers=NOVA)
     server = _wait(client, server_id, "SOFT_DELETED", timeout=120)
@@ -126,7 +142,7 @@ def test_actions_of_a_real_guest(real_cloud):
     assert (inst_dir / "disk").exists() and (inst_dir / "disk.eph0").exists()
     _act(client, server_id, {"restore": None})
     _wait(client, server_id, "ACTIVE")
-    _boots(client, server_id, 3)
+    _boots(client, server_id, 5)
 
     # forceDelete: gone at once, whatever the reclaim interval
     client.request("compute", "DELETE", f"/servers/{server_id}", headers=NOVA)
