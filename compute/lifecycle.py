@@ -1,4 +1,5 @@
-"""The server actions beyond start, stop and reboot: lock, rebuild, backups, soft delete.
+"""The server actions beyond start, stop and reboot: lock, rebuild, rescue, backups, soft
+delete.
 
 Each is Nova's: the state checks are :mod:`compute.states` data enforced by
 :meth:`~compute.service.ComputeService.start_action` (one compare-and-swap, then a task for
@@ -16,8 +17,8 @@ from compute.service import NOT_IMAGE_META, ComputeService, root_bdm
 from minicloud.errors import BadRequest
 from minicloud.identity.tokens import AuthContext
 
-#: Image properties the domain definition is built from: a rebuild keeps the definition
-#: (and with it the attached volumes), so the new image must agree on them.
+#: Image properties the domain definition is built from: a rebuild keeps the definition,
+#: with its attached volumes (a rescue its hardware), so the new image must agree on them.
 DOMAIN_PROPERTIES = ("hw_firmware_type", "hw_machine_type", "hw_disk_bus", "kernel_id",
                      "ramdisk_id")
 
