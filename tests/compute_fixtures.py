@@ -205,5 +205,8 @@ def compute_env(compute_template: Template, tmp_path: Path) -> Iterator[ComputeE
     client = app.test_client()
     users = {name: UserClient(client, tokens.issue(*compute_template.users[name]).token,
                               compute_template.users[name][1]) for name in USERS}
-    yield ComputeEnv(app, conf, db, agent, driver, images, volumes, **users)
+    env = ComputeEnv(app, conf, db, agent, driver, images, volumes, **users)
+    # The console log comes from the agent: in-process, it answers while the API waits.
+    app.extensions["compute"].console.pump = env.work
+    yield env
     db.dispose()

@@ -5,11 +5,10 @@ lifecycle actions (lock, pause, suspend, rebuild, createBackup, restore, forceDe
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 from flask import Blueprint, Response
 
-from compute import schema
+from compute import console, schema
 from compute.models import Instance
 from compute.routes import PREFIX, compute, lifecycle, mv, server
 from minicloud.errors import BadRequest
@@ -23,7 +22,6 @@ RULES = {"os-start": "os_compute_api:servers:start",
          "createImage": "os_compute_api:servers:create_image",
          "os-getConsoleOutput": "os_compute_api:os-console-output",
          **lifecycle.RULES}
-CONSOLE_TAIL = 1 << 20  # the most of a console log ever read
 
 
 def _queued(name: str) -> Callable[[Instance, dict], Response]:
@@ -72,22 +70,11 @@ HANDLERS: dict[str, Callable[[Instance, dict], Response]] = {
 
 def console_output(inst: Instance, length: int | str | None) -> str:
     """The last ``length`` lines of the serial console log (all of its last MiB for
-    None or -1)."""
+    None or -1), as the server's host reads it (:mod:`compute.console`)."""
     lines_wanted = None
     if length is not None:
         lines_wanted = int(length)
         if lines_wanted < -1:
             raise BadRequest("Invalid input for field/attribute length. Value: "
                              f"{lines_wanted}. {lines_wanted} is less than the minimum of -1")
-    log = Path(compute().instances_path) / inst.id / "console.log"
-    try:
-        with log.open("rb") as fh:
-            size = fh.seek(0, 2)
-            fh.seek(max(0, size - CONSOLE_TAIL))
-            text = fh.read().decode(errors="replace")
-    except FileNotFoundError:
-        text = ""
-    lines = text.splitlines(keepends=True)
-    if lines_wanted is not None and lines_wanted >= 0:
-        lines = lines[-lines_wanted:] if lines_wanted else []
-    return "".join(lines)
+    return console.last_lines(compute().console.output(inst), lines_wanted)
