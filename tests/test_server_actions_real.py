@@ -142,7 +142,9 @@ def test_actions_of_a_real_guest(real_cloud):
     assert (inst_dir / "disk").exists() and (inst_dir / "disk.eph0").exists()
     _act(client, server_id, {"restore": None})
     _wait(client, server_id, "ACTIVE")
-    _boots(client, server_id, 5)
+    out = _boots(client, server_id, 5)
+    # what the guest said over its five boots (shown with pytest -s)
+    print("\n".join(line for line in out.splitlines() if "MINICLOUD-" in line))
 
     # forceDelete: gone at once, whatever the reclaim interval
     client.request("compute", "DELETE", f"/servers/{server_id}", headers=NOVA)
