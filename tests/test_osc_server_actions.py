@@ -47,7 +47,9 @@ def run(tmp_path_factory) -> Iterator[Run]:
 
 @pytest.fixture(scope="module")
 def osc(run) -> Callable[..., dict | list]:
-    return lambda *args: json.loads(run(*args, "-f", "json").stdout)
+    # --wait prints "Complete" (on stdout) before the command's own output
+    return lambda *args: json.loads(run(*args, "-f", "json").stdout.removeprefix(
+        "Complete\n"))
 
 
 @pytest.fixture(scope="module")
