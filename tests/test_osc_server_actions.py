@@ -47,9 +47,8 @@ def run(tmp_path_factory) -> Iterator[Run]:
 
 @pytest.fixture(scope="module")
 def osc(run) -> Callable[..., dict | list]:
-    # --wait prints "Complete" (on stdout) before the command's own output
-    return lambda *args: json.loads(run(*args, "-f", "json").stdout.removeprefix(
-        "Complete\n"))
+    # --wait prints its progress and "Complete" (on stdout) before the command's output
+    return lambda *args: json.loads(run(*args, "-f", "json").stdout.split("Complete\n")[-1])
 
 
 @pytest.fixture(scope="module")
