@@ -26,7 +26,9 @@ from compute.routes import (
     attachments,
     flavors,
     hosts,
+    instance_actions,
     servers,
+    tags,
     versions,
 )
 from compute.routes import quotas as quota_routes
@@ -40,7 +42,7 @@ from minicloud.wsgi import create_app as base_app
 ImageClients = Callable[[str], ImageClient]    # a caller's token -> a client acting for them
 VolumeClients = Callable[[str], VolumeClient]
 BLUEPRINTS = (versions.bp, servers.bp, actions.bp, attachments.bp, flavors.bp, hosts.bp,
-              quota_routes.bp, addresses.bp)
+              quota_routes.bp, instance_actions.bp, tags.bp, addresses.bp)
 
 
 def create_app(conf: Config, db: Database | None = None,

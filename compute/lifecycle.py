@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from types import SimpleNamespace
 
+from compute import instance_actions
 from compute.models import Instance
 from compute.service import NOT_IMAGE_META, ComputeService, root_bdm
 from minicloud.errors import BadRequest
@@ -59,6 +60,7 @@ class Lifecycle:
             inst = self.service._visible(s, ctx, server_id)
             inst.locked_by = locked_by(ctx, inst)
             inst.locked_reason = reason
+            instance_actions.record(s, inst.id, ctx, "lock")  # no task: logged here
 
     def needs_override(self, ctx: AuthContext, inst: Instance) -> bool:
         """Whether unlocking needs ``unlock:unlock_override``: the lock was taken by the
@@ -70,6 +72,7 @@ class Lifecycle:
             inst = self.service._visible(s, ctx, server_id)
             inst.locked_by = None
             inst.locked_reason = None
+            instance_actions.record(s, inst.id, ctx, "unlock")
 
     # -- rebuild ---------------------------------------------------------------------------------
     def rebuild(self, ctx: AuthContext, server_id: str, req: RebuildRequest) -> Instance:

@@ -468,3 +468,11 @@ def test_bodies_pass_tempest_schemas(env, sid, tmp_path):
                            str(tmp_path / "cases.json")], capture_output=True, text=True,
                           timeout=300, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_the_actions_are_in_the_event_log(env, sid):
+    for body in ({"lock": None}, {"unlock": None}, {"pause": None}):
+        act(env.alice, sid, body)
+    env.work()
+    logged = env.alice.get(f"/v2.1/servers/{sid}/os-instance-actions").get_json()
+    assert [a["action"] for a in logged["instanceActions"]][:3] == ["pause", "unlock", "lock"]
