@@ -14,6 +14,8 @@ Contract (what the agent relies on):
 * ``rebuild`` gives the guest a new root disk (vda) from ``base_image`` and boots it; the
   ephemeral disk (vdb), the attached volumes and the domain definition stay. The old vda
   is replaced only once the new one is made, so a failure before that leaves it intact.
+  A server with a config drive gets it written again from ``config_drive`` (the new name,
+  metadata, key and user data), as Nova does.
   ``base_image`` None (a volume-backed server) keeps vda and only starts the guest again.
 * ``rescue`` boots the guest from a copy of ``spec.base_image`` (vda) with its own vda as
   vdb and nothing else attached, keeping the original definition to restore; ``unrescue``
@@ -26,6 +28,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from compute import states
+from compute.configdrive import FILE_NAME as CONFIG_DRIVE_FILE
+from compute.configdrive import ConfigDrive
 from minicloud.errors import MinicloudError, NotFound
 
 
@@ -47,6 +51,8 @@ class InstanceSpec:
     root_volume: tuple[Any, str, str] | None = None
     #: data volumes, connected already, as ``root_volume``
     volumes: tuple[tuple[Any, str, str], ...] = ()
+    #: what goes on the config drive (``instance_dir/disk.config``); None: no config drive
+    config_drive: ConfigDrive | None = None
 
     def __post_init__(self) -> None:
         if (self.base_image is None) == (self.root_volume is None):
@@ -66,7 +72,8 @@ class Driver(Protocol):
     def suspend(self, instance_id: str) -> None: ...
     def resume(self, instance_id: str) -> None: ...
     def rebuild(self, instance_id: str, instance_dir: Path, base_image: Path | None,
-                base_format: str, root_gb: int, power_on: bool) -> None: ...
+                base_format: str, root_gb: int, power_on: bool,
+                config_drive: ConfigDrive | None = None) -> None: ...
     def rescue(self, spec: InstanceSpec) -> None: ...
     def unrescue(self, instance_id: str, instance_dir: Path) -> None: ...
     def list_instances(self) -> list[str]: ...
@@ -79,7 +86,8 @@ class InjectedFailure(MinicloudError):
     """Raised by the fake driver at a step a test chose."""
 
 
-SPAWN_STEPS = ("create_dir", "root_disk", "ephemeral_disk", "define", "start")
+SPAWN_STEPS = ("create_dir", "root_disk", "ephemeral_disk", "config_drive", "define",
+               "start")
 
 
 @dataclass
@@ -91,6 +99,7 @@ class FakeDriver:
     calls: list[tuple[str, str]] = field(default_factory=list)
     volumes: dict[str, dict[str, str]] = field(default_factory=dict)  # instance -> dev -> vol
     saved: set[str] = field(default_factory=set)  # suspended guests (memory "on disk")
+    config_drives: dict[str, ConfigDrive] = field(default_factory=dict)  # instance -> drive
 
     def spawn(self, spec: InstanceSpec) -> None:
         created: list[Path] = []
@@ -105,7 +114,12 @@ class FakeDriver:
                     (spec.instance_dir / "disk").write_bytes(b"")
                 elif step == "ephemeral_disk" and spec.flavor.get("ephemeral"):
                     (spec.instance_dir / "disk.eph0").write_bytes(b"")
+                elif step == "config_drive" and spec.config_drive is not None:
+                    # Recorded, not built: tests read what it would hold from here.
+                    (spec.instance_dir / CONFIG_DRIVE_FILE).write_bytes(b"")
             self.guests[spec.id] = states.RUNNING
+            if spec.config_drive is not None:
+                self.config_drives[spec.id] = spec.config_drive
             attached = [spec.root_volume] if spec.root_volume else []
             self.volumes[spec.id] = {dev: info.data.volume_id
                                      for info, dev, _ in attached + list(spec.volumes)}
@@ -121,6 +135,7 @@ class FakeDriver:
     def destroy(self, instance_id: str, instance_dir: Path) -> None:
         self.guests.pop(instance_id, None)
         self.volumes.pop(instance_id, None)
+        self.config_drives.pop(instance_id, None)
         if instance_dir.exists():
             for child in instance_dir.iterdir():
                 child.unlink()
@@ -162,13 +177,16 @@ class FakeDriver:
         self.calls.append(("resume", instance_id))
 
     def rebuild(self, instance_id: str, instance_dir: Path, base_image: Path | None,
-                base_format: str, root_gb: int, power_on: bool) -> None:
+                base_format: str, root_gb: int, power_on: bool,
+                config_drive: ConfigDrive | None = None) -> None:
         """A new vda naming its base (tests read it back); vdb untouched."""
         self._guest(instance_id)
         if self.fail_at == "rebuild":
             raise InjectedFailure("injected failure at rebuild")
         if base_image is not None:
             (instance_dir / "disk").write_text(f"overlay on {base_image}")
+        if config_drive is not None:
+            self.config_drives[instance_id] = config_drive
         self.saved.discard(instance_id)
         self.guests[instance_id] = states.RUNNING if power_on else states.SHUTDOWN
         self.calls.append(("rebuild", instance_id))

@@ -36,7 +36,7 @@ class RebuildRequest:
     access_ip_v4: str | None = None
     access_ip_v6: str | None = None
     key_name: str | None = None
-    set_key_name: bool = False     # "key_name": null removes the key pair (2.54+)
+    set_key_name: bool = False     # 2.54+: one of the caller's key pairs; null: none
     user_data: str | None = None
     set_user_data: bool = False    # 2.57+
 
@@ -93,8 +93,19 @@ class Lifecycle:
             values.update(image_id=image["id"], image_meta={
                 k: str(v) for k, v in image.items() if k not in NOT_IMAGE_META})
         values.update(self._changed_fields(req))
+        if req.set_key_name:  # the key the config drive carries changes with it (Nova)
+            values["key_data"] = self._key_data(ctx, req.key_name)
         return self.service.start_action(ctx, server_id, "rebuild",
                                          {"image_id": values.get("image_id")}, values)
+
+    def _key_data(self, ctx: AuthContext, key_name: str | None) -> str | None:
+        """The public key of the caller's key pair ``key_name`` (400 when unknown)."""
+        if key_name is None:
+            return None
+        key = self.service.keypairs.find(ctx.user_id, key_name)
+        if key is None:
+            raise BadRequest("Invalid key_name provided.")
+        return key.public_key
 
     @staticmethod
     def _changed_fields(req: RebuildRequest) -> dict:

@@ -99,7 +99,8 @@ class LifecycleTasks:
             if not self._transition(inst.id, "rebuilding", task_state="rebuild_spawning"):
                 return  # deleted meanwhile
             self.driver.rebuild(inst.id, self.instances_path / inst.id, base, fmt,
-                                inst.flavor["disk"], power_on)
+                                inst.flavor["disk"], power_on,
+                                self._config_drive(inst) if inst.config_drive else None)
         except Exception as exc:
             self.service.set_error(inst.id, user_fault(exc, inst.id))
             raise

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from minicloud.db import Base, utcnow
@@ -94,12 +105,15 @@ class Instance(Base):
     # accessIPv4/accessIPv6: addresses the user says the server is reached at (Nova keeps them)
     access_ip_v4: Mapped[str | None] = mapped_column(String(39), nullable=True)
     access_ip_v6: Mapped[str | None] = mapped_column(String(39), nullable=True)
+    # A copy of the keypair's public key taken at create: deleting the keypair later does
+    # not change what the guest was given (Nova's instance.key_data).
+    key_data: Mapped[str | None] = mapped_column(Text, nullable=True)
+    user_data: Mapped[str | None] = mapped_column(Text, nullable=True)  # base64, as given
+    config_drive: Mapped[bool] = mapped_column(Boolean, default=False)
     block_devices: Mapped[list] = mapped_column(JSON, default=list)
     # lock: who locked it ("owner" or "admin", None: unlocked) and why (2.73)
     locked_by: Mapped[str | None] = mapped_column(String(5), nullable=True)
     locked_reason: Mapped[str | None] = mapped_column(String(255), nullable=True)
-    # the user data a rebuild gave (2.57); shown back in the rebuild response
-    user_data: Mapped[str | None] = mapped_column(Text, nullable=True)
     fault: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     launched_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     terminated_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
@@ -156,6 +170,20 @@ class InstanceActionEvent(Base):
     traceback: Mapped[str | None] = mapped_column(Text, nullable=True)
     host: Mapped[str | None] = mapped_column(String(255), nullable=True)
     details: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class KeyPair(Base):
+    """A user's public key (``os-keypairs``): per user, its name unique for that user."""
+
+    __tablename__ = "key_pairs"
+    __table_args__ = (UniqueConstraint("user_id", "name"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[str] = mapped_column(String(64), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    type: Mapped[str] = mapped_column(String(8), default="ssh")  # "ssh" or "x509"
+    fingerprint: Mapped[str] = mapped_column(String(255))
+    public_key: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class ComputeTask(Base):

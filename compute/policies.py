@@ -16,6 +16,8 @@ ADMIN = "rule:admin_api"
 READER = "rule:project_reader_or_admin"
 MEMBER = "rule:project_member_or_admin"
 ANY = "@"
+#: Keypairs belong to a user: the user themself, or an admin acting for them (2.10+).
+ADMIN_OR_KEY_OWNER = "(rule:context_is_admin) or user_id:%(user_id)s"
 
 _SERVERS = "/servers/{server_id}"
 
@@ -188,6 +190,16 @@ RULES: list[DocumentedRuleDefault] = [
     _rule("os-availability-zone:detail", ADMIN, "List availability zones with their hosts",
           ("GET", "/os-availability-zone/detail")),
     _rule("os-aggregates:index", ADMIN, "List host aggregates", ("GET", "/os-aggregates")),
+    # -- keypairs ---------------------------------------------------------------------------
+    _rule("os-keypairs:index", ADMIN_OR_KEY_OWNER,
+          "List a user's keypairs (another user's: admins, user_id= at 2.10+)",
+          ("GET", "/os-keypairs")),
+    _rule("os-keypairs:show", ADMIN_OR_KEY_OWNER, "Show a keypair",
+          ("GET", "/os-keypairs/{keypair_name}")),
+    _rule("os-keypairs:create", ADMIN_OR_KEY_OWNER, "Create or import a keypair",
+          ("POST", "/os-keypairs")),
+    _rule("os-keypairs:delete", ADMIN_OR_KEY_OWNER, "Delete a keypair",
+          ("DELETE", "/os-keypairs/{keypair_name}")),
     # -- quotas and limits ---------------------------------------------------------------------
     _rule("os-quota-sets:show", READER, "Show a project's quotas",
           ("GET", "/os-quota-sets/{tenant_id}")),

@@ -16,6 +16,7 @@ from compute.block_devices import BootRequest, RootVolume
 from compute.cinder import VolumeClient
 from compute.flavors import Flavors, FlavorSpec
 from compute.glance import ImageClient
+from compute.keypairs import Keypairs
 from compute.models import ComputeTask, Flavor, Instance, InstanceTag
 from compute.server_query import ServerQuery
 from compute.virt.designer import disk_bus, next_device_name
@@ -41,6 +42,8 @@ class ServerRequest:
     tags: list[str] = field(default_factory=list)  # 2.52+
     min_count: int = 1  # several servers from one request (compute.multi_create)
     max_count: int = 1
+    user_data: str | None = None  # base64, validated
+    config_drive: bool = False
 
 
 #: Image API keys that are not image properties (never copied into the instance).
@@ -76,6 +79,7 @@ class ComputeService:
         self.image_client = image_client  # token -> client acting for that caller
         self.volume_client = volume_client
         self.flavors = Flavors(db)
+        self.keypairs = Keypairs(db, self.limits)
 
     # -- flavors ---------------------------------------------------------------------------
     def sync_flavors(self, specs: list[FlavorSpec]) -> int:
@@ -218,6 +222,11 @@ class ComputeService:
         """
         quotas.check_metadata(req.metadata)
         flavor = self._flavor_for(ctx, req.flavor_ref)
+        key = None
+        if req.key_name is not None:  # one of the caller's own keypairs
+            key = self.keypairs.find(ctx.user_id, req.key_name)
+            if key is None:
+                raise BadRequest("Invalid key_name provided.")
         root, image_id = req.boot.root_volume, None
         if req.max_count > 1 and (root is not None or req.boot.volumes):
             raise BadRequest("Cannot attach one or more volumes to multiple instances")
@@ -242,8 +251,10 @@ class ComputeService:
                 power_state=states.NOSTATE, metadata_=req.metadata,
                 description=req.description, access_ip_v4=req.access_ip_v4,
                 access_ip_v6=req.access_ip_v6, key_name=req.key_name,
-                availability_zone=zone, block_devices=[], reservation_id=reservation,
-                launch_index=index, tags=[InstanceTag(tag=t) for t in sorted(set(req.tags))])
+                key_data=key.public_key if key else None, user_data=req.user_data,
+                config_drive=req.config_drive, availability_zone=zone, block_devices=[],
+                reservation_id=reservation, launch_index=index,
+                tags=[InstanceTag(tag=t) for t in sorted(set(req.tags))])
                 for index in range(count)]
             for inst in insts:
                 s.add(inst)

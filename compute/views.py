@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from compute import states
 from compute.hosts import HostUsage
+from compute.keypairs import KeyRecord
 from compute.models import ComputeHost, Flavor, Instance, InstanceAction, InstanceActionEvent
 from minicloud.microversion import Version, shape
 
@@ -145,7 +146,7 @@ def _full(inst: Instance, viewer: Viewer) -> dict:
         "accessIPv6": inst.access_ip_v6 or "", "links":
         viewer.links("servers", inst.id), "OS-DCF:diskConfig": "MANUAL",
         "OS-EXT-AZ:availability_zone": inst.availability_zone or "",
-        "config_drive": "", "key_name": inst.key_name,
+        "config_drive": "True" if inst.config_drive else "", "key_name": inst.key_name,
         "OS-SRV-USG:launched_at": usage_timestamp(inst.launched_at),
         "OS-SRV-USG:terminated_at": usage_timestamp(inst.terminated_at),
         "OS-EXT-STS:task_state": inst.task_state, "OS-EXT-STS:vm_state": inst.vm_state,
@@ -389,3 +390,25 @@ def limits_view(values: Mapping[str, int], used: Mapping[str, int], mv: Version)
         "totalRAMUsed": used["ram"], "totalServerGroupsUsed": 0,
         "totalFloatingIpsUsed": 0, "totalSecurityGroupsUsed": 1}
     return {"limits": {"rate": [], "absolute": shape(absolute, mv, {}, LIMITS_UNTIL)}}
+
+
+# -- keypairs --------------------------------------------------------------------------------
+KEYPAIR_SINCE: Mapping[str, int] = {"type": 2}
+
+
+def keypair_view(key: KeyRecord, mv: Version, kind: str = "show",
+                 private_key: str | None = None) -> dict:
+    """A keypair as ``kind`` shows it: ``list`` (name, key, fingerprint), ``create`` (with
+    its user and, when generated, the private key) or ``show`` (the stored record, with
+    Nova's soft-delete fields); ``type`` from 2.2."""
+    body: dict = {"name": key.name, "public_key": key.public_key,
+                  "fingerprint": key.fingerprint, "type": key.type}
+    if kind == "create":
+        body["user_id"] = key.user_id
+        if private_key is not None:
+            body["private_key"] = private_key
+    elif kind == "show":
+        body.update({"user_id": key.user_id, "deleted": False,
+                     "created_at": usage_timestamp(key.created_at), "updated_at": None,
+                     "deleted_at": None, "id": key.id})
+    return shape(body, mv, KEYPAIR_SINCE)

@@ -62,6 +62,12 @@ ADMIN_ROUTES = {
                                                  {"status": "disabled"}, "2.53"),
     ("DELETE", "/v2.1/os-services/<service_id_>"): ("/v2.1/os-services/{service}", None,
                                                     "2.53"),
+    # Keypairs are the user's own (a reader creates and deletes its own, as in Nova): the
+    # write only an admin may do is acting for another user (2.10+).
+    ("POST", "/v2.1/os-keypairs"): ("/v2.1/os-keypairs", {"keypair": {
+        "name": "r", "user_id": "another-user"}}, "2.10"),
+    ("DELETE", "/v2.1/os-keypairs/<keypair_name>"): (
+        "/v2.1/os-keypairs/k?user_id=another-user", None, "2.10"),
 }
 ACTIONS = ({"os-start": None}, {"os-stop": None}, {"reboot": {"type": "SOFT"}},
            {"createImage": {"name": "snap"}}, {"os-getConsoleOutput": {"length": 1}},

@@ -201,6 +201,28 @@ def test_rebuild_fields_per_microversion(env, sid):
     assert full["server"]["user_data"] == "aGk="
 
 
+def test_rebuild_with_a_key_pair_rewrites_the_config_drive(env):
+    import json
+
+    sid = env.create_server(config_drive=True, user_data="aGk=")
+    resp = env.alice.post("/v2.1/os-keypairs", json={"keypair": {"name": "k"}})
+    assert resp.status_code == 200, resp.get_json()
+    public_key = resp.get_json()["keypair"]["public_key"]
+    resp = act(env.alice, sid, {"rebuild": {"imageRef": OTHER_IMAGE, "name": "new-name",
+                                            "key_name": "k", "user_data": "aG8="}}, "2.57")
+    assert resp.status_code == 202, resp.get_json()
+    assert resp.get_json()["server"]["key_name"] == "k"
+    env.work()
+    files = env.driver.config_drives[sid].files
+    meta = json.loads(files["openstack/latest/meta_data.json"])
+    assert (meta["name"], meta["public_keys"]) == ("new-name", {"k": public_key})
+    assert files["openstack/latest/user_data"] == b"ho"
+    act(env.alice, sid, {"rebuild": {"imageRef": OTHER_IMAGE, "key_name": None}}, "2.54")
+    env.work()
+    meta = json.loads(env.driver.config_drives[sid].files["openstack/latest/meta_data.json"])
+    assert meta["public_keys"] == {} and show(env, sid)["key_name"] is None
+
+
 def test_rebuild_refusals(env, sid):
     err(act(env.alice, sid, {"rebuild": {}}), 400, "'imageRef' is a required property")
     err(act(env.alice, sid, {"rebuild": {"imageRef": "5e7c8a46-0000-4b8e-9d4c-000000000000"}}),

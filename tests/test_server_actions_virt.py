@@ -112,3 +112,25 @@ def test_libvirt_driver_failed_rescue_or_rebuild_leaves_the_guest_as_it_was(tmp_
         assert sorted(p.name for p in spec.instance_dir.iterdir()) == ["disk", "disk.eph0"]
     finally:
         driver.destroy(spec.id, spec.instance_dir)
+
+
+def test_libvirt_driver_rebuild_rewrites_the_config_drive(tmp_path) -> None:
+    from dataclasses import replace
+
+    from compute.configdrive import FILE_NAME, ConfigDrive
+
+    driver = _driver(tmp_path)
+    spec = _spawned(driver, tmp_path)
+    driver.destroy(spec.id, spec.instance_dir)  # again, with a drive
+    old = ConfigDrive({"openstack/latest/meta_data.json": b'{"name": "old"}'})
+    spec = replace(spec, config_drive=old)
+    driver.spawn(spec)
+    drive = spec.instance_dir / FILE_NAME
+    try:
+        before = drive.read_bytes()
+        new = ConfigDrive({"openstack/latest/meta_data.json": b'{"name": "new"}'})
+        driver.rebuild(spec.id, spec.instance_dir, None, "qcow2", 1, True, new)
+        assert drive.read_bytes() != before and b'"new"' in drive.read_bytes()
+        assert not (spec.instance_dir / f"{FILE_NAME}.rebuild").exists()
+    finally:
+        driver.destroy(spec.id, spec.instance_dir)

@@ -96,10 +96,6 @@ def rebuild_request(body: dict) -> RebuildRequest:
     ``adminPass`` is accepted and ignored: no agent in the guest could set it.
     ``preserve_ephemeral`` is accepted: the ephemeral disk is always kept.
     """
-    if body.get("key_name") is not None:
-        # TODO(keypairs): once key pairs exist (branch h/kp), look the name up in the
-        # caller's key pairs here (400 "Invalid key_name provided." when unknown).
-        raise BadRequest("Invalid key_name provided.")
     if body.get("user_data") is not None:
         try:
             binascii.a2b_base64(body["user_data"].encode())
@@ -111,7 +107,7 @@ def rebuild_request(body: dict) -> RebuildRequest:
         description=body.get("description"), set_description="description" in body,
         access_ip_v4=_address(body.get("accessIPv4")),
         access_ip_v6=_address(body.get("accessIPv6")),
-        key_name=None, set_key_name="key_name" in body,
+        key_name=body.get("key_name"), set_key_name="key_name" in body,
         user_data=body.get("user_data"), set_user_data="user_data" in body)
 
 

@@ -11,7 +11,7 @@ import shutil
 import time
 from pathlib import Path
 
-from compute import disks, states
+from compute import configdrive, disks, states
 from compute.driver import InstanceSpec
 from compute.virt.designer import (
     VirtSettings,
@@ -75,6 +75,10 @@ class LibvirtDriver:
             if flavor.get("ephemeral"):
                 ephemeral = spec.instance_dir / EPHEMERAL_DISK
                 disks.create_blank(ephemeral, flavor["ephemeral"])
+            drive = None
+            if spec.config_drive is not None:  # inside the instance dir: undone with it
+                drive = spec.instance_dir / configdrive.FILE_NAME
+                configdrive.build(spec.config_drive, drive)
             connections = [connect(volume) for volume in spec.volumes]
             config = design_domain(
                 instance_uuid=spec.id, name=spec.name, cloud_id=self.cloud_id,
@@ -83,7 +87,8 @@ class LibvirtDriver:
                 root_disk=root, ephemeral_disk=str(ephemeral) if ephemeral else None,
                 kernel=str(spec.kernel) if spec.kernel else None,
                 ramdisk=str(spec.ramdisk) if spec.ramdisk else None, volumes=connections,
-                settings=self.settings)
+                settings=self.settings, config_drive=str(drive) if drive else None,
+                config_drive_format=spec.config_drive.format if drive else "iso9660")
             guest = self.host.define(config)
             undo.callback(guest.undefine)
             guest.start()
@@ -158,21 +163,31 @@ class LibvirtDriver:
         guest.start()
 
     def rebuild(self, instance_id: str, instance_dir: Path, base_image: Path | None,
-                base_format: str, root_gb: int, power_on: bool) -> None:
+                base_format: str, root_gb: int, power_on: bool,
+                config_drive: configdrive.ConfigDrive | None = None) -> None:
         """The new vda is made beside the old one and renamed over it once the guest is
         off: the definition keeps naming ``disk``, vdb and the volumes are not touched."""
         guest = self._guest(instance_id)
         new_root = instance_dir / f"{ROOT_DISK}.rebuild"
-        if base_image is not None:
-            try:
+        drive = instance_dir / configdrive.FILE_NAME
+        new_drive = instance_dir / f"{configdrive.FILE_NAME}.rebuild"
+        # only a drive the definition has already (a server created with one) is rewritten
+        config_drive = config_drive if drive.exists() else None
+        try:
+            if base_image is not None:
                 disks.create_overlay(base_image, base_format, new_root, root_gb)
-            except BaseException:
-                new_root.unlink(missing_ok=True)
-                raise
+            if config_drive is not None:
+                configdrive.build(config_drive, new_drive)
+        except BaseException:
+            new_root.unlink(missing_ok=True)
+            new_drive.unlink(missing_ok=True)
+            raise
         guest.discard_saved_state()
         guest.destroy()
         if base_image is not None:
             new_root.replace(instance_dir / ROOT_DISK)
+        if config_drive is not None:
+            new_drive.replace(drive)
         if power_on:
             guest.start()
 

@@ -1,14 +1,14 @@
-"""compute: a server's lock (locked_by, locked_reason) and user_data
+"""compute: a server's lock (locked_by, locked_reason)
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0011'
-down_revision = '0010'
+revision = '0012'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 
@@ -18,11 +18,9 @@ def upgrade() -> None:
     op.add_column('instances', sa.Column('locked_by', sa.String(length=5), nullable=True))
     op.add_column('instances', sa.Column('locked_reason', sa.String(length=255),
                                          nullable=True))
-    op.add_column('instances', sa.Column('user_data', sa.Text(), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table('instances') as batch:
-        batch.drop_column('user_data')
         batch.drop_column('locked_reason')
         batch.drop_column('locked_by')
