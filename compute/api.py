@@ -23,6 +23,7 @@ from compute.routes import (
     Compute,
     actions,
     addresses,
+    admin,
     attachments,
     flavors,
     hosts,
@@ -43,7 +44,8 @@ from minicloud.wsgi import create_app as base_app
 ImageClients = Callable[[str], ImageClient]    # a caller's token -> a client acting for them
 VolumeClients = Callable[[str], VolumeClient]
 BLUEPRINTS = (versions.bp, servers.bp, actions.bp, attachments.bp, flavors.bp, hosts.bp,
-              quota_routes.bp, instance_actions.bp, tags.bp, keypairs.bp, addresses.bp)
+              quota_routes.bp, instance_actions.bp, tags.bp, keypairs.bp, admin.bp,
+              addresses.bp)
 
 
 def create_app(conf: Config, db: Database | None = None,
