@@ -166,6 +166,9 @@ OPTIONS: tuple[Option, ...] = (
            "Seconds an unused base image stays in `_base/` before the cache manager removes it."),
     Option("compute", "periodic_interval", "float", 10.0,
            "Seconds between the agent's periodic tasks (power-state sync, image cache)."),
+    Option("compute", "reclaim_instance_interval", "float", 0.0,
+           "Seconds a deleted server stays SOFT_DELETED (powered off, disks and claim kept; "
+           "`restore` brings it back) before the agent reclaims it. 0: delete at once."),
     Option("compute", "use_direct_url", "bool", True,
            "Copy base images straight from the image store when it is on this host (the "
            "seeds' `filesystems` option); else stream them over the image API."),
