@@ -22,6 +22,7 @@ from compute.policies import RULES
 from compute.routes import (
     Compute,
     actions,
+    addresses,
     admin,
     attachments,
     flavors,
@@ -47,7 +48,8 @@ from minicloud.wsgi import create_app as base_app
 ImageClients = Callable[[str], ImageClient]    # a caller's token -> a client acting for them
 VolumeClients = Callable[[str], VolumeClient]
 BLUEPRINTS = (versions.bp, servers.bp, actions.bp, attachments.bp, flavors.bp, hosts.bp,
-              quota_routes.bp, instance_actions.bp, tags.bp, keypairs.bp, admin.bp)
+              quota_routes.bp, instance_actions.bp, tags.bp, keypairs.bp, admin.bp,
+              addresses.bp)
 #: Nova's proxies of the image, volume and network APIs (2.1-2.35) and its extension list.
 BLUEPRINTS += (image_routes.bp, volume_routes.bp, network_routes.bp, extensions_bp)
 
@@ -69,7 +71,8 @@ def create_app(conf: Config, db: Database | None = None,
         def volume_client(token: str) -> VolumeClient:
             return VolumeClient(volume_url, lambda: token)
     db = app.extensions["minicloud"].db
-    svc = ComputeService(db, image_client, volume_client, quotas.Limits.from_conf(conf))
+    svc = ComputeService(db, image_client, volume_client, quotas.Limits.from_conf(conf),
+                         conf.compute.reclaim_instance_interval)
     app.extensions["compute"] = Compute(svc, Hosts(db), ConsoleReader(db), image_url)
 
     @app.before_request

@@ -30,8 +30,9 @@ class ImageClient(ServiceClient):
         self._call("DELETE", f"/v2/images/{image_id}")
 
     def list(self, params: dict[str, str] | None = None) -> list[dict]:
-        """Every image the caller may list matching Glance's query ``params`` (Glance's
-        default visibility and order), following Glance's ``next`` links."""
+        """Every image the caller may list matching Glance's query ``params`` (filters,
+        image properties too, and ``sort_key``/``sort_dir``; Glance's default visibility and
+        order otherwise), following Glance's ``next`` links."""
         query = {**(params or {}), "limit": "1000"}
         images: list[dict] = []
         path: str | None = "/v2/images"

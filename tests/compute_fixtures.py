@@ -65,7 +65,9 @@ class FakeImages:
         yield RAW
 
     def create(self, body: dict) -> dict:
-        image_id = f"5e7c8a46-6f4f-4b8e-9d4c-{len(self.images):012d}"
+        # numbered by a counter: ids stay unique after deletes (backup rotation deletes)
+        self.created = getattr(self, "created", len(self.images)) + 1
+        image_id = f"5e7c8a46-6f4f-4b8e-9d4c-{self.created:012d}"
         self.images[image_id] = dict(body, id=image_id, status="queued")
         return self.images[image_id]
 
@@ -80,7 +82,8 @@ class FakeImages:
     def add(self, name: str, properties: dict | None = None, **fields: Any) -> dict:
         """A Glance v2 image (active, private, created now unless ``created_at`` is given)
         with custom ``properties``; returns it."""
-        image_id = f"5e7c8a46-6f4f-4b8e-9d4c-{len(self.images):012d}"
+        self.created = getattr(self, "created", len(self.images)) + 1   # as create numbers
+        image_id = f"5e7c8a46-6f4f-4b8e-9d4c-{self.created:012d}"
         stamp = fields.pop("created_at", "2026-01-01T00:00:00Z")
         self.images[image_id] = {
             "id": image_id, "name": name, "status": "active", "visibility": "private",
@@ -93,9 +96,13 @@ class FakeImages:
         return self.images[image_id]
 
     def list(self, params: dict[str, str] | None = None) -> list[dict]:
-        """Glance's list: exact matches on each query key, newest first."""
+        """Glance's list: exact matches on each filter or property (paging and sort keys
+        aside), newest first (as ``sort_key=created_at&sort_dir=desc``; ids are numbered in
+        creation order)."""
+        props = {k: v for k, v in (params or {}).items()
+                 if k not in ("sort_key", "sort_dir", "limit", "marker")}
         found = [i for i in self.images.values()
-                 if all(str(i.get(k)) == v for k, v in (params or {}).items())]
+                 if all(str(i.get(k)) == v for k, v in props.items())]
         return sorted(found, key=lambda i: (i.get("created_at") or "", i["id"]), reverse=True)
 
     def update(self, image_id: str, changes: list[dict]) -> dict:
