@@ -20,7 +20,8 @@ from pathlib import Path
 
 from sqlalchemy import select, update
 
-from compute import scheduler, states
+from compute import scheduler, server_groups, states
+from compute.aggregates import CACHE_ACTION
 from compute.cinder import VolumeClient
 from compute.driver import Driver, InstanceSpec
 from compute.faults import user_fault
@@ -90,7 +91,7 @@ class Agent:
     # -- reconciliation ------------------------------------------------------------------------
     def init_host(self) -> None:
         # Deletes and detaches run again (every step tolerates "already gone").
-        for task in self.queue.recover(("delete", "detach_volume"),
+        for task in self.queue.recover(("delete", "detach_volume", CACHE_ACTION),
                                        "interrupted by an agent restart"):
             self._roll_back(task, MinicloudError(
                 "The build was interrupted by a compute agent restart."
@@ -130,7 +131,7 @@ class Agent:
             LOG.exception("could not roll back %s of %s", task.action, task.instance_id)
             if task.action == "spawn":
                 self.service.set_error(task.instance_id, user_fault(exc, task.instance_id))
-        if task.action not in ("spawn", "delete"):
+        if task.action not in ("spawn", "delete", CACHE_ACTION):
             self._clear_task(task.instance_id)
 
     def _instance(self, instance_id: str) -> Instance:
@@ -188,7 +189,7 @@ class Agent:
         root = root_bdm(inst)
         image_args: dict = {"base_image": None, "base_format": "raw"}
         if root is None:
-            image_args = self._image_args(inst)
+            image_args = self._image_args(inst, task.params.get("images"))
         spec = InstanceSpec(
             id=inst.id, name=inst.name, flavor=inst.flavor, image_meta=inst.image_meta,
             instance_dir=self.instances_path / inst.id,
@@ -204,13 +205,24 @@ class Agent:
                                 launched_at=utcnow(), progress=100):
             LOG.info("instance %s changed while spawning; leaving it to its new task", inst.id)
 
-    def _image_args(self, inst: Instance) -> dict:
-        """The cached base image (and AMI kernel/ramdisk) of a server booting from an image."""
-        image = self.images().get(inst.image_id)
-        args: dict = {"base_image": self.cache.fetch(image)}
+    def _image_args(self, inst: Instance, checked: list[str] | None = None) -> dict:
+        """The cached base image (and AMI kernel/ramdisk) of a server booting from an image.
+
+        ``checked``: the images the API checked as the server's creator (the spawn task's
+        ``images``). The agent fetches with the service's token, which sees every image, so
+        it fetches nothing else: an image outside that list fails the build."""
+        def fetch(image_id: str) -> tuple[dict, Path]:
+            if checked is not None and image_id not in checked:
+                raise MinicloudError(f"Image {image_id} was not checked for this server's "
+                                     "project: it is not fetched.")
+            image = self.images().get(image_id)
+            return image, self.cache.fetch(image)
+
+        image, base = fetch(inst.image_id)
+        args: dict = {"base_image": base}
         for prop, arg in (("kernel_id", "kernel"), ("ramdisk_id", "ramdisk")):
             if inst.image_meta.get(prop):  # AMI-style: boot the kernel directly
-                args[arg] = self.cache.fetch(self.images().get(inst.image_meta[prop]))
+                args[arg] = fetch(inst.image_meta[prop])[1]
         fmt = image.get("disk_format") or "raw"
         args["base_format"] = "raw" if fmt in ("ami", "aki", "ari") else fmt
         return args
@@ -249,6 +261,7 @@ class Agent:
             self._release_volume(task.instance_id, bdm)
         with self.db.session() as s:
             scheduler.release(s, task.instance_id)
+            server_groups.forget(s, task.instance_id)
             s.execute(update(Instance).where(Instance.id == task.instance_id).values(
                 vm_state=states.DELETED, task_state=None, power_state=states.NOSTATE,
                 terminated_at=utcnow(), deleted_at=utcnow()))
@@ -357,6 +370,14 @@ class Agent:
             self._set_bdms(inst.id, [b for b in inst.block_devices
                                      if b["volume_id"] != bdm["volume_id"]])
         self._transition(inst.id, "detaching_volume", task_state=None)
+
+    def _do_cache_images(self, task: ComputeTask) -> None:
+        """Image pre-caching (``POST /os-aggregates/{id}/images``; the task's subject is the
+        aggregate): fetch each image into this host's base cache, verified as a boot
+        would; the others are still fetched when one fails, then the task fails naming it."""
+        failed = self.cache.precache(self.images, task.params.get("images") or [], LOG)
+        if failed:
+            raise MinicloudError(f"Could not pre-cache image(s) {', '.join(failed)}.")
 
     # -- periodic tasks ------------------------------------------------------------------------
     def sync_power_states(self) -> None:

@@ -13,13 +13,17 @@ from collections.abc import Callable
 from flask import Flask, Response, g, request
 
 from compute import quotas
+from compute.aggregates import Aggregates
 from compute.cinder import VolumeClient
 from compute.glance import ImageClient
 from compute.hosts import Hosts
 from compute.microversion import MIN_VERSION, Version, negotiate
 from compute.policies import RULES
 from compute.routes import Compute, actions, attachments, flavors, hosts, servers, versions
+from compute.routes import aggregates as aggregate_routes
 from compute.routes import quotas as quota_routes
+from compute.routes import server_groups as server_group_routes
+from compute.server_groups import ServerGroups
 from compute.service import ComputeService
 from minicloud import services
 from minicloud.config import Config
@@ -30,7 +34,7 @@ from minicloud.wsgi import create_app as base_app
 ImageClients = Callable[[str], ImageClient]    # a caller's token -> a client acting for them
 VolumeClients = Callable[[str], VolumeClient]
 BLUEPRINTS = (versions.bp, servers.bp, actions.bp, attachments.bp, flavors.bp, hosts.bp,
-              quota_routes.bp)
+              quota_routes.bp, server_group_routes.bp, aggregate_routes.bp)
 
 
 def create_app(conf: Config, db: Database | None = None,
@@ -53,6 +57,8 @@ def create_app(conf: Config, db: Database | None = None,
     svc = ComputeService(db, image_client, volume_client, quotas.Limits.from_conf(conf))
     app.extensions["compute"] = Compute(svc, Hosts(db), conf.path(conf.compute.instances_path),
                                         image_url)
+    app.extensions["server_groups"] = ServerGroups(db, svc.limits)
+    app.extensions["aggregates"] = Aggregates(db)
 
     @app.before_request
     def _microversion() -> None:

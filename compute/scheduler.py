@@ -2,15 +2,25 @@
 
 The claim runs inside the caller's transaction; on SQLite every write transaction begins
 IMMEDIATE (see :mod:`minicloud.db`), and elsewhere the host rows are locked FOR UPDATE, so
-two concurrent claims can never both take the last slot.
+two concurrent claims can never both take the last slot, nor both break a server group's
+rule: the members' hosts are read in the same transaction.
+
+The choice, in order: the enabled hosts that are up (of the requested zone, or the forced
+host); those with room for the flavor; those a hard server-group rule allows (``affinity``:
+the host of the group's servers once it has any; ``anti-affinity``: a host running fewer
+than ``max_server_per_host`` of them); then the best by weight: a soft rule first (most
+members for ``soft-affinity``, fewest for ``soft-anti-affinity``), then the most free RAM
+(spreading). No host left: :class:`NoValidHost` with each host's reason.
 """
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from compute import server_groups
 from compute.models import Allocation, ComputeHost
 from minicloud.db import utcnow
 from minicloud.errors import MinicloudError
@@ -47,8 +57,34 @@ def fits(host: ComputeHost, used: tuple[int, int, int], vcpus: int, ram: int,
     return None
 
 
+def group_refusal(group: server_groups.Group | None, members: Counter[str],
+                  host: str) -> str | None:
+    """Why a hard rule of ``group`` keeps the server off ``host`` (``members``: how many of
+    the group's servers each host runs), or None."""
+    if group is None:
+        return None
+    if group.policy == server_groups.AFFINITY and members and host not in members:
+        return (f"server group {group.id} is affinity and its servers run on "
+                f"{', '.join(sorted(members))}")
+    if group.policy == server_groups.ANTI_AFFINITY and members[host] >= group.max_per_host:
+        return (f"server group {group.id} is anti-affinity and {members[host]} of its "
+                f"servers already run here (at most {group.max_per_host} per host)")
+    return None
+
+
+def group_weight(group: server_groups.Group | None, members: Counter[str], host: str) -> int:
+    """How much a soft rule of ``group`` wants ``host`` (higher is better)."""
+    if group is None:
+        return 0
+    if group.policy == server_groups.SOFT_AFFINITY:
+        return members[host]
+    if group.policy == server_groups.SOFT_ANTI_AFFINITY:
+        return -members[host]
+    return 0
+
+
 def claim(session: Session, instance_id: str, flavor: dict, forced_host: str | None = None,
-          zone: str | None = None) -> str:
+          zone: str | None = None, group: server_groups.Group | None = None) -> str:
     """Claim ``flavor``'s resources for the instance on a host; return the host's name."""
     query = select(ComputeHost).where(ComputeHost.enabled).order_by(ComputeHost.name)
     if session.bind.dialect.name != "sqlite":
@@ -62,18 +98,21 @@ def claim(session: Session, instance_id: str, flavor: dict, forced_host: str | N
     if zone:
         hosts = [h for h in hosts if h.zone == zone]
     hosts = [h for h in hosts if h.heartbeat_at >= alive_since]
+    members = (server_groups.member_hosts(session, group.id, instance_id) if group
+               else Counter())
     vcpus, ram = flavor["vcpus"], flavor["ram"]
     disk = flavor["disk"] + flavor.get("ephemeral", 0)
-    best, best_free, reasons = None, -1, []
+    best, best_key, reasons = None, None, []
     for host in hosts:
         in_use = used(session, host.name)
-        reason = fits(host, in_use, vcpus, ram, disk)
+        reason = fits(host, in_use, vcpus, ram, disk) or group_refusal(group, members,
+                                                                        host.name)
         if reason:
             reasons.append(f"{host.name}: {reason}")
             continue
-        free = host.memory_mib - in_use[1]
-        if free > best_free:  # spread: the host with the most free RAM
-            best, best_free = host, free
+        key = (group_weight(group, members, host.name), host.memory_mib - in_use[1])
+        if best_key is None or key > best_key:
+            best, best_key = host, key
     if best is None:
         detail = "; ".join(reasons) if reasons else "No compute host is up."
         raise NoValidHost(detail)

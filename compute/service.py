@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from compute import quotas, scheduler, states
+from compute import aggregates, quotas, scheduler, server_groups, states
 from compute.block_devices import BootRequest, RootVolume
 from compute.cinder import VolumeClient
 from compute.flavors import Flavors, FlavorSpec
@@ -38,6 +38,7 @@ class ServerRequest:
     host: str | None = None  # a requested host (admins, 2.74+)
     access_ip_v4: str | None = None
     access_ip_v6: str | None = None
+    group: str | None = None  # a server group of the caller's project (scheduler hint)
 
 
 #: Image API keys that are not image properties (never copied into the instance).
@@ -169,6 +170,32 @@ class ComputeService:
                     f"{disk_gb * 1024 ** 3} bytes, image is {needed} bytes.")
         return image
 
+    def _boot_files(self, ctx: AuthContext, image: dict) -> list[str]:
+        """The AMI kernel and ramdisk images of ``image``, checked as the caller: a server
+        never boots another project's private image through them (400)."""
+        ids = []
+        for prop, what in (("kernel_id", "Kernel"), ("ramdisk_id", "Ramdisk")):
+            ref = image.get(prop)
+            if not ref:
+                continue
+            try:
+                found = self.image_client(ctx.token).get(str(ref))
+            except NotFound:
+                raise BadRequest(f"{what} image {str(ref)[:64]} of image {image['id']} could "
+                                 "not be found.") from None
+            if found.get("status") != "active":
+                raise BadRequest(f"{what} image {found['id']} of image {image['id']} is not "
+                                 "active.")
+            ids.append(found["id"])
+        return ids
+
+    def _check_zone(self, zone: str | None) -> None:
+        """A requested zone must be one of the enabled hosts' (Nova's 400)."""
+        if zone:
+            with self.db.session() as s:
+                if zone not in aggregates.zone_names(s):
+                    raise BadRequest("The requested availability zone is not available")
+
     def _volumes(self, ctx: AuthContext) -> VolumeClient:
         if self.volume_client is None:
             raise BadRequest("There is no volume service in this cloud.")
@@ -199,14 +226,16 @@ class ComputeService:
         when no host could take it).
         """
         flavor = self._flavor_for(ctx, req.flavor_ref)
-        root, image_id = req.boot.root_volume, None
+        root, image_id, checked = req.boot.root_volume, None, []
         if root is None:
             image = self._check_image(ctx, req.boot.image_ref, flavor, flavor.disk)
             meta = {k: str(v) for k, v in image.items() if k not in NOT_IMAGE_META}
             image_id = image["id"]
+            checked = [image_id, *self._boot_files(ctx, image)]
         else:
             meta = self._boot_volume(ctx, root, flavor)
         zone, forced_host = self._zone(ctx, req.availability_zone)
+        self._check_zone(zone)
         forced_host = req.host or forced_host
         inst = Instance(
             id=new_uuid(), name=req.name, project_id=ctx.project_id, user_id=ctx.user_id,
@@ -215,17 +244,20 @@ class ComputeService:
             power_state=states.NOSTATE, metadata_=req.metadata, description=req.description,
             access_ip_v4=req.access_ip_v4, access_ip_v6=req.access_ip_v6,
             key_name=req.key_name, availability_zone=zone, block_devices=[])
+        group = None
         with self.db.session() as s:  # counted and recorded in one transaction
             quotas.check(s, ctx.project_id, inst.flavor, self.limits)
             s.add(inst)
+            if req.group:
+                group = server_groups.join(s, ctx, req.group, inst.id, self.limits)
         try:
             self._reserve_volumes(ctx, inst, req.boot)
             with self.db.session() as s:
                 # The root disk of a server booted from a volume is on the volume service.
                 claimed = dict(inst.flavor, disk=0) if root else inst.flavor
-                host = scheduler.claim(s, inst.id, claimed, forced_host, zone)
+                host = scheduler.claim(s, inst.id, claimed, forced_host, zone, group)
                 s.execute(update(Instance).where(Instance.id == inst.id).values(
-                    host=host, availability_zone=zone or "nova"))
+                    host=host, availability_zone=zone or aggregates.zone_of(s, host)))
         except scheduler.NoValidHost as exc:
             self._release_reserved(ctx, inst.id)
             self.set_error(inst.id, exc)
@@ -244,7 +276,9 @@ class ComputeService:
                 self._finish_delete(s, inst.id)
             raise
         with self.db.session() as s:
-            s.add(ComputeTask(instance_id=inst.id, host=host, action="spawn"))
+            # The agent fetches only the images checked here as the caller.
+            s.add(ComputeTask(instance_id=inst.id, host=host, action="spawn",
+                              params={"images": checked}))
         return self.get_server(ctx, inst.id)
 
     def _add_bdm(self, inst: Instance, bdm: dict) -> None:
@@ -354,6 +388,7 @@ class ComputeService:
     @staticmethod
     def _finish_delete(s: Session, instance_id: str) -> None:
         scheduler.release(s, instance_id)
+        server_groups.forget(s, instance_id)
         s.execute(update(Instance).where(Instance.id == instance_id).values(
             vm_state=states.DELETED, task_state=None, power_state=states.NOSTATE,
             terminated_at=utcnow(), deleted_at=utcnow()))

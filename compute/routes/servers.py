@@ -120,6 +120,9 @@ def _server_request(body: dict) -> ServerRequest:
 def create_server() -> Response:
     authorize(RULE % "create")
     req = _server_request(json_body()["server"])
+    hints = json_body().get("os:scheduler_hints") or json_body().get(
+        "OS-SCH-HNT:scheduler_hints") or {}
+    req.group = hints.get("group")
     inst = compute().service.create_server(auth(), req)
     body = server_created(inst, viewer(caller_target()))
     return json_response({"server": body}, 202,
