@@ -265,8 +265,7 @@ def _server_group(policies: tuple[str, ...], v264: bool = False) -> dict:
     else:
         props = {"name": NAME,
                  "policies": {"type": "array", "minItems": 1, "maxItems": 1,
-                              "items": [{"type": "string", "enum": list(policies)}],
-                              "additionalItems": False}}
+                              "items": {"type": "string", "enum": list(policies)}}}
         required = ["name", "policies"]
     return {"type": "object",
             "properties": {"server_group": {"type": "object", "properties": props,
