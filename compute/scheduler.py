@@ -8,7 +8,8 @@ rule: the members' hosts are read in the same transaction.
 The choice, in order: the enabled hosts that are up (of the requested zone, or the forced
 host); those with room for the flavor; those a hard server-group rule allows (``affinity``:
 the host of the group's servers once it has any; ``anti-affinity``: a host running fewer
-than ``max_server_per_host`` of them); then the best by weight: a soft rule first (most
+than ``max_server_per_host`` of them) and the ``same_host``/``different_host`` hints allow;
+then the best by weight: a soft rule first (most
 members for ``soft-affinity``, fewest for ``soft-anti-affinity``), then the most free RAM
 (spreading). No host left: :class:`NoValidHost` with each host's reason.
 """
@@ -16,12 +17,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from compute import server_groups
-from compute.models import Allocation, ComputeHost
+from compute import server_groups, states
+from compute.models import Allocation, ComputeHost, Instance
 from minicloud.db import utcnow
 from minicloud.errors import MinicloudError
 
@@ -72,6 +74,39 @@ def group_refusal(group: server_groups.Group | None, members: Counter[str],
     return None
 
 
+@dataclass(frozen=True)
+class HostHints:
+    """The ``same_host``/``different_host`` scheduler hints: servers (of ``project_id``;
+    None: of any project) whose hosts the new server must share, or avoid."""
+
+    same_host: tuple[str, ...] = ()
+    different_host: tuple[str, ...] = ()
+    project_id: str | None = None
+
+    def hosts(self, session: Session, ids: tuple[str, ...]) -> set[str]:
+        """The hosts the named live servers run on."""
+        if not ids:
+            return set()
+        query = select(Instance.host).where(Instance.id.in_(ids), Instance.host.is_not(None),
+                                            Instance.vm_state != states.DELETED)
+        if self.project_id is not None:
+            query = query.where(Instance.project_id == self.project_id)
+        return set(session.scalars(query))
+
+
+def hint_refusal(hints: HostHints | None, same: set[str], apart: set[str], host: str
+                 ) -> str | None:
+    """Why the host hints keep the server off ``host`` (``same``/``apart``: the hosts of the
+    servers they name), or None."""
+    if hints is None:
+        return None
+    if hints.same_host and host not in same:
+        return f"same_host: it runs none of {', '.join(hints.same_host)}"
+    if host in apart:
+        return "different_host: it runs one of " + ", ".join(hints.different_host)
+    return None
+
+
 def group_weight(group: server_groups.Group | None, members: Counter[str], host: str) -> int:
     """How much a soft rule of ``group`` wants ``host`` (higher is better)."""
     if group is None:
@@ -84,7 +119,8 @@ def group_weight(group: server_groups.Group | None, members: Counter[str], host:
 
 
 def claim(session: Session, instance_id: str, flavor: dict, forced_host: str | None = None,
-          zone: str | None = None, group: server_groups.Group | None = None) -> str:
+          zone: str | None = None, group: server_groups.Group | None = None,
+          hints: HostHints | None = None) -> str:
     """Claim ``flavor``'s resources for the instance on a host; return the host's name."""
     query = select(ComputeHost).where(ComputeHost.enabled).order_by(ComputeHost.name)
     if session.bind.dialect.name != "sqlite":
@@ -100,13 +136,16 @@ def claim(session: Session, instance_id: str, flavor: dict, forced_host: str | N
     hosts = [h for h in hosts if h.heartbeat_at >= alive_since]
     members = (server_groups.member_hosts(session, group.id, instance_id) if group
                else Counter())
+    same = hints.hosts(session, hints.same_host) if hints else set()
+    apart = hints.hosts(session, hints.different_host) if hints else set()
     vcpus, ram = flavor["vcpus"], flavor["ram"]
     disk = flavor["disk"] + flavor.get("ephemeral", 0)
     best, best_key, reasons = None, None, []
     for host in hosts:
         in_use = used(session, host.name)
-        reason = fits(host, in_use, vcpus, ram, disk) or group_refusal(group, members,
-                                                                        host.name)
+        reason = (fits(host, in_use, vcpus, ram, disk)
+                  or group_refusal(group, members, host.name)
+                  or hint_refusal(hints, same, apart, host.name))
         if reason:
             reasons.append(f"{host.name}: {reason}")
             continue

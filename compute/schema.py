@@ -76,9 +76,13 @@ _CREATE_SERVER = {
     "accessIPv4": {"type": "string", "format": "ipv4"},
     "accessIPv6": {"type": "string", "format": "ipv6"},
 }
-#: Scheduler hints: ``group`` (a server group of the caller's project) is the one minicloud
-#: honours; any other hint is refused rather than ignored.
-_HINTS = {"type": "object", "properties": {"group": UUID}, "additionalProperties": False}
+#: Scheduler hints minicloud honours: ``group`` (a server group of the caller's project),
+#: ``same_host`` and ``different_host`` (a server id or a list of them); any other hint is
+#: refused rather than ignored.
+_SERVERS_HINT = {"oneOf": [UUID, {"type": "array", "items": UUID}]}
+_HINTS = {"type": "object", "properties": {"group": UUID, "same_host": _SERVERS_HINT,
+                                           "different_host": _SERVERS_HINT},
+          "additionalProperties": False}
 
 
 def _create(extra: dict, required: tuple[str, ...] = ()) -> dict:

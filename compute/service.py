@@ -39,6 +39,8 @@ class ServerRequest:
     access_ip_v4: str | None = None
     access_ip_v6: str | None = None
     group: str | None = None  # a server group of the caller's project (scheduler hint)
+    same_host: tuple[str, ...] = ()       # servers whose host it must share (hint)
+    different_host: tuple[str, ...] = ()  # servers whose hosts it must avoid (hint)
 
 
 #: Image API keys that are not image properties (never copied into the instance).
@@ -255,7 +257,9 @@ class ComputeService:
             with self.db.session() as s:
                 # The root disk of a server booted from a volume is on the volume service.
                 claimed = dict(inst.flavor, disk=0) if root else inst.flavor
-                host = scheduler.claim(s, inst.id, claimed, forced_host, zone, group)
+                hints = scheduler.HostHints(req.same_host, req.different_host,
+                                            None if ctx.is_admin else ctx.project_id)
+                host = scheduler.claim(s, inst.id, claimed, forced_host, zone, group, hints)
                 s.execute(update(Instance).where(Instance.id == inst.id).values(
                     host=host, availability_zone=zone or aggregates.zone_of(s, host)))
         except scheduler.NoValidHost as exc:

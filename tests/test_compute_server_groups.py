@@ -163,7 +163,9 @@ def test_quota_of_members_and_the_group_must_be_the_callers(compute_env):
     err(env.alice.post("/v2.1/servers", json=body), 400, "Invalid server group")
     body["os:scheduler_hints"] = {"group": "not-a-uuid"}
     err(env.alice.post("/v2.1/servers", json=body), 400, "group")
-    body["os:scheduler_hints"] = {"same_host": [new_uuid()]}
+    body["os:scheduler_hints"] = {"query": "[]"}  # a hint minicloud does not honour
+    err(env.alice.post("/v2.1/servers", json=body), 400, "query")
+    body["os:scheduler_hints"] = {"same_host": "x"}
     err(env.alice.post("/v2.1/servers", json=body), 400, "same_host")
     assert len(env.alice.get("/v2.1/servers").get_json()["servers"]) == before
 
@@ -279,6 +281,38 @@ def test_soft_rules_weigh_and_never_fail(compute_env):
                   json={"status": "disabled"})
     moved = boot(env, pack["id"], name="p3")
     assert moved["vm_state"] == "building" and moved["host"] not in (None, first)
+
+
+def test_same_host_and_different_host_hints(compute_env):
+    env = compute_env
+    with_hosts(env, "node2", "node3")
+    first = boot(env, None, name="first")
+    other = boot(env, None, name="other")
+    assert first["host"] != other["host"]
+
+    def hinted(name: str, **hints) -> dict:
+        resp = env.alice.post("/v2.1/servers", json={
+            "server": {"name": name, "imageRef": IMAGE_ID, "flavorRef": "6"},
+            "os:scheduler_hints": hints})
+        assert resp.status_code == 202, resp.get_json()
+        with env.db.session() as s:
+            inst = s.get(Instance, resp.get_json()["server"]["id"])
+            return {"host": inst.host, "fault": inst.fault}
+
+    assert hinted("near", same_host=first["id"])["host"] == first["host"]
+    assert hinted("near2", same_host=[first["id"]])["host"] == first["host"]
+    apart = hinted("apart", different_host=[first["id"], other["id"]])["host"]
+    assert apart not in (first["host"], other["host"], None)
+    doomed = hinted("nowhere", same_host=first["id"], different_host=first["id"])
+    assert doomed["host"] is None
+    assert "different_host" in doomed["fault"]["message"]
+    # Another project's servers are not there for bob's hints.
+    resp = env.bob.post("/v2.1/servers", json={
+        "server": {"name": "spy", "imageRef": IMAGE_ID, "flavorRef": "6"},
+        "os:scheduler_hints": {"same_host": first["id"]}})
+    assert resp.status_code == 202
+    with env.db.session() as s:
+        assert s.get(Instance, resp.get_json()["server"]["id"]).host is None
 
 
 def test_concurrent_claims_keep_anti_affinity(compute_env):

@@ -123,6 +123,9 @@ def create_server() -> Response:
     hints = json_body().get("os:scheduler_hints") or json_body().get(
         "OS-SCH-HNT:scheduler_hints") or {}
     req.group = hints.get("group")
+    for name in ("same_host", "different_host"):
+        value = hints.get(name) or ()
+        setattr(req, name, (value,) if isinstance(value, str) else tuple(value))
     inst = compute().service.create_server(auth(), req)
     body = server_created(inst, viewer(caller_target()))
     return json_response({"server": body}, 202,
