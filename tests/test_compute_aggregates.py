@@ -88,6 +88,8 @@ def test_refusals(compute_env):
         400, "availability_zone")
     err(env.admin.get(f"{AGGS}/abc"), 400, "id must be an integer")
     err(env.admin.get(f"{AGGS}/999"), 404, "could not be found")
+    err(env.admin.delete(f"{AGGS}/-1"), 404, "Aggregate -1 could not be found")
+    err(env.admin.get(f"{AGGS}/1.5"), 400, "id must be an integer")
     err(action(env, 999, "add_host", {"host": "node1"}), 404, "could not be found")
     err(action(env, agg["id"], "add_host", {"host": "nowhere"}), 404,
         "Compute host nowhere could not be found")

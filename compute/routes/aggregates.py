@@ -26,8 +26,10 @@ def aggregates() -> Aggregates:
 
 
 def _id(raw: str) -> int:
-    """The aggregate id of the URL: an integer (Nova's ``validate_integer``)."""
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
+    """The aggregate id of the URL: an integer (Nova's ``validate_integer``; a negative one
+    is merely unknown: 404)."""
+    digits = raw[1:] if raw.startswith("-") else raw
+    if not digits.isascii() or not digits.isdigit() or len(digits) > 18:
         raise BadRequest(f"Invalid input for field/attribute id. Value: {raw[:64]}. "
                          "id must be an integer")
     return int(raw)
