@@ -393,3 +393,23 @@ def test_bodies_pass_tempest_schemas(compute_env, tmp_path: Path):
                            str(tmp_path / "cases.json")], capture_output=True, text=True,
                           timeout=300, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_a_fetch_marks_last_use_in_the_access_time_only(compute_env, tmp_path):
+    """The cache keeps a base's mtime (when it was verified: a boot from a pre-cached base
+    changes nothing) and records each use in its access time, which the manager reads."""
+    import os
+    import time
+
+    cache = compute_env.agent.cache
+    base = cache.fetch(compute_env.images.get(IMAGE_ID))
+    old = time.time() - 7200
+    os.utime(base, (old, old))
+    inode = base.stat().st_ino
+    assert cache.fetch(compute_env.images.get(IMAGE_ID)) == base
+    st = base.stat()
+    assert (st.st_ino, int(st.st_mtime)) == (inode, int(old))
+    assert st.st_atime > old + 3600
+    assert cache.manage(set(), max_age=3600) == []  # used just now: kept
+    os.utime(base, (old, old))
+    assert cache.manage(set(), max_age=3600) == [IMAGE_ID]  # unused for two hours: removed
