@@ -42,7 +42,7 @@ def err(resp, status: int, text: str = "") -> None:
 
 @pytest.fixture(scope="session")
 def catalog_template(tmp_path_factory: pytest.TempPathFactory) -> Template:
-    return build_template(tmp_path_factory, "catalog", lambda db, conf: register_cloud(db, conf))
+    return build_template(tmp_path_factory, "catalog", register_cloud)
 
 
 class Caller:
