@@ -1,13 +1,13 @@
 """compute: server groups and their members, host aggregates and their hosts
 
-Revision ID: 0013
+Revision ID: 0010
 Revises: 0009
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0013'
+revision = '0010'
 down_revision = '0009'
 branch_labels = None
 depends_on = None
