@@ -59,7 +59,12 @@ def test_server_group_with_the_group_hint(run, osc, image):  # noqa: F811
     run("server", "group", "delete", "osc-group", "osc-soft")
 
 
-def test_aggregate_zone_and_image_cache(cloud, run, osc, image, host):  # noqa: F811
+def test_aggregate_zone_and_image_cache(cloud, run, osc, host, tmp_path):  # noqa: F811
+    disk = tmp_path / "cached.raw"
+    with disk.open("wb") as fh:
+        fh.truncate(2 << 20)
+    image = osc("image", "create", "--disk-format", "raw", "--container-format", "bare",
+                "--file", str(disk), "osc-sched-cached")  # no server has used it yet
     agg = osc("aggregate", "create", "--zone", "osc-az", "osc-agg")
     assert (agg["name"], agg["availability_zone"]) == ("osc-agg", "osc-az")
     osc("aggregate", "add", "host", "osc-agg", host)
@@ -71,14 +76,18 @@ def test_aggregate_zone_and_image_cache(cloud, run, osc, image, host):  # noqa: 
     base = cloud.state_dir / "instances" / "_base" / image["id"]
     assert not base.exists()
     run("--os-compute-api-version", "2.81", "aggregate", "cache", "image", "osc-agg",
-        IMAGE)
+        "osc-sched-cached")
     deadline = time.monotonic() + 30
     while not base.exists():
         assert time.monotonic() < deadline, "the image was not pre-cached"
         time.sleep(0.2)
-    server = osc("server", "create", "--image", IMAGE, "--flavor", "lab.nano",
+    cached = base.stat()
+    server = osc("server", "create", "--image", "osc-sched-cached", "--flavor", "lab.nano",
                  "--availability-zone", "osc-az", "--wait", "osc-zoned")
     assert server["OS-EXT-AZ:availability_zone"] == "osc-az"
+    assert (base.stat().st_ino, base.stat().st_mtime_ns) == (cached.st_ino,
+                                                             cached.st_mtime_ns)
     run("server", "delete", "--wait", server["id"])
+    run("image", "delete", image["id"])
     osc("aggregate", "remove", "host", "osc-agg", host)
     run("aggregate", "delete", "osc-agg")
