@@ -27,6 +27,7 @@ from compute.driver import Driver, InstanceSpec
 from compute.faults import user_fault
 from compute.glance import ImageClient
 from compute.imagecache import ImageCache
+from compute.instance_actions import ActionEvents
 from compute.models import ComputeHost, ComputeTask, Instance
 from compute.service import ComputeService, root_bdm
 from minicloud.config import Config
@@ -61,7 +62,8 @@ class Agent:
                                 StatePaths(conf.state_dir).image_store
                                 if conf.compute.use_direct_url else None)
         self.service = ComputeService(db, lambda _token: images())
-        self.queue = TaskQueue(db, ComputeTask, "instance_id", self.host)
+        self.queue = TaskQueue(db, ComputeTask, "instance_id", self.host,
+                               hooks=ActionEvents(db, self.host))
         self.workers = workers
 
     # -- registration --------------------------------------------------------------------------

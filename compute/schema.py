@@ -4,8 +4,8 @@ Each view that reads a body declares its schema with :func:`minicloud.wsgi.body_
 (stacked with ``min_minor``/``max_minor`` where the body changes with the microversion), so a
 body is refused with a 400 naming the field before any view code runs. The schemas follow
 ``nova/api/openstack/compute/schemas`` where minicloud offers the feature; a field of a
-feature minicloud does not offer (personality files, tags, trusted certificates, access IPs,
-config drives, reservation ids, hostnames) is simply absent, so sending it is a 400
+feature minicloud does not offer (personality files, trusted certificates, config drives,
+hostnames) is simply absent, so sending it is a 400
 ("Additional properties are not allowed") rather than being silently ignored.
 """
 from __future__ import annotations
@@ -31,6 +31,8 @@ NON_NEGATIVE = {**POSITIVE, "minimum": 0}
 _COUNT = {"type": ["integer", "string"], "pattern": r"^[0-9]*$", "minimum": 1,
           "minLength": 1}
 _TAG = {"type": "string", "pattern": "^[^,/]*$", "minLength": 1, "maxLength": 60}
+#: Nova's per-server limit on tags.
+MAX_TAGS = 50
 _BOOT_INDEX = {"type": ["integer", "string", "null"], "pattern": r"^-?[0-9]+$"}
 _DEVICE = {"type": ["string", "null"],
            "pattern": r"(^/dev/x{0,1}[a-z]{0,1}d{0,1})([a-z]+)[0-9]*$"}
@@ -75,7 +77,9 @@ _CREATE_SERVER = {
     "user_data": {"type": "string", "maxLength": 65535, "pattern": r"^[A-Za-z0-9+/=\s]*$"},
     "accessIPv4": {"type": "string", "format": "ipv4"},
     "accessIPv6": {"type": "string", "format": "ipv6"},
+    "return_reservation_id": BOOLEAN,
 }
+_CREATE_TAGS = {"type": "array", "items": _TAG, "maxItems": MAX_TAGS}
 #: Scheduler hints minicloud honours: ``group`` (a server group of the caller's project),
 #: ``same_host`` and ``different_host`` (a server id or a list of them); any other hint is
 #: refused rather than ignored.
@@ -97,15 +101,18 @@ def _create(extra: dict, required: tuple[str, ...] = ()) -> dict:
 
 
 #: ``POST /servers``: 2.1; 2.19 adds description; 2.37 makes networks required ("auto",
-#: "none" or a list); 2.74 adds host and hypervisor_hostname (admins).
+#: "none" or a list); 2.52 adds tags; 2.74 adds host and hypervisor_hostname (admins).
 CREATE_SERVER = _create({})
 CREATE_SERVER_V219 = _create({"description": DESCRIPTION})
 CREATE_SERVER_V237 = _create({"description": DESCRIPTION, "networks": _NETWORKS_V237},
                              ("networks",))
+CREATE_SERVER_V252 = _create({"description": DESCRIPTION, "networks": _NETWORKS_V237,
+                              "tags": _CREATE_TAGS}, ("networks",))
 _FQDN = {"type": "string", "pattern": r"^[a-zA-Z0-9-._]*$", "minLength": 1,
          "maxLength": 255}
 CREATE_SERVER_V274 = _create({"description": DESCRIPTION, "networks": _NETWORKS_V237,
-                              "host": _FQDN, "hypervisor_hostname": _FQDN}, ("networks",))
+                              "tags": _CREATE_TAGS, "host": _FQDN,
+                              "hypervisor_hostname": _FQDN}, ("networks",))
 
 
 def _update(extra: dict) -> dict:
@@ -144,6 +151,14 @@ SERVER_ACTION = {
     },
     "additionalProperties": False,
 }
+
+# -- server tags (2.26) ----------------------------------------------------------------------
+#: ``PUT /servers/{id}/tags``: the whole set (at most MAX_TAGS: checked with Nova's message).
+REPLACE_TAGS = {"type": "object",
+                "properties": {"tags": {"type": "array", "items": _TAG}},
+                "required": ["tags"], "additionalProperties": False}
+#: One tag in a URL (``PUT /servers/{id}/tags/{tag}``), checked as Nova does.
+TAG = _TAG
 
 # -- server metadata -----------------------------------------------------------------------------
 SET_METADATA = {"type": "object", "properties": {"metadata": METADATA},

@@ -11,12 +11,20 @@ from dataclasses import dataclass, field
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from compute import aggregates, quotas, scheduler, server_groups, states
+from compute import (
+    aggregates,
+    instance_actions,
+    multi_create,
+    quotas,
+    scheduler,
+    server_groups,
+    states,
+)
 from compute.block_devices import BootRequest, RootVolume
 from compute.cinder import VolumeClient
 from compute.flavors import Flavors, FlavorSpec
 from compute.glance import ImageClient
-from compute.models import ComputeTask, Flavor, Instance
+from compute.models import ComputeTask, Flavor, Instance, InstanceTag
 from compute.server_query import ServerQuery
 from compute.virt.designer import disk_bus, next_device_name
 from minicloud.db import Database, new_uuid, utcnow
@@ -38,6 +46,9 @@ class ServerRequest:
     host: str | None = None  # a requested host (admins, 2.74+)
     access_ip_v4: str | None = None
     access_ip_v6: str | None = None
+    tags: list[str] = field(default_factory=list)  # 2.52+
+    min_count: int = 1  # several servers from one request (compute.multi_create)
+    max_count: int = 1
     group: str | None = None  # a server group of the caller's project (scheduler hint)
     same_host: tuple[str, ...] = ()       # servers whose host it must share (hint)
     different_host: tuple[str, ...] = ()  # servers whose hosts it must avoid (hint)
@@ -219,15 +230,25 @@ class ComputeService:
         return meta
 
     def create_server(self, ctx: AuthContext, req: ServerRequest) -> Instance:
-        """Validate, record, reserve volumes, claim a host, then queue the spawn.
+        """One server (the first, when the request asks for several)."""
+        return self.create_servers(ctx, req)[0]
 
-        Any failure before the spawn is queued leaves nothing behind: reservations are
-        released, the claim is dropped and the server is gone (or in ERROR with a fault,
-        when no host could take it).
+    def create_servers(self, ctx: AuthContext, req: ServerRequest) -> list[Instance]:
+        """Validate, record (``min_count`` to ``max_count`` servers sharing a reservation
+        id, as many as the quota holds: :mod:`compute.multi_create`), then place each:
+        reserve its volumes, claim a host, queue its spawn. Each server's ``create`` action
+        is logged with the request's id.
+
+        Any failure before a spawn is queued leaves nothing of that server behind:
+        reservations are released, the claim is dropped and the server is gone (or in
+        ERROR with a fault, when no host could take it). One of several servers that cannot
+        be placed goes to ERROR instead; only a single server's failure is raised.
         """
         quotas.check_metadata(req.metadata)
         flavor = self._flavor_for(ctx, req.flavor_ref)
         root, image_id, checked = req.boot.root_volume, None, []
+        if req.max_count > 1 and (root is not None or req.boot.volumes):
+            raise BadRequest("Cannot attach one or more volumes to multiple instances")
         if root is None:
             image = self._check_image(ctx, req.boot.image_ref, flavor, flavor.disk)
             meta = {k: str(v) for k, v in image.items() if k not in NOT_IMAGE_META}
@@ -238,19 +259,47 @@ class ComputeService:
         zone, forced_host = self._zone(ctx, req.availability_zone)
         self._check_zone(zone)
         forced_host = req.host or forced_host
-        inst = Instance(
-            id=new_uuid(), name=req.name, project_id=ctx.project_id, user_id=ctx.user_id,
-            image_id=image_id, flavor_id=flavor.id, flavor=flavor_dict(flavor),
-            image_meta=meta, vm_state=states.BUILDING, task_state=states.SCHEDULING,
-            power_state=states.NOSTATE, metadata_=req.metadata, description=req.description,
-            access_ip_v4=req.access_ip_v4, access_ip_v6=req.access_ip_v6,
-            key_name=req.key_name, availability_zone=zone, block_devices=[])
         group = None
+        request_id = instance_actions.current_request_id()
+        reservation = multi_create.reservation_id()
         with self.db.session() as s:  # counted and recorded in one transaction
-            quotas.check(s, ctx.project_id, inst.flavor, self.limits)
-            s.add(inst)
-            if req.group:
-                group = server_groups.join(s, ctx, req.group, inst.id, self.limits)
+            count = multi_create.fit(s, ctx.project_id, flavor_dict(flavor), self.limits,
+                                     req.min_count, req.max_count)
+            insts = [Instance(
+                id=new_uuid(), name=multi_create.server_name(req.name, index, count),
+                project_id=ctx.project_id, user_id=ctx.user_id, image_id=image_id,
+                flavor_id=flavor.id, flavor=flavor_dict(flavor), image_meta=meta,
+                vm_state=states.BUILDING, task_state=states.SCHEDULING,
+                power_state=states.NOSTATE, metadata_=req.metadata,
+                description=req.description, access_ip_v4=req.access_ip_v4,
+                access_ip_v6=req.access_ip_v6, key_name=req.key_name,
+                availability_zone=zone, block_devices=[], reservation_id=reservation,
+                launch_index=index, tags=[InstanceTag(tag=t) for t in sorted(set(req.tags))])
+                for index in range(count)]
+            for inst in insts:
+                s.add(inst)
+                instance_actions.record(s, inst.id, ctx, "create", request_id)
+                if req.group:  # joined here, where the group's member quota is counted
+                    group = server_groups.join(s, ctx, req.group, inst.id, self.limits)
+        for inst in insts:
+            try:
+                self._place(ctx, inst, req, (forced_host, zone), request_id, group, checked)
+            except MinicloudError as exc:
+                if count == 1:
+                    raise
+                self.set_error(inst.id, exc)
+        return [self.get_server(ctx, inst.id) for inst in insts]
+
+    def _place(self, ctx: AuthContext, inst: Instance, req: ServerRequest,
+               where: tuple[str | None, str | None], request_id: str,
+               group: server_groups.Group | None = None,
+               checked: list[str] | None = None) -> None:
+        """Reserve the server's volumes, claim a host (``where``: a forced host and zone;
+        ``group``'s rule and the request's host hints kept), make its boot volume, queue its
+        spawn with the images ``checked`` as the caller; a failure leaves nothing of it (see
+        :meth:`create_servers`)."""
+        forced_host, zone = where
+        root = req.boot.root_volume
         try:
             self._reserve_volumes(ctx, inst, req.boot)
             with self.db.session() as s:
@@ -264,7 +313,10 @@ class ComputeService:
         except scheduler.NoValidHost as exc:
             self._release_reserved(ctx, inst.id)
             self.set_error(inst.id, exc)
-            return self.get_server(ctx, inst.id)
+            with self.db.session() as s:
+                instance_actions.add_event(s, inst.id, request_id,
+                                           instance_actions.SCHEDULE_EVENT, exc)
+            return
         except MinicloudError:
             self._release_reserved(ctx, inst.id)
             with self.db.session() as s:
@@ -281,8 +333,7 @@ class ComputeService:
         with self.db.session() as s:
             # The agent fetches only the images checked here as the caller.
             s.add(ComputeTask(instance_id=inst.id, host=host, action="spawn",
-                              params={"images": checked}))
-        return self.get_server(ctx, inst.id)
+                              params={"request_id": request_id, "images": list(checked or [])}))
 
     def _add_bdm(self, inst: Instance, bdm: dict) -> None:
         inst.block_devices = [*inst.block_devices, bdm]
@@ -377,6 +428,8 @@ class ComputeService:
                 busy = f" and task_state {inst.task_state}" if inst.task_state else ""
                 raise Conflict(f"Cannot '{action.api_name}' instance {inst.id} while it is in "
                                f"vm_state {inst.vm_state}{busy}")
+            # The event log: the action, under this request's id, which its task carries.
+            request_id = instance_actions.record(s, inst.id, ctx, name)
             if name == "delete":
                 s.execute(update(ComputeTask).where(
                     ComputeTask.instance_id == inst.id, ComputeTask.state == "pending")
@@ -385,7 +438,7 @@ class ComputeService:
                     self._finish_delete(s, inst.id)
                     return inst
             s.add(ComputeTask(instance_id=inst.id, host=inst.host, action=name,
-                              params=params or {}))
+                              params={**(params or {}), "request_id": request_id}))
             return inst
 
     @staticmethod
@@ -464,8 +517,9 @@ class ComputeService:
                 Instance.task_state.is_(None)).values(
                 task_state=action.task, block_devices=[*inst.block_devices, bdm])).rowcount
             if done == 1:
+                request_id = instance_actions.record(s, inst.id, ctx, "attach_volume")
                 s.add(ComputeTask(instance_id=inst.id, host=inst.host, action="attach_volume",
-                                  params={"volume_id": volume_id}))
+                                  params={"volume_id": volume_id, "request_id": request_id}))
         if done != 1:
             volumes.delete_attachment(attachment_id)
             raise Conflict(f"Cannot 'attach_volume' instance {inst.id}: another task "

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from compute import states
 from compute.aggregates import AggregateRecord
 from compute.hosts import HostUsage
-from compute.models import ComputeHost, Flavor, Instance
+from compute.models import ComputeHost, Flavor, Instance, InstanceAction, InstanceActionEvent
 from compute.server_groups import Group
 from minicloud.microversion import Version, shape
 
@@ -114,8 +114,8 @@ def _extended(inst: Instance) -> dict:
     return {"OS-EXT-SRV-ATTR:host": inst.host,
             "OS-EXT-SRV-ATTR:hypervisor_hostname": inst.host,
             "OS-EXT-SRV-ATTR:instance_name": f"minicloud-{inst.id}",
-            "OS-EXT-SRV-ATTR:reservation_id": f"r-{inst.id[:8]}",
-            "OS-EXT-SRV-ATTR:launch_index": 0,
+            "OS-EXT-SRV-ATTR:reservation_id": reservation_id(inst),
+            "OS-EXT-SRV-ATTR:launch_index": inst.launch_index or 0,
             "OS-EXT-SRV-ATTR:hostname": hostname(inst.name),
             "OS-EXT-SRV-ATTR:kernel_id": meta.get("kernel_id", ""),
             "OS-EXT-SRV-ATTR:ramdisk_id": meta.get("ramdisk_id", ""),
@@ -123,14 +123,23 @@ def _extended(inst: Instance) -> dict:
             "OS-EXT-SRV-ATTR:user_data": None}
 
 
+def reservation_id(inst: Instance) -> str:
+    """The server's reservation id (servers made before they were kept: one of its own)."""
+    return inst.reservation_id or f"r-{inst.id[:8]}"
+
+
+def host_id(project_id: str | None, host: str | None) -> str:
+    """Nova's ``hostId``: the host hashed with the project (the same host looks different
+    to each project); empty without a host."""
+    return hashlib.sha224(f"{project_id}{host}".encode()).hexdigest() if host else ""
+
+
 def _full(inst: Instance, viewer: Viewer) -> dict:
     status = states.api_status(inst.vm_state, inst.task_state)
-    host_id = hashlib.sha224(f"{inst.project_id}{inst.host}".encode()).hexdigest() \
-        if inst.host else ""
     body = {
         "id": inst.id, "name": inst.name, "status": status,
         "tenant_id": inst.project_id, "user_id": inst.user_id,
-        "metadata": dict(inst.metadata_ or {}), "hostId": host_id,
+        "metadata": dict(inst.metadata_ or {}), "hostId": host_id(inst.project_id, inst.host),
         "image": ({"id": inst.image_id, "links": viewer.bookmark("images", inst.image_id)}
                   if inst.image_id else ""),
         "flavor": _flavor(inst, viewer),
@@ -147,7 +156,7 @@ def _full(inst: Instance, viewer: Viewer) -> dict:
         "os-extended-volumes:volumes_attached": _volumes_attached(inst, viewer),
         "security_groups": [{"name": "default"}],
         "locked": False, "locked_reason": None, "description": inst.description,
-        "tags": [], "trusted_image_certificates": None, "server_groups": [],
+        "tags": [t.tag for t in inst.tags], "trusted_image_certificates": None, "server_groups": [],
         "pinned_availability_zone": None,
     }
     if status in PROGRESS_STATUSES:
@@ -186,6 +195,44 @@ def server_created(inst: Instance, viewer: Viewer, admin_pass: str = "") -> dict
     return {"id": inst.id, "links": viewer.links("servers", inst.id),
             "OS-DCF:diskConfig": "MANUAL", "security_groups": [{"name": "default"}],
             "adminPass": admin_pass}
+
+
+# -- instance actions ------------------------------------------------------------------------
+ACTION_SINCE: Mapping[str, int] = {"updated_at": 58}
+EVENT_SINCE: Mapping[str, int] = {"hostId": 62, "host": 62, "details": 84}
+
+
+@dataclass(frozen=True)
+class EventAccess:
+    """What the instance-action policies let the caller see of events."""
+
+    events: bool = False   # os-instance-actions:events: every field, traceback and host
+    details: bool = False  # os-instance-actions:events:details: ``details`` (2.84+)
+
+
+def action_view(action: InstanceAction, mv: Version) -> dict:
+    """An ``instanceAction`` without its events (as listed)."""
+    body = {"action": action.action, "instance_uuid": action.instance_id,
+            "request_id": action.request_id, "user_id": action.user_id,
+            "project_id": action.project_id, "start_time": usage_timestamp(action.start_time),
+            "message": action.message, "updated_at": usage_timestamp(action.updated_at)}
+    return shape(body, mv, ACTION_SINCE)
+
+
+def event_view(event: InstanceActionEvent, project_id: str | None, mv: Version,
+               access: EventAccess) -> dict:
+    """An event of an action: before 2.51 only those with ``access.events`` see events at
+    all (the route decides); ``traceback`` and ``host`` need it, ``details`` needs
+    ``access.details``; ``hostId`` (2.62) everyone sees."""
+    body = {"event": event.event, "start_time": usage_timestamp(event.start_time),
+            "finish_time": usage_timestamp(event.finish_time), "result": event.result,
+            "hostId": host_id(project_id, event.host)}
+    if access.events:
+        body["traceback"] = event.traceback
+        body["host"] = event.host or ""
+    if access.details:
+        body["details"] = event.details
+    return shape(body, mv, EVENT_SINCE)
 
 
 # -- flavors -----------------------------------------------------------------------------------

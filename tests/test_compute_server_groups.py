@@ -391,3 +391,19 @@ def test_bodies_pass_tempest_schemas(compute_env, tmp_path: Path):
                            str(tmp_path / "cases.json")], capture_output=True, text=True,
                           timeout=300, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_several_servers_of_one_request_keep_the_rule(compute_env):
+    env = compute_env
+    with_hosts(env, "node2")
+    group = make_group(env.alice, "anti-affinity")
+    resp = env.alice.post("/v2.1/servers", json={
+        "server": {"name": "many", "imageRef": IMAGE_ID, "flavorRef": "6", "min_count": 3,
+                   "max_count": 3},
+        "os:scheduler_hints": {"group": group["id"]}})
+    assert resp.status_code == 202, resp.get_json()
+    with env.db.session() as s:
+        rows = sorted(((i.host or "", i.vm_state) for i in s.query(Instance).all()))
+    assert rows == [("", "error"), ("node1", "building"), ("node2", "building")]
+    members = env.alice.get(f"{GROUPS}/{group['id']}").get_json()["server_group"]["members"]
+    assert len(members) == 3

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from minicloud import errors
-from minicloud.cli import admin, compute, images, lab, volumes
+from minicloud.cli import admin, compute, images, lab, server_events, volumes
 from minicloud.cli.context import CliContext
 from minicloud.config import default_state_dir
 
@@ -41,6 +41,7 @@ def cli(ctx: click.Context, state_dir: Path | None, os_cloud: str | None) -> Non
 for _module in (admin, images, lab, compute, volumes):
     for _command in _module.COMMANDS:
         cli.add_command(_command)
+compute.server.add_command(server_events.event)
 
 
 def main(argv: list[str] | None = None) -> None:
