@@ -20,9 +20,10 @@ from pathlib import Path
 
 from sqlalchemy import select, update
 
-from compute import console, scheduler, server_groups, states
+from compute import configdrive, console, scheduler, server_groups, states
 from compute.aggregates import CACHE_ACTION
 from compute.cinder import VolumeClient
+from compute.configdrive import ConfigDrive
 from compute.driver import Driver, InstanceSpec
 from compute.faults import user_fault
 from compute.glance import ImageClient
@@ -30,6 +31,8 @@ from compute.imagecache import ImageCache
 from compute.instance_actions import ActionEvents
 from compute.models import ComputeHost, ComputeTask, Instance
 from compute.service import ComputeService, root_bdm
+from compute.uptime import host_uptime
+from compute.views import hostname
 from minicloud.config import Config
 from minicloud.db import Database, utcnow
 from minicloud.errors import MinicloudError, NotFound
@@ -75,7 +78,7 @@ class Agent:
         values = {"vcpus": c.vcpus or os.cpu_count() or 1,
                   "cpu_allocation_ratio": c.cpu_allocation_ratio,
                   "memory_mib": c.memory_mib or max(_memory_mib() - c.reserved_memory_mib, 0),
-                  "disk_gb": disk, "heartbeat_at": utcnow()}
+                  "disk_gb": disk, "heartbeat_at": utcnow(), "uptime": host_uptime()}
         with self.db.session() as s:
             row = s.get(ComputeHost, self.host)
             if row is None:
@@ -88,7 +91,7 @@ class Agent:
     def heartbeat(self) -> None:
         with self.db.session() as s:
             s.execute(update(ComputeHost).where(ComputeHost.name == self.host)
-                      .values(heartbeat_at=utcnow()))
+                      .values(heartbeat_at=utcnow(), uptime=host_uptime()))
 
     # -- reconciliation ------------------------------------------------------------------------
     def init_host(self) -> None:
@@ -196,7 +199,8 @@ class Agent:
             id=inst.id, name=inst.name, flavor=inst.flavor, image_meta=inst.image_meta,
             instance_dir=self.instances_path / inst.id,
             root_volume=connected.pop(root["volume_id"]) if root else None,
-            volumes=tuple(connected.values()), **image_args)
+            volumes=tuple(connected.values()), config_drive=self._config_drive(inst),
+            **image_args)
         self.driver.spawn(spec)
         for bdm in reserved:
             self.volumes().complete(bdm["attachment_id"])
@@ -206,6 +210,22 @@ class Agent:
                                 task_state=None, power_state=states.RUNNING,
                                 launched_at=utcnow(), progress=100):
             LOG.info("instance %s changed while spawning; leaving it to its new task", inst.id)
+
+    def _config_drive(self, inst: Instance) -> ConfigDrive | None:
+        """What the server's config drive holds, when it gets one: asked for at create, or
+        every server's with ``[compute] force_config_drive`` (then the server shows it)."""
+        c = self.conf.compute
+        if not (inst.config_drive or c.force_config_drive):
+            return None
+        if not inst.config_drive:
+            with self.db.session() as s:
+                s.execute(update(Instance).where(Instance.id == inst.id)
+                          .values(config_drive=True))
+        return configdrive.contents(
+            uuid=inst.id, name=inst.name, hostname=hostname(inst.name),
+            project_id=inst.project_id, availability_zone=inst.availability_zone,
+            metadata=inst.metadata_ or {}, key_name=inst.key_name, key_data=inst.key_data,
+            user_data=inst.user_data, fmt=c.config_drive_format)
 
     def _image_args(self, inst: Instance, checked: list[str] | None = None) -> dict:
         """The cached base image (and AMI kernel/ramdisk) of a server booting from an image.

@@ -23,10 +23,12 @@ from compute.policies import RULES
 from compute.routes import (
     Compute,
     actions,
+    admin,
     attachments,
     flavors,
     hosts,
     instance_actions,
+    keypairs,
     servers,
     tags,
     versions,
@@ -45,8 +47,8 @@ from minicloud.wsgi import create_app as base_app
 ImageClients = Callable[[str], ImageClient]    # a caller's token -> a client acting for them
 VolumeClients = Callable[[str], VolumeClient]
 BLUEPRINTS = (versions.bp, servers.bp, actions.bp, attachments.bp, flavors.bp, hosts.bp,
-              quota_routes.bp, instance_actions.bp, tags.bp, server_group_routes.bp,
-              aggregate_routes.bp)
+              quota_routes.bp, instance_actions.bp, tags.bp, keypairs.bp, admin.bp,
+              server_group_routes.bp, aggregate_routes.bp)
 
 
 def create_app(conf: Config, db: Database | None = None,

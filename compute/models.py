@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from minicloud.db import Base, utcnow
@@ -26,6 +37,9 @@ class Flavor(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     extra_specs: Mapped[list[FlavorExtraSpec]] = relationship(
         cascade="all, delete-orphan", lazy="selectin")
+    #: The projects that see this flavor when it is private (Nova's flavor access list).
+    projects: Mapped[list[FlavorProject]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="FlavorProject.project_id")
 
 
 class FlavorExtraSpec(Base):
@@ -34,6 +48,25 @@ class FlavorExtraSpec(Base):
                                            primary_key=True)
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     value: Mapped[str] = mapped_column(String(255))
+
+
+class FlavorProject(Base):
+    """A project on a private flavor's access list (``addTenantAccess``)."""
+
+    __tablename__ = "flavor_projects"
+    flavor_id: Mapped[str] = mapped_column(ForeignKey("flavors.id", ondelete="CASCADE"),
+                                           primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+
+
+class QuotaClassLimit(Base):
+    """One limit of a quota class (``os-quota-class-sets``); the ``default`` class's rows
+    replace the configured defaults for every project without a limit of its own."""
+
+    __tablename__ = "compute_quota_classes"
+    class_name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    resource: Mapped[str] = mapped_column(String(64), primary_key=True)
+    hard_limit: Mapped[int] = mapped_column(Integer)
 
 
 class ProjectQuota(Base):
@@ -59,6 +92,8 @@ class ComputeHost(Base):
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     disabled_reason: Mapped[str | None] = mapped_column(String(255), nullable=True)
     heartbeat_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    #: The host's ``uptime`` line, as its agent last reported it (Nova's host uptime).
+    uptime: Mapped[str | None] = mapped_column(String(255), nullable=True)
 
 
 class Allocation(Base):
@@ -94,6 +129,11 @@ class Instance(Base):
     # accessIPv4/accessIPv6: addresses the user says the server is reached at (Nova keeps them)
     access_ip_v4: Mapped[str | None] = mapped_column(String(39), nullable=True)
     access_ip_v6: Mapped[str | None] = mapped_column(String(39), nullable=True)
+    # A copy of the keypair's public key taken at create: deleting the keypair later does
+    # not change what the guest was given (Nova's instance.key_data).
+    key_data: Mapped[str | None] = mapped_column(Text, nullable=True)
+    user_data: Mapped[str | None] = mapped_column(Text, nullable=True)  # base64, as given
+    config_drive: Mapped[bool] = mapped_column(Boolean, default=False)
     block_devices: Mapped[list] = mapped_column(JSON, default=list)
     fault: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     launched_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
@@ -151,6 +191,20 @@ class InstanceActionEvent(Base):
     traceback: Mapped[str | None] = mapped_column(Text, nullable=True)
     host: Mapped[str | None] = mapped_column(String(255), nullable=True)
     details: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class KeyPair(Base):
+    """A user's public key (``os-keypairs``): per user, its name unique for that user."""
+
+    __tablename__ = "key_pairs"
+    __table_args__ = (UniqueConstraint("user_id", "name"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[str] = mapped_column(String(64), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    type: Mapped[str] = mapped_column(String(8), default="ssh")  # "ssh" or "x509"
+    fingerprint: Mapped[str] = mapped_column(String(255))
+    public_key: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class ComputeTask(Base):

@@ -16,6 +16,8 @@ ADMIN = "rule:admin_api"
 READER = "rule:project_reader_or_admin"
 MEMBER = "rule:project_member_or_admin"
 ANY = "@"
+#: Keypairs belong to a user: the user themself, or an admin acting for them (2.10+).
+ADMIN_OR_KEY_OWNER = "(rule:context_is_admin) or user_id:%(user_id)s"
 
 _SERVERS = "/servers/{server_id}"
 
@@ -141,6 +143,13 @@ RULES: list[DocumentedRuleDefault] = [
           ("PUT", "/flavors/{flavor_id}/os-extra_specs/{key}")),
     _rule("os-flavor-extra-specs:delete", ADMIN, "Delete one extra spec of a flavor",
           ("DELETE", "/flavors/{flavor_id}/os-extra_specs/{key}")),
+    _rule("os-flavor-access", ADMIN, "List the projects that see a private flavor",
+          ("GET", "/flavors/{flavor_id}/os-flavor-access")),
+    _rule("os-flavor-access:add_tenant_access", ADMIN, "Add a project to a flavor's access list",
+          ("POST", "/flavors/{flavor_id}/action (addTenantAccess)")),
+    _rule("os-flavor-access:remove_tenant_access", ADMIN,
+          "Remove a project from a flavor's access list",
+          ("POST", "/flavors/{flavor_id}/action (removeTenantAccess)")),
     # -- hosts -------------------------------------------------------------------------------
     _rule("os-services:list", ADMIN, "List compute services", ("GET", "/os-services")),
     _rule("os-services:update", ADMIN, "Enable or disable a compute service",
@@ -159,6 +168,19 @@ RULES: list[DocumentedRuleDefault] = [
     _rule("os-hypervisors:servers", ADMIN, "See the servers of hypervisors",
           ("GET", "/os-hypervisors/{hypervisor_hostname_pattern}/servers (before 2.53)"),
           ("GET", "/os-hypervisors?with_servers=true (2.53+)")),
+    _rule("os-hypervisors:uptime", ADMIN, "Show the uptime of a hypervisor (before 2.88)",
+          ("GET", "/os-hypervisors/{hypervisor_id}/uptime")),
+    _rule("os-hosts:list", ADMIN, "List physical hosts (before 2.43)", ("GET", "/os-hosts")),
+    _rule("os-hosts:show", ADMIN, "Show a physical host's resources (before 2.43)",
+          ("GET", "/os-hosts/{host_name}")),
+    _rule("os-hosts:update", ADMIN, "Enable or disable a physical host (before 2.43)",
+          ("PUT", "/os-hosts/{host_name}")),
+    _rule("os-hosts:reboot", ADMIN, "Reboot a physical host (before 2.43)",
+          ("GET", "/os-hosts/{host_name}/reboot")),
+    _rule("os-hosts:shutdown", ADMIN, "Shut down a physical host (before 2.43)",
+          ("GET", "/os-hosts/{host_name}/shutdown")),
+    _rule("os-hosts:start", ADMIN, "Start a physical host (before 2.43)",
+          ("GET", "/os-hosts/{host_name}/startup")),
     _rule("os-availability-zone:list", ANY, "List availability zones",
           ("GET", "/os-availability-zone")),
     _rule("os-availability-zone:detail", ADMIN, "List availability zones with their hosts",
@@ -193,6 +215,16 @@ RULES: list[DocumentedRuleDefault] = [
           "List the server groups of every project", ("GET", "/os-server-groups")),
     _rule("os-server-groups:show", READER, "Show a server group",
           ("GET", "/os-server-groups/{server_group_id}")),
+    # -- keypairs ---------------------------------------------------------------------------
+    _rule("os-keypairs:index", ADMIN_OR_KEY_OWNER,
+          "List a user's keypairs (another user's: admins, user_id= at 2.10+)",
+          ("GET", "/os-keypairs")),
+    _rule("os-keypairs:show", ADMIN_OR_KEY_OWNER, "Show a keypair",
+          ("GET", "/os-keypairs/{keypair_name}")),
+    _rule("os-keypairs:create", ADMIN_OR_KEY_OWNER, "Create or import a keypair",
+          ("POST", "/os-keypairs")),
+    _rule("os-keypairs:delete", ADMIN_OR_KEY_OWNER, "Delete a keypair",
+          ("DELETE", "/os-keypairs/{keypair_name}")),
     # -- quotas and limits ---------------------------------------------------------------------
     _rule("os-quota-sets:show", READER, "Show a project's quotas",
           ("GET", "/os-quota-sets/{tenant_id}")),
@@ -204,6 +236,23 @@ RULES: list[DocumentedRuleDefault] = [
           ("PUT", "/os-quota-sets/{tenant_id}")),
     _rule("os-quota-sets:delete", ADMIN, "Reset a project's quotas to the defaults",
           ("DELETE", "/os-quota-sets/{tenant_id}")),
+    _rule("os-quota-class-sets:show", ADMIN, "Show a quota class's limits",
+          ("GET", "/os-quota-class-sets/{quota_class}")),
+    _rule("os-quota-class-sets:update", ADMIN,
+          "Change a quota class's limits (default: every project's defaults)",
+          ("PUT", "/os-quota-class-sets/{quota_class}")),
+    # -- usage and diagnostics -------------------------------------------------------------------
+    _rule("os-simple-tenant-usage:show", READER, "Show a project's usage",
+          ("GET", "/os-simple-tenant-usage/{tenant_id}")),
+    _rule("os-simple-tenant-usage:list", ADMIN, "List every project's usage",
+          ("GET", "/os-simple-tenant-usage")),
+    _rule("os-instance-usage-audit-log:list", ADMIN, "List the usage audits",
+          ("GET", "/os-instance_usage_audit_log")),
+    _rule("os-instance-usage-audit-log:show", ADMIN,
+          "Show the usage audit of the period before a time",
+          ("GET", "/os-instance_usage_audit_log/{before_timestamp}")),
+    _rule("os-server-diagnostics", ADMIN, "Show a server's diagnostics",
+          ("GET", "/servers/{server_id}/diagnostics")),
     _rule("limits", ANY, "Show rate and absolute limits", ("GET", "/limits")),
     _rule("limits:other_project", ADMIN, "Show another project's limits (tenant_id=)",
           ("GET", "/limits")),

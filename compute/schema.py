@@ -4,8 +4,8 @@ Each view that reads a body declares its schema with :func:`minicloud.wsgi.body_
 (stacked with ``min_minor``/``max_minor`` where the body changes with the microversion), so a
 body is refused with a 400 naming the field before any view code runs. The schemas follow
 ``nova/api/openstack/compute/schemas`` where minicloud offers the feature; a field of a
-feature minicloud does not offer (personality files, trusted certificates, config drives,
-hostnames) is simply absent, so sending it is a 400
+feature minicloud does not offer (personality files, trusted certificates, hostnames) is
+simply absent, so sending it is a 400
 ("Additional properties are not allowed") rather than being silently ignored.
 """
 from __future__ import annotations
@@ -78,6 +78,7 @@ _CREATE_SERVER = {
     "accessIPv4": {"type": "string", "format": "ipv4"},
     "accessIPv6": {"type": "string", "format": "ipv6"},
     "return_reservation_id": BOOLEAN,
+    "config_drive": BOOLEAN,
 }
 _CREATE_TAGS = {"type": "array", "items": _TAG, "maxItems": MAX_TAGS}
 #: Scheduler hints minicloud honours: ``group`` (a server group of the caller's project),
@@ -272,6 +273,66 @@ def _quota_update(names: tuple[str, ...]) -> dict:
 UPDATE_QUOTAS = _quota_update(_QUOTA_V21)
 UPDATE_QUOTAS_V236 = _quota_update(_QUOTA_V236)
 UPDATE_QUOTAS_V257 = _quota_update(_QUOTA_V257)
+
+# -- keypairs ------------------------------------------------------------------------------------
+#: Nova's keypair names: letters, digits, ``_``, ``-`` and inner spaces; 2.92 adds ``@`` and
+#: ``.`` (no leading or trailing space either way).
+KEYPAIR_NAME = {"type": "string", "minLength": 1, "maxLength": 255,
+                "pattern": r"^(?! )[a-zA-Z0-9_\- ]*(?<! )$"}
+KEYPAIR_NAME_V292 = {**KEYPAIR_NAME, "pattern": r"^(?! )[a-zA-Z0-9@._\- ]*(?<! )$"}
+_KEYPAIR_TYPE = {"type": "string", "enum": ["ssh", "x509"]}
+
+
+def _keypair_create(props: dict, required: tuple[str, ...] = ()) -> dict:
+    return {"type": "object",
+            "properties": {"keypair": {"type": "object", "properties": props,
+                                       "required": ["name", *required],
+                                       "additionalProperties": False}},
+            "required": ["keypair"], "additionalProperties": False}
+
+
+_KEYPAIR = {"name": KEYPAIR_NAME, "public_key": {"type": "string"}}
+#: ``POST /os-keypairs``: 2.2 adds type, 2.10 user_id (admins create for another user),
+#: 2.92 widens the name and requires public_key (no more generated keys).
+CREATE_KEYPAIR = _keypair_create(_KEYPAIR)
+CREATE_KEYPAIR_V22 = _keypair_create({**_KEYPAIR, "type": _KEYPAIR_TYPE})
+CREATE_KEYPAIR_V210 = _keypair_create({**_KEYPAIR, "type": _KEYPAIR_TYPE,
+                                       "user_id": {"type": "string"}})
+CREATE_KEYPAIR_V292 = _keypair_create({**_KEYPAIR, "name": KEYPAIR_NAME_V292,
+                                       "type": _KEYPAIR_TYPE, "user_id": {"type": "string"}},
+                                      ("public_key",))
+
+
+def _quota_class_update(names: tuple[str, ...]) -> dict:
+    return {"type": "object",
+            "properties": {"quota_class_set": {
+                "type": "object", "properties": {name: _QUOTA for name in names},
+                "additionalProperties": False}},
+            "required": ["quota_class_set"], "additionalProperties": False}
+
+
+#: ``PUT /os-quota-class-sets/{class}``: 2.50 drops the network quotas, 2.57 the file ones.
+UPDATE_QUOTA_CLASS = _quota_class_update(_QUOTA_V21)
+UPDATE_QUOTA_CLASS_V250 = _quota_class_update(_QUOTA_V236)
+UPDATE_QUOTA_CLASS_V257 = _quota_class_update(_QUOTA_V257)
+
+# -- flavor access, os-hosts -----------------------------------------------------------------------
+_TENANT_ACCESS = {"type": "object",
+                  "properties": {"tenant": {"type": "string", "minLength": 1,
+                                            "maxLength": 255}},
+                  "required": ["tenant"], "additionalProperties": False}
+#: ``POST /flavors/{id}/action``: exactly one of ``addTenantAccess`` / ``removeTenantAccess``.
+FLAVOR_ACTION = {"type": "object",
+                 "properties": {"addTenantAccess": _TENANT_ACCESS,
+                                "removeTenantAccess": _TENANT_ACCESS},
+                 "minProperties": 1, "maxProperties": 1, "additionalProperties": False}
+_ENABLE = {"type": "string", "enum": ["enable", "disable", "Enable", "Disable", "ENABLE",
+                                      "DISABLE"]}
+#: ``PUT /os-hosts/{host}`` (2.1-2.42): ``status`` and/or ``maintenance_mode``.
+UPDATE_HOST = {"type": "object",
+               "properties": {"status": _ENABLE, "maintenance_mode": _ENABLE},
+               "anyOf": [{"required": ["status"]}, {"required": ["maintenance_mode"]}],
+               "additionalProperties": False}
 
 # -- server groups -------------------------------------------------------------------------------
 def _server_group(policies: tuple[str, ...], v264: bool = False) -> dict:

@@ -22,8 +22,9 @@ from compute import (
 )
 from compute.block_devices import BootRequest, RootVolume
 from compute.cinder import VolumeClient
-from compute.flavors import Flavors, FlavorSpec
+from compute.flavors import Flavors, FlavorSpec, visible_to
 from compute.glance import ImageClient
+from compute.keypairs import Keypairs
 from compute.models import ComputeTask, Flavor, Instance, InstanceTag
 from compute.server_query import ServerQuery
 from compute.virt.designer import disk_bus, next_device_name
@@ -49,6 +50,8 @@ class ServerRequest:
     tags: list[str] = field(default_factory=list)  # 2.52+
     min_count: int = 1  # several servers from one request (compute.multi_create)
     max_count: int = 1
+    user_data: str | None = None  # base64, validated
+    config_drive: bool = False
     group: str | None = None  # a server group of the caller's project (scheduler hint)
     same_host: tuple[str, ...] = ()       # servers whose host it must share (hint)
     different_host: tuple[str, ...] = ()  # servers whose hosts it must avoid (hint)
@@ -79,6 +82,7 @@ class ComputeService:
         self.image_client = image_client  # token -> client acting for that caller
         self.volume_client = volume_client
         self.flavors = Flavors(db)
+        self.keypairs = Keypairs(db, self.limits)
 
     # -- flavors ---------------------------------------------------------------------------
     def sync_flavors(self, specs: list[FlavorSpec]) -> int:
@@ -108,6 +112,18 @@ class ComputeService:
         """The project's quota limits (its own, else the defaults)."""
         with self.db.session() as s:
             return quotas.project_limits(s, project_id, self.limits)
+
+    def default_quotas(self) -> dict[str, int]:
+        """Every project's default limits (the ``default`` quota class)."""
+        return self.quota_class(quotas.DEFAULT_CLASS)
+
+    def quota_class(self, class_name: str) -> dict[str, int]:
+        with self.db.session() as s:
+            return quotas.class_limits(s, class_name, self.limits)
+
+    def update_quota_class(self, class_name: str, values: dict[str, int]) -> dict[str, int]:
+        with self.db.session() as s:
+            return quotas.update_class(s, class_name, values, self.limits)
 
     def update_quotas(self, project_id: str, values: dict[str, int], force: bool = False
                       ) -> dict[str, int]:
@@ -246,6 +262,11 @@ class ComputeService:
         """
         quotas.check_metadata(req.metadata)
         flavor = self._flavor_for(ctx, req.flavor_ref)
+        key = None
+        if req.key_name is not None:  # one of the caller's own keypairs
+            key = self.keypairs.find(ctx.user_id, req.key_name)
+            if key is None:
+                raise BadRequest("Invalid key_name provided.")
         root, image_id, checked = req.boot.root_volume, None, []
         if req.max_count > 1 and (root is not None or req.boot.volumes):
             raise BadRequest("Cannot attach one or more volumes to multiple instances")
@@ -273,8 +294,10 @@ class ComputeService:
                 power_state=states.NOSTATE, metadata_=req.metadata,
                 description=req.description, access_ip_v4=req.access_ip_v4,
                 access_ip_v6=req.access_ip_v6, key_name=req.key_name,
-                availability_zone=zone, block_devices=[], reservation_id=reservation,
-                launch_index=index, tags=[InstanceTag(tag=t) for t in sorted(set(req.tags))])
+                key_data=key.public_key if key else None, user_data=req.user_data,
+                config_drive=req.config_drive, availability_zone=zone, block_devices=[],
+                reservation_id=reservation, launch_index=index,
+                tags=[InstanceTag(tag=t) for t in sorted(set(req.tags))])
                 for index in range(count)]
             for inst in insts:
                 s.add(inst)
@@ -384,13 +407,15 @@ class ComputeService:
                 self._volumes(ctx).delete_attachment(bdm["attachment_id"])
 
     def _flavor_for(self, ctx: AuthContext, flavor_ref: str) -> Flavor:
-        """The flavor a new server asks for: unknown, disabled, or private to a non-admin
-        is Nova's 400 "Flavor ... could not be found"."""
+        """The flavor a new server asks for: unknown, disabled, or private and the caller's
+        project not on its access list (admins see all) is Nova's 400 "Flavor ... could
+        not be found"."""
         try:
             flavor = self.get_flavor(flavor_ref)
         except NotFound:
             flavor = None
-        if flavor is None or flavor.disabled or not (flavor.is_public or ctx.is_admin):
+        if flavor is None or flavor.disabled or not visible_to(
+                flavor, ctx.project_id, ctx.is_admin):
             raise BadRequest(f"Flavor {flavor_ref} could not be found.")
         return flavor
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from compute import states
 from compute.aggregates import AggregateRecord
 from compute.hosts import HostUsage
+from compute.keypairs import KeyRecord
 from compute.models import ComputeHost, Flavor, Instance, InstanceAction, InstanceActionEvent
 from compute.server_groups import Group
 from minicloud.microversion import Version, shape
@@ -120,7 +121,7 @@ def _extended(inst: Instance) -> dict:
             "OS-EXT-SRV-ATTR:kernel_id": meta.get("kernel_id", ""),
             "OS-EXT-SRV-ATTR:ramdisk_id": meta.get("ramdisk_id", ""),
             "OS-EXT-SRV-ATTR:root_device_name": "/dev/vda",
-            "OS-EXT-SRV-ATTR:user_data": None}
+            "OS-EXT-SRV-ATTR:user_data": inst.user_data}
 
 
 def reservation_id(inst: Instance) -> str:
@@ -148,7 +149,7 @@ def _full(inst: Instance, viewer: Viewer) -> dict:
         "accessIPv6": inst.access_ip_v6 or "", "links":
         viewer.links("servers", inst.id), "OS-DCF:diskConfig": "MANUAL",
         "OS-EXT-AZ:availability_zone": inst.availability_zone or "",
-        "config_drive": "", "key_name": inst.key_name,
+        "config_drive": "True" if inst.config_drive else "", "key_name": inst.key_name,
         "OS-SRV-USG:launched_at": usage_timestamp(inst.launched_at),
         "OS-SRV-USG:terminated_at": usage_timestamp(inst.terminated_at),
         "OS-EXT-STS:task_state": inst.task_state, "OS-EXT-STS:vm_state": inst.vm_state,
@@ -320,7 +321,8 @@ def hypervisor_view(host: ComputeHost, up: bool, usage: HostUsage, mv: Version,
             "local_gb_used": usage.disk_gb, "free_ram_mb": host.memory_mib - usage.memory_mib,
             "free_disk_gb": host.disk_gb - usage.disk_gb, "current_workload": 0,
             "running_vms": len(usage.servers), "disk_available_least": None,
-            "cpu_info": cpu_info if mv.at_least(28) else json.dumps(cpu_info), "uptime": None})
+            "cpu_info": cpu_info if mv.at_least(28) else json.dumps(cpu_info),
+            "uptime": host.uptime if up else None})  # a down host's is unknown (Nova)
         body = shape(body, mv, HYPERVISOR_SINCE, HYPERVISOR_UNTIL)
     if with_servers and (usage.servers or mv.at_least(75)):
         body["servers"] = [{"uuid": uuid, "name": name} for uuid, name in usage.servers]
@@ -357,6 +359,21 @@ def quota_set_view(values: Mapping[str, int], mv: Version, project_id: str | Non
                          if used is not None else limit) for name, limit in values.items()}
     body = shape(body, mv, {}, QUOTA_UNTIL)
     return {"id": project_id, **body} if project_id is not None else body
+
+
+#: Quota classes: the server group quotas appear at 2.50, when the network ones go; the file
+#: ones go at 2.57 (Nova's ``os-quota-class-sets``).
+QUOTA_CLASS_SINCE: Mapping[str, int] = {"server_groups": 50, "server_group_members": 50}
+QUOTA_CLASS_UNTIL: Mapping[str, int] = {
+    "floating_ips": 50, "fixed_ips": 50, "security_groups": 50, "security_group_rules": 50,
+    "injected_files": 57, "injected_file_content_bytes": 57, "injected_file_path_bytes": 57}
+
+
+def quota_class_view(values: Mapping[str, int], mv: Version, class_name: str | None = None
+                     ) -> dict:
+    """A ``quota_class_set`` (with ``id`` unless it answers an update)."""
+    body = shape(dict(values), mv, QUOTA_CLASS_SINCE, QUOTA_CLASS_UNTIL)
+    return {"id": class_name, **body} if class_name is not None else body
 
 
 def limits_view(values: Mapping[str, int], used: Mapping[str, int], mv: Version) -> dict:
@@ -406,3 +423,23 @@ def aggregate_view(agg: AggregateRecord, mv: Version, created: bool = False) -> 
     if not created:
         body.update(hosts=list(agg.hosts), metadata=dict(agg.metadata))
     return shape(body, mv, AGGREGATE_SINCE)
+# -- keypairs --------------------------------------------------------------------------------
+KEYPAIR_SINCE: Mapping[str, int] = {"type": 2}
+
+
+def keypair_view(key: KeyRecord, mv: Version, kind: str = "show",
+                 private_key: str | None = None) -> dict:
+    """A keypair as ``kind`` shows it: ``list`` (name, key, fingerprint), ``create`` (with
+    its user and, when generated, the private key) or ``show`` (the stored record, with
+    Nova's soft-delete fields); ``type`` from 2.2."""
+    body: dict = {"name": key.name, "public_key": key.public_key,
+                  "fingerprint": key.fingerprint, "type": key.type}
+    if kind == "create":
+        body["user_id"] = key.user_id
+        if private_key is not None:
+            body["private_key"] = private_key
+    elif kind == "show":
+        body.update({"user_id": key.user_id, "deleted": False,
+                     "created_at": usage_timestamp(key.created_at), "updated_at": None,
+                     "deleted_at": None, "id": key.id})
+    return shape(body, mv, KEYPAIR_SINCE)

@@ -403,7 +403,7 @@ def test_several_servers_of_one_request_keep_the_rule(compute_env):
         "os:scheduler_hints": {"group": group["id"]}})
     assert resp.status_code == 202, resp.get_json()
     with env.db.session() as s:
-        rows = sorted(((i.host or "", i.vm_state) for i in s.query(Instance).all()))
+        rows = sorted((i.host or "", i.vm_state) for i in s.query(Instance).all())
     assert rows == [("", "error"), ("node1", "building"), ("node2", "building")]
     members = env.alice.get(f"{GROUPS}/{group['id']}").get_json()["server_group"]["members"]
     assert len(members) == 3

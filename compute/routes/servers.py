@@ -83,8 +83,6 @@ def _counts(body: dict) -> tuple[int, int]:
 
 def _server_request(body: dict) -> ServerRequest:
     """A create body that passed the schema, checked against what this cloud offers."""
-    if body.get("key_name") is not None:
-        raise BadRequest("Invalid key_name provided.")
     _security_groups(body.get("security_groups") or [])
     _networks(body.get("networks"))
     low, high = _counts(body)
@@ -112,7 +110,8 @@ def _server_request(body: dict) -> ServerRequest:
         description=body.get("description"), host=host,
         access_ip_v4=_address(body.get("accessIPv4")),
         access_ip_v6=_address(body.get("accessIPv6")), tags=body.get("tags") or [],
-        min_count=low, max_count=high)
+        min_count=low, max_count=high, key_name=body.get("key_name"),
+        user_data=body.get("user_data"), config_drive=to_bool(body.get("config_drive", False)))
 
 
 @bp.post("/servers")
