@@ -29,6 +29,7 @@ from compute.faults import user_fault
 from compute.glance import ImageClient
 from compute.imagecache import ImageCache
 from compute.instance_actions import ActionEvents
+from compute.lifecycle_tasks import LifecycleTasks
 from compute.models import ComputeHost, ComputeTask, Instance
 from compute.service import ComputeService, root_bdm
 from compute.uptime import host_uptime
@@ -53,7 +54,7 @@ def _memory_mib() -> int:
     return 0
 
 
-class Agent:
+class Agent(LifecycleTasks):
     def __init__(self, conf: Config, db: Database, driver: Driver,
                  images: Callable[[], ImageClient],
                  volumes: Callable[[], VolumeClient] | None = None, workers: int = 4) -> None:
@@ -194,7 +195,7 @@ class Agent:
         root = root_bdm(inst)
         image_args: dict = {"base_image": None, "base_format": "raw"}
         if root is None:
-            image_args = self._image_args(inst, task.params.get("images"))
+            image_args = self._image_args(inst, checked=task.params.get("images"))
         spec = InstanceSpec(
             id=inst.id, name=inst.name, flavor=inst.flavor, image_meta=inst.image_meta,
             instance_dir=self.instances_path / inst.id,
@@ -227,20 +228,22 @@ class Agent:
             metadata=inst.metadata_ or {}, key_name=inst.key_name, key_data=inst.key_data,
             user_data=inst.user_data, fmt=c.config_drive_format)
 
-    def _image_args(self, inst: Instance, checked: list[str] | None = None) -> dict:
-        """The cached base image (and AMI kernel/ramdisk) of a server booting from an image.
+    def _image_args(self, inst: Instance, image_id: str | None = None,
+                    checked: list[str] | None = None) -> dict:
+        """The cached base image (and AMI kernel/ramdisk) of a server booting from an image
+        (``image_id``: another image, with the server's kernel: a rescue).
 
         ``checked``: the images the API checked as the server's creator (the spawn task's
         ``images``). The agent fetches with the service's token, which sees every image, so
         it fetches nothing else: an image outside that list fails the build."""
-        def fetch(image_id: str) -> tuple[dict, Path]:
-            if checked is not None and image_id not in checked:
-                raise MinicloudError(f"Image {image_id} was not checked for this server's "
+        def fetch(ref: str) -> tuple[dict, Path]:
+            if checked is not None and ref not in checked:
+                raise MinicloudError(f"Image {ref} was not checked for this server's "
                                      "project: it is not fetched.")
-            image = self.images().get(image_id)
+            image = self.images().get(ref)
             return image, self.cache.fetch(image)
 
-        image, base = fetch(inst.image_id)
+        image, base = fetch(image_id or inst.image_id)
         args: dict = {"base_image": base}
         for prop, arg in (("kernel_id", "kernel"), ("ramdisk_id", "ramdisk")):
             if inst.image_meta.get(prop):  # AMI-style: boot the kernel directly
@@ -310,6 +313,12 @@ class Agent:
         self._reboot(task, hard=True)
 
     def _do_snapshot(self, task: ComputeTask) -> None:
+        self._upload_snapshot(task)
+        self._transition(task.instance_id, "image_snapshot", task_state=None)
+
+    def _upload_snapshot(self, task: ComputeTask) -> None:
+        """Flatten vda into the task's image and upload it (the image is deleted when
+        this fails)."""
         image_id = task.params["image_id"]
         inst_dir = self.instances_path / task.instance_id
         dest = inst_dir / f"snapshot-{image_id}"
@@ -332,7 +341,6 @@ class Agent:
             raise
         finally:
             dest.unlink(missing_ok=True)
-        self._transition(task.instance_id, "image_snapshot", task_state=None)
 
     def _do_console_log(self, task: ComputeTask) -> None:
         """Answer the API's request for a console log (:mod:`compute.console`): its tail
@@ -452,6 +460,7 @@ class Agent:
         self.heartbeat()
         self.sync_power_states()
         self.manage_image_cache()
+        self.reclaim_soft_deleted()
 
     # -- main loop -----------------------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:

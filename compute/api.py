@@ -23,6 +23,7 @@ from compute.policies import RULES
 from compute.routes import (
     Compute,
     actions,
+    addresses,
     admin,
     attachments,
     flavors,
@@ -48,7 +49,7 @@ ImageClients = Callable[[str], ImageClient]    # a caller's token -> a client ac
 VolumeClients = Callable[[str], VolumeClient]
 BLUEPRINTS = (versions.bp, servers.bp, actions.bp, attachments.bp, flavors.bp, hosts.bp,
               quota_routes.bp, instance_actions.bp, tags.bp, keypairs.bp, admin.bp,
-              server_group_routes.bp, aggregate_routes.bp)
+              addresses.bp, server_group_routes.bp, aggregate_routes.bp)
 
 
 def create_app(conf: Config, db: Database | None = None,
@@ -68,7 +69,8 @@ def create_app(conf: Config, db: Database | None = None,
         def volume_client(token: str) -> VolumeClient:
             return VolumeClient(volume_url, lambda: token)
     db = app.extensions["minicloud"].db
-    svc = ComputeService(db, image_client, volume_client, quotas.Limits.from_conf(conf))
+    svc = ComputeService(db, image_client, volume_client, quotas.Limits.from_conf(conf),
+                         conf.compute.reclaim_instance_interval)
     app.extensions["compute"] = Compute(svc, Hosts(db), ConsoleReader(db), image_url)
     app.extensions["server_groups"] = ServerGroups(db, svc.limits)
     app.extensions["aggregates"] = Aggregates(db)
