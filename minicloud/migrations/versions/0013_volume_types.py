@@ -1,7 +1,7 @@
 """volumes: volume types (and their project access), qos-specs, quota limits, transfers
 
-Revision ID: 0014
-Revises: 0013
+Revision ID: 0013
+Revises: 0012
 
 Existing volumes keep pointing at ``__DEFAULT__``, made here with the id the code used
 before types were a table.
@@ -10,8 +10,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0014'
-down_revision = '0013'
+revision = '0013'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 
