@@ -16,14 +16,13 @@ from collections.abc import Iterable
 from typing import Any
 
 import click
-import requests
 
 from minicloud import errors
 from minicloud.cli.context import CliContext, pass_ctx
 from minicloud.cli.images import ImageApi, parse_properties, unset_property_option
 from minicloud.cli.images import show_record as image_record
 from minicloud.cli.output import emit_list, emit_one, for_each, output_options
-from minicloud.client import Client
+from minicloud.cli.rest import Response, RestClient
 
 MICROVERSION = "2.96"
 POLL_SECONDS = 1.0
@@ -58,10 +57,10 @@ class ComputeApi:
     HEADERS = {"OpenStack-API-Version": f"compute {MICROVERSION}",
                "X-OpenStack-Nova-API-Version": MICROVERSION}
 
-    def __init__(self, client: Client) -> None:
+    def __init__(self, client: RestClient) -> None:
         self.client = client
 
-    def _call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+    def _call(self, method: str, path: str, **kwargs: Any) -> Response:
         headers = {**self.HEADERS, **(kwargs.pop("headers", None) or {})}
         return self.client.request("compute", method, path, headers=headers, **kwargs)
 
@@ -111,7 +110,7 @@ class ComputeApi:
     def delete_metadata(self, server_id: str, key: str) -> None:
         self._call("DELETE", f"/servers/{_quote(server_id)}/metadata/{_quote(key)}")
 
-    def action(self, server_id: str, name: str, params: Any = None) -> requests.Response:
+    def action(self, server_id: str, name: str, params: Any = None) -> Response:
         return self._call("POST", f"/servers/{_quote(server_id)}/action", json={name: params})
 
     # name-or-id resolution, as the openstack CLI does it (contract section 1.4)

@@ -17,13 +17,12 @@ from itertools import islice
 from typing import Any
 
 import click
-import requests
 
 from minicloud import errors
 from minicloud.cli.context import CliContext, pass_ctx
 from minicloud.cli.output import emit_list, emit_one, for_each, output_options
+from minicloud.cli.rest import Response, RestClient
 from minicloud.cli.transfer import save_data, send_data
-from minicloud.client import Client
 
 PATCH_CONTENT_TYPE = "application/openstack-images-v2.1-json-patch"
 DISK_FORMATS = ("ami", "ari", "aki", "vhd", "vhdx", "vmdk", "raw", "qcow2", "vdi", "iso",
@@ -49,10 +48,10 @@ MEMBER_COLUMNS = ("Image ID", "Member ID", "Status")
 class ImageApi:
     """The Glance v2 calls the commands make; the only code in this module that knows URLs."""
 
-    def __init__(self, client: Client) -> None:
+    def __init__(self, client: RestClient) -> None:
         self.client = client
 
-    def _call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+    def _call(self, method: str, path: str, **kwargs: Any) -> Response:
         return self.client.request("image", method, path, **kwargs)
 
     @staticmethod
@@ -132,10 +131,10 @@ class ImageApi:
         except errors.MinicloudError:
             # A refusal may come before the body is read (format inspection), and the server
             # then drops the connection: never reuse it for the next request (the cleanup).
-            self.client.session.close()
+            self.client.close()
             raise
 
-    def download(self, image_id: str) -> requests.Response:
+    def download(self, image_id: str) -> Response:
         """The streamed response of ``GET .../file``; the caller closes it."""
         return self._call("GET", self._path(image_id, "file"), stream=True)
 

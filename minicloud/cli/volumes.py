@@ -14,13 +14,12 @@ from collections.abc import Iterable
 from typing import Any
 
 import click
-import requests
 
 from minicloud import errors
 from minicloud.cli.context import CliContext, pass_ctx
 from minicloud.cli.images import ImageApi, parse_properties
 from minicloud.cli.output import emit_list, emit_one, for_each, output_options
-from minicloud.client import Client
+from minicloud.cli.rest import Response, RestClient
 
 MICROVERSION = "3.70"
 LIST_COLUMNS = ("ID", "Name", "Status", "Size", "Attached to")
@@ -35,10 +34,10 @@ class VolumeApi:
 
     HEADERS = {"OpenStack-API-Version": f"volume {MICROVERSION}"}
 
-    def __init__(self, client: Client) -> None:
+    def __init__(self, client: RestClient) -> None:
         self.client = client
 
-    def _call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+    def _call(self, method: str, path: str, **kwargs: Any) -> Response:
         headers = {**self.HEADERS, **(kwargs.pop("headers", None) or {})}
         return self.client.request("volumev3", method, path, headers=headers, **kwargs)
 
