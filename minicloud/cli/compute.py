@@ -4,13 +4,12 @@ The commands are a client of the compute REST API (section 5 of the CLI contract
 image API for image names and snapshots. Every compute call carries the 2.96 microversion, so
 servers come back with the embedded flavor (``original_name``) and ``createImage`` answers with
 ``{"image_id"}``. Names are resolved as the ``openstack`` CLI resolves them. ``--wait`` polls
-once a second, reports status changes on stderr only when it is a terminal, and always gives up
-after ``--timeout`` seconds. Errors are :class:`MinicloudError`; ``main`` prints them.
+as :mod:`minicloud.cli.poll` does (0.1 s at first, backing off to 1 s), reports status changes
+on stderr only when it is a terminal, and always gives up after ``--timeout`` seconds.
+Errors are :class:`MinicloudError`; ``main`` prints them.
 """
 from __future__ import annotations
 
-import sys
-import time
 import urllib.parse
 from collections.abc import Iterable
 from typing import Any
@@ -22,10 +21,10 @@ from minicloud.cli.context import CliContext, pass_ctx
 from minicloud.cli.images import ImageApi, parse_properties, unset_property_option
 from minicloud.cli.images import show_record as image_record
 from minicloud.cli.output import emit_list, emit_one, for_each, output_options
+from minicloud.cli.poll import Poll
 from minicloud.cli.rest import Response, RestClient
 
 MICROVERSION = "2.96"
-POLL_SECONDS = 1.0
 DEFAULT_TIMEOUT = 600
 
 POWER_STATES = {0: "NOSTATE", 1: "Running", 3: "Paused", 4: "Shutdown", 6: "Crashed",
@@ -265,29 +264,9 @@ def _fault(server: dict) -> str:
     return fault.get("message") or "no fault was recorded"
 
 
-class _Poll:
-    """A bounded polling loop that reports each new state on a terminal's stderr."""
-
-    def __init__(self, what: str, timeout: float) -> None:
-        self.what, self.timeout = what, timeout
-        self.deadline = time.monotonic() + timeout
-        self.shown: str | None = None
-
-    def report(self, state: str) -> None:
-        if state != self.shown and sys.stderr.isatty():
-            click.echo(f"{self.what}: {state}", err=True)
-        self.shown = state
-
-    def sleep(self, state: str) -> None:
-        if time.monotonic() > self.deadline:
-            raise errors.ServiceUnavailable(f"{self.what} is still {state} after "
-                                            f"{self.timeout:g}s")
-        time.sleep(POLL_SECONDS)
-
-
 def wait_for_server(api: ComputeApi, server: dict, timeout: float) -> dict:
     """Poll until the server is ACTIVE (returned) or ERROR (raised with its fault)."""
-    poll = _Poll(f"server {server.get('name') or server['id']}", timeout)
+    poll = Poll(f"server {server.get('name') or server['id']}", timeout)
     while True:
         server = api.get_server(server["id"])
         label = status_label(server)
@@ -303,7 +282,7 @@ def wait_for_server(api: ComputeApi, server: dict, timeout: float) -> dict:
 
 def wait_for_delete(api: ComputeApi, server: dict, timeout: float) -> None:
     """Poll until the server is gone (404 or DELETED); ERROR is raised with its fault."""
-    poll = _Poll(f"server {server.get('name') or server['id']}", timeout)
+    poll = Poll(f"server {server.get('name') or server['id']}", timeout)
     while True:
         try:
             current = api.get_server(server["id"])
@@ -323,7 +302,7 @@ def wait_for_delete(api: ComputeApi, server: dict, timeout: float) -> None:
 
 def wait_for_image(images: ImageApi, image_id: str, timeout: float) -> dict:
     """Poll a snapshot image until active; killed, deleted or gone is an error."""
-    poll = _Poll(f"image {image_id}", timeout)
+    poll = Poll(f"image {image_id}", timeout)
     while True:
         try:
             image = images.get(image_id)
