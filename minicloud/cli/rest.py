@@ -40,8 +40,9 @@ class _Sent(NamedTuple):
 class Response:
     """An answer; its body is read on first use (or streamed by :meth:`iter_content`)."""
 
-    def __init__(self, raw: http.client.HTTPResponse, method: str, url: str) -> None:
-        self.raw, self.url, self.request = raw, url, _Sent(method)
+    def __init__(self, raw: http.client.HTTPResponse, conn: http.client.HTTPConnection,
+                 method: str, url: str) -> None:
+        self.raw, self._conn, self.url, self.request = raw, conn, url, _Sent(method)
         self.status_code: int = raw.status
         self.headers = raw.headers  # an email.message.Message: get() ignores case
         self._content: bytes | None = None
@@ -68,11 +69,14 @@ class Response:
             while chunk := self.raw.read(chunk_size):
                 yield chunk
         finally:
-            self.raw.close()
+            self.close()
 
     def close(self) -> None:
-        # An unread body leaves the connection unusable: http.client then opens a new one.
-        self.raw.close()
+        if not self.raw.isclosed():
+            # The rest of the body is still coming on the connection: it cannot carry the
+            # next request (http.client opens a new one).
+            self.raw.close()
+            self._conn.close()
 
     def __enter__(self) -> Response:
         return self
@@ -153,8 +157,9 @@ class RestClient:
             head.setdefault("Content-Type", "application/json")
         if getattr(body, "len", None) is not None:  # a sized stream (ProgressReader)
             head.setdefault("Content-Length", str(body.len))
-        raw = self._exchange(parts.scheme, parts.netloc, method, target, body, head, url)
-        resp = Response(raw, method, url)
+        conn, raw = self._exchange(parts.scheme, parts.netloc, method, target, body, head,
+                                   url)
+        resp = Response(raw, conn, method, url)
         if not stream:
             _ = resp.content  # read now: the connection is free for the next call
         if resp.status_code >= 400:
@@ -162,7 +167,8 @@ class RestClient:
         return resp
 
     def _exchange(self, scheme: str, netloc: str, method: str, target: str, body: Any,
-                  head: dict, url: str) -> http.client.HTTPResponse:
+                  head: dict, url: str
+                  ) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
         """Send the request and get the answer's head, mapping transport failures to 503."""
         for attempt in (1, 2):
             conn = self._connection(scheme, netloc)
@@ -174,9 +180,9 @@ class RestClient:
                     # A refusal (413, a bad format...) may come before the body was read, and
                     # the server then closes: its answer may still be there to read.
                     if not reused or not _replayable(body):
-                        return conn.getresponse()
+                        return conn, conn.getresponse()
                     raise
-                return conn.getresponse()
+                return conn, conn.getresponse()
             except _DROPPED:
                 conn.close()
                 if attempt == 1 and reused and _replayable(body):
