@@ -4,9 +4,9 @@ hypervisor, in one run, side by side; then Nova's image pre-caching against a co
 One cycle: create -> the guest's MINICLOUD-READY on the serial console -> delete -> reclaimed
 (gone, instance directory removed); tiny lab image, flavor lab.nano, base image cached.
 
-(a) CLI: ``minicloud server create --wait``, ``minicloud server console`` until READY (one
-    process after the other, no pause: each start paces the next look), ``minicloud server
-    delete --wait``; one process per command, as a user's script runs them.
+(a) CLI: ``minicloud server create --wait``, ``minicloud server console`` every 0.5 s until
+    READY (a tighter loop of processes takes the CPU the emulated guest boots on), ``minicloud
+    server delete --wait``; one process per command, as a user's script runs them.
 (b) REST: ``POST /servers``, ``GET`` every 0.1 s until ACTIVE, ``os-getConsoleOutput`` until
     READY, ``DELETE``, ``GET`` until 404.
 (c) bare: the same overlay and ephemeral disk made with qemu-img, the same domain XML (from
@@ -41,6 +41,7 @@ from minicloud import errors, process
 
 VIRSH = ["virsh", "-q", "-c", "qemu:///system"]
 FLAVOR = "6"  # lab.nano
+CLI_CONSOLE_PAUSE = 0.5  # between two `minicloud server console` looks
 PRECACHE = {"OpenStack-API-Version": "compute 2.81", "X-OpenStack-Nova-API-Version": "2.81"}
 
 
@@ -103,6 +104,7 @@ def cli_cycle(cloud: Cloud, image_id: str, timeout: float = 180) -> float:
     while not parse_report(minicloud(state, "server", "console", server_id)).ready:
         if time.monotonic() > deadline:
             raise SystemExit(f"server {server_id} never reported READY")
+        time.sleep(CLI_CONSOLE_PAUSE)
     minicloud(state, "server", "delete", "--wait", server_id)
     cloud.wait_reclaimed(server_id)
     return time.perf_counter() - start
