@@ -56,6 +56,12 @@ class Handler(BaseHTTPRequestHandler):
         elif self.path.startswith("/slow"):
             time.sleep(1)
             self._answer(200, b"{}")
+        elif self.path.startswith("/short"):  # promises 100 bytes, sends 10 and hangs up
+            self.send_response(200)
+            self.send_header("Content-Length", "100")
+            self.end_headers()
+            self.wfile.write(b"0123456789")
+            self.close_connection = True
         elif self.path.startswith("/big"):
             self._answer(200, bytes(range(256)) * 4096)
         else:
@@ -125,6 +131,12 @@ def test_no_cloud_and_no_answer_are_503(server):
         client_for(f"http://127.0.0.1:{free_port()}").request("image", "GET", "/x")
     with pytest.raises(errors.ServiceUnavailable, match=r"^no answer from .*/slow within"):
         client_for(server, timeout=0.3).request("image", "GET", "/slow")
+
+
+def test_an_answer_cut_short_is_503_not_a_traceback(server):
+    with pytest.raises(errors.ServiceUnavailable, match=r"^the answer from .*/short was cut "
+                                                        r"short$"):
+        client_for(server).request("image", "GET", "/short")
 
 
 class Sized(io.BytesIO):

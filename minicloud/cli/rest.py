@@ -47,13 +47,19 @@ class Response:
         self.headers = raw.headers  # an email.message.Message: get() ignores case
         self._content: bytes | None = None
 
+    def _read(self, amount: int | None = None) -> bytes:
+        try:
+            return self.raw.read(amount)
+        except (OSError, http.client.HTTPException):
+            self.close()
+            raise errors.ServiceUnavailable(f"the answer from {self.url} was cut short") \
+                from None
+
     @property
     def content(self) -> bytes:
         if self._content is None:
-            try:
-                self._content = self.raw.read()
-            finally:
-                self.raw.close()
+            self._content = self._read()
+            self.close()
         return self._content
 
     @property
@@ -66,7 +72,7 @@ class Response:
 
     def iter_content(self, chunk_size: int = CHUNK) -> Iterator[bytes]:
         try:
-            while chunk := self.raw.read(chunk_size):
+            while chunk := self._read(chunk_size):
                 yield chunk
         finally:
             self.close()
@@ -167,34 +173,32 @@ class RestClient:
         return resp
 
     def _exchange(self, scheme: str, netloc: str, method: str, target: str, body: Any,
-                  head: dict, url: str
+                  head: dict, url: str, retry: bool = True
                   ) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
         """Send the request and get the answer's head, mapping transport failures to 503."""
-        for attempt in (1, 2):
-            conn = self._connection(scheme, netloc)
-            reused = conn.sock is not None
+        conn = self._connection(scheme, netloc)
+        reused = conn.sock is not None
+        try:
             try:
-                try:
-                    conn.request(method, target, body=body, headers=head)
-                except (BrokenPipeError, ConnectionResetError):
-                    # A refusal (413, a bad format...) may come before the body was read, and
-                    # the server then closes: its answer may still be there to read.
-                    if not reused or not _replayable(body):
-                        return conn, conn.getresponse()
+                conn.request(method, target, body=body, headers=head)
+            except (BrokenPipeError, ConnectionResetError):
+                # A refusal (413, a bad format...) may come before the body was read, and the
+                # server then closes: its answer may still be there to read.
+                if reused and _replayable(body):
                     raise
                 return conn, conn.getresponse()
-            except _DROPPED:
-                conn.close()
-                if attempt == 1 and reused and _replayable(body):
-                    continue
-                raise errors.ServiceUnavailable(f"{netloc} closed the connection without "
-                                                f"answering {method} {url}") from None
-            except TimeoutError:
-                conn.close()
-                raise errors.ServiceUnavailable(f"no answer from {url} within "
-                                                f"{self.timeout}s") from None
-            except (OSError, http.client.HTTPException):
-                conn.close()
-                raise errors.ServiceUnavailable(f"cannot reach {netloc}: is the cloud "
-                                                "running? (`minicloud up`)") from None
-        raise AssertionError("unreachable")
+            return conn, conn.getresponse()
+        except _DROPPED:
+            conn.close()
+            if retry and reused and _replayable(body):
+                return self._exchange(scheme, netloc, method, target, body, head, url, False)
+            raise errors.ServiceUnavailable(f"{netloc} closed the connection without "
+                                            f"answering {method} {url}") from None
+        except TimeoutError:
+            conn.close()
+            raise errors.ServiceUnavailable(f"no answer from {url} within "
+                                            f"{self.timeout}s") from None
+        except (OSError, http.client.HTTPException):
+            conn.close()
+            raise errors.ServiceUnavailable(f"cannot reach {netloc}: is the cloud "
+                                            "running? (`minicloud up`)") from None
