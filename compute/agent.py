@@ -20,7 +20,7 @@ from pathlib import Path
 
 from sqlalchemy import select, update
 
-from compute import scheduler, states
+from compute import console, scheduler, states
 from compute.cinder import VolumeClient
 from compute.driver import Driver, InstanceSpec
 from compute.faults import user_fault
@@ -130,7 +130,7 @@ class Agent:
             LOG.exception("could not roll back %s of %s", task.action, task.instance_id)
             if task.action == "spawn":
                 self.service.set_error(task.instance_id, user_fault(exc, task.instance_id))
-        if task.action not in ("spawn", "delete"):
+        if task.action not in ("spawn", "delete", console.ACTION):
             self._clear_task(task.instance_id)
 
     def _instance(self, instance_id: str) -> Instance:
@@ -298,6 +298,15 @@ class Agent:
         finally:
             dest.unlink(missing_ok=True)
         self._transition(task.instance_id, "image_snapshot", task_state=None)
+
+    def _do_console_log(self, task: ComputeTask) -> None:
+        """Answer the API's request for a console log (:mod:`compute.console`): its tail
+        goes back in the task's params."""
+        text = console.read_tail(self.instances_path / task.params["instance_id"]
+                                 / "console.log")
+        with self.db.session() as s:
+            s.execute(update(ComputeTask).where(ComputeTask.id == task.id)
+                      .values(params={**task.params, "output": text}))
 
     # -- volumes ---------------------------------------------------------------------------
     def _bdm(self, inst: Instance, volume_id: str) -> dict | None:

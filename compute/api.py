@@ -14,6 +14,7 @@ from flask import Flask, Response, g, request
 
 from compute import quotas
 from compute.cinder import VolumeClient
+from compute.console import ConsoleReader
 from compute.glance import ImageClient
 from compute.hosts import Hosts
 from compute.microversion import MIN_VERSION, Version, negotiate
@@ -51,8 +52,7 @@ def create_app(conf: Config, db: Database | None = None,
             return VolumeClient(volume_url, lambda: token)
     db = app.extensions["minicloud"].db
     svc = ComputeService(db, image_client, volume_client, quotas.Limits.from_conf(conf))
-    app.extensions["compute"] = Compute(svc, Hosts(db), conf.path(conf.compute.instances_path),
-                                        image_url)
+    app.extensions["compute"] = Compute(svc, Hosts(db), ConsoleReader(db), image_url)
 
     @app.before_request
     def _microversion() -> None:

@@ -50,6 +50,13 @@ class Limits:
                 **FIXED_DEFAULTS}
 
 
+def check_metadata(metadata: Mapping[str, str]) -> None:
+    """A server's metadata fits ``metadata_items`` (Nova: 403 beyond, at create or update)."""
+    if len(metadata) > MAX_METADATA_ITEMS:
+        raise Forbidden(f"Quota exceeded for metadata_items: at most {MAX_METADATA_ITEMS} "
+                        "per server.")
+
+
 def usage(s: Session, project_id: str) -> dict[str, int]:
     """What the project's live servers hold: instances, vCPUs, MiB of RAM."""
     flavors = list(s.scalars(select(Instance.flavor).where(

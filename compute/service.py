@@ -125,9 +125,7 @@ class ComputeService:
                     raise NotFound(f"Metadata item was not found: {remove}")
                 del metadata[remove]
             metadata.update(items)
-            if len(metadata) > quotas.MAX_METADATA_ITEMS:
-                raise Forbidden(f"Quota exceeded for metadata_items: at most "
-                                f"{quotas.MAX_METADATA_ITEMS} per server.")
+            quotas.check_metadata(metadata)
             inst.metadata_ = metadata
             return metadata
 
@@ -198,6 +196,7 @@ class ComputeService:
         released, the claim is dropped and the server is gone (or in ERROR with a fault,
         when no host could take it).
         """
+        quotas.check_metadata(req.metadata)
         flavor = self._flavor_for(ctx, req.flavor_ref)
         root, image_id = req.boot.root_volume, None
         if root is None:

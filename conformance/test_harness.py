@@ -106,3 +106,11 @@ def test_expected_tests_that_do_not_pass_are_regressions() -> None:
     assert rep.regressions(["a"]) == []
     assert rep.regressions(["a", "b", "c", "gone"]) == ["b", "c", "gone"]
     assert not rep.clean
+
+
+def test_docs_show_the_feature_table_as_it_is() -> None:
+    """docs/conformance.md carries every row of ``--print-features`` unchanged."""
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "conformance.md").read_text()
+    rows = [line for line in features.markdown_table().splitlines()
+            if line.startswith("| `")]
+    assert rows and [row for row in rows if row not in doc] == []

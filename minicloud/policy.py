@@ -5,8 +5,9 @@ objects in its ``policies`` module (registered in :mod:`minicloud.services`); th
 :class:`Enforcer` registers them plus the shared personas below, then lets the operator's
 ``policy.yaml`` override any rule by name. Rules follow OpenStack's secure defaults (Yoga and
 later): ``reader`` reads, ``member`` writes in its project, ``admin`` administers, with
-``system_scope:all`` for system-scoped tokens. Keystone's implied roles (admin implies member
-implies reader) are expanded into the token's roles, so ``role:reader`` also admits members.
+``system_scope:all`` for system-scoped tokens. Keystone's implied roles (admin implies
+manager implies member implies reader) are expanded into the token's roles, so
+``role:reader`` also admits members.
 
 Credentials are a plain mapping (see ``AuthContext.credentials``): ``user_id``, ``roles``,
 ``project_id``, ``project_domain_id``, ``user_domain_id``, and for other scopes
@@ -160,7 +161,8 @@ def reference_markdown() -> str:
              "in `policy.yaml` in the state directory (YAML, `\"rule\": \"check\"`); "
              "`oslopolicy-sample-generator --namespace minicloud` prints them all as a sample "
              "file. Roles: `reader` reads, `member` writes in its project, `admin` "
-             "administers; admin implies member, member implies reader.", ""]
+             "administers; admin implies manager, manager implies member, member implies "
+             "reader (`manager` and `service` exist as Keystone's bootstrap makes them).", ""]
     for svc in services.SERVICES:
         lines += [f"## {svc.name} ({svc.catalog_name})", "",
                   "| rule | default | scope | operations | description |",

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from flask import Flask
 
 from minicloud.config import Config
-from minicloud.db import Database
 
 
 @dataclass(frozen=True)
@@ -83,20 +82,3 @@ def by_name(name: str) -> ServiceDef:
         if svc.name == name:
             return svc
     raise KeyError(name)
-
-
-def catalog(conf: Config, project_id: str | None, db: Database | None = None,
-            user_id: str | None = None) -> list[dict]:
-    """The Keystone v3 service catalog, as the database records it: the enabled services
-    and endpoints, those ``minicloud up`` registers from :data:`SERVICES` and those
-    operators add (see :mod:`minicloud.identity.catalog`). Pass the caller's ``db``; without
-    one, the catalog named by ``conf`` is opened for the call."""
-    from minicloud.identity.catalog import build_catalog
-
-    if db is not None:
-        return build_catalog(db, project_id, user_id)
-    own = Database(conf.database_url, conf.database.busy_timeout)
-    try:
-        return build_catalog(own, project_id, user_id)
-    finally:
-        own.dispose()

@@ -29,17 +29,15 @@ from compute.driver import FakeDriver
 from minicloud.config import Config
 from minicloud.db import Database
 from minicloud.errors import BadRequest, NotFound
-from minicloud.identity.service import IdentityService
 from minicloud.identity.tokens import TokenProvider, ensure_key
 from tests.images_fixtures import UserClient, err
+from tests.templates import Template, build_template
 
 __all__ = ["ComputeEnv", "compute_template", "compute_env", "err", "IMAGE_ID", "VOLUME_IDS",
            "mv"]
 
 IMAGE_ID = "5e7c8a46-6f4f-4b8e-9d4c-7d0b1b1e0001"
 VOLUME_IDS = ("0c1f6f5e-1f0d-4f3e-8a52-000000000001", "0c1f6f5e-1f0d-4f3e-8a52-000000000002")
-USERS = {"admin": ("admin", "admin", None), "alice": ("alice", "demo", "member"),
-         "reader": ("reader", "demo", "reader"), "bob": ("bob", "other", "member")}
 RAW = b"\0" * 4096
 
 
@@ -118,30 +116,9 @@ class FakeVolumes:
         self.status.pop(volume_id, None)
 
 
-@dataclass
-class Template:
-    state_dir: Path
-    users: dict[str, tuple[str, str]]   # name -> (user_id, project_id)
-
-
 @pytest.fixture(scope="session")
 def compute_template(tmp_path_factory: pytest.TempPathFactory) -> Template:
-    state = tmp_path_factory.mktemp("compute-template")
-    conf = Config.load(state, environ={})
-    db = Database(conf.database_url)
-    db.upgrade()
-    ident = IdentityService(db)
-    ident.bootstrap("admin", "admin", "admin-pw")
-    ident.create_project("demo")
-    ident.create_project("other")
-    for user, project, role in USERS.values():
-        if role:
-            ident.create_user(user, f"{user}-pw", project, role)
-    users = {name: (ident.get_user(user).id, ident.get_project(project).id)
-             for name, (user, project, _) in USERS.items()}
-    ensure_key(state)
-    db.dispose()
-    return Template(state, users)
+    return build_template(tmp_path_factory, "compute")
 
 
 @dataclass
@@ -194,6 +171,9 @@ def compute_env(compute_template: Template, tmp_path: Path) -> Iterator[ComputeE
     tokens = TokenProvider(db, ensure_key(state))
     client = app.test_client()
     users = {name: UserClient(client, tokens.issue(*compute_template.users[name]).token,
-                              compute_template.users[name][1]) for name in USERS}
-    yield ComputeEnv(app, conf, db, agent, driver, images, volumes, **users)
+                              compute_template.users[name][1]) for name in compute_template.users}
+    env = ComputeEnv(app, conf, db, agent, driver, images, volumes, **users)
+    # The console log comes from the agent: in-process, it answers while the API waits.
+    app.extensions["compute"].console.pump = env.work
+    yield env
     db.dispose()

@@ -24,16 +24,10 @@ from minicloud.config import Config
 from minicloud.db import Database
 from minicloud.identity.api import create_app
 from minicloud.identity.catalog import register_cloud
-from minicloud.identity.service import IdentityService
 from minicloud.identity.tokens import TokenProvider, ensure_key
+from tests.templates import Template, build_template
 
-__all__ = ["CatalogEnv", "Caller", "catalog_template", "catalog_env", "err", "make_resources",
-           "PASSWORDS"]
-
-PASSWORDS = {"admin": "admin-pw", "alice": "alice-pw", "reader": "reader-pw",
-             "bob": "bob-pw"}
-USERS = {"admin": "admin", "alice": "demo", "reader": "demo", "bob": "other"}
-
+__all__ = ["CatalogEnv", "Caller", "catalog_template", "catalog_env", "err", "make_resources"]
 
 def err(resp, status: int, text: str = "") -> None:
     """The status code and Keystone's error body (``{"error": {code, title, message}}``)
@@ -46,31 +40,9 @@ def err(resp, status: int, text: str = "") -> None:
     assert text.lower() in detail["message"].lower(), detail["message"]
 
 
-@dataclass
-class Template:
-    state_dir: Path
-    users: dict[str, tuple[str, str]]  # name -> (user_id, project_id)
-
-
 @pytest.fixture(scope="session")
 def catalog_template(tmp_path_factory: pytest.TempPathFactory) -> Template:
-    state = tmp_path_factory.mktemp("catalog-template")
-    conf = Config.load(state, environ={})
-    db = Database(conf.database_url)
-    db.upgrade()
-    ident = IdentityService(db)
-    ident.bootstrap("admin", "admin", PASSWORDS["admin"])
-    ident.create_project("demo")
-    ident.create_project("other")
-    ident.create_user("alice", PASSWORDS["alice"], "demo", "member")
-    ident.create_user("reader", PASSWORDS["reader"], "demo", "reader")
-    ident.create_user("bob", PASSWORDS["bob"], "other", "member")
-    register_cloud(db, conf)
-    users = {name: (ident.get_user(name).id, ident.get_project(project).id)
-             for name, project in USERS.items()}
-    ensure_key(state)
-    db.dispose()  # the last connection to close checkpoints the WAL: the copy is consistent
-    return Template(state, users)
+    return build_template(tmp_path_factory, "catalog", register_cloud)
 
 
 class Caller:

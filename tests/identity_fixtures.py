@@ -26,11 +26,10 @@ from minicloud.identity.api import create_app
 from minicloud.identity.catalog import register_cloud
 from minicloud.identity.service import IdentityService
 from minicloud.identity.tokens import TokenProvider, ensure_key
+from tests.templates import Template, build_template
 
 __all__ = ["IdentityEnv", "Client", "identity_template", "identity_env", "err", "auth_body"]
 
-USERS = {"admin": ("admin", "admin"), "alice": ("alice", "demo"), "bob": ("bob", "other"),
-         "reader": ("reader", "demo")}
 
 
 def err(resp, status: int, text: str = "") -> None:
@@ -53,32 +52,9 @@ def auth_body(user: str, password: str, scope: dict | str | None = None,
     return body
 
 
-@dataclass
-class Template:
-    state_dir: Path
-    ids: dict[str, str]        # project names -> ids
-    user_ids: dict[str, str]   # user names -> ids
-
-
 @pytest.fixture(scope="session")
 def identity_template(tmp_path_factory: pytest.TempPathFactory) -> Template:
-    state = tmp_path_factory.mktemp("identity-template")
-    conf = Config.load(state, environ={})
-    db = Database(conf.database_url)
-    db.upgrade()
-    ident = IdentityService(db)
-    ident.bootstrap("admin", "admin", "admin-pw")
-    for project in ("demo", "other"):
-        ident.create_project(project)
-    ident.create_user("alice", "alice-pw", "demo", "member")
-    ident.create_user("bob", "bob-pw", "other", "member")
-    ident.create_user("reader", "reader-pw", "demo", "reader")
-    register_cloud(db, conf)
-    user_ids = {name: ident.get_user(name).id for name in USERS}
-    ids = {p: ident.get_project(p).id for p in ("admin", "demo", "other")}
-    ensure_key(state)
-    db.dispose()
-    return Template(state, ids, user_ids)
+    return build_template(tmp_path_factory, "identity", register_cloud)
 
 
 class Client:
@@ -153,10 +129,11 @@ def identity_env(identity_template: Template, tmp_path: Path) -> Iterator[Identi
     db = Database(conf.database_url)
     app = create_app(conf, db)
     tokens = TokenProvider(db, ensure_key(state))
-    ids, user_ids = identity_template.ids, identity_template.user_ids
+    users = identity_template.users
+    user_ids = {name: user_id for name, (user_id, _) in users.items()}
+    ids = {"admin": users["admin"][1], "demo": users["alice"][1], "other": users["bob"][1]}
     anonymous = app.test_client()
-    clients = {name: Client(anonymous, tokens.issue(user_ids[user], ids[project]).token)
-               for name, (user, project) in USERS.items()}
+    clients = {name: Client(anonymous, tokens.issue(*users[name]).token) for name in users}
     yield IdentityEnv(app, db, IdentityService(db), tokens, ids, user_ids, anonymous,
                       **clients)
     db.dispose()

@@ -30,15 +30,13 @@ from images.api import create_app
 from images.store import Store
 from minicloud.config import Config
 from minicloud.db import Database
-from minicloud.identity.service import IdentityService
 from minicloud.identity.tokens import TokenProvider, ensure_key
+from tests.templates import Template, build_template
 
 __all__ = ["Env", "UserClient", "images_template", "images_env", "make_images_env",
            "http_files", "qemu_img", "err", "PATCH_TYPE"]
 
 PATCH_TYPE = "application/openstack-images-v2.1-json-patch"
-USERS = {"admin": ("admin", "admin"), "alice": ("alice", "demo"), "bob": ("bob", "other"),
-         "reader": ("reader", "demo")}
 
 
 def err(resp, status: int, text: str) -> None:
@@ -51,30 +49,9 @@ def err(resp, status: int, text: str) -> None:
     assert text.lower() in detail["message"].lower(), detail["message"]
 
 
-@dataclass
-class Template:
-    state_dir: Path
-    users: dict[str, tuple[str, str]]   # name -> (user_id, project_id)
-
-
 @pytest.fixture(scope="session")
 def images_template(tmp_path_factory: pytest.TempPathFactory) -> Template:
-    state = tmp_path_factory.mktemp("images-template")
-    conf = Config.load(state, environ={})
-    db = Database(conf.database_url)
-    db.upgrade()
-    ident = IdentityService(db)
-    ident.bootstrap("admin", "admin", "admin-pw")
-    ident.create_project("demo")
-    ident.create_user("alice", "alice-pw", "demo", "member")
-    ident.create_project("other")
-    ident.create_user("bob", "bob-pw", "other", "member")
-    ident.create_user("reader", "reader-pw", "demo", "reader")
-    users = {name: (ident.get_user(user).id, ident.get_project(project).id)
-             for name, (user, project) in USERS.items()}
-    ensure_key(state)
-    db.dispose()  # the last connection to close checkpoints the WAL: the copy is consistent
-    return Template(state, users)
+    return build_template(tmp_path_factory, "images")
 
 
 class UserClient:
@@ -159,7 +136,7 @@ def _build_env(template: Template, dest: Path, overrides: dict[str, Any],
     tokens = TokenProvider(db, ensure_key(state))
     client = app.test_client()
     users = {name: UserClient(client, tokens.issue(*template.users[name]).token,
-                              template.users[name][1]) for name in USERS}
+                              template.users[name][1]) for name in template.users}
     return Env(app, conf, db, state, users["admin"], users["alice"], users["bob"], client,
                users["reader"])
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import time
 
 import pytest
+from sqlalchemy import select
 
+from compute.models import ComputeTask
 from compute.server_query import NamePattern
 from tests.compute_fixtures import *  # noqa: F403
 from tests.compute_fixtures import IMAGE_ID, VOLUME_IDS, err, mv
@@ -318,3 +320,58 @@ def test_access_ips_are_kept_and_updated(compute_env):
         resp = env.alice.put(f"/v2.1/servers/{sid}", headers=mv("2.1"),
                              json={"server": bad})
         assert resp.status_code == 400, resp.json
+
+
+def test_every_listed_version_document_is_followable(compute_env):
+    """Tempest's test_get_version_details follows each self link of ``GET /``."""
+    client = compute_env.app.test_client()
+    listed = client.get("/").get_json()["versions"]
+    assert [v["id"] for v in listed] == ["v2.0", "v2.1"]
+    for entry in listed:
+        (self_link,) = [link for link in entry["links"] if link["rel"] == "self"]
+        doc = client.get(self_link["href"]).get_json()["version"]
+        assert doc["id"] == entry["id"]
+        assert [link for link in doc["links"] if link["rel"] == "self"] == [self_link]
+        assert doc["media-types"][0]["base"] == "application/json"
+
+
+def test_create_with_more_metadata_than_the_limit_is_403(compute_env):
+    limit = compute_env.alice.get("/v2.1/limits").get_json()["limits"]["absolute"][
+        "maxServerMeta"]
+    resp = compute_env.alice.post("/v2.1/servers", json={"server": {
+        "name": "many", "imageRef": IMAGE_ID, "flavorRef": "6",
+        "metadata": {str(i): "v" for i in range(limit + 1)}}})
+    assert resp.status_code == 403, resp.get_json()
+    assert "metadata_items" in resp.get_json()["forbidden"]["message"]
+    assert compute_env.alice.get("/v2.1/servers").get_json()["servers"] == []
+
+
+def test_console_output_comes_from_the_servers_host(compute_env):
+    """The API does not read the host's disk: the agent of the server's host sends the log
+    (compute/console.py); the task it answered is gone afterwards."""
+    env = compute_env
+    server_id = env.create_server()
+    log = env.agent.instances_path / server_id / "console.log"
+    log.write_text("".join(f"line {i}\n" for i in range(10)))
+    action = f"/v2.1/servers/{server_id}/action"
+    out = env.alice.post(action, json={"os-getConsoleOutput": {"length": 3}})
+    assert out.get_json() == {"output": "line 7\nline 8\nline 9\n"}
+    out = env.alice.post(action, json={"os-getConsoleOutput": {}})
+    assert out.get_json()["output"].count("\n") == 10
+    with env.db.session() as s:
+        assert s.scalars(select(ComputeTask).where(ComputeTask.action == "console_log")
+                         ).all() == []
+
+
+def test_console_output_when_the_host_does_not_answer_is_503(compute_env):
+    env = compute_env
+    server_id = env.create_server()
+    reader = env.app.extensions["compute"].console
+    reader.pump, reader.timeout = None, 0.2  # no agent runs: nobody answers
+    resp = env.alice.post(f"/v2.1/servers/{server_id}/action",
+                          json={"os-getConsoleOutput": {}})
+    assert resp.status_code == 503
+    assert "did not answer" in resp.get_json()["serviceUnavailable"]["message"]
+    with env.db.session() as s:  # the unanswered request does not linger for the agent
+        assert s.scalars(select(ComputeTask).where(ComputeTask.action == "console_log")
+                         ).all() == []

@@ -67,8 +67,8 @@ def test_token_contract(env):
     expires = dt.datetime.strptime(body["expires_at"], "%Y-%m-%dT%H:%M:%S.%fZ")
     assert expires - dt.datetime.now(dt.UTC).replace(tzinfo=None) > dt.timedelta(seconds=3000)
     assert body["project"]["name"] == "admin" and body["user"]["name"] == "admin"
-    # Keystone lists the implied roles too (admin implies member implies reader).
-    assert {r["name"] for r in body["roles"]} == {"admin", "member", "reader"}
+    # Keystone lists the implied roles too (admin > manager > member > reader).
+    assert {r["name"] for r in body["roles"]} == {"admin", "manager", "member", "reader"}
     assert all(len(r["id"]) == 32 for r in body["roles"])  # real role ids
     types = {entry["type"]: entry for entry in body["catalog"]}
     assert types["identity"]["endpoints"][0]["url"] == "http://127.0.0.1:5000/v3"

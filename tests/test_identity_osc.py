@@ -106,7 +106,8 @@ def test_roles_and_implied_roles(osc):
     assert (created["prior_role"], created["implies"]) == (role["id"], implied["id"])
     rules = osc("implied", "role", "list", as_json=True)
     pairs = {(r["Prior Role Name"], r["Implied Role Name"]) for r in rules}
-    assert {("osc-role", "osc-implied"), ("admin", "member"), ("member", "reader")} <= pairs
+    assert {("osc-role", "osc-implied"), ("admin", "manager"), ("manager", "member"),
+            ("member", "reader")} <= pairs
     osc("implied", "role", "delete", "--implied-role", "osc-implied", "osc-role")
     osc("role", "delete", "osc-role")
     osc("role", "delete", "osc-implied")

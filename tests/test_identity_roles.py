@@ -20,10 +20,10 @@ def make_user(env: IdentityEnv, name: str = "carol") -> dict:
 def test_bootstrap_roles_and_implications(identity_env: IdentityEnv):
     env = identity_env
     names = [r["name"] for r in env.admin.ok("GET", "/v3/roles")["roles"]]
-    assert {"admin", "member", "reader"} <= set(names)
+    assert {"admin", "manager", "member", "reader", "service"} <= set(names)
     rules = env.admin.ok("GET", "/v3/role_inferences")["role_inferences"]
     pairs = {(r["prior_role"]["name"], i["name"]) for r in rules for i in r["implies"]}
-    assert pairs == {("admin", "member"), ("member", "reader")}
+    assert pairs == {("admin", "manager"), ("manager", "member"), ("member", "reader")}
 
 
 def test_role_lifecycle(identity_env: IdentityEnv):

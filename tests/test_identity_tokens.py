@@ -64,7 +64,7 @@ def test_system_scoped_token(identity_env: IdentityEnv):
     env = identity_env
     token, body = env.login("admin", "admin-pw", {"system": {"all": True}})
     assert body["system"] == {"all": True} and "project" not in body
-    assert {r["name"] for r in body["roles"]} == {"admin", "member", "reader"}
+    assert {r["name"] for r in body["roles"]} == {"admin", "manager", "member", "reader"}
     creds = env.tokens.validate(token).credentials()
     assert creds["system_scope"] == "all" and "domain_id" not in creds
     client = env.client_for(token)

@@ -209,3 +209,16 @@ def test_limits_of_another_project_from_3_39_for_admins(volenv):
     assert own["totalVolumesUsed"] == 0  # before 3.39 the parameter is not read
     mine = volenv.alice.get(asked, headers=_hdr("3.39")).json["limits"]["absolute"]
     assert mine["totalVolumesUsed"] == 0  # not an admin: its own project
+
+
+def test_availability_zones_and_extensions_as_tempest_reads_them(volenv):
+    """A project reader lists the zone (available: the agent reports) and the extensions
+    (whose body passes Tempest's schema; Tempest has none for the zones)."""
+    zones = volenv.reader.get("/v3/os-availability-zone")
+    assert zones.json["availabilityZoneInfo"] == [
+        {"zoneName": "nova", "zoneState": {"available": True}}]
+    exts = volenv.reader.get(f"/v3/{volenv.alice.project_id}/extensions")
+    conforms(tempest_schema("extensions").list_extensions, exts)
+    aliases = [e["alias"] for e in exts.json["extensions"]]
+    assert "os-availability-zone" in aliases and "os-volume-actions" in aliases
+    assert "backups" not in aliases  # only what this API does

@@ -1,4 +1,5 @@
-"""Cinder v3 HTTP API: the app, version discovery, os-services, limits, quotas, types.
+"""Cinder v3 HTTP API: the app, version discovery, os-services, availability zones, the
+extension list, limits, quotas, types.
 
 Volumes, actions and metadata are in :mod:`volumes.api_volumes`, attachments in
 :mod:`volumes.api_attachments`; each is a blueprint registered twice, under
@@ -99,6 +100,47 @@ def list_services(project_id: str | None) -> Response:
     if host:
         found = [s for s in found if host in (s["host"], s["host"].split("@")[0])]
     return json_response({"services": found})
+
+
+# -- availability zones, extensions (any valid token, as Cinder) ---------------------------------
+#: Every volume is in Cinder's default zone (``storage_availability_zone``: "nova").
+ZONE = "nova"
+
+
+@bp.get("/os-availability-zone", endpoint="availability_zones")
+def availability_zones(project_id: str | None) -> Response:
+    """The zone, available while a volume agent reports (``openstack availability zone list
+    --volume``)."""
+    available = any(up for _, up in context.volumes().hosts())
+    return json_response({"availabilityZoneInfo": [
+        {"zoneName": ZONE, "zoneState": {"available": available}}]})
+
+
+#: The Cinder API extensions whose behaviour this API has: (alias, name, description).
+EXTENSIONS = (
+    ("os-admin-actions", "AdminActions", "Enable admin actions."),
+    ("os-availability-zone", "AvailabilityZones", "Describe Availability Zones."),
+    ("os-quota-sets", "Quotas", "Quota management support."),
+    ("os-services", "Services", "Services support."),
+    ("os-used-limits", "UsedLimits", "Provide data on limited resources that are being "
+                                     "used."),
+    ("os-vol-host-attr", "VolumeHostAttribute", "Expose host as an attribute of a volume."),
+    ("os-vol-image-meta", "VolumeImageMetadata", "Show image metadata associated with the "
+                                                 "volume."),
+    ("os-vol-mig-status-attr", "VolumeMigStatusAttribute", "Expose migration_status as an "
+                                                           "attribute of a volume."),
+    ("os-vol-tenant-attr", "VolumeTenantAttribute", "Expose the internal project_id as an "
+                                                    "attribute of a volume."),
+    ("os-volume-actions", "VolumeActions", "Enable volume actions."),
+)
+EXTENSIONS_UPDATED = "2023-02-14T00:00:00Z"  # the API's own date (as the version document)
+
+
+@bp.get("/extensions", endpoint="list_extensions")
+def list_extensions(project_id: str | None) -> Response:
+    return json_response({"extensions": [
+        {"alias": alias, "name": name, "description": description, "links": [],
+         "updated": EXTENSIONS_UPDATED} for alias, name, description in EXTENSIONS]})
 
 
 # -- limits, quotas --------------------------------------------------------------------------------

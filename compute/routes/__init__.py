@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 from flask import current_app, g, request
 
 from compute import hosts as host_states
+from compute.console import ConsoleReader
 from compute.hosts import Hosts
 from compute.models import Instance
 from compute.service import ComputeService
@@ -30,7 +30,7 @@ class Compute:
 
     service: ComputeService
     hosts: Hosts
-    instances_path: Path
+    console: ConsoleReader  # asks the server's host for its console log
     image_url: str  # base URL of the image API (createImage's Location)
 
 

@@ -2,11 +2,9 @@
 console output, each behind its own policy on the server's project."""
 from __future__ import annotations
 
-from pathlib import Path
-
 from flask import Blueprint, Response
 
-from compute import schema
+from compute import console, schema
 from compute.models import Instance
 from compute.routes import PREFIX, compute, mv, server
 from minicloud.errors import BadRequest
@@ -19,7 +17,6 @@ RULES = {"os-start": "os_compute_api:servers:start",
          "reboot": "os_compute_api:servers:reboot",
          "createImage": "os_compute_api:servers:create_image",
          "os-getConsoleOutput": "os_compute_api:os-console-output"}
-CONSOLE_TAIL = 1 << 20  # the most of a console log ever read
 
 
 @bp.post("/servers/<server_id>/action")
@@ -53,22 +50,11 @@ def _create_image(inst: Instance, params: dict) -> Response:
 
 def console_output(inst: Instance, length: int | str | None) -> str:
     """The last ``length`` lines of the serial console log (all of its last MiB for
-    None or -1)."""
+    None or -1), as the server's host reads it (:mod:`compute.console`)."""
     lines_wanted = None
     if length is not None:
         lines_wanted = int(length)
         if lines_wanted < -1:
             raise BadRequest("Invalid input for field/attribute length. Value: "
                              f"{lines_wanted}. {lines_wanted} is less than the minimum of -1")
-    log = Path(compute().instances_path) / inst.id / "console.log"
-    try:
-        with log.open("rb") as fh:
-            size = fh.seek(0, 2)
-            fh.seek(max(0, size - CONSOLE_TAIL))
-            text = fh.read().decode(errors="replace")
-    except FileNotFoundError:
-        text = ""
-    lines = text.splitlines(keepends=True)
-    if lines_wanted is not None and lines_wanted >= 0:
-        lines = lines[-lines_wanted:] if lines_wanted else []
-    return "".join(lines)
+    return console.last_lines(compute().console.output(inst), lines_wanted)

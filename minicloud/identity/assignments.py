@@ -33,7 +33,8 @@ TARGETS = ("Project", "Domain", "System")
 SYSTEM = "system"  # the target id of a system grant
 #: Roles no other role may imply (Keystone's ``[assignment] prohibited_implied_role``).
 PROHIBITED_IMPLIED = ("admin",)
-DEFAULT_IMPLIED = (("admin", "member"), ("member", "reader"))
+#: Keystone's bootstrap implications (2024.1+): admin > manager > member > reader.
+DEFAULT_IMPLIED = (("admin", "manager"), ("manager", "member"), ("member", "reader"))
 
 
 def implications(s: Session) -> dict[str, list[str]]:
@@ -400,7 +401,7 @@ def subtree_ids(s: Session, project_id: str) -> list[str]:
 
 def ensure_default_roles(s: Session, names: Iterable[str]) -> dict[str, Role]:
     """The bootstrap roles by name, created if missing; a role created here gets Keystone's
-    default implications (admin implies member implies reader)."""
+    default implications (admin implies manager implies member implies reader)."""
     roles, created = {}, set()
     for name in names:
         role = s.scalar(select(Role).where(Role.name == name))

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
-from minicloud import services
 from minicloud.errors import NotFound, Unauthorized
 from minicloud.identity import views
 from minicloud.identity.auth import issue_token
+from minicloud.identity.catalog import build_catalog
 from minicloud.identity.context import enforce, identity
 from minicloud.identity.resource import ProjectQuery
 from minicloud.identity.schema import AUTH
@@ -21,8 +21,7 @@ def catalog_for(ctx: AuthContext) -> list[dict] | None:
     """The catalog a token shows (None for an unscoped token or with ``?nocatalog``)."""
     if not ctx.scoped or "nocatalog" in request.args:
         return None
-    svc = current_service()
-    return services.catalog(svc.conf, ctx.project_id, svc.db, ctx.user_id)
+    return build_catalog(current_service().db, ctx.project_id, ctx.user_id)
 
 
 @blueprint.post("/v3/auth/tokens")

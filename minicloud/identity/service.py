@@ -26,7 +26,9 @@ from minicloud.identity.resource import (
 from minicloud.identity.users import UserRecord, UserService, check_password, hash_password
 
 DEFAULT_DOMAIN = (DEFAULT_DOMAIN_ID, DEFAULT_DOMAIN_NAME)
-ROLES = ("admin", "member", "reader")
+#: The roles ``keystone-manage bootstrap`` makes (2024.1+; Tempest's test classes ask for
+#: ``manager`` and ``service`` by name).
+ROLES = ("admin", "manager", "member", "reader", "service")
 #: The identity services use to call each other (as Nova's service user calls Glance).
 #: Its password is random and never stored: services mint its tokens with the Fernet key.
 SERVICE_USER, SERVICE_PROJECT = "minicloud-service", "service"
@@ -47,7 +49,8 @@ class IdentityService:
     # -- bootstrap -----------------------------------------------------------------------
     def bootstrap(self, admin_user: str, admin_project: str, password: str) -> bool:
         """What ``keystone-manage bootstrap`` makes, idempotently: the ``Default`` domain,
-        roles admin, member and reader (admin implies member implies reader), the service
+        roles admin, manager, member, reader and service (admin implies manager implies member
+        implies reader), the service
         user and project, the admin project and user with ``admin`` on it and on the system.
 
         Returns True when the admin user was created (so its password is new).
