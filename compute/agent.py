@@ -20,14 +20,17 @@ from pathlib import Path
 
 from sqlalchemy import select, update
 
-from compute import console, scheduler, states
+from compute import configdrive, console, scheduler, states
 from compute.cinder import VolumeClient
+from compute.configdrive import ConfigDrive
 from compute.driver import Driver, InstanceSpec
 from compute.faults import user_fault
 from compute.glance import ImageClient
 from compute.imagecache import ImageCache
+from compute.instance_actions import ActionEvents
 from compute.models import ComputeHost, ComputeTask, Instance
 from compute.service import ComputeService, root_bdm
+from compute.views import hostname
 from minicloud.config import Config
 from minicloud.db import Database, utcnow
 from minicloud.errors import MinicloudError, NotFound
@@ -60,7 +63,8 @@ class Agent:
                                 StatePaths(conf.state_dir).image_store
                                 if conf.compute.use_direct_url else None)
         self.service = ComputeService(db, lambda _token: images())
-        self.queue = TaskQueue(db, ComputeTask, "instance_id", self.host)
+        self.queue = TaskQueue(db, ComputeTask, "instance_id", self.host,
+                               hooks=ActionEvents(db, self.host))
         self.workers = workers
 
     # -- registration --------------------------------------------------------------------------
@@ -193,7 +197,8 @@ class Agent:
             id=inst.id, name=inst.name, flavor=inst.flavor, image_meta=inst.image_meta,
             instance_dir=self.instances_path / inst.id,
             root_volume=connected.pop(root["volume_id"]) if root else None,
-            volumes=tuple(connected.values()), **image_args)
+            volumes=tuple(connected.values()), config_drive=self._config_drive(inst),
+            **image_args)
         self.driver.spawn(spec)
         for bdm in reserved:
             self.volumes().complete(bdm["attachment_id"])
@@ -203,6 +208,22 @@ class Agent:
                                 task_state=None, power_state=states.RUNNING,
                                 launched_at=utcnow(), progress=100):
             LOG.info("instance %s changed while spawning; leaving it to its new task", inst.id)
+
+    def _config_drive(self, inst: Instance) -> ConfigDrive | None:
+        """What the server's config drive holds, when it gets one: asked for at create, or
+        every server's with ``[compute] force_config_drive`` (then the server shows it)."""
+        c = self.conf.compute
+        if not (inst.config_drive or c.force_config_drive):
+            return None
+        if not inst.config_drive:
+            with self.db.session() as s:
+                s.execute(update(Instance).where(Instance.id == inst.id)
+                          .values(config_drive=True))
+        return configdrive.contents(
+            uuid=inst.id, name=inst.name, hostname=hostname(inst.name),
+            project_id=inst.project_id, availability_zone=inst.availability_zone,
+            metadata=inst.metadata_ or {}, key_name=inst.key_name, key_data=inst.key_data,
+            user_data=inst.user_data, fmt=c.config_drive_format)
 
     def _image_args(self, inst: Instance) -> dict:
         """The cached base image (and AMI kernel/ramdisk) of a server booting from an image."""

@@ -19,7 +19,18 @@ from compute.glance import ImageClient
 from compute.hosts import Hosts
 from compute.microversion import MIN_VERSION, Version, negotiate
 from compute.policies import RULES
-from compute.routes import Compute, actions, attachments, flavors, hosts, servers, versions
+from compute.routes import (
+    Compute,
+    actions,
+    attachments,
+    flavors,
+    hosts,
+    instance_actions,
+    keypairs,
+    servers,
+    tags,
+    versions,
+)
 from compute.routes import quotas as quota_routes
 from compute.service import ComputeService
 from minicloud import services
@@ -31,7 +42,7 @@ from minicloud.wsgi import create_app as base_app
 ImageClients = Callable[[str], ImageClient]    # a caller's token -> a client acting for them
 VolumeClients = Callable[[str], VolumeClient]
 BLUEPRINTS = (versions.bp, servers.bp, actions.bp, attachments.bp, flavors.bp, hosts.bp,
-              quota_routes.bp)
+              quota_routes.bp, instance_actions.bp, tags.bp, keypairs.bp)
 
 
 def create_app(conf: Config, db: Database | None = None,

@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from compute import states
+from compute.configdrive import FILE_NAME as CONFIG_DRIVE_FILE
+from compute.configdrive import ConfigDrive
 from minicloud.errors import MinicloudError, NotFound
 
 
@@ -37,6 +39,8 @@ class InstanceSpec:
     root_volume: tuple[Any, str, str] | None = None
     #: data volumes, connected already, as ``root_volume``
     volumes: tuple[tuple[Any, str, str], ...] = ()
+    #: what goes on the config drive (``instance_dir/disk.config``); None: no config drive
+    config_drive: ConfigDrive | None = None
 
     def __post_init__(self) -> None:
         if (self.base_image is None) == (self.root_volume is None):
@@ -61,7 +65,8 @@ class InjectedFailure(MinicloudError):
     """Raised by the fake driver at a step a test chose."""
 
 
-SPAWN_STEPS = ("create_dir", "root_disk", "ephemeral_disk", "define", "start")
+SPAWN_STEPS = ("create_dir", "root_disk", "ephemeral_disk", "config_drive", "define",
+               "start")
 
 
 @dataclass
@@ -72,6 +77,7 @@ class FakeDriver:
     guests: dict[str, int] = field(default_factory=dict)
     calls: list[tuple[str, str]] = field(default_factory=list)
     volumes: dict[str, dict[str, str]] = field(default_factory=dict)  # instance -> dev -> vol
+    config_drives: dict[str, ConfigDrive] = field(default_factory=dict)  # instance -> drive
 
     def spawn(self, spec: InstanceSpec) -> None:
         created: list[Path] = []
@@ -86,7 +92,12 @@ class FakeDriver:
                     (spec.instance_dir / "disk").write_bytes(b"")
                 elif step == "ephemeral_disk" and spec.flavor.get("ephemeral"):
                     (spec.instance_dir / "disk.eph0").write_bytes(b"")
+                elif step == "config_drive" and spec.config_drive is not None:
+                    # Recorded, not built: tests read what it would hold from here.
+                    (spec.instance_dir / CONFIG_DRIVE_FILE).write_bytes(b"")
             self.guests[spec.id] = states.RUNNING
+            if spec.config_drive is not None:
+                self.config_drives[spec.id] = spec.config_drive
             attached = [spec.root_volume] if spec.root_volume else []
             self.volumes[spec.id] = {dev: info.data.volume_id
                                      for info, dev, _ in attached + list(spec.volumes)}
@@ -102,6 +113,7 @@ class FakeDriver:
     def destroy(self, instance_id: str, instance_dir: Path) -> None:
         self.guests.pop(instance_id, None)
         self.volumes.pop(instance_id, None)
+        self.config_drives.pop(instance_id, None)
         if instance_dir.exists():
             for child in instance_dir.iterdir():
                 child.unlink()

@@ -39,8 +39,12 @@ DISK_MIB = 32
 PART_START = 2048  # sectors: the partition starts at 1 MiB
 ESP_TYPE = "C12A7328-F81F-11D2-BA4B-00A0C93EC93B"
 #: Modules whose dependency chains are loaded, in this order (virtio PCI transport, virtio
-#: disks, then the ACPI power button and evdev so that busybox acpid sees power-off requests).
-MODULES = ("virtio_pci", "virtio_blk", "button", "evdev")
+#: disks, then the ACPI power button and evdev so that busybox acpid sees power-off requests;
+#: then what reads a config drive: SCSI disk and CD-ROM drivers before the AHCI controller,
+#: so its devices bind as they are found, and the iso9660 and vfat file systems with the
+#: code pages vfat mounts with by default).
+MODULES = ("virtio_pci", "virtio_blk", "button", "evdev", "sd_mod", "sr_mod", "ahci",
+           "isofs", "vfat", "nls_cp437", "nls_ascii")
 BASE_PROPERTIES = {"os_distro": "minicloud-tiny", "hw_disk_bus": "virtio"}
 UEFI_PROPERTIES = {"hw_firmware_type": "uefi", "hw_machine_type": "q35"}
 #: Guest RAM (MiB) needed to boot, measured under TCG: BIOS boots at 96. Debian's GRUB
@@ -93,6 +97,15 @@ class GuestVolume:
 
 
 @dataclass(frozen=True)
+class GuestMetadata:
+    """What the guest read on its config drive."""
+
+    uuid: str        # meta_data.json's uuid
+    key: str         # MD5 colon-hex fingerprint of the first ssh key, or "none"
+    user_data: str   # sha256 hex of the user data, or "none"
+
+
+@dataclass(frozen=True)
 class GuestReport:
     """What the guest's ``/init`` printed on its console."""
 
@@ -101,12 +114,14 @@ class GuestReport:
     disks: list[GuestDisk]
     volumes: list[GuestVolume]
     ready: bool
+    metadata: GuestMetadata | None = None  # None: the guest found no config drive
 
 
 _GUEST = re.compile(r"MINICLOUD-GUEST uuid=(\S*) firmware=(\S*)")
 _DISK = re.compile(r"MINICLOUD-DISK name=(\S+) size=(\d+) serial=(\S*)")
 _VOLUME = re.compile(
     r"MINICLOUD-VOLUME name=(\S+) serial=(\S*)(?: sector=(\d+))? found=(.*?) wrote=(.*)$")
+_METADATA = re.compile(r"MINICLOUD-METADATA uuid=(\S*) key=(\S*) user_data=(\S*)")
 _READY = re.compile(r"MINICLOUD-READY\b")
 
 
@@ -119,12 +134,14 @@ def parse_report(console_text: str) -> GuestReport:
     uuid = firmware = ""
     disks: dict[str, GuestDisk] = {}
     volumes: dict[str, GuestVolume] = {}
-    ready = False
+    ready, metadata = False, None
     for raw_line in console_text.splitlines():
         line = raw_line.rstrip()
         if match := _GUEST.search(line):
             uuid, firmware = match.groups()
-            disks, volumes, ready = {}, {}, False
+            disks, volumes, ready, metadata = {}, {}, False, None
+        elif match := _METADATA.search(line):
+            metadata = GuestMetadata(*match.groups())
         elif match := _DISK.search(line):
             name, size, serial = match.groups()
             disks[name] = GuestDisk(name, int(size), serial)
@@ -134,7 +151,7 @@ def parse_report(console_text: str) -> GuestReport:
         elif _READY.search(line):
             ready = True
     return GuestReport(uuid, firmware, sorted(disks.values(), key=lambda d: d.name),
-                       sorted(volumes.values(), key=lambda v: v.name), ready)
+                       sorted(volumes.values(), key=lambda v: v.name), ready, metadata)
 
 
 def build_guest_images(cache_dir: Path) -> list[GuestImage]:
@@ -196,7 +213,9 @@ class _Inputs:
         return cls(kernel, kver, _module_chain(kver), busybox, INIT_SCRIPT.read_bytes())
 
     def key(self) -> str:
-        digest = hashlib.sha256(f"minicloud-guest {BUILDER_VERSION} {self.kver}\n".encode())
+        # The module list too: a module the kernel has built in adds no file to the chain.
+        digest = hashlib.sha256(f"minicloud-guest {BUILDER_VERSION} {self.kver} "
+                                f"{' '.join(MODULES)}\n".encode())
         for path in (self.kernel, self.busybox, *self.modules):
             digest.update(f"{path.name} {path.stat().st_size}\n".encode())
             digest.update(path.read_bytes())

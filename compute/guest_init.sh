@@ -67,6 +67,37 @@ for disk in $disks; do
     emit "MINICLOUD-VOLUME name=$disk serial=$serial sector=$sector found=$found wrote=$wrote"
 done
 
+# A config drive (OpenStack's layout on a file system labelled config-2, a CD-ROM or a disk
+# on the SATA bus): report the server's uuid, the MD5 fingerprint of its first ssh key (as
+# Nova shows it) and the sha256 of its user data. No config drive: nothing is printed.
+# The AHCI ports were probed while its module loaded (insmod waits for the probe).
+mkdir -p /mnt/config
+for dev in $(findfs LABEL=config-2 2>/dev/null) /dev/sr0; do
+    [ -b "$dev" ] || continue
+    mount -o ro "$dev" /mnt/config 2>/dev/null || continue
+    meta=/mnt/config/openstack/latest/meta_data.json
+    if [ -f "$meta" ]; then
+        # json.dumps order: "uuid" is the first key; the first "data" is keys[0]'s (a
+        # quote inside a JSON string is escaped, so neither pattern matches user text).
+        id=$(sed -n 's/^{"uuid": "\([^"]*\)".*/\1/p' "$meta")
+        data=$(grep -o '"data": "[^"]*"' "$meta" | head -n 1 | cut -d'"' -f4)
+        key=none
+        case "$data" in
+            ssh-*|ecdsa-*)
+                key=$(echo "$data" | cut -d' ' -f2 | base64 -d 2>/dev/null | md5sum \
+                      | cut -c1-32 | sed 's/../&:/g; s/:$//') ;;
+        esac
+        user_data=none
+        if [ -f /mnt/config/openstack/latest/user_data ]; then
+            user_data=$(sha256sum < /mnt/config/openstack/latest/user_data | cut -c1-64)
+        fi
+        emit "MINICLOUD-METADATA uuid=$id key=$key user_data=$user_data"
+        umount /mnt/config
+        break
+    fi
+    umount /mnt/config
+done
+
 # ACPI power button (libvirt's shutdown) -> power off at once. Listening before READY, so
 # a shutdown asked for as soon as the report is complete is never lost. acpid needs
 # /var/log and /var/run, or it dies silently once in the background.

@@ -1,9 +1,21 @@
-"""Compute tables: flavors, hosts and their claims, instances, faults and the agent's work queue."""
+"""Compute tables: flavors, hosts and their claims, instances (tags, actions and their events)
+and the agent's work queue."""
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from minicloud.db import Base, utcnow
@@ -93,6 +105,11 @@ class Instance(Base):
     # accessIPv4/accessIPv6: addresses the user says the server is reached at (Nova keeps them)
     access_ip_v4: Mapped[str | None] = mapped_column(String(39), nullable=True)
     access_ip_v6: Mapped[str | None] = mapped_column(String(39), nullable=True)
+    # A copy of the keypair's public key taken at create: deleting the keypair later does
+    # not change what the guest was given (Nova's instance.key_data).
+    key_data: Mapped[str | None] = mapped_column(Text, nullable=True)
+    user_data: Mapped[str | None] = mapped_column(Text, nullable=True)  # base64, as given
+    config_drive: Mapped[bool] = mapped_column(Boolean, default=False)
     block_devices: Mapped[list] = mapped_column(JSON, default=list)
     fault: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     launched_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
@@ -100,6 +117,70 @@ class Instance(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
     deleted_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    # Several servers of one request share a reservation id; each has its launch index.
+    reservation_id: Mapped[str | None] = mapped_column(String(255), nullable=True, index=True)
+    launch_index: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    tags: Mapped[list[InstanceTag]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="InstanceTag.tag")
+
+
+class InstanceTag(Base):
+    """A server tag (2.26): a string of 1 to 60 characters without ``/`` or ``,``."""
+
+    __tablename__ = "instance_tags"
+    instance_id: Mapped[str] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"),
+                                             primary_key=True)
+    tag: Mapped[str] = mapped_column(String(60), primary_key=True)
+
+
+class InstanceAction(Base):
+    """One API operation on a server (``os-instance-actions``): what, who, which request."""
+
+    __tablename__ = "instance_actions"
+    __table_args__ = (Index("ix_instance_actions_instance_request", "instance_id",
+                            "request_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    instance_id: Mapped[str] = mapped_column(String(36))
+    action: Mapped[str] = mapped_column(String(255))
+    request_id: Mapped[str] = mapped_column(String(255))
+    user_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    project_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    start_time: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    finish_time: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    message: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    events: Mapped[list[InstanceActionEvent]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="InstanceActionEvent.id")
+
+
+class InstanceActionEvent(Base):
+    """A step of an action done by a service (the agent's task): start, finish, result."""
+
+    __tablename__ = "instance_action_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    action_id: Mapped[int] = mapped_column(
+        ForeignKey("instance_actions.id", ondelete="CASCADE"), index=True)
+    event: Mapped[str] = mapped_column(String(255))
+    start_time: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    finish_time: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    result: Mapped[str | None] = mapped_column(String(255), nullable=True)  # Success, Error
+    traceback: Mapped[str | None] = mapped_column(Text, nullable=True)
+    host: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    details: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class KeyPair(Base):
+    """A user's public key (``os-keypairs``): per user, its name unique for that user."""
+
+    __tablename__ = "key_pairs"
+    __table_args__ = (UniqueConstraint("user_id", "name"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[str] = mapped_column(String(64), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    type: Mapped[str] = mapped_column(String(8), default="ssh")  # "ssh" or "x509"
+    fingerprint: Mapped[str] = mapped_column(String(255))
+    public_key: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class ComputeTask(Base):

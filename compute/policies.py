@@ -16,6 +16,8 @@ ADMIN = "rule:admin_api"
 READER = "rule:project_reader_or_admin"
 MEMBER = "rule:project_member_or_admin"
 ANY = "@"
+#: Keypairs belong to a user: the user themself, or an admin acting for them (2.10+).
+ADMIN_OR_KEY_OWNER = "(rule:context_is_admin) or user_id:%(user_id)s"
 
 _SERVERS = "/servers/{server_id}"
 
@@ -86,6 +88,31 @@ RULES: list[DocumentedRuleDefault] = [
           ("PUT", f"{_SERVERS}/metadata/{{key}}")),
     _rule("server-metadata:delete", MEMBER, "Delete one metadata item of a server",
           ("DELETE", f"{_SERVERS}/metadata/{{key}}")),
+    # -- instance actions (the event log) ----------------------------------------------------
+    _rule("os-instance-actions:list", READER, "List the actions of a server",
+          ("GET", f"{_SERVERS}/os-instance-actions")),
+    _rule("os-instance-actions:show", READER, "Show an action of a server",
+          ("GET", f"{_SERVERS}/os-instance-actions/{{request_id}}")),
+    _rule("os-instance-actions:events", ADMIN,
+          "See the events of an action with their traceback (and from 2.62 their host); "
+          "from 2.51 everyone who may show the action sees its events without those",
+          ("GET", f"{_SERVERS}/os-instance-actions/{{request_id}}")),
+    _rule("os-instance-actions:events:details", ADMIN,
+          "See the details of an action's events (2.84+)",
+          ("GET", f"{_SERVERS}/os-instance-actions/{{request_id}}")),
+    # -- server tags (2.26) ------------------------------------------------------------------
+    _rule("os-server-tags:index", READER, "List the tags of a server",
+          ("GET", f"{_SERVERS}/tags")),
+    _rule("os-server-tags:show", READER, "Check that a server has a tag",
+          ("GET", f"{_SERVERS}/tags/{{tag}}")),
+    _rule("os-server-tags:update_all", MEMBER, "Replace all tags of a server",
+          ("PUT", f"{_SERVERS}/tags")),
+    _rule("os-server-tags:update", MEMBER, "Add one tag to a server",
+          ("PUT", f"{_SERVERS}/tags/{{tag}}")),
+    _rule("os-server-tags:delete_all", MEMBER, "Delete all tags of a server",
+          ("DELETE", f"{_SERVERS}/tags")),
+    _rule("os-server-tags:delete", MEMBER, "Delete one tag of a server",
+          ("DELETE", f"{_SERVERS}/tags/{{tag}}")),
     # -- volume attachments ------------------------------------------------------------------
     _rule("os-volumes-attachments:index", READER, "List a server's volume attachments",
           ("GET", f"{_SERVERS}/os-volume_attachments")),
@@ -139,6 +166,16 @@ RULES: list[DocumentedRuleDefault] = [
     _rule("os-availability-zone:detail", ADMIN, "List availability zones with their hosts",
           ("GET", "/os-availability-zone/detail")),
     _rule("os-aggregates:index", ADMIN, "List host aggregates", ("GET", "/os-aggregates")),
+    # -- keypairs ---------------------------------------------------------------------------
+    _rule("os-keypairs:index", ADMIN_OR_KEY_OWNER,
+          "List a user's keypairs (another user's: admins, user_id= at 2.10+)",
+          ("GET", "/os-keypairs")),
+    _rule("os-keypairs:show", ADMIN_OR_KEY_OWNER, "Show a keypair",
+          ("GET", "/os-keypairs/{keypair_name}")),
+    _rule("os-keypairs:create", ADMIN_OR_KEY_OWNER, "Create or import a keypair",
+          ("POST", "/os-keypairs")),
+    _rule("os-keypairs:delete", ADMIN_OR_KEY_OWNER, "Delete a keypair",
+          ("DELETE", "/os-keypairs/{keypair_name}")),
     # -- quotas and limits ---------------------------------------------------------------------
     _rule("os-quota-sets:show", READER, "Show a project's quotas",
           ("GET", "/os-quota-sets/{tenant_id}")),

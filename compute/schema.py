@@ -4,8 +4,8 @@ Each view that reads a body declares its schema with :func:`minicloud.wsgi.body_
 (stacked with ``min_minor``/``max_minor`` where the body changes with the microversion), so a
 body is refused with a 400 naming the field before any view code runs. The schemas follow
 ``nova/api/openstack/compute/schemas`` where minicloud offers the feature; a field of a
-feature minicloud does not offer (personality files, tags, trusted certificates, access IPs,
-config drives, reservation ids, hostnames) is simply absent, so sending it is a 400
+feature minicloud does not offer (personality files, trusted certificates, hostnames) is
+simply absent, so sending it is a 400
 ("Additional properties are not allowed") rather than being silently ignored.
 """
 from __future__ import annotations
@@ -31,6 +31,8 @@ NON_NEGATIVE = {**POSITIVE, "minimum": 0}
 _COUNT = {"type": ["integer", "string"], "pattern": r"^[0-9]*$", "minimum": 1,
           "minLength": 1}
 _TAG = {"type": "string", "pattern": "^[^,/]*$", "minLength": 1, "maxLength": 60}
+#: Nova's per-server limit on tags.
+MAX_TAGS = 50
 _BOOT_INDEX = {"type": ["integer", "string", "null"], "pattern": r"^-?[0-9]+$"}
 _DEVICE = {"type": ["string", "null"],
            "pattern": r"(^/dev/x{0,1}[a-z]{0,1}d{0,1})([a-z]+)[0-9]*$"}
@@ -75,7 +77,10 @@ _CREATE_SERVER = {
     "user_data": {"type": "string", "maxLength": 65535, "pattern": r"^[A-Za-z0-9+/=\s]*$"},
     "accessIPv4": {"type": "string", "format": "ipv4"},
     "accessIPv6": {"type": "string", "format": "ipv6"},
+    "return_reservation_id": BOOLEAN,
+    "config_drive": BOOLEAN,
 }
+_CREATE_TAGS = {"type": "array", "items": _TAG, "maxItems": MAX_TAGS}
 _NO_HINTS = {"type": "object", "maxProperties": 0}
 
 
@@ -91,15 +96,18 @@ def _create(extra: dict, required: tuple[str, ...] = ()) -> dict:
 
 
 #: ``POST /servers``: 2.1; 2.19 adds description; 2.37 makes networks required ("auto",
-#: "none" or a list); 2.74 adds host and hypervisor_hostname (admins).
+#: "none" or a list); 2.52 adds tags; 2.74 adds host and hypervisor_hostname (admins).
 CREATE_SERVER = _create({})
 CREATE_SERVER_V219 = _create({"description": DESCRIPTION})
 CREATE_SERVER_V237 = _create({"description": DESCRIPTION, "networks": _NETWORKS_V237},
                              ("networks",))
+CREATE_SERVER_V252 = _create({"description": DESCRIPTION, "networks": _NETWORKS_V237,
+                              "tags": _CREATE_TAGS}, ("networks",))
 _FQDN = {"type": "string", "pattern": r"^[a-zA-Z0-9-._]*$", "minLength": 1,
          "maxLength": 255}
 CREATE_SERVER_V274 = _create({"description": DESCRIPTION, "networks": _NETWORKS_V237,
-                              "host": _FQDN, "hypervisor_hostname": _FQDN}, ("networks",))
+                              "tags": _CREATE_TAGS, "host": _FQDN,
+                              "hypervisor_hostname": _FQDN}, ("networks",))
 
 
 def _update(extra: dict) -> dict:
@@ -138,6 +146,14 @@ SERVER_ACTION = {
     },
     "additionalProperties": False,
 }
+
+# -- server tags (2.26) ----------------------------------------------------------------------
+#: ``PUT /servers/{id}/tags``: the whole set (at most MAX_TAGS: checked with Nova's message).
+REPLACE_TAGS = {"type": "object",
+                "properties": {"tags": {"type": "array", "items": _TAG}},
+                "required": ["tags"], "additionalProperties": False}
+#: One tag in a URL (``PUT /servers/{id}/tags/{tag}``), checked as Nova does.
+TAG = _TAG
 
 # -- server metadata -----------------------------------------------------------------------------
 SET_METADATA = {"type": "object", "properties": {"metadata": METADATA},
@@ -251,3 +267,31 @@ def _quota_update(names: tuple[str, ...]) -> dict:
 UPDATE_QUOTAS = _quota_update(_QUOTA_V21)
 UPDATE_QUOTAS_V236 = _quota_update(_QUOTA_V236)
 UPDATE_QUOTAS_V257 = _quota_update(_QUOTA_V257)
+
+# -- keypairs ------------------------------------------------------------------------------------
+#: Nova's keypair names: letters, digits, ``_``, ``-`` and inner spaces; 2.92 adds ``@`` and
+#: ``.`` (no leading or trailing space either way).
+KEYPAIR_NAME = {"type": "string", "minLength": 1, "maxLength": 255,
+                "pattern": r"^(?! )[a-zA-Z0-9_\- ]*(?<! )$"}
+KEYPAIR_NAME_V292 = {**KEYPAIR_NAME, "pattern": r"^(?! )[a-zA-Z0-9@._\- ]*(?<! )$"}
+_KEYPAIR_TYPE = {"type": "string", "enum": ["ssh", "x509"]}
+
+
+def _keypair_create(props: dict, required: tuple[str, ...] = ()) -> dict:
+    return {"type": "object",
+            "properties": {"keypair": {"type": "object", "properties": props,
+                                       "required": ["name", *required],
+                                       "additionalProperties": False}},
+            "required": ["keypair"], "additionalProperties": False}
+
+
+_KEYPAIR = {"name": KEYPAIR_NAME, "public_key": {"type": "string"}}
+#: ``POST /os-keypairs``: 2.2 adds type, 2.10 user_id (admins create for another user),
+#: 2.92 widens the name and requires public_key (no more generated keys).
+CREATE_KEYPAIR = _keypair_create(_KEYPAIR)
+CREATE_KEYPAIR_V22 = _keypair_create({**_KEYPAIR, "type": _KEYPAIR_TYPE})
+CREATE_KEYPAIR_V210 = _keypair_create({**_KEYPAIR, "type": _KEYPAIR_TYPE,
+                                       "user_id": {"type": "string"}})
+CREATE_KEYPAIR_V292 = _keypair_create({**_KEYPAIR, "name": KEYPAIR_NAME_V292,
+                                       "type": _KEYPAIR_TYPE, "user_id": {"type": "string"}},
+                                      ("public_key",))

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from compute import states
+from compute import tags as server_tags
 from compute.models import Instance
 from minicloud.errors import BadRequest
 from minicloud.validation import query_bool
@@ -155,7 +156,8 @@ USER_FILTERS: Mapping[str, int] = {
     "name": 0, "status": 0, "image": 0, "flavor": 0, "ip": 0, "ip6": 5, "changes-since": 0,
     "all_tenants": 0, "reservation_id": 0, "changes-before": 66, "locked": 73,
     "availability_zone": 83, "key_name": 83, "power_state": 83, "task_state": 83,
-    "vm_state": 83, "user_id": 83}
+    "vm_state": 83, "user_id": 83,
+    **dict.fromkeys(server_tags.FILTERS, 26)}
 #: Filters only ``servers:allow_all_filters`` (admins) may use; others' are dropped.
 ADMIN_FILTERS = frozenset({"host", "node", "project_id", "tenant_id", "uuid", "user_id",
                            "availability_zone", "key_name", "vm_state", "task_state",
@@ -176,6 +178,10 @@ def _timestamp(raw: str, name: str) -> dt.datetime:
     if value.tzinfo is not None:
         value = value.astimezone(dt.UTC).replace(tzinfo=None)
     return value
+
+
+#: A query timestamp (``changes-since``...), naive UTC; 400 naming ``name`` when invalid.
+parse_timestamp = _timestamp
 
 
 @dataclass
@@ -214,7 +220,9 @@ class ServerQuery:
             "availability_zone": lambda i: i.availability_zone,
             "power_state": lambda i: str(i.power_state),
             "locked": lambda i: "false", "ip": lambda i: None, "ip6": lambda i: None,
-            "reservation_id": lambda i: f"r-{i.id[:8]}"}
+            "reservation_id": lambda i: i.reservation_id or f"r-{i.id[:8]}"}
+        if key in server_tags.FILTERS:
+            return server_tags.matches(key, value, {t.tag for t in inst.tags})
         if key == "status":
             return getters[key](inst) == value.upper()
         return str(getters[key](inst)) == value if key in getters else True

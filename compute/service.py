@@ -11,12 +11,13 @@ from dataclasses import dataclass, field
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from compute import quotas, scheduler, states
+from compute import instance_actions, multi_create, quotas, scheduler, states
 from compute.block_devices import BootRequest, RootVolume
 from compute.cinder import VolumeClient
 from compute.flavors import Flavors, FlavorSpec
 from compute.glance import ImageClient
-from compute.models import ComputeTask, Flavor, Instance
+from compute.keypairs import Keypairs
+from compute.models import ComputeTask, Flavor, Instance, InstanceTag
 from compute.server_query import ServerQuery
 from compute.virt.designer import disk_bus, next_device_name
 from minicloud.db import Database, new_uuid, utcnow
@@ -38,6 +39,11 @@ class ServerRequest:
     host: str | None = None  # a requested host (admins, 2.74+)
     access_ip_v4: str | None = None
     access_ip_v6: str | None = None
+    tags: list[str] = field(default_factory=list)  # 2.52+
+    min_count: int = 1  # several servers from one request (compute.multi_create)
+    max_count: int = 1
+    user_data: str | None = None  # base64, validated
+    config_drive: bool = False
 
 
 #: Image API keys that are not image properties (never copied into the instance).
@@ -65,6 +71,7 @@ class ComputeService:
         self.image_client = image_client  # token -> client acting for that caller
         self.volume_client = volume_client
         self.flavors = Flavors(db)
+        self.keypairs = Keypairs(db, self.limits)
 
     # -- flavors ---------------------------------------------------------------------------
     def sync_flavors(self, specs: list[FlavorSpec]) -> int:
@@ -190,15 +197,30 @@ class ComputeService:
         return meta
 
     def create_server(self, ctx: AuthContext, req: ServerRequest) -> Instance:
-        """Validate, record, reserve volumes, claim a host, then queue the spawn.
+        """One server (the first, when the request asks for several)."""
+        return self.create_servers(ctx, req)[0]
 
-        Any failure before the spawn is queued leaves nothing behind: reservations are
-        released, the claim is dropped and the server is gone (or in ERROR with a fault,
-        when no host could take it).
+    def create_servers(self, ctx: AuthContext, req: ServerRequest) -> list[Instance]:
+        """Validate, record (``min_count`` to ``max_count`` servers sharing a reservation
+        id, as many as the quota holds: :mod:`compute.multi_create`), then place each:
+        reserve its volumes, claim a host, queue its spawn. Each server's ``create`` action
+        is logged with the request's id.
+
+        Any failure before a spawn is queued leaves nothing of that server behind:
+        reservations are released, the claim is dropped and the server is gone (or in
+        ERROR with a fault, when no host could take it). One of several servers that cannot
+        be placed goes to ERROR instead; only a single server's failure is raised.
         """
         quotas.check_metadata(req.metadata)
         flavor = self._flavor_for(ctx, req.flavor_ref)
+        key = None
+        if req.key_name is not None:  # one of the caller's own keypairs
+            key = self.keypairs.find(ctx.user_id, req.key_name)
+            if key is None:
+                raise BadRequest("Invalid key_name provided.")
         root, image_id = req.boot.root_volume, None
+        if req.max_count > 1 and (root is not None or req.boot.volumes):
+            raise BadRequest("Cannot attach one or more volumes to multiple instances")
         if root is None:
             image = self._check_image(ctx, req.boot.image_ref, flavor, flavor.disk)
             meta = {k: str(v) for k, v in image.items() if k not in NOT_IMAGE_META}
@@ -207,16 +229,43 @@ class ComputeService:
             meta = self._boot_volume(ctx, root, flavor)
         zone, forced_host = self._zone(ctx, req.availability_zone)
         forced_host = req.host or forced_host
-        inst = Instance(
-            id=new_uuid(), name=req.name, project_id=ctx.project_id, user_id=ctx.user_id,
-            image_id=image_id, flavor_id=flavor.id, flavor=flavor_dict(flavor),
-            image_meta=meta, vm_state=states.BUILDING, task_state=states.SCHEDULING,
-            power_state=states.NOSTATE, metadata_=req.metadata, description=req.description,
-            access_ip_v4=req.access_ip_v4, access_ip_v6=req.access_ip_v6,
-            key_name=req.key_name, availability_zone=zone, block_devices=[])
+        request_id = instance_actions.current_request_id()
+        reservation = multi_create.reservation_id()
         with self.db.session() as s:  # counted and recorded in one transaction
-            quotas.check(s, ctx.project_id, inst.flavor, self.limits)
-            s.add(inst)
+            count = multi_create.fit(s, ctx.project_id, flavor_dict(flavor), self.limits,
+                                     req.min_count, req.max_count)
+            insts = [Instance(
+                id=new_uuid(), name=multi_create.server_name(req.name, index, count),
+                project_id=ctx.project_id, user_id=ctx.user_id, image_id=image_id,
+                flavor_id=flavor.id, flavor=flavor_dict(flavor), image_meta=meta,
+                vm_state=states.BUILDING, task_state=states.SCHEDULING,
+                power_state=states.NOSTATE, metadata_=req.metadata,
+                description=req.description, access_ip_v4=req.access_ip_v4,
+                access_ip_v6=req.access_ip_v6, key_name=req.key_name,
+                key_data=key.public_key if key else None, user_data=req.user_data,
+                config_drive=req.config_drive, availability_zone=zone, block_devices=[],
+                reservation_id=reservation, launch_index=index,
+                tags=[InstanceTag(tag=t) for t in sorted(set(req.tags))])
+                for index in range(count)]
+            for inst in insts:
+                s.add(inst)
+                instance_actions.record(s, inst.id, ctx, "create", request_id)
+        for inst in insts:
+            try:
+                self._place(ctx, inst, req, (forced_host, zone), request_id)
+            except MinicloudError as exc:
+                if count == 1:
+                    raise
+                self.set_error(inst.id, exc)
+        return [self.get_server(ctx, inst.id) for inst in insts]
+
+    def _place(self, ctx: AuthContext, inst: Instance, req: ServerRequest,
+               where: tuple[str | None, str | None], request_id: str) -> None:
+        """Reserve the server's volumes, claim a host (``where``: a forced host and zone),
+        make its boot volume, queue its spawn; a failure leaves nothing of it (see
+        :meth:`create_servers`)."""
+        forced_host, zone = where
+        root = req.boot.root_volume
         try:
             self._reserve_volumes(ctx, inst, req.boot)
             with self.db.session() as s:
@@ -228,7 +277,10 @@ class ComputeService:
         except scheduler.NoValidHost as exc:
             self._release_reserved(ctx, inst.id)
             self.set_error(inst.id, exc)
-            return self.get_server(ctx, inst.id)
+            with self.db.session() as s:
+                instance_actions.add_event(s, inst.id, request_id,
+                                           instance_actions.SCHEDULE_EVENT, exc)
+            return
         except MinicloudError:
             self._release_reserved(ctx, inst.id)
             with self.db.session() as s:
@@ -243,8 +295,8 @@ class ComputeService:
                 self._finish_delete(s, inst.id)
             raise
         with self.db.session() as s:
-            s.add(ComputeTask(instance_id=inst.id, host=host, action="spawn"))
-        return self.get_server(ctx, inst.id)
+            s.add(ComputeTask(instance_id=inst.id, host=host, action="spawn",
+                              params={"request_id": request_id}))
 
     def _add_bdm(self, inst: Instance, bdm: dict) -> None:
         inst.block_devices = [*inst.block_devices, bdm]
@@ -339,6 +391,8 @@ class ComputeService:
                 busy = f" and task_state {inst.task_state}" if inst.task_state else ""
                 raise Conflict(f"Cannot '{action.api_name}' instance {inst.id} while it is in "
                                f"vm_state {inst.vm_state}{busy}")
+            # The event log: the action, under this request's id, which its task carries.
+            request_id = instance_actions.record(s, inst.id, ctx, name)
             if name == "delete":
                 s.execute(update(ComputeTask).where(
                     ComputeTask.instance_id == inst.id, ComputeTask.state == "pending")
@@ -347,7 +401,7 @@ class ComputeService:
                     self._finish_delete(s, inst.id)
                     return inst
             s.add(ComputeTask(instance_id=inst.id, host=inst.host, action=name,
-                              params=params or {}))
+                              params={**(params or {}), "request_id": request_id}))
             return inst
 
     @staticmethod
@@ -425,8 +479,9 @@ class ComputeService:
                 Instance.task_state.is_(None)).values(
                 task_state=action.task, block_devices=[*inst.block_devices, bdm])).rowcount
             if done == 1:
+                request_id = instance_actions.record(s, inst.id, ctx, "attach_volume")
                 s.add(ComputeTask(instance_id=inst.id, host=inst.host, action="attach_volume",
-                                  params={"volume_id": volume_id}))
+                                  params={"volume_id": volume_id, "request_id": request_id}))
         if done != 1:
             volumes.delete_attachment(attachment_id)
             raise Conflict(f"Cannot 'attach_volume' instance {inst.id}: another task "

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 
 from compute import states
 from compute.hosts import HostUsage
-from compute.models import ComputeHost, Flavor, Instance
+from compute.keypairs import KeyRecord
+from compute.models import ComputeHost, Flavor, Instance, InstanceAction, InstanceActionEvent
 from minicloud.microversion import Version, shape
 
 # -- servers -----------------------------------------------------------------------------------
@@ -111,23 +112,32 @@ def _extended(inst: Instance) -> dict:
     return {"OS-EXT-SRV-ATTR:host": inst.host,
             "OS-EXT-SRV-ATTR:hypervisor_hostname": inst.host,
             "OS-EXT-SRV-ATTR:instance_name": f"minicloud-{inst.id}",
-            "OS-EXT-SRV-ATTR:reservation_id": f"r-{inst.id[:8]}",
-            "OS-EXT-SRV-ATTR:launch_index": 0,
+            "OS-EXT-SRV-ATTR:reservation_id": reservation_id(inst),
+            "OS-EXT-SRV-ATTR:launch_index": inst.launch_index or 0,
             "OS-EXT-SRV-ATTR:hostname": hostname(inst.name),
             "OS-EXT-SRV-ATTR:kernel_id": meta.get("kernel_id", ""),
             "OS-EXT-SRV-ATTR:ramdisk_id": meta.get("ramdisk_id", ""),
             "OS-EXT-SRV-ATTR:root_device_name": "/dev/vda",
-            "OS-EXT-SRV-ATTR:user_data": None}
+            "OS-EXT-SRV-ATTR:user_data": inst.user_data}
+
+
+def reservation_id(inst: Instance) -> str:
+    """The server's reservation id (servers made before they were kept: one of its own)."""
+    return inst.reservation_id or f"r-{inst.id[:8]}"
+
+
+def host_id(project_id: str | None, host: str | None) -> str:
+    """Nova's ``hostId``: the host hashed with the project (the same host looks different
+    to each project); empty without a host."""
+    return hashlib.sha224(f"{project_id}{host}".encode()).hexdigest() if host else ""
 
 
 def _full(inst: Instance, viewer: Viewer) -> dict:
     status = states.api_status(inst.vm_state, inst.task_state)
-    host_id = hashlib.sha224(f"{inst.project_id}{inst.host}".encode()).hexdigest() \
-        if inst.host else ""
     body = {
         "id": inst.id, "name": inst.name, "status": status,
         "tenant_id": inst.project_id, "user_id": inst.user_id,
-        "metadata": dict(inst.metadata_ or {}), "hostId": host_id,
+        "metadata": dict(inst.metadata_ or {}), "hostId": host_id(inst.project_id, inst.host),
         "image": ({"id": inst.image_id, "links": viewer.bookmark("images", inst.image_id)}
                   if inst.image_id else ""),
         "flavor": _flavor(inst, viewer),
@@ -136,7 +146,7 @@ def _full(inst: Instance, viewer: Viewer) -> dict:
         "accessIPv6": inst.access_ip_v6 or "", "links":
         viewer.links("servers", inst.id), "OS-DCF:diskConfig": "MANUAL",
         "OS-EXT-AZ:availability_zone": inst.availability_zone or "",
-        "config_drive": "", "key_name": inst.key_name,
+        "config_drive": "True" if inst.config_drive else "", "key_name": inst.key_name,
         "OS-SRV-USG:launched_at": usage_timestamp(inst.launched_at),
         "OS-SRV-USG:terminated_at": usage_timestamp(inst.terminated_at),
         "OS-EXT-STS:task_state": inst.task_state, "OS-EXT-STS:vm_state": inst.vm_state,
@@ -144,7 +154,7 @@ def _full(inst: Instance, viewer: Viewer) -> dict:
         "os-extended-volumes:volumes_attached": _volumes_attached(inst, viewer),
         "security_groups": [{"name": "default"}],
         "locked": False, "locked_reason": None, "description": inst.description,
-        "tags": [], "trusted_image_certificates": None, "server_groups": [],
+        "tags": [t.tag for t in inst.tags], "trusted_image_certificates": None, "server_groups": [],
         "pinned_availability_zone": None,
     }
     if status in PROGRESS_STATUSES:
@@ -181,6 +191,44 @@ def server_created(inst: Instance, viewer: Viewer, admin_pass: str = "") -> dict
     return {"id": inst.id, "links": viewer.links("servers", inst.id),
             "OS-DCF:diskConfig": "MANUAL", "security_groups": [{"name": "default"}],
             "adminPass": admin_pass}
+
+
+# -- instance actions ------------------------------------------------------------------------
+ACTION_SINCE: Mapping[str, int] = {"updated_at": 58}
+EVENT_SINCE: Mapping[str, int] = {"hostId": 62, "host": 62, "details": 84}
+
+
+@dataclass(frozen=True)
+class EventAccess:
+    """What the instance-action policies let the caller see of events."""
+
+    events: bool = False   # os-instance-actions:events: every field, traceback and host
+    details: bool = False  # os-instance-actions:events:details: ``details`` (2.84+)
+
+
+def action_view(action: InstanceAction, mv: Version) -> dict:
+    """An ``instanceAction`` without its events (as listed)."""
+    body = {"action": action.action, "instance_uuid": action.instance_id,
+            "request_id": action.request_id, "user_id": action.user_id,
+            "project_id": action.project_id, "start_time": usage_timestamp(action.start_time),
+            "message": action.message, "updated_at": usage_timestamp(action.updated_at)}
+    return shape(body, mv, ACTION_SINCE)
+
+
+def event_view(event: InstanceActionEvent, project_id: str | None, mv: Version,
+               access: EventAccess) -> dict:
+    """An event of an action: before 2.51 only those with ``access.events`` see events at
+    all (the route decides); ``traceback`` and ``host`` need it, ``details`` needs
+    ``access.details``; ``hostId`` (2.62) everyone sees."""
+    body = {"event": event.event, "start_time": usage_timestamp(event.start_time),
+            "finish_time": usage_timestamp(event.finish_time), "result": event.result,
+            "hostId": host_id(project_id, event.host)}
+    if access.events:
+        body["traceback"] = event.traceback
+        body["host"] = event.host or ""
+    if access.details:
+        body["details"] = event.details
+    return shape(body, mv, EVENT_SINCE)
 
 
 # -- flavors -----------------------------------------------------------------------------------
@@ -323,3 +371,25 @@ def limits_view(values: Mapping[str, int], used: Mapping[str, int], mv: Version)
         "totalRAMUsed": used["ram"], "totalServerGroupsUsed": 0,
         "totalFloatingIpsUsed": 0, "totalSecurityGroupsUsed": 1}
     return {"limits": {"rate": [], "absolute": shape(absolute, mv, {}, LIMITS_UNTIL)}}
+
+
+# -- keypairs --------------------------------------------------------------------------------
+KEYPAIR_SINCE: Mapping[str, int] = {"type": 2}
+
+
+def keypair_view(key: KeyRecord, mv: Version, kind: str = "show",
+                 private_key: str | None = None) -> dict:
+    """A keypair as ``kind`` shows it: ``list`` (name, key, fingerprint), ``create`` (with
+    its user and, when generated, the private key) or ``show`` (the stored record, with
+    Nova's soft-delete fields); ``type`` from 2.2."""
+    body: dict = {"name": key.name, "public_key": key.public_key,
+                  "fingerprint": key.fingerprint, "type": key.type}
+    if kind == "create":
+        body["user_id"] = key.user_id
+        if private_key is not None:
+            body["private_key"] = private_key
+    elif kind == "show":
+        body.update({"user_id": key.user_id, "deleted": False,
+                     "created_at": usage_timestamp(key.created_at), "updated_at": None,
+                     "deleted_at": None, "id": key.id})
+    return shape(body, mv, KEYPAIR_SINCE)

@@ -169,6 +169,11 @@ OPTIONS: tuple[Option, ...] = (
     Option("compute", "use_direct_url", "bool", True,
            "Copy base images straight from the image store when it is on this host (the "
            "seeds' `filesystems` option); else stream them over the image API."),
+    Option("compute", "force_config_drive", "bool", False,
+           "Give every new server a config drive (its metadata, keys and user data on a "
+           "drive labelled `config-2`), as if it were created with `config_drive: true`."),
+    Option("compute", "config_drive_format", "str", "iso9660",
+           "File system of config drives: `iso9660` (a read-only CD-ROM) or `vfat` (a disk)."),
     Option("volume", "port", "port", 8776, "Port of the volume API (Cinder v3)."),
     Option("volume", "host", "str", "",
            "Name this host's volume agent registers under. Empty: the machine's hostname."),

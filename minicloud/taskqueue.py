@@ -10,6 +10,9 @@ Every task ends ``done`` or ``failed``. On failure the agent's ``roll_back`` run
 whoever waits on the task sees the catalog already rolled back), then the task is marked.
 At agent start, tasks left ``running`` were interrupted: the idempotent ones run again, the
 others fail and are rolled back (:meth:`TaskQueue.recover`).
+
+A queue may have :class:`TaskHooks`, told when each task starts and ends (the compute agent
+records its tasks as events of the server's instance actions this way).
 """
 from __future__ import annotations
 
@@ -21,7 +24,7 @@ import time
 from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -37,6 +40,15 @@ PENDING, RUNNING, DONE, FAILED = "pending", "running", "done", "failed"
 IDLE_WAIT = 0.05
 
 
+class TaskHooks(Protocol):
+    """Observers of a queue's tasks. A hook that fails is logged and never changes how the
+    task ends."""
+
+    def started(self, task: Any) -> None: ...
+
+    def finished(self, task: Any, error: BaseException | None) -> None: ...
+
+
 @dataclass
 class TaskQueue:
     """The tasks of one host in one task table (``model``: ComputeTask, VolumeTask), whose
@@ -46,6 +58,15 @@ class TaskQueue:
     model: Any
     subject: str
     host: str
+    hooks: TaskHooks | None = None
+
+    def _tell(self, method: str, *args: Any) -> None:
+        if self.hooks is None:
+            return
+        try:
+            getattr(self.hooks, method)(*args)
+        except Exception:  # noqa: BLE001 - a hook never decides a task's fate
+            logging.getLogger(__name__).exception("task hook %s failed", method)
 
     def _of_host(self, *states: str):
         return select(self.model).where(self.model.host == self.host,
@@ -90,11 +111,14 @@ class TaskQueue:
                 else:
                     task.state, task.error = FAILED, reason
                     failed.append(task)
+        for task in failed:
+            self._tell("finished", task, MinicloudError(reason))
         return failed
 
     def run(self, task: Any, handler: Callable[[Any], None],
             roll_back: Callable[[Any, BaseException], None], log: logging.Logger) -> None:
         """Run one task; it always ends ``done`` or ``failed`` (rolled back first)."""
+        self._tell("started", task)
         try:
             handler(task)
         except Exception as exc:  # noqa: BLE001 - any failure must end the task, logged
@@ -105,8 +129,10 @@ class TaskQueue:
             try:
                 roll_back(task, exc)
             finally:
+                self._tell("finished", task, exc)
                 self.finish(task, FAILED, f"{type(exc).__name__}: {message}"[:2000])
         else:
+            self._tell("finished", task, None)
             self.finish(task, DONE)
 
 

@@ -20,6 +20,7 @@ from compute import guest_image
 from compute.guest_image import (
     GuestDisk,
     GuestImage,
+    GuestMetadata,
     GuestReport,
     GuestVolume,
     build_guest_images,
@@ -256,3 +257,15 @@ def test_uefi_guest_boots_through_ovmf(images: dict[str, GuestImage], tmp_path: 
     assert (report.uuid, report.firmware) == (instance_uuid, "uefi")
     assert report.disks == [GuestDisk("vda", 32 * MIB, "")]
     assert report.volumes == []
+
+
+def test_parse_report_reads_the_config_drive_line() -> None:
+    line = ("MINICLOUD-METADATA uuid=6f1c2f0e-1111-2222-3333-444455556666 "
+            "key=f0:2d:8d:a9:ac:0c:4e:31:3f:32:89:b8:1d:64:ce:c9 user_data=none\r\n")
+    report = parse_report(SAMPLE.replace("MINICLOUD-READY", line + "MINICLOUD-READY"))
+    assert report.metadata == GuestMetadata("6f1c2f0e-1111-2222-3333-444455556666",
+                                            "f0:2d:8d:a9:ac:0c:4e:31:3f:32:89:b8:1d:64:ce:c9",
+                                            "none")
+    assert parse_report(SAMPLE).metadata is None
+    # a later boot without a config drive forgets the earlier one's
+    assert parse_report(line + SAMPLE).metadata is None

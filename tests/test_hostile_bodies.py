@@ -45,7 +45,7 @@ NO_JSON_BODY = {
         ("PUT", "/v2/images/<image_id>/stage"),
         ("PUT", "/v2/images/<image_id>/tags/<tag>"),
     },
-    "compute": set(),
+    "compute": {("PUT", "/v2.1/servers/<server_id>/tags/<tag>")},
     "volume": set(),
 }
 SERVICES = sorted(NO_JSON_BODY)

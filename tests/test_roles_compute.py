@@ -35,6 +35,10 @@ MEMBER_ROUTES = {
         "2.85"),
     ("DELETE", f"{ATT}/<volume_id>"): (
         "/v2.1/servers/{server}/os-volume_attachments/" + VOLUME_IDS[0], None, "2.1"),
+    ("PUT", f"{S}/tags"): ("/v2.1/servers/{server}/tags", {"tags": ["a"]}, "2.26"),
+    ("DELETE", f"{S}/tags"): ("/v2.1/servers/{server}/tags", None, "2.26"),
+    ("PUT", f"{S}/tags/<tag>"): ("/v2.1/servers/{server}/tags/a", None, "2.26"),
+    ("DELETE", f"{S}/tags/<tag>"): ("/v2.1/servers/{server}/tags/a", None, "2.26"),
 }
 ADMIN_ROUTES = {
     ("POST", "/v2.1/flavors"): ("/v2.1/flavors", {"flavor": {
@@ -56,6 +60,12 @@ ADMIN_ROUTES = {
                                                  {"status": "disabled"}, "2.53"),
     ("DELETE", "/v2.1/os-services/<service_id_>"): ("/v2.1/os-services/{service}", None,
                                                     "2.53"),
+    # Keypairs are the user's own (a reader creates and deletes its own, as in Nova): the
+    # write only an admin may do is acting for another user (2.10+).
+    ("POST", "/v2.1/os-keypairs"): ("/v2.1/os-keypairs", {"keypair": {
+        "name": "r", "user_id": "another-user"}}, "2.10"),
+    ("DELETE", "/v2.1/os-keypairs/<keypair_name>"): (
+        "/v2.1/os-keypairs/k?user_id=another-user", None, "2.10"),
 }
 ACTIONS = ({"os-start": None}, {"os-stop": None}, {"reboot": {"type": "SOFT"}},
            {"createImage": {"name": "snap"}}, {"os-getConsoleOutput": {"length": 1}})
@@ -71,6 +81,7 @@ def test_the_tables_cover_every_write_route(compute_env):
 @pytest.fixture
 def server_id(compute_env) -> str:
     sid = compute_env.create_server(metadata={"k": "v"})
+    compute_env.alice.put(f"/v2.1/servers/{sid}/tags/t", headers=mv("2.26"))
     resp = compute_env.alice.post(f"/v2.1/servers/{sid}/os-volume_attachments",
                                   json={"volumeAttachment": {"volumeId": VOLUME_IDS[0]}})
     assert resp.status_code == 200, resp.get_json()
@@ -111,7 +122,8 @@ def test_member_is_refused_every_admin_route(compute_env, server_id):
 
 def test_member_writes_its_own_project(compute_env, server_id):
     project = compute_env.alice.project_id
-    for key in (("PUT", S), ("POST", f"{S}/metadata"), ("PUT", f"{ATT}/<volume_id>")):
+    for key in (("PUT", S), ("POST", f"{S}/metadata"), ("PUT", f"{ATT}/<volume_id>"),
+                ("PUT", f"{S}/tags/<tag>")):
         resp = _send(compute_env.alice, key, server_id, project)
         assert resp.status_code < 300, (key, resp.get_json())
     err(compute_env.bob.put(f"/v2.1/servers/{server_id}", json={"server": {"name": "x"}}),
@@ -128,5 +140,8 @@ def test_reader_reads(compute_env, server_id):
                  f"/v2.1/os-quota-sets/{project}", f"/v2.1/os-quota-sets/{project}/detail",
                  "/v2.1/os-availability-zone"):
         assert reader.get(path).status_code == 200, path
+    for path in (f"/v2.1/servers/{server_id}/tags", f"/v2.1/servers/{server_id}/tags/t",
+                 f"/v2.1/servers/{server_id}/os-instance-actions"):
+        assert reader.get(path, headers=mv("2.96")).status_code in (200, 204), path
     (listed,) = reader.get("/v2.1/servers").get_json()["servers"]
     assert listed["id"] == server_id

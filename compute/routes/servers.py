@@ -21,6 +21,7 @@ from compute.routes import (
 from compute.service import ServerRequest
 from compute.views import server_created, server_detail, server_summary, server_updated
 from minicloud.errors import BadRequest, NotFound
+from minicloud.validation import to_bool
 from minicloud.wsgi import auth, authorize, body_schema, json_body, json_response
 
 bp = Blueprint("servers", __name__, url_prefix=PREFIX)
@@ -70,22 +71,21 @@ def _security_groups(groups: list[dict]) -> None:
                              f"'{str(name)[:255]}'.")
 
 
-def _counts(body: dict) -> None:
-    low, high = int(body.get("min_count", 1)), int(body.get("max_count", 1))
+def _counts(body: dict) -> tuple[int, int]:
+    """``min_count`` and ``max_count`` (several servers: :mod:`compute.multi_create`);
+    ``max_count`` defaults to ``min_count``, as Nova's."""
+    low = int(body.get("min_count", 1))
+    high = int(body.get("max_count", low))
     if low > high:
         raise BadRequest(f"min_count {low} must be less than or equal to max_count {high}.")
-    if high > 1:
-        raise BadRequest("Creating several servers in one request is not supported: "
-                         "min_count and max_count must be 1.")
+    return low, high
 
 
 def _server_request(body: dict) -> ServerRequest:
     """A create body that passed the schema, checked against what this cloud offers."""
-    if body.get("key_name") is not None:
-        raise BadRequest("Invalid key_name provided.")
     _security_groups(body.get("security_groups") or [])
     _networks(body.get("networks"))
-    _counts(body)
+    low, high = _counts(body)
     if "user_data" in body:
         try:
             binascii.a2b_base64(body["user_data"].encode())
@@ -109,18 +109,27 @@ def _server_request(body: dict) -> ServerRequest:
         boot=boot, metadata=body.get("metadata") or {}, availability_zone=zone,
         description=body.get("description"), host=host,
         access_ip_v4=_address(body.get("accessIPv4")),
-        access_ip_v6=_address(body.get("accessIPv6")))
+        access_ip_v6=_address(body.get("accessIPv6")), tags=body.get("tags") or [],
+        min_count=low, max_count=high, key_name=body.get("key_name"),
+        user_data=body.get("user_data"), config_drive=to_bool(body.get("config_drive", False)))
 
 
 @bp.post("/servers")
 @body_schema(schema.CREATE_SERVER, max_minor=18)
 @body_schema(schema.CREATE_SERVER_V219, min_minor=19, max_minor=36)
-@body_schema(schema.CREATE_SERVER_V237, min_minor=37, max_minor=73)
+@body_schema(schema.CREATE_SERVER_V237, min_minor=37, max_minor=51)
+@body_schema(schema.CREATE_SERVER_V252, min_minor=52, max_minor=73)
 @body_schema(schema.CREATE_SERVER_V274, min_minor=74)
 def create_server() -> Response:
+    """One server, or several (``min_count``/``max_count``): the body then names the first,
+    or only the shared reservation id when ``return_reservation_id`` is true."""
     authorize(RULE % "create")
-    req = _server_request(json_body()["server"])
-    inst = compute().service.create_server(auth(), req)
+    server_body = json_body()["server"]
+    req = _server_request(server_body)
+    insts = compute().service.create_servers(auth(), req)
+    inst = insts[0]
+    if to_bool(server_body.get("return_reservation_id", False)):
+        return json_response({"reservation_id": inst.reservation_id}, 202)
     body = server_created(inst, viewer(caller_target()))
     return json_response({"server": body}, 202,
                          {"Location": f"{base_url()}{PREFIX}/servers/{inst.id}"})

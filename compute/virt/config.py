@@ -64,9 +64,10 @@ class FileDisk:
     bus: DiskBus = "virtio"
     serial: str | None = None
     readonly: bool = False
+    device: Literal["disk", "cdrom"] = "disk"
 
     def to_element(self) -> ET.Element:
-        disk = ET.Element("disk", {"type": "file", "device": "disk"})
+        disk = ET.Element("disk", {"type": "file", "device": self.device})
         ET.SubElement(disk, "driver", {"name": "qemu", "type": self.format})
         ET.SubElement(disk, "source", {"file": self.path})
         ET.SubElement(disk, "target", {"dev": self.target_dev, "bus": self.bus})

@@ -150,13 +150,27 @@ def _firmware(image_properties: Mapping[str, str], instance_dir: Path,
     raise BadRequest(f"hw_firmware_type = {kind!r}: 'bios' or 'uefi' is required")
 
 
+#: The bus of config drives: every machine type has it, and it is not virtio's.
+CONFIG_DRIVE_BUS: DiskBus = "sata"
+
+
+def config_drive_disk(path: str | Path, fmt: str, used: Collection[str]) -> FileDisk:
+    """The config drive: a read-only CD-ROM (iso9660) or a disk (vfat: QEMU's SATA disks
+    cannot be read-only), on :data:`CONFIG_DRIVE_BUS`."""
+    target = next_device_name(CONFIG_DRIVE_BUS, used)
+    if fmt == "vfat":
+        return FileDisk(str(path), "raw", target, CONFIG_DRIVE_BUS)
+    return FileDisk(str(path), "raw", target, CONFIG_DRIVE_BUS, readonly=True, device="cdrom")
+
+
 def design_domain(*, instance_uuid: str, name: str, cloud_id: str, vcpus: int,
                   memory_mib: int, image_properties: Mapping[str, str],
                   instance_dir: str | Path, root_disk: str | VolumeConnection,
                   ephemeral_disk: str | None = None,
                   disk_format: DiskFormat = "qcow2", kernel: str | None = None,
                   ramdisk: str | None = None, volumes: Sequence[VolumeConnection] = (),
-                  settings: VirtSettings | None = None) -> DomainConfig:
+                  settings: VirtSettings | None = None, config_drive: str | None = None,
+                  config_drive_format: str = "iso9660") -> DomainConfig:
     """Design the domain of one instance.
 
     - Name ``minicloud-<instance_uuid>``; the domain UUID is the instance id, so the guest's
@@ -169,6 +183,9 @@ def design_domain(*, instance_uuid: str, name: str, cloud_id: str, vcpus: int,
       order, each volume with its id as serial. ``scsi`` adds a virtio-scsi controller.
     - ``kernel`` (and optional ``ramdisk``) selects direct kernel boot with the image's
       ``os_command_line``, else ``root=/dev/<root> console=ttyS0``.
+    - ``config_drive`` (a raw image) is attached as Nova attaches it: iso9660 as a
+      read-only CD-ROM, vfat as a disk, on the SATA bus whatever ``hw_disk_bus`` says (both
+      i440fx and q35 have an AHCI controller then, and the vd* names stay as they are).
     - Console output goes to ``<instance_dir>/console.log``.
     """
     settings = settings or VirtSettings()
@@ -186,6 +203,9 @@ def design_domain(*, instance_uuid: str, name: str, cloud_id: str, vcpus: int,
         used.append(next_device_name(bus, used))
         disks.append(volume_disk(disk, bus, used[-1]) if isinstance(disk, VolumeConnection)
                      else FileDisk(disk, disk_format, used[-1], bus))
+
+    if config_drive is not None:
+        disks.append(config_drive_disk(config_drive, config_drive_format, used))
 
     kernel_boot = None
     if kernel is not None:

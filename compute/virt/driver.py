@@ -11,7 +11,7 @@ import shutil
 import time
 from pathlib import Path
 
-from compute import disks, states
+from compute import configdrive, disks, states
 from compute.driver import InstanceSpec
 from compute.virt.designer import (
     VirtSettings,
@@ -73,6 +73,10 @@ class LibvirtDriver:
             if flavor.get("ephemeral"):
                 ephemeral = spec.instance_dir / EPHEMERAL_DISK
                 disks.create_blank(ephemeral, flavor["ephemeral"])
+            drive = None
+            if spec.config_drive is not None:  # inside the instance dir: undone with it
+                drive = spec.instance_dir / configdrive.FILE_NAME
+                configdrive.build(spec.config_drive, drive)
             connections = [connect(volume) for volume in spec.volumes]
             config = design_domain(
                 instance_uuid=spec.id, name=spec.name, cloud_id=self.cloud_id,
@@ -81,7 +85,8 @@ class LibvirtDriver:
                 root_disk=root, ephemeral_disk=str(ephemeral) if ephemeral else None,
                 kernel=str(spec.kernel) if spec.kernel else None,
                 ramdisk=str(spec.ramdisk) if spec.ramdisk else None, volumes=connections,
-                settings=self.settings)
+                settings=self.settings, config_drive=str(drive) if drive else None,
+                config_drive_format=spec.config_drive.format if drive else "iso9660")
             guest = self.host.define(config)
             undo.callback(guest.undefine)
             guest.start()

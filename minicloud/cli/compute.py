@@ -10,9 +10,10 @@ Errors are :class:`MinicloudError`; ``main`` prints them.
 """
 from __future__ import annotations
 
+import base64
 import urllib.parse
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, BinaryIO
 
 import click
 
@@ -426,13 +427,20 @@ def server() -> None:
               help="Zone to boot in; ZONE:HOST forces a host (admin).")
 @click.option("--attach-volume", "volume_refs", multiple=True, metavar="VOLUME",
               help="A data volume to attach at boot (repeatable; vdc first).")
+@click.option("--key-name", help="Keypair whose public key the guest gets.")
+@click.option("--user-data", type=click.File("rb"), metavar="FILE",
+              help="File the guest gets as its user data (on its config drive).")
+@click.option("--config-drive", is_flag=True,
+              help="Give the guest a config drive (label config-2): its metadata, key and "
+                   "user data.")
 @_wait_option
 @_timeout_option
 @output_options
 @pass_ctx
 def server_create(obj: CliContext, name: str, image: str | None, boot_volume: str | None,
                   boot_size: int | None, flavor_ref: str, properties: dict[str, str],
-                  zone: str | None, volume_refs: tuple[str, ...], wait: bool, timeout: float,
+                  zone: str | None, volume_refs: tuple[str, ...], key_name: str | None,
+                  user_data: BinaryIO | None, config_drive: bool, wait: bool, timeout: float,
                   fmt: str, columns: tuple[str, ...]) -> None:
     """Boot a server from an image (--image) or from a volume (--volume)."""
     if (image is None) == (boot_volume is None):
@@ -468,6 +476,12 @@ def server_create(obj: CliContext, name: str, image: str | None, boot_volume: st
         body["availability_zone"] = zone
     if bdms:
         body["block_device_mapping_v2"] = bdms
+    if key_name:
+        body["key_name"] = key_name
+    if user_data is not None:
+        body["user_data"] = base64.b64encode(user_data.read()).decode()
+    if config_drive:
+        body["config_drive"] = True
     created = {"id": api.create_server(body), "name": name}
     found = wait_for_server(api, created, timeout) if wait else api.get_server(created["id"])
     _show_server(images, found, fmt, columns)
