@@ -30,6 +30,7 @@ from compute.imagecache import ImageCache
 from compute.instance_actions import ActionEvents
 from compute.models import ComputeHost, ComputeTask, Instance
 from compute.service import ComputeService, root_bdm
+from compute.uptime import host_uptime
 from compute.views import hostname
 from minicloud.config import Config
 from minicloud.db import Database, utcnow
@@ -76,7 +77,7 @@ class Agent:
         values = {"vcpus": c.vcpus or os.cpu_count() or 1,
                   "cpu_allocation_ratio": c.cpu_allocation_ratio,
                   "memory_mib": c.memory_mib or max(_memory_mib() - c.reserved_memory_mib, 0),
-                  "disk_gb": disk, "heartbeat_at": utcnow()}
+                  "disk_gb": disk, "heartbeat_at": utcnow(), "uptime": host_uptime()}
         with self.db.session() as s:
             row = s.get(ComputeHost, self.host)
             if row is None:
@@ -89,7 +90,7 @@ class Agent:
     def heartbeat(self) -> None:
         with self.db.session() as s:
             s.execute(update(ComputeHost).where(ComputeHost.name == self.host)
-                      .values(heartbeat_at=utcnow()))
+                      .values(heartbeat_at=utcnow(), uptime=host_uptime()))
 
     # -- reconciliation ------------------------------------------------------------------------
     def init_host(self) -> None:

@@ -22,6 +22,7 @@ from compute.policies import RULES
 from compute.routes import (
     Compute,
     actions,
+    admin,
     attachments,
     flavors,
     hosts,
@@ -42,7 +43,7 @@ from minicloud.wsgi import create_app as base_app
 ImageClients = Callable[[str], ImageClient]    # a caller's token -> a client acting for them
 VolumeClients = Callable[[str], VolumeClient]
 BLUEPRINTS = (versions.bp, servers.bp, actions.bp, attachments.bp, flavors.bp, hosts.bp,
-              quota_routes.bp, instance_actions.bp, tags.bp, keypairs.bp)
+              quota_routes.bp, instance_actions.bp, tags.bp, keypairs.bp, admin.bp)
 
 
 def create_app(conf: Config, db: Database | None = None,

@@ -1,6 +1,10 @@
 """Flavors: the defaults from ``flavors.yaml`` (validated with errors naming file, key and
 value) and the catalog's flavors (:class:`Flavors`: list, show, create, describe, delete,
-extra specs).
+extra specs, access lists).
+
+A private flavor (``is_public`` false) is seen by admins and by the projects on its access
+list (Nova's ``addTenantAccess``), and by nobody else: it is absent from their lists, a 404
+on show and a 400 at server create, as in Nova.
 """
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from pathlib import Path
 import yaml
 from sqlalchemy import select
 
-from compute.models import Flavor, FlavorExtraSpec
+from compute.models import Flavor, FlavorExtraSpec, FlavorProject
 from minicloud.db import Database, new_uuid
 from minicloud.errors import ConfigError, Conflict, NotFound
 from minicloud.validation import to_bool
@@ -102,10 +106,32 @@ class FlavorQuery:
     """A validated ``GET /flavors`` query (paging is applied by the caller)."""
 
     is_public: bool | None = True  # None: public and private
+    #: With ``is_public`` true, the private flavors this project has access to are listed
+    #: too (Nova's filter); None: only public ones.
+    project_id: str | None = None
     min_ram: int = 0
     min_disk: int = 0
     sort_key: str = "flavorid"
     sort_dir: str = "asc"
+
+
+def access_list(flavor: Flavor) -> list[str]:
+    """The projects on the flavor's access list."""
+    return [p.project_id for p in flavor.projects]
+
+
+def visible_to(flavor: Flavor, project_id: str | None, is_admin: bool) -> bool:
+    """Whether a caller sees ``flavor``: public, admin, or its project is on the list."""
+    return flavor.is_public or is_admin or (
+        project_id is not None and project_id in access_list(flavor))
+
+
+def _kept(flavor: Flavor, query: FlavorQuery) -> bool:
+    if query.is_public is None:
+        return True
+    if query.is_public and not flavor.is_public:
+        return query.project_id is not None and query.project_id in access_list(flavor)
+    return flavor.is_public == query.is_public
 
 
 def _row(spec: FlavorSpec) -> Flavor:
@@ -139,7 +165,7 @@ class Flavors:
         """The enabled flavors matching ``query``, in its order (ties by id)."""
         with self.db.session() as s:
             rows = list(s.scalars(select(Flavor).where(~Flavor.disabled)))
-        rows = [f for f in rows if (query.is_public is None or f.is_public == query.is_public)
+        rows = [f for f in rows if _kept(f, query)
                 and f.ram >= query.min_ram and f.disk >= query.min_disk]
         rows.sort(key=lambda f: f.id)
         rows.sort(key=SORT_KEYS[query.sort_key], reverse=query.sort_dir == "desc")
@@ -202,6 +228,36 @@ class Flavors:
             if spec is None:
                 raise NotFound(f"Flavor {flavor_id} has no extra spec with key {key}.")
             s.delete(spec)
+
+
+    # -- access lists (private flavors) ---------------------------------------------------------
+    def add_access(self, flavor_id: str, project_id: str, refuse_public: bool = True
+                   ) -> list[str]:
+        """Put ``project_id`` on the flavor's access list; returns the list. 409 when it is
+        there already, or (``refuse_public``: 2.7+) when the flavor is public."""
+        with self.db.session() as s:
+            flavor = s.get(Flavor, flavor_id)
+            if flavor is None:
+                raise NotFound(f"Flavor {flavor_id} could not be found.")
+            if refuse_public and flavor.is_public:
+                raise Conflict("Can not add access to a public flavor.")
+            if project_id in access_list(flavor):
+                raise Conflict(f"Flavor access already exists for flavor {flavor_id} and "
+                               f"project {project_id} combination.")
+            flavor.projects.append(FlavorProject(project_id=project_id))
+        return access_list(self.get(flavor_id))
+
+    def remove_access(self, flavor_id: str, project_id: str) -> list[str]:
+        """Take ``project_id`` off the flavor's access list (404 when it is not on it)."""
+        with self.db.session() as s:
+            if s.get(Flavor, flavor_id) is None:
+                raise NotFound(f"Flavor {flavor_id} could not be found.")
+            row = s.get(FlavorProject, (flavor_id, project_id))
+            if row is None:
+                raise NotFound(f"Flavor access not found for {flavor_id} / {project_id} "
+                               "combination.")
+            s.delete(row)
+        return access_list(self.get(flavor_id))
 
 
 def spec_from_request(body: dict, with_description: bool) -> FlavorSpec:

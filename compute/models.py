@@ -37,6 +37,9 @@ class Flavor(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     extra_specs: Mapped[list[FlavorExtraSpec]] = relationship(
         cascade="all, delete-orphan", lazy="selectin")
+    #: The projects that see this flavor when it is private (Nova's flavor access list).
+    projects: Mapped[list[FlavorProject]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="FlavorProject.project_id")
 
 
 class FlavorExtraSpec(Base):
@@ -45,6 +48,25 @@ class FlavorExtraSpec(Base):
                                            primary_key=True)
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     value: Mapped[str] = mapped_column(String(255))
+
+
+class FlavorProject(Base):
+    """A project on a private flavor's access list (``addTenantAccess``)."""
+
+    __tablename__ = "flavor_projects"
+    flavor_id: Mapped[str] = mapped_column(ForeignKey("flavors.id", ondelete="CASCADE"),
+                                           primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+
+
+class QuotaClassLimit(Base):
+    """One limit of a quota class (``os-quota-class-sets``); the ``default`` class's rows
+    replace the configured defaults for every project without a limit of its own."""
+
+    __tablename__ = "compute_quota_classes"
+    class_name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    resource: Mapped[str] = mapped_column(String(64), primary_key=True)
+    hard_limit: Mapped[int] = mapped_column(Integer)
 
 
 class ProjectQuota(Base):
@@ -70,6 +92,8 @@ class ComputeHost(Base):
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     disabled_reason: Mapped[str | None] = mapped_column(String(255), nullable=True)
     heartbeat_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    #: The host's ``uptime`` line, as its agent last reported it (Nova's host uptime).
+    uptime: Mapped[str | None] = mapped_column(String(255), nullable=True)
 
 
 class Allocation(Base):

@@ -4,8 +4,11 @@ Usage is counted from the live instances of the project (their flavor snapshots)
 transaction that inserts the new instance: on SQLite every write transaction begins
 IMMEDIATE (:mod:`minicloud.db`), so two creates cannot both take the last slot. The default
 limits come from ``[compute] quota_*`` (-1: unlimited) and Nova's fixed defaults for the
-rest; an admin sets a project's own limits with ``PUT /os-quota-sets/{project_id}`` (rows of
-``compute_quotas``) and resets them with ``DELETE``. Going over is Nova's 403 "Quota exceeded".
+rest, each replaced by the ``default`` quota class's value where an admin set one (``PUT
+/os-quota-class-sets/default``, rows of ``compute_quota_classes``: Nova's quota classes, of
+which only ``default`` is used); an admin sets a project's own limits with ``PUT
+/os-quota-sets/{project_id}`` (rows of ``compute_quotas``) and resets them with ``DELETE``.
+Going over is Nova's 403 "Quota exceeded".
 """
 from __future__ import annotations
 
@@ -16,7 +19,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from compute import states
-from compute.models import Instance, ProjectQuota
+from compute.models import Instance, ProjectQuota, QuotaClassLimit
 from minicloud.config import Config
 from minicloud.errors import BadRequest, Forbidden
 
@@ -65,9 +68,38 @@ def usage(s: Session, project_id: str) -> dict[str, int]:
             "ram": sum(f["ram"] for f in flavors)}
 
 
-def project_limits(s: Session, project_id: str, limits: Limits) -> dict[str, int]:
-    """The project's limits: its own where an admin set them, else the defaults."""
+#: The quota class whose limits are every project's defaults.
+DEFAULT_CLASS = "default"
+
+
+def class_limits(s: Session, class_name: str, limits: Limits) -> dict[str, int]:
+    """A quota class's limits: its own rows over the configured defaults."""
     values = limits.defaults()
+    for row in s.scalars(select(QuotaClassLimit).where(
+            QuotaClassLimit.class_name == class_name)):
+        if row.resource in values:
+            values[row.resource] = row.hard_limit
+    return values
+
+
+def update_class(s: Session, class_name: str, values: Mapping[str, int], limits: Limits
+                 ) -> dict[str, int]:
+    """Set a quota class's limits (for ``default``: every project's defaults); returns the
+    class's limits after the change."""
+    for name, value in values.items():
+        row = s.get(QuotaClassLimit, (class_name, name))
+        if row is None:
+            s.add(QuotaClassLimit(class_name=class_name, resource=name, hard_limit=value))
+        else:
+            row.hard_limit = value
+    s.flush()
+    return class_limits(s, class_name, limits)
+
+
+def project_limits(s: Session, project_id: str, limits: Limits) -> dict[str, int]:
+    """The project's limits: its own where an admin set them, else the defaults (the
+    ``default`` class's)."""
+    values = class_limits(s, DEFAULT_CLASS, limits)
     for row in s.scalars(select(ProjectQuota).where(ProjectQuota.project_id == project_id)):
         if row.resource in values:
             values[row.resource] = row.hard_limit

@@ -295,3 +295,35 @@ CREATE_KEYPAIR_V210 = _keypair_create({**_KEYPAIR, "type": _KEYPAIR_TYPE,
 CREATE_KEYPAIR_V292 = _keypair_create({**_KEYPAIR, "name": KEYPAIR_NAME_V292,
                                        "type": _KEYPAIR_TYPE, "user_id": {"type": "string"}},
                                       ("public_key",))
+
+
+def _quota_class_update(names: tuple[str, ...]) -> dict:
+    return {"type": "object",
+            "properties": {"quota_class_set": {
+                "type": "object", "properties": {name: _QUOTA for name in names},
+                "additionalProperties": False}},
+            "required": ["quota_class_set"], "additionalProperties": False}
+
+
+#: ``PUT /os-quota-class-sets/{class}``: 2.50 drops the network quotas, 2.57 the file ones.
+UPDATE_QUOTA_CLASS = _quota_class_update(_QUOTA_V21)
+UPDATE_QUOTA_CLASS_V250 = _quota_class_update(_QUOTA_V236)
+UPDATE_QUOTA_CLASS_V257 = _quota_class_update(_QUOTA_V257)
+
+# -- flavor access, os-hosts -----------------------------------------------------------------------
+_TENANT_ACCESS = {"type": "object",
+                  "properties": {"tenant": {"type": "string", "minLength": 1,
+                                            "maxLength": 255}},
+                  "required": ["tenant"], "additionalProperties": False}
+#: ``POST /flavors/{id}/action``: exactly one of ``addTenantAccess`` / ``removeTenantAccess``.
+FLAVOR_ACTION = {"type": "object",
+                 "properties": {"addTenantAccess": _TENANT_ACCESS,
+                                "removeTenantAccess": _TENANT_ACCESS},
+                 "minProperties": 1, "maxProperties": 1, "additionalProperties": False}
+_ENABLE = {"type": "string", "enum": ["enable", "disable", "Enable", "Disable", "ENABLE",
+                                      "DISABLE"]}
+#: ``PUT /os-hosts/{host}`` (2.1-2.42): ``status`` and/or ``maintenance_mode``.
+UPDATE_HOST = {"type": "object",
+               "properties": {"status": _ENABLE, "maintenance_mode": _ENABLE},
+               "anyOf": [{"required": ["status"]}, {"required": ["maintenance_mode"]}],
+               "additionalProperties": False}

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from compute import instance_actions, multi_create, quotas, scheduler, states
 from compute.block_devices import BootRequest, RootVolume
 from compute.cinder import VolumeClient
-from compute.flavors import Flavors, FlavorSpec
+from compute.flavors import Flavors, FlavorSpec, visible_to
 from compute.glance import ImageClient
 from compute.keypairs import Keypairs
 from compute.models import ComputeTask, Flavor, Instance, InstanceTag
@@ -101,6 +101,18 @@ class ComputeService:
         """The project's quota limits (its own, else the defaults)."""
         with self.db.session() as s:
             return quotas.project_limits(s, project_id, self.limits)
+
+    def default_quotas(self) -> dict[str, int]:
+        """Every project's default limits (the ``default`` quota class)."""
+        return self.quota_class(quotas.DEFAULT_CLASS)
+
+    def quota_class(self, class_name: str) -> dict[str, int]:
+        with self.db.session() as s:
+            return quotas.class_limits(s, class_name, self.limits)
+
+    def update_quota_class(self, class_name: str, values: dict[str, int]) -> dict[str, int]:
+        with self.db.session() as s:
+            return quotas.update_class(s, class_name, values, self.limits)
 
     def update_quotas(self, project_id: str, values: dict[str, int], force: bool = False
                       ) -> dict[str, int]:
@@ -347,13 +359,15 @@ class ComputeService:
                 self._volumes(ctx).delete_attachment(bdm["attachment_id"])
 
     def _flavor_for(self, ctx: AuthContext, flavor_ref: str) -> Flavor:
-        """The flavor a new server asks for: unknown, disabled, or private to a non-admin
-        is Nova's 400 "Flavor ... could not be found"."""
+        """The flavor a new server asks for: unknown, disabled, or private and the caller's
+        project not on its access list (admins see all) is Nova's 400 "Flavor ... could
+        not be found"."""
         try:
             flavor = self.get_flavor(flavor_ref)
         except NotFound:
             flavor = None
-        if flavor is None or flavor.disabled or not (flavor.is_public or ctx.is_admin):
+        if flavor is None or flavor.disabled or not visible_to(
+                flavor, ctx.project_id, ctx.is_admin):
             raise BadRequest(f"Flavor {flavor_ref} could not be found.")
         return flavor
 

@@ -316,7 +316,8 @@ def hypervisor_view(host: ComputeHost, up: bool, usage: HostUsage, mv: Version,
             "local_gb_used": usage.disk_gb, "free_ram_mb": host.memory_mib - usage.memory_mib,
             "free_disk_gb": host.disk_gb - usage.disk_gb, "current_workload": 0,
             "running_vms": len(usage.servers), "disk_available_least": None,
-            "cpu_info": cpu_info if mv.at_least(28) else json.dumps(cpu_info), "uptime": None})
+            "cpu_info": cpu_info if mv.at_least(28) else json.dumps(cpu_info),
+            "uptime": host.uptime if up else None})  # a down host's is unknown (Nova)
         body = shape(body, mv, HYPERVISOR_SINCE, HYPERVISOR_UNTIL)
     if with_servers and (usage.servers or mv.at_least(75)):
         body["servers"] = [{"uuid": uuid, "name": name} for uuid, name in usage.servers]
@@ -353,6 +354,21 @@ def quota_set_view(values: Mapping[str, int], mv: Version, project_id: str | Non
                          if used is not None else limit) for name, limit in values.items()}
     body = shape(body, mv, {}, QUOTA_UNTIL)
     return {"id": project_id, **body} if project_id is not None else body
+
+
+#: Quota classes: the server group quotas appear at 2.50, when the network ones go; the file
+#: ones go at 2.57 (Nova's ``os-quota-class-sets``).
+QUOTA_CLASS_SINCE: Mapping[str, int] = {"server_groups": 50, "server_group_members": 50}
+QUOTA_CLASS_UNTIL: Mapping[str, int] = {
+    "floating_ips": 50, "fixed_ips": 50, "security_groups": 50, "security_group_rules": 50,
+    "injected_files": 57, "injected_file_content_bytes": 57, "injected_file_path_bytes": 57}
+
+
+def quota_class_view(values: Mapping[str, int], mv: Version, class_name: str | None = None
+                     ) -> dict:
+    """A ``quota_class_set`` (with ``id`` unless it answers an update)."""
+    body = shape(dict(values), mv, QUOTA_CLASS_SINCE, QUOTA_CLASS_UNTIL)
+    return {"id": class_name, **body} if class_name is not None else body
 
 
 def limits_view(values: Mapping[str, int], used: Mapping[str, int], mv: Version) -> dict:

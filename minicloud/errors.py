@@ -59,6 +59,13 @@ class RangeNotSatisfiable(MinicloudError):
     status, kind, title = 416, "rangeNotSatisfiable", "Requested Range Not Satisfiable"
 
 
+class NotSupported(MinicloudError):
+    """A valid request this cloud's driver does not carry out (Nova's 501, e.g. host power
+    actions on libvirt)."""
+
+    status, kind, title = 501, "notImplemented", "Not Implemented"
+
+
 class ServiceUnavailable(MinicloudError):
     status, kind, title = 503, "serviceUnavailable", "Service Unavailable"
 

@@ -18,9 +18,10 @@ def test_no_hostile_body_gets_a_5xx(compute_env, version):
                    json={"volumeAttachment": {"volumeId": VOLUME_IDS[0]}})
     env.work()
     ids = {"server_id": sid, "flavor_id": "6", "key": "k", "volume_id": VOLUME_IDS[0],
-           "project_id": env.alice.project_id, "service_id_": service_id("node1")}
+           "project_id": env.alice.project_id, "service_id_": service_id("node1"),
+           "host_name": "node1", "class_name": "default"}
     routes = json_routes(env.app)
-    assert len(routes) == 16  # every route that reads a body
+    assert len(routes) == 19  # every route that reads a body
 
     def send(method: str, path: str, data: bytes):
         return env.admin.client.open(path, method=method, data=data, headers={

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from compute.hosts import service_id
+from compute.hosts import hypervisor_id, service_id
 from tests.compute_fixtures import *  # noqa: F403
 from tests.compute_fixtures import IMAGE_ID, VOLUME_IDS, err, mv
 from tests.roles import assert_covers
@@ -56,6 +56,12 @@ ADMIN_ROUTES = {
         "/v2.1/os-quota-sets/{project}", {"quota_set": {"instances": 50}}, "2.1"),
     ("DELETE", "/v2.1/os-quota-sets/<project_id>"): ("/v2.1/os-quota-sets/{project}", None,
                                                      "2.1"),
+    ("POST", "/v2.1/flavors/<flavor_id>/action"): (
+        "/v2.1/flavors/6/action", {"addTenantAccess": {"tenant": "p"}}, "2.1"),
+    ("PUT", "/v2.1/os-quota-class-sets/<class_name>"): (
+        "/v2.1/os-quota-class-sets/default", {"quota_class_set": {"instances": 50}}, "2.1"),
+    ("PUT", "/v2.1/os-hosts/<host_name>"): ("/v2.1/os-hosts/node1", {"status": "disable"},
+                                            "2.1"),
     ("PUT", "/v2.1/os-services/<service_id_>"): ("/v2.1/os-services/{service}",
                                                  {"status": "disabled"}, "2.53"),
     ("DELETE", "/v2.1/os-services/<service_id_>"): ("/v2.1/os-services/{service}", None,
@@ -71,7 +77,13 @@ ACTIONS = ({"os-start": None}, {"os-stop": None}, {"reboot": {"type": "SOFT"}},
            {"createImage": {"name": "snap"}}, {"os-getConsoleOutput": {"length": 1}})
 ADMIN_READS = ("/v2.1/os-services", "/v2.1/os-hypervisors", "/v2.1/os-hypervisors/detail",
                "/v2.1/os-availability-zone/detail", "/v2.1/os-aggregates",
-               "/v2.1/servers?all_tenants=1")
+               "/v2.1/servers?all_tenants=1", "/v2.1/os-hosts", "/v2.1/os-hosts/node1",
+               "/v2.1/os-hosts/node1/reboot", "/v2.1/os-hosts/node1/shutdown",
+               "/v2.1/os-hosts/node1/startup", "/v2.1/os-simple-tenant-usage",
+               "/v2.1/os-instance_usage_audit_log",
+               "/v2.1/os-instance_usage_audit_log/2026-01-01%2000:00:00",
+               "/v2.1/os-quota-class-sets/default", "/v2.1/flavors/6/os-flavor-access",
+               f"/v2.1/os-hypervisors/{hypervisor_id('node1')}/uptime")
 
 
 def test_the_tables_cover_every_write_route(compute_env):
@@ -138,7 +150,7 @@ def test_reader_reads(compute_env, server_id):
                  f"/v2.1/servers/{server_id}/os-volume_attachments/{VOLUME_IDS[0]}",
                  "/v2.1/flavors/detail", "/v2.1/flavors/6/os-extra_specs", "/v2.1/limits",
                  f"/v2.1/os-quota-sets/{project}", f"/v2.1/os-quota-sets/{project}/detail",
-                 "/v2.1/os-availability-zone"):
+                 "/v2.1/os-availability-zone", f"/v2.1/os-simple-tenant-usage/{project}"):
         assert reader.get(path).status_code == 200, path
     for path in (f"/v2.1/servers/{server_id}/tags", f"/v2.1/servers/{server_id}/tags/t",
                  f"/v2.1/servers/{server_id}/os-instance-actions"):

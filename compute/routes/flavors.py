@@ -1,6 +1,7 @@
-"""Flavors (list with filters, sorting and pages; show, create, describe, delete) and their
-extra specs. Listing and showing need no policy (as in Nova); private flavors are seen by
-admins only (there is no flavor access list)."""
+"""Flavors (list with filters, sorting and pages; show, create, describe, delete), their
+extra specs and their access lists (``os-flavor-access``, ``addTenantAccess`` /
+``removeTenantAccess``). Listing and showing need no policy (as in Nova); a private flavor is
+seen by admins and by the projects on its access list."""
 from __future__ import annotations
 
 from flask import Blueprint, Response, request
@@ -17,6 +18,7 @@ from minicloud.wsgi import auth, authorize, body_schema, json_body, json_respons
 bp = Blueprint("flavors", __name__, url_prefix=PREFIX)
 MANAGE = "os_compute_api:os-flavor-manage:%s"
 SPECS = "os_compute_api:os-flavor-extra-specs:%s"
+ACCESS = "os_compute_api:os-flavor-access"
 QUERY = frozenset({"limit", "marker", "is_public", "minRam", "minDisk", "sort_key",
                    "sort_dir"})
 
@@ -27,7 +29,7 @@ def _viewer() -> Viewer:
 
 def _visible(flavor_id: str) -> Flavor:
     flavor = compute().service.flavors.get(flavor_id)
-    if not flavor.is_public and not auth().is_admin:
+    if not flavors.visible_to(flavor, auth().project_id, auth().is_admin):
         raise NotFound(f"Flavor {flavor_id} could not be found.")
     return flavor
 
@@ -60,7 +62,8 @@ def _query() -> FlavorQuery:
     if sort_dir not in ("asc", "desc"):
         raise BadRequest(f"Invalid input for query parameters sort_dir. Value: "
                          f"{sort_dir[:50]}. Must be 'asc' or 'desc'.")
-    return FlavorQuery(public, _minimum("minRam"), _minimum("minDisk"), sort_key, sort_dir)
+    return FlavorQuery(public, auth().project_id, _minimum("minRam"), _minimum("minDisk"),
+                       sort_key, sort_dir)
 
 
 @bp.get("/flavors")
@@ -152,3 +155,37 @@ def delete_extra_spec(flavor_id: str, key: str) -> Response:
     authorize(SPECS % "delete")
     compute().service.flavors.delete_extra_spec(flavor_id, key)
     return Response(status=200)
+
+
+# -- access lists ---------------------------------------------------------------------------------
+def _access_body(flavor_id: str, projects: list[str]) -> Response:
+    return json_response({"flavor_access": [{"flavor_id": flavor_id, "tenant_id": p}
+                                            for p in projects]})
+
+
+@bp.get("/flavors/<flavor_id>/os-flavor-access")
+def list_flavor_access(flavor_id: str) -> Response:
+    """The projects that see a private flavor (a public one has no list: 404)."""
+    authorize(ACCESS)
+    flavor = compute().service.flavors.get(flavor_id)
+    if flavor.is_public:
+        raise NotFound("Access list not available for public flavors.")
+    return _access_body(flavor.id, flavors.access_list(flavor))
+
+
+@bp.post("/flavors/<flavor_id>/action")
+@body_schema(schema.FLAVOR_ACTION)
+def flavor_action(flavor_id: str) -> Response:
+    """``addTenantAccess`` / ``removeTenantAccess`` (admins); the body names one of them.
+    The project is not looked up in identity (Nova skips that check when keystone cannot
+    answer; removing an unknown project is allowed there too)."""
+    body = json_body()
+    store = compute().service.flavors
+    if "addTenantAccess" in body:
+        authorize(f"{ACCESS}:add_tenant_access")
+        projects = store.add_access(flavor_id, body["addTenantAccess"]["tenant"],
+                                    refuse_public=mv().at_least(7))
+    else:
+        authorize(f"{ACCESS}:remove_tenant_access")
+        projects = store.remove_access(flavor_id, body["removeTenantAccess"]["tenant"])
+    return _access_body(flavor_id, projects)

@@ -151,6 +151,29 @@ def show_hypervisor(hypervisor: str) -> Response:
     return json_response({"hypervisor": _hypervisor_json(host, True, with_servers)})
 
 
+@bp.get("/os-hypervisors/<hypervisor>/uptime")
+def hypervisor_uptime(hypervisor: str) -> Response:
+    """The host's ``uptime`` line as its agent last reported it (2.1-2.87; from 2.88 it is
+    a field of the hypervisor); a host that is down has none (400, as Nova)."""
+    if mv().at_least(88):
+        raise NotFound("The resource could not be found.")
+    authorize(HYPERVISORS % "uptime")
+    if mv().at_least(53):
+        try:
+            uuid.UUID(hypervisor)
+        except ValueError:
+            raise BadRequest(f"Invalid uuid {hypervisor[:255]}") from None
+    try:
+        host = compute().hosts.hypervisor(hypervisor)
+    except NotFound:
+        raise NotFound(f"Hypervisor with ID '{hypervisor[:255]}' could not be "
+                       "found.") from None
+    if not is_up(host) or not host.uptime:
+        raise BadRequest(f"Compute service of {host.name} is unavailable at this time.")
+    return json_response({"hypervisor": {**_hypervisor_json(host, False),
+                                         "uptime": host.uptime}})
+
+
 @bp.get("/os-hypervisors/<pattern>/search")
 @bp.get("/os-hypervisors/<pattern>/servers")
 def search_hypervisors(pattern: str) -> Response:

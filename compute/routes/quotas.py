@@ -1,11 +1,14 @@
-"""Quotas (``os-quota-sets``: show, detail, defaults, update, reset) and ``/limits``."""
+"""Quotas (``os-quota-sets``: show, detail, defaults, update, reset), quota classes
+(``os-quota-class-sets``: the ``default`` class holds every project's defaults) and
+``/limits``."""
 from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
 from compute import schema
 from compute.routes import PREFIX, compute, mv
-from compute.views import limits_view, quota_set_view
+from compute.views import limits_view, quota_class_view, quota_set_view
+from minicloud.errors import BadRequest
 from minicloud.validation import to_bool
 from minicloud.wsgi import auth, authorize, body_schema, json_body, json_response
 
@@ -32,7 +35,7 @@ def show_quotas(project_id: str) -> Response:
 def default_quotas(project_id: str) -> Response:
     authorize(RULE % "defaults", _target(project_id))
     return json_response({"quota_set": quota_set_view(
-        compute().service.limits.defaults(), mv(), project_id)})
+        compute().service.default_quotas(), mv(), project_id)})
 
 
 @bp.put("/os-quota-sets/<project_id>")
@@ -55,6 +58,34 @@ def reset_quotas(project_id: str) -> Response:
     authorize(RULE % "delete", _target(project_id))
     compute().service.reset_quotas(project_id)
     return Response(status=202)
+
+
+# -- quota classes --------------------------------------------------------------------------------
+CLASSES = "os_compute_api:os-quota-class-sets:%s"
+
+
+@bp.get("/os-quota-class-sets/<class_name>")
+def show_quota_class(class_name: str) -> Response:
+    """A quota class's limits (any name; only ``default`` is used: every project's
+    defaults)."""
+    authorize(CLASSES % "show")
+    return json_response({"quota_class_set": quota_class_view(
+        compute().service.quota_class(class_name), mv(), class_name)})
+
+
+@bp.put("/os-quota-class-sets/<class_name>")
+@body_schema(schema.UPDATE_QUOTA_CLASS, max_minor=49)
+@body_schema(schema.UPDATE_QUOTA_CLASS_V250, min_minor=50, max_minor=56)
+@body_schema(schema.UPDATE_QUOTA_CLASS_V257, min_minor=57)
+def update_quota_class(class_name: str) -> Response:
+    """Set a quota class's limits (-1: unlimited); ``default`` changes the defaults of every
+    project without a limit of its own, at once (no usage check, as Nova)."""
+    authorize(CLASSES % "update")
+    if len(class_name) > 255:
+        raise BadRequest("quota_class_name has a maximum length of 255 characters.")
+    values = {k: int(v) for k, v in json_body()["quota_class_set"].items()}
+    return json_response({"quota_class_set": quota_class_view(
+        compute().service.update_quota_class(class_name, values), mv())})
 
 
 @bp.get("/limits")
