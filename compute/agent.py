@@ -28,6 +28,7 @@ from compute.faults import user_fault
 from compute.glance import ImageClient
 from compute.imagecache import ImageCache
 from compute.instance_actions import ActionEvents
+from compute.lifecycle_tasks import LifecycleTasks
 from compute.models import ComputeHost, ComputeTask, Instance
 from compute.service import ComputeService, root_bdm
 from compute.uptime import host_uptime
@@ -52,7 +53,7 @@ def _memory_mib() -> int:
     return 0
 
 
-class Agent:
+class Agent(LifecycleTasks):
     def __init__(self, conf: Config, db: Database, driver: Driver,
                  images: Callable[[], ImageClient],
                  volumes: Callable[[], VolumeClient] | None = None, workers: int = 4) -> None:
@@ -226,9 +227,10 @@ class Agent:
             metadata=inst.metadata_ or {}, key_name=inst.key_name, key_data=inst.key_data,
             user_data=inst.user_data, fmt=c.config_drive_format)
 
-    def _image_args(self, inst: Instance) -> dict:
-        """The cached base image (and AMI kernel/ramdisk) of a server booting from an image."""
-        image = self.images().get(inst.image_id)
+    def _image_args(self, inst: Instance, image_id: str | None = None) -> dict:
+        """The cached base image (and AMI kernel/ramdisk) of a server booting from an image
+        (``image_id``: another image, with the server's kernel: a rescue)."""
+        image = self.images().get(image_id or inst.image_id)
         args: dict = {"base_image": self.cache.fetch(image)}
         for prop, arg in (("kernel_id", "kernel"), ("ramdisk_id", "ramdisk")):
             if inst.image_meta.get(prop):  # AMI-style: boot the kernel directly
@@ -297,6 +299,12 @@ class Agent:
         self._reboot(task, hard=True)
 
     def _do_snapshot(self, task: ComputeTask) -> None:
+        self._upload_snapshot(task)
+        self._transition(task.instance_id, "image_snapshot", task_state=None)
+
+    def _upload_snapshot(self, task: ComputeTask) -> None:
+        """Flatten vda into the task's image and upload it (the image is deleted when
+        this fails)."""
         image_id = task.params["image_id"]
         inst_dir = self.instances_path / task.instance_id
         dest = inst_dir / f"snapshot-{image_id}"
@@ -319,7 +327,6 @@ class Agent:
             raise
         finally:
             dest.unlink(missing_ok=True)
-        self._transition(task.instance_id, "image_snapshot", task_state=None)
 
     def _do_console_log(self, task: ComputeTask) -> None:
         """Answer the API's request for a console log (:mod:`compute.console`): its tail
@@ -431,6 +438,7 @@ class Agent:
         self.heartbeat()
         self.sync_power_states()
         self.manage_image_cache()
+        self.reclaim_soft_deleted()
 
     # -- main loop -----------------------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:

@@ -22,6 +22,7 @@ from compute.policies import RULES
 from compute.routes import (
     Compute,
     actions,
+    addresses,
     admin,
     attachments,
     flavors,
@@ -43,7 +44,8 @@ from minicloud.wsgi import create_app as base_app
 ImageClients = Callable[[str], ImageClient]    # a caller's token -> a client acting for them
 VolumeClients = Callable[[str], VolumeClient]
 BLUEPRINTS = (versions.bp, servers.bp, actions.bp, attachments.bp, flavors.bp, hosts.bp,
-              quota_routes.bp, instance_actions.bp, tags.bp, keypairs.bp, admin.bp)
+              quota_routes.bp, instance_actions.bp, tags.bp, keypairs.bp, admin.bp,
+              addresses.bp)
 
 
 def create_app(conf: Config, db: Database | None = None,
@@ -63,7 +65,8 @@ def create_app(conf: Config, db: Database | None = None,
         def volume_client(token: str) -> VolumeClient:
             return VolumeClient(volume_url, lambda: token)
     db = app.extensions["minicloud"].db
-    svc = ComputeService(db, image_client, volume_client, quotas.Limits.from_conf(conf))
+    svc = ComputeService(db, image_client, volume_client, quotas.Limits.from_conf(conf),
+                         conf.compute.reclaim_instance_interval)
     app.extensions["compute"] = Compute(svc, Hosts(db), ConsoleReader(db), image_url)
 
     @app.before_request

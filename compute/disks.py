@@ -46,6 +46,13 @@ def create_blank(dest: Path, size_gb: int) -> None:
                  str(size_gb * GIB)], timeout=60)
 
 
+def copy_standalone(src: Path, src_format: str, dest: Path) -> None:
+    """A standalone qcow2 copy of an image (a rescue disk: it needs no base in ``_base/``)."""
+    private_file(dest)
+    process.run(["qemu-img", "convert", "-f", src_format, "-O", "qcow2", "--force-share",
+                 src.resolve(), dest.resolve()], timeout=3600)
+
+
 def flatten(src: Path, dest: Path) -> None:
     """Copy a qcow2 overlay and its backing chain into one standalone qcow2 (a snapshot)."""
     private_file(dest)

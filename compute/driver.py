@@ -8,6 +8,18 @@ Contract (what the agent relies on):
 * ``destroy`` removes the guest, its NVRAM and the instance directory; it tolerates any part
   being gone already, so an interrupted delete can simply be run again.
 * Power operations act on an existing guest and raise :class:`NotFound` when there is none.
+  ``pause`` freezes the running guest in memory (PAUSED); ``suspend`` saves its memory to
+  disk and stops it, ``resume`` starts it again from that image (the guest carries on
+  where it was); ``power_off`` of a paused or suspended guest discards that state.
+* ``rebuild`` gives the guest a new root disk (vda) from ``base_image`` and boots it; the
+  ephemeral disk (vdb), the attached volumes and the domain definition stay. The old vda
+  is replaced only once the new one is made, so a failure before that leaves it intact.
+  A server with a config drive gets it written again from ``config_drive`` (the new name,
+  metadata, key and user data), as Nova does.
+  ``base_image`` None (a volume-backed server) keeps vda and only starts the guest again.
+* ``rescue`` boots the guest from a copy of ``spec.base_image`` (vda) with its own vda as
+  vdb and nothing else attached, keeping the original definition to restore; ``unrescue``
+  restores it, drops the rescue disk and boots the guest from its own disks again.
 """
 from __future__ import annotations
 
@@ -55,6 +67,15 @@ class Driver(Protocol):
     def reboot(self, instance_id: str, hard: bool) -> None: ...
     def power_state(self, instance_id: str) -> int: ...
     def snapshot(self, instance_id: str, instance_dir: Path, dest: Path) -> str: ...
+    def pause(self, instance_id: str) -> None: ...
+    def unpause(self, instance_id: str) -> None: ...
+    def suspend(self, instance_id: str) -> None: ...
+    def resume(self, instance_id: str) -> None: ...
+    def rebuild(self, instance_id: str, instance_dir: Path, base_image: Path | None,
+                base_format: str, root_gb: int, power_on: bool,
+                config_drive: ConfigDrive | None = None) -> None: ...
+    def rescue(self, spec: InstanceSpec) -> None: ...
+    def unrescue(self, instance_id: str, instance_dir: Path) -> None: ...
     def list_instances(self) -> list[str]: ...
     def attach_volume(self, instance_id: str, image_meta: dict, info, device: str,
                       secret_id: str) -> None: ...
@@ -77,6 +98,7 @@ class FakeDriver:
     guests: dict[str, int] = field(default_factory=dict)
     calls: list[tuple[str, str]] = field(default_factory=list)
     volumes: dict[str, dict[str, str]] = field(default_factory=dict)  # instance -> dev -> vol
+    saved: set[str] = field(default_factory=set)  # suspended guests (memory "on disk")
     config_drives: dict[str, ConfigDrive] = field(default_factory=dict)  # instance -> drive
 
     def spawn(self, spec: InstanceSpec) -> None:
@@ -126,7 +148,48 @@ class FakeDriver:
 
     def power_off(self, instance_id: str) -> None:
         self._guest(instance_id)
+        self.saved.discard(instance_id)
         self.guests[instance_id] = states.SHUTDOWN
+
+    def pause(self, instance_id: str) -> None:
+        self._guest(instance_id)
+        self.guests[instance_id] = states.PAUSED
+        self.calls.append(("pause", instance_id))
+
+    def unpause(self, instance_id: str) -> None:
+        self._guest(instance_id)
+        self.guests[instance_id] = states.RUNNING
+        self.calls.append(("unpause", instance_id))
+
+    def suspend(self, instance_id: str) -> None:
+        # as libvirt's managed save: the domain is shut off, its memory kept in a file
+        self._guest(instance_id)
+        self.saved.add(instance_id)
+        self.guests[instance_id] = states.SHUTDOWN
+        self.calls.append(("suspend", instance_id))
+
+    def resume(self, instance_id: str) -> None:
+        self._guest(instance_id)
+        if instance_id not in self.saved:
+            raise InjectedFailure(f"guest {instance_id} has no saved state to resume")
+        self.saved.discard(instance_id)
+        self.guests[instance_id] = states.RUNNING
+        self.calls.append(("resume", instance_id))
+
+    def rebuild(self, instance_id: str, instance_dir: Path, base_image: Path | None,
+                base_format: str, root_gb: int, power_on: bool,
+                config_drive: ConfigDrive | None = None) -> None:
+        """A new vda naming its base (tests read it back); vdb untouched."""
+        self._guest(instance_id)
+        if self.fail_at == "rebuild":
+            raise InjectedFailure("injected failure at rebuild")
+        if base_image is not None:
+            (instance_dir / "disk").write_text(f"overlay on {base_image}")
+        if config_drive is not None:
+            self.config_drives[instance_id] = config_drive
+        self.saved.discard(instance_id)
+        self.guests[instance_id] = states.RUNNING if power_on else states.SHUTDOWN
+        self.calls.append(("rebuild", instance_id))
 
     def power_on(self, instance_id: str) -> None:
         self._guest(instance_id)
@@ -134,6 +197,7 @@ class FakeDriver:
 
     def reboot(self, instance_id: str, hard: bool) -> None:
         self._guest(instance_id)
+        self.saved.discard(instance_id)
         self.guests[instance_id] = states.RUNNING
 
     def power_state(self, instance_id: str) -> int:
@@ -146,6 +210,21 @@ class FakeDriver:
 
         create_blank(dest, 1)
         return "qcow2"
+
+    def rescue(self, spec: InstanceSpec) -> None:
+        self._guest(spec.id)
+        if self.fail_at == "rescue":
+            raise InjectedFailure("injected failure at rescue")
+        (spec.instance_dir / "disk.rescue").write_text(f"copy of {spec.base_image}")
+        self.saved.discard(spec.id)
+        self.guests[spec.id] = states.RUNNING
+        self.calls.append(("rescue", spec.id))
+
+    def unrescue(self, instance_id: str, instance_dir: Path) -> None:
+        self._guest(instance_id)
+        (instance_dir / "disk.rescue").unlink(missing_ok=True)
+        self.guests[instance_id] = states.RUNNING
+        self.calls.append(("unrescue", instance_id))
 
     def list_instances(self) -> list[str]:
         return list(self.guests)

@@ -19,6 +19,10 @@ class ImageClient(ServiceClient):
         with resp:
             yield from resp.iter_content(chunk_size)
 
+    def list(self, filters: dict[str, str]) -> list[dict]:
+        """One page of ``GET /v2/images`` with these filters (image properties too)."""
+        return self._call("GET", "/v2/images", params=filters).json()["images"]
+
     def create(self, body: dict) -> dict:
         return self._call("POST", "/v2/images", json=body).json()
 

@@ -56,7 +56,8 @@ EVENT_NAMES: Mapping[str, str] = {
     "pause": "compute_pause_instance", "unpause": "compute_unpause_instance",
     "suspend": "compute_suspend_instance", "resume": "compute_resume_instance",
     "backup": "compute_backup_instance", "soft_delete": "compute_soft_delete_instance",
-    "restore": "compute_restore_instance"}
+    "restore": "compute_restore_instance", "rescue": "compute_rescue_instance",
+    "unrescue": "compute_unrescue_instance"}
 #: The event of scheduling, recorded by the API when no host can take a new server.
 SCHEDULE_EVENT = "conductor_schedule_and_build_instances"
 SUCCESS, ERROR = "Success", "Error"

@@ -135,6 +135,9 @@ class Instance(Base):
     user_data: Mapped[str | None] = mapped_column(Text, nullable=True)  # base64, as given
     config_drive: Mapped[bool] = mapped_column(Boolean, default=False)
     block_devices: Mapped[list] = mapped_column(JSON, default=list)
+    # lock: who locked it ("owner" or "admin", None: unlocked) and why (2.73)
+    locked_by: Mapped[str | None] = mapped_column(String(5), nullable=True)
+    locked_reason: Mapped[str | None] = mapped_column(String(255), nullable=True)
     fault: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     launched_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     terminated_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)

@@ -125,27 +125,71 @@ def _update(extra: dict) -> dict:
 UPDATE_SERVER = _update({})
 UPDATE_SERVER_V219 = _update({"description": DESCRIPTION})
 
-#: ``POST /servers/{id}/action``: exactly one of the actions minicloud offers.
-SERVER_ACTION = {
-    "type": "object", "minProperties": 1, "maxProperties": 1,
-    "properties": {
-        "os-start": {},
-        "os-stop": {},
-        "reboot": {"type": "object",
-                   "properties": {"type": {"type": "string", "enum": [
-                       "HARD", "Hard", "hard", "SOFT", "Soft", "soft"]}},
-                   "required": ["type"], "additionalProperties": False},
-        "createImage": {"type": "object",
-                        "properties": {"name": NAME, "metadata": METADATA},
-                        "required": ["name"], "additionalProperties": False},
-        "os-getConsoleOutput": {"type": "object",
-                                "properties": {"length": {
-                                    "type": ["integer", "string", "null"],
-                                    "pattern": r"^-?[0-9]+$", "minimum": -1}},
-                                "additionalProperties": False},
-    },
-    "additionalProperties": False,
+_NO_BODY = {}  # pause, suspend, unlock...: Nova reads no body ({"pause": null} as sent)
+_ACTIONS = {
+    "os-start": _NO_BODY,
+    "os-stop": _NO_BODY,
+    "reboot": {"type": "object",
+               "properties": {"type": {"type": "string", "enum": [
+                   "HARD", "Hard", "hard", "SOFT", "Soft", "soft"]}},
+               "required": ["type"], "additionalProperties": False},
+    "createImage": {"type": "object",
+                    "properties": {"name": NAME, "metadata": METADATA},
+                    "required": ["name"], "additionalProperties": False},
+    "os-getConsoleOutput": {"type": "object",
+                            "properties": {"length": {
+                                "type": ["integer", "string", "null"],
+                                "pattern": r"^-?[0-9]+$", "minimum": -1}},
+                            "additionalProperties": False},
+    "createBackup": {"type": "object",
+                     "properties": {"name": NAME, "backup_type": {"type": "string"},
+                                    "rotation": {"type": ["integer", "string"],
+                                                 "pattern": r"^[0-9]+$", "minimum": 0,
+                                                 "maximum": 0x7FFFFFFF, "minLength": 1},
+                                    "metadata": METADATA},
+                     "required": ["name", "backup_type", "rotation"],
+                     "additionalProperties": False},
+    "lock": _NO_BODY, "unlock": _NO_BODY, "pause": _NO_BODY, "unpause": _NO_BODY,
+    "suspend": _NO_BODY, "resume": _NO_BODY, "restore": _NO_BODY, "forceDelete": _NO_BODY,
+    "rescue": {"type": ["object", "null"],
+               "properties": {"adminPass": {"type": "string"}, "rescue_image_ref": UUID},
+               "additionalProperties": False},
+    "unrescue": _NO_BODY,
 }
+_REBUILD = {
+    "imageRef": UUID, "name": NAME, "adminPass": {"type": "string"}, "metadata": METADATA,
+    "preserve_ephemeral": BOOLEAN,
+    "OS-DCF:diskConfig": {"type": "string", "enum": ["AUTO", "MANUAL"]},
+    "accessIPv4": _CREATE_SERVER["accessIPv4"], "accessIPv6": _CREATE_SERVER["accessIPv6"],
+}
+_USER_DATA = {"oneOf": [_CREATE_SERVER["user_data"], {"type": "null"}]}
+_LOCK_V273 = {"type": ["object", "null"],
+              "properties": {"locked_reason": {"type": "string", "minLength": 1,
+                                               "maxLength": 255}},
+              "additionalProperties": False}
+
+
+def _server_action(rebuild_extra: dict, lock: dict = _NO_BODY) -> dict:
+    rebuild = {"type": "object", "properties": {**_REBUILD, **rebuild_extra},
+               "required": ["imageRef"], "additionalProperties": False}
+    return {"type": "object", "minProperties": 1, "maxProperties": 1,
+            "properties": {**_ACTIONS, "rebuild": rebuild, "lock": lock},
+            "additionalProperties": False}
+
+
+#: ``POST /servers/{id}/action``: exactly one of the actions minicloud offers. ``rebuild``
+#: gains description at 2.19, key_name at 2.54, user_data at 2.57 (personality files are
+#: not offered); ``lock`` takes a ``locked_reason`` from 2.73.
+SERVER_ACTION = _server_action({})
+SERVER_ACTION_V219 = _server_action({"description": DESCRIPTION})
+SERVER_ACTION_V254 = _server_action({"description": DESCRIPTION,
+                                     "key_name": {"oneOf": [NAME, {"type": "null"}]}})
+SERVER_ACTION_V257 = _server_action({"description": DESCRIPTION,
+                                     "key_name": {"oneOf": [NAME, {"type": "null"}]},
+                                     "user_data": _USER_DATA})
+SERVER_ACTION_V273 = _server_action({"description": DESCRIPTION,
+                                     "key_name": {"oneOf": [NAME, {"type": "null"}]},
+                                     "user_data": _USER_DATA}, _LOCK_V273)
 
 # -- server tags (2.26) ----------------------------------------------------------------------
 #: ``PUT /servers/{id}/tags``: the whole set (at most MAX_TAGS: checked with Nova's message).

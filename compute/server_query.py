@@ -140,10 +140,11 @@ SORT_KEYS: dict[str, Callable[[Instance], object]] = {
     "terminated_at": lambda i: i.terminated_at or dt.datetime.min,
     "key_name": lambda i: i.key_name or "", "image_ref": lambda i: i.image_id or "",
     "instance_type_id": lambda i: i.flavor_id, "progress": lambda i: i.progress,
-    "hostname": lambda i: i.name, "locked": lambda i: False,
+    "hostname": lambda i: i.name, "locked": lambda i: i.locked_by is not None,
+    "locked_by": lambda i: i.locked_by or "",
     **{key: (lambda i: 0) for key in (
         "access_ip_v4", "access_ip_v6", "auto_disk_config", "config_drive", "kernel_id",
-        "launch_index", "locked_by", "ramdisk_id", "root_device_name")}}
+        "launch_index", "ramdisk_id", "root_device_name")}}
 #: Keys Nova accepts but ignores before 2.75 (and refuses from 2.75).
 IGNORED_SORT_KEYS = frozenset({
     "architecture", "cell_name", "cleaned", "default_ephemeral_device",
@@ -166,7 +167,10 @@ PAGING = frozenset({"limit", "marker", "sort_key", "sort_dir", "all_projects", "
                     "soft_deleted"})
 STATUS_STATES = {"ACTIVE": states.ACTIVE, "BUILD": states.BUILDING, "SHUTOFF": states.STOPPED,
                  "ERROR": states.ERROR, "DELETED": states.DELETED,
-                 "REBOOT": states.ACTIVE, "HARD_REBOOT": states.ACTIVE}
+                 "REBOOT": states.ACTIVE, "HARD_REBOOT": states.ACTIVE,
+                 "PAUSED": states.PAUSED_VM, "SUSPENDED": states.SUSPENDED_VM,
+                 "SOFT_DELETED": states.SOFT_DELETED, "REBUILD": states.ACTIVE,
+                 "RESCUE": states.RESCUED}
 
 
 def _timestamp(raw: str, name: str) -> dt.datetime:
@@ -219,7 +223,8 @@ class ServerQuery:
             "task_state": lambda i: i.task_state, "key_name": lambda i: i.key_name,
             "availability_zone": lambda i: i.availability_zone,
             "power_state": lambda i: str(i.power_state),
-            "locked": lambda i: "false", "ip": lambda i: None, "ip6": lambda i: None,
+            "locked": lambda i: str(i.locked_by is not None).lower(),
+            "ip": lambda i: None, "ip6": lambda i: None,
             "reservation_id": lambda i: i.reservation_id or f"r-{i.id[:8]}"}
         if key in server_tags.FILTERS:
             return server_tags.matches(key, value, {t.tag for t in inst.tags})

@@ -57,6 +57,12 @@ def flavor_dict(flavor: Flavor) -> dict:
             "extra_specs": {s.key: s.value for s in flavor.extra_specs}}
 
 
+def check_lock(ctx: AuthContext, inst: Instance) -> None:
+    """A locked server refuses state changes to everyone but admins (Nova's 409)."""
+    if inst.locked_by is not None and not ctx.is_admin:
+        raise Conflict(f"Instance {inst.id} is locked")
+
+
 def root_bdm(inst: Instance) -> dict | None:
     """The block device a volume-backed server boots from (None: it boots from an image)."""
     return next((b for b in inst.block_devices if b.get("boot_index") == 0), None)
@@ -65,8 +71,10 @@ def root_bdm(inst: Instance) -> dict | None:
 class ComputeService:
     def __init__(self, db: Database, image_client: Callable[[str], ImageClient],
                  volume_client: Callable[[str], VolumeClient] | None = None,
-                 limits: quotas.Limits | None = None) -> None:
+                 limits: quotas.Limits | None = None, reclaim_interval: float = 0.0) -> None:
         self.db = db
+        # [compute] reclaim_instance_interval: > 0 makes DELETE a soft delete
+        self.reclaim_interval = reclaim_interval
         self.limits = limits or quotas.Limits(-1, -1, -1)
         self.image_client = image_client  # token -> client acting for that caller
         self.volume_client = volume_client
@@ -138,6 +146,7 @@ class ComputeService:
         one key (404 when it is not there); returns the metadata after the change."""
         with self.db.session() as s:
             inst = self._visible(s, ctx, server_id)
+            check_lock(ctx, inst)
             metadata = {} if replace else dict(inst.metadata_ or {})
             if remove is not None:
                 if remove not in metadata:
@@ -392,29 +401,35 @@ class ComputeService:
 
     # -- actions ---------------------------------------------------------------------------
     def start_action(self, ctx: AuthContext, server_id: str, name: str,
-                     params: dict | None = None) -> Instance:
-        """Move the instance into the action's task state (CAS) and enqueue the work."""
+                     params: dict | None = None, values: dict | None = None) -> Instance:
+        """Move the instance into the action's task state (CAS, together with ``values``)
+        and enqueue the work. A locked server refuses non-admins (409)."""
         action = states.ACTIONS[name]
         with self.db.session() as s:
             inst = self._visible(s, ctx, server_id)
+            if action.locked_out:
+                check_lock(ctx, inst)
             cond = [Instance.id == inst.id, Instance.vm_state.in_(action.allowed)]
             if not action.any_task:
                 cond.append(Instance.task_state.is_(None))
-            done = s.execute(update(Instance).where(*cond).values(task_state=action.task))
+            done = s.execute(update(Instance).where(*cond).values(task_state=action.task,
+                                                                  **(values or {})))
             if done.rowcount != 1:
                 busy = f" and task_state {inst.task_state}" if inst.task_state else ""
                 raise Conflict(f"Cannot '{action.api_name}' instance {inst.id} while it is in "
                                f"vm_state {inst.vm_state}{busy}")
             # The event log: the action, under this request's id, which its task carries.
             request_id = instance_actions.record(s, inst.id, ctx, name)
-            if name == "delete":
+            if name in ("delete", "force_delete"):
                 s.execute(update(ComputeTask).where(
                     ComputeTask.instance_id == inst.id, ComputeTask.state == "pending")
                     .values(state="cancelled"))
                 if inst.host is None:  # never scheduled: nothing on any host
                     self._finish_delete(s, inst.id)
                     return inst
-            s.add(ComputeTask(instance_id=inst.id, host=inst.host, action=name,
+            # forceDelete is the agent's delete (one task, one undo path)
+            s.add(ComputeTask(instance_id=inst.id, host=inst.host,
+                              action="delete" if name == "force_delete" else name,
                               params={**(params or {}), "request_id": request_id}))
             return inst
 
@@ -426,14 +441,23 @@ class ComputeService:
             terminated_at=utcnow(), deleted_at=utcnow()))
 
     def delete_server(self, ctx: AuthContext, server_id: str) -> None:
-        self.start_action(ctx, server_id, "delete")
+        """Delete it; with a reclaim interval a server that ran on a host is soft-deleted
+        instead (a soft-deleted one deleted again goes for good)."""
+        inst = self.get_server(ctx, server_id)
+        soft = (self.reclaim_interval > 0 and inst.host is not None
+                and inst.vm_state in states.ACTIONS["soft_delete"].allowed)
+        self.start_action(ctx, server_id, "soft_delete" if soft else "delete")
 
     def snapshot(self, ctx: AuthContext, server_id: str, name: str,
-                 metadata: dict[str, str]) -> str:
-        """Create the snapshot image (queued) as the caller, then let the agent fill it."""
+                 metadata: dict[str, str], action: str = "snapshot",
+                 properties: dict | None = None, params: dict | None = None) -> str:
+        """Create the snapshot image (queued) as the caller, then let the agent fill it;
+        ``action`` "backup" makes a createBackup (``properties`` say its type, ``params``
+        its rotation)."""
         inst = self.get_server(ctx, server_id)
-        if inst.vm_state not in states.ACTIONS["snapshot"].allowed or inst.task_state:
-            raise Conflict(f"Cannot 'createImage' instance {inst.id} while it is in vm_state "
+        api_name = states.ACTIONS[action].api_name
+        if inst.vm_state not in states.ACTIONS[action].allowed or inst.task_state:
+            raise Conflict(f"Cannot '{api_name}' instance {inst.id} while it is in vm_state "
                            f"{inst.vm_state}")
         if root_bdm(inst) is not None:
             raise BadRequest(f"Server {inst.id} boots from a volume: snapshots of a volume-"
@@ -442,14 +466,15 @@ class ComputeService:
         body = {"name": name, "disk_format": fmt, "container_format": "bare",
                 "visibility": "private", "image_type": "snapshot",
                 "instance_uuid": inst.id, "base_image_ref": inst.image_id or "",
-                "owner_user_name": ctx.user_name, **metadata}
+                "owner_user_name": ctx.user_name, **metadata, **(properties or {})}
         for key in ("hw_firmware_type", "hw_machine_type", "hw_disk_bus", "os_distro",
                     "architecture"):
             if key in inst.image_meta and key not in body:
                 body[key] = inst.image_meta[key]
         image = self.image_client(ctx.token).create(body)
         try:
-            self.start_action(ctx, server_id, "snapshot", {"image_id": image["id"]})
+            self.start_action(ctx, server_id, action,
+                              {**(params or {}), "image_id": image["id"]})
         except MinicloudError:
             self.image_client(ctx.token).delete(image["id"])
             raise
@@ -480,6 +505,7 @@ class ComputeService:
             raise BadRequest(f"Invalid volume: {volume_id} is already attached to "
                              f"server {inst.id}.")
         action = states.ACTIONS["attach_volume"]
+        check_lock(ctx, inst)
         if inst.vm_state not in action.allowed or inst.task_state:
             raise Conflict(f"Cannot 'attach_volume' instance {inst.id} while it is in "
                            f"vm_state {inst.vm_state}")

@@ -153,8 +153,9 @@ def _full(inst: Instance, viewer: Viewer) -> dict:
         "OS-EXT-STS:power_state": inst.power_state,
         "os-extended-volumes:volumes_attached": _volumes_attached(inst, viewer),
         "security_groups": [{"name": "default"}],
-        "locked": False, "locked_reason": None, "description": inst.description,
-        "tags": [t.tag for t in inst.tags], "trusted_image_certificates": None, "server_groups": [],
+        "locked": inst.locked_by is not None, "locked_reason": inst.locked_reason,
+        "description": inst.description, "tags": [t.tag for t in inst.tags],
+        "trusted_image_certificates": None, "server_groups": [],
         "pinned_availability_zone": None,
     }
     if status in PROGRESS_STATUSES:
@@ -185,6 +186,24 @@ def server_updated(inst: Instance, viewer: Viewer) -> dict:
     if viewer.mv.at_least(75):
         return body
     return {k: v for k, v in body.items() if k in UPDATE_FIELDS}
+
+
+#: What a rebuild adds to the short body before 2.75 (from 2.75: a full show).
+REBUILD_SINCE: Mapping[str, int] = {"key_name": 54, "user_data": 57}
+
+
+def server_rebuilt(inst: Instance, viewer: Viewer, admin_pass: str = "") -> dict:
+    """The body of a ``rebuild`` action: the update's short body (with ``key_name`` from
+    2.54 and ``user_data`` from 2.57) before 2.75, a full show after (``user_data`` in
+    place of ``OS-EXT-SRV-ATTR:user_data``); always ``adminPass`` (Nova's
+    ``enable_instance_password`` default)."""
+    full = server_detail(inst, viewer)
+    full.pop("OS-EXT-SRV-ATTR:user_data", None)
+    extra = shape({"key_name": inst.key_name, "user_data": inst.user_data}, viewer.mv,
+                  REBUILD_SINCE)
+    body = full if viewer.mv.at_least(75) else {
+        k: v for k, v in full.items() if k in UPDATE_FIELDS}
+    return {**body, **extra, "adminPass": admin_pass}
 
 
 def server_created(inst: Instance, viewer: Viewer, admin_pass: str = "") -> dict:

@@ -166,6 +166,9 @@ OPTIONS: tuple[Option, ...] = (
            "Seconds an unused base image stays in `_base/` before the cache manager removes it."),
     Option("compute", "periodic_interval", "float", 10.0,
            "Seconds between the agent's periodic tasks (power-state sync, image cache)."),
+    Option("compute", "reclaim_instance_interval", "float", 0.0,
+           "Seconds a deleted server stays SOFT_DELETED (powered off, disks and claim kept; "
+           "`restore` brings it back) before the agent reclaims it. 0: delete at once."),
     Option("compute", "use_direct_url", "bool", True,
            "Copy base images straight from the image store when it is on this host (the "
            "seeds' `filesystems` option); else stream them over the image API."),
@@ -194,6 +197,9 @@ OPTIONS: tuple[Option, ...] = (
            "this host's address towards the portal). Initiator names are not authenticated: "
            "CHAP is the control."),
     Option("volume", "quota_volumes", "int", 10, "Volumes per project (-1: unlimited)."),
+    Option("volume", "storage_availability_zone", "str", "nova",
+           "Availability zone of this cloud's volumes: new volumes are in it and the volume "
+           "API lists it (Cinder's option of the same name)."),
     Option("volume", "quota_gigabytes", "int", 100,
            "Gigabytes of volumes per project (-1: unlimited)."),
     Option("volume", "task_timeout", "float", 60.0,

@@ -65,9 +65,19 @@ class FakeImages:
         yield RAW
 
     def create(self, body: dict) -> dict:
-        image_id = f"5e7c8a46-6f4f-4b8e-9d4c-{len(self.images):012d}"
+        # numbered by a counter: ids stay unique after deletes (backup rotation deletes)
+        self.created = getattr(self, "created", len(self.images)) + 1
+        image_id = f"5e7c8a46-6f4f-4b8e-9d4c-{self.created:012d}"
         self.images[image_id] = dict(body, id=image_id, status="queued")
         return self.images[image_id]
+
+    def list(self, filters: dict[str, str]) -> list[dict]:
+        """Images whose properties equal ``filters`` (paging and sort keys aside), newest
+        first (as ``sort_key=created_at&sort_dir=desc``)."""
+        props = {k: v for k, v in filters.items()
+                 if k not in ("sort_key", "sort_dir", "limit", "marker")}
+        return [i for i in reversed(self.images.values())
+                if all(str(i.get(k)) == v for k, v in props.items())]
 
     def upload(self, image_id: str, chunks: Iterator[bytes]) -> None:
         b"".join(chunks)

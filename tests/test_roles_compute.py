@@ -35,6 +35,8 @@ MEMBER_ROUTES = {
         "2.85"),
     ("DELETE", f"{ATT}/<volume_id>"): (
         "/v2.1/servers/{server}/os-volume_attachments/" + VOLUME_IDS[0], None, "2.1"),
+    ("DELETE", f"{S}/os-server-password"): ("/v2.1/servers/{server}/os-server-password",
+                                            None, "2.1"),
     ("PUT", f"{S}/tags"): ("/v2.1/servers/{server}/tags", {"tags": ["a"]}, "2.26"),
     ("DELETE", f"{S}/tags"): ("/v2.1/servers/{server}/tags", None, "2.26"),
     ("PUT", f"{S}/tags/<tag>"): ("/v2.1/servers/{server}/tags/a", None, "2.26"),
@@ -74,7 +76,11 @@ ADMIN_ROUTES = {
         "/v2.1/os-keypairs/k?user_id=another-user", None, "2.10"),
 }
 ACTIONS = ({"os-start": None}, {"os-stop": None}, {"reboot": {"type": "SOFT"}},
-           {"createImage": {"name": "snap"}}, {"os-getConsoleOutput": {"length": 1}})
+           {"createImage": {"name": "snap"}}, {"os-getConsoleOutput": {"length": 1}},
+           {"lock": None}, {"unlock": None}, {"pause": None}, {"unpause": None},
+           {"suspend": None}, {"resume": None}, {"restore": None}, {"forceDelete": None},
+           {"rebuild": {"imageRef": IMAGE_ID}}, {"rescue": None}, {"unrescue": None},
+           {"createBackup": {"name": "b", "backup_type": "daily", "rotation": 1}})
 ADMIN_READS = ("/v2.1/os-services", "/v2.1/os-hypervisors", "/v2.1/os-hypervisors/detail",
                "/v2.1/os-availability-zone/detail", "/v2.1/os-aggregates",
                "/v2.1/servers?all_tenants=1", "/v2.1/os-hosts", "/v2.1/os-hosts/node1",
@@ -150,10 +156,28 @@ def test_reader_reads(compute_env, server_id):
                  f"/v2.1/servers/{server_id}/os-volume_attachments/{VOLUME_IDS[0]}",
                  "/v2.1/flavors/detail", "/v2.1/flavors/6/os-extra_specs", "/v2.1/limits",
                  f"/v2.1/os-quota-sets/{project}", f"/v2.1/os-quota-sets/{project}/detail",
-                 "/v2.1/os-availability-zone", f"/v2.1/os-simple-tenant-usage/{project}"):
+                 "/v2.1/os-availability-zone", f"/v2.1/os-simple-tenant-usage/{project}",
+                 f"/v2.1/servers/{server_id}/ips",
+                 f"/v2.1/servers/{server_id}/os-server-password"):
         assert reader.get(path).status_code == 200, path
     for path in (f"/v2.1/servers/{server_id}/tags", f"/v2.1/servers/{server_id}/tags/t",
                  f"/v2.1/servers/{server_id}/os-instance-actions"):
         assert reader.get(path, headers=mv("2.96")).status_code in (200, 204), path
     (listed,) = reader.get("/v2.1/servers").get_json()["servers"]
     assert listed["id"] == server_id
+
+
+def test_unlocking_another_sides_lock_needs_the_override(compute_env, server_id):
+    """An admin's lock: the owner may not lift it (403, unlock_override is admin-only) nor
+    act on the server (409); the admin may. The owner's own lock it lifts itself."""
+    env = compute_env
+    action = f"/v2.1/servers/{server_id}/action"
+    assert env.admin.post(action, json={"lock": None}).status_code == 202
+    err(env.alice.post(action, json={"unlock": None}), 403, "unlock_override")
+    err(env.alice.post(action, json={"os-stop": None}), 409,
+        f"Instance {server_id} is locked")
+    assert env.admin.post(action, json={"unlock": None}).status_code == 202
+    assert env.alice.post(action, json={"lock": None}).status_code == 202
+    assert env.alice.post(action, json={"unlock": None}).status_code == 202
+    shown = env.alice.get(f"/v2.1/servers/{server_id}", headers=mv("2.73")).get_json()
+    assert (shown["server"]["locked"], shown["server"]["locked_reason"]) == (False, None)

@@ -25,7 +25,12 @@ WRITES: dict[tuple[str, str], list[tuple[object, str]]] = {
         ({"os-extend": {"new_size": 2}}, ""), ({"os-set_bootable": {"bootable": True}}, ""),
         ({"os-reset_status": {"status": "error"}}, ""), ({"os-force_delete": {}}, ""),
         ({"os-set_image_metadata": {"metadata": {"k": "v"}}}, ""),
-        ({"os-unset_image_metadata": {"key": "image_name"}}, "")],
+        ({"os-unset_image_metadata": {"key": "image_name"}}, ""),
+        ({"os-update_readonly_flag": {"readonly": True}}, ""), ({"os-reserve": {}}, ""),
+        ({"os-unreserve": {}}, ""), ({"os-begin_detaching": {}}, ""),
+        ({"os-roll_detaching": {}}, ""),
+        ({"os-attach": {"instance_uuid": SERVER, "mountpoint": "/dev/vdc"}}, ""),
+        ({"os-detach": {}}, ""), ({"os-force_detach": {}}, "")],
     ("POST", "/volumes/<volume_id>/metadata"): [({"metadata": {"k": "v"}}, "")],
     ("PUT", "/volumes/<volume_id>/metadata"): [({"metadata": {"k": "v"}}, "")],
     ("PUT", "/volumes/<volume_id>/metadata/<key>"): [({"meta": {"keep": "x"}}, "")],
@@ -35,6 +40,28 @@ WRITES: dict[tuple[str, str], list[tuple[object, str]]] = {
     ("PUT", "/attachments/<attachment_id>"): [({"attachment": {"connector": CONNECTOR}}, "")],
     ("POST", "/attachments/<attachment_id>/action"): [({"os-complete": None}, "")],
     ("DELETE", "/attachments/<attachment_id>"): [(None, "")],
+    ("POST", "/types"): [({"volume_type": {"name": "r"}}, "")],
+    ("PUT", "/types/<type_id>"): [({"volume_type": {"name": "r"}}, "")],
+    ("DELETE", "/types/<type_id>"): [(None, "")],
+    ("POST", "/types/<type_id>/extra_specs"): [({"extra_specs": {"k": "v"}}, "")],
+    ("PUT", "/types/<type_id>/extra_specs/<key>"): [({"keep": "v"}, "")],
+    ("DELETE", "/types/<type_id>/extra_specs/<key>"): [(None, "")],
+    ("POST", "/types/<type_id>/action"): [
+        ({"addProjectAccess": {"project": "{project}"}}, ""),
+        ({"removeProjectAccess": {"project": "{project}"}}, "")],
+    ("PUT", "/os-quota-sets/<target>"): [({"quota_set": {"volumes": 1}}, "")],
+    ("DELETE", "/os-quota-sets/<target>"): [(None, "")],
+    ("PUT", "/os-quota-class-sets/<class_name>"): [({"quota_class_set": {"volumes": 1}}, "")],
+    ("POST", "/qos-specs"): [({"qos_specs": {"name": "r"}}, "")],
+    ("PUT", "/qos-specs/<qos_id>"): [({"qos_specs": {"k": "v"}}, "")],
+    ("PUT", "/qos-specs/<qos_id>/delete_keys"): [({"keys": ["k"]}, "")],
+    ("DELETE", "/qos-specs/<qos_id>"): [(None, "")],
+    **{(method, prefix + rule): requests for prefix in ("/os-volume-transfer",
+                                                       "/volume-transfers")
+       for method, rule, requests in (
+           ("POST", "", [({"transfer": {"volume_id": "{vol}"}}, "")]),
+           ("DELETE", "/<transfer_id>", [(None, "")]),
+           ("POST", "/<transfer_id>/accept", [({"accept": {"auth_key": "{key}"}}, "")]))},
 }
 
 #: Admin-only operations (rule:admin_api): a member of the owning project gets 403.
@@ -43,6 +70,27 @@ ADMIN_ONLY: list[tuple[str, str, object]] = [
     ("POST", "/volumes/{vol}/action", {"os-reset_status": {"status": "error"}}),
     ("POST", "/volumes/{vol}/action", {"os-force_delete": {}}),
     ("GET", "/os-services", None),
+    ("POST", "/volumes/{vol}/action", {"os-force_detach": {}}),
+    ("POST", "/types", {"volume_type": {"name": "m"}}),
+    ("PUT", "/types/{type}", {"volume_type": {"name": "m"}}),
+    ("DELETE", "/types/{type}", None),
+    ("POST", "/types/{type}/extra_specs", {"extra_specs": {"k": "v"}}),
+    ("PUT", "/types/{type}/extra_specs/keep", {"keep": "v"}),
+    ("DELETE", "/types/{type}/extra_specs/keep", None),
+    ("POST", "/types/{type}/action", {"addProjectAccess": {"project": "{project}"}}),
+    ("GET", "/types/{type}/os-volume-type-access", None),
+    ("PUT", "/os-quota-sets/{project}", {"quota_set": {"volumes": 1}}),
+    ("DELETE", "/os-quota-sets/{project}", None),
+    ("GET", "/os-quota-class-sets/default", None),
+    ("PUT", "/os-quota-class-sets/default", {"quota_class_set": {"volumes": 1}}),
+    ("GET", "/qos-specs", None),
+    ("POST", "/qos-specs", {"qos_specs": {"name": "m"}}),
+    ("GET", "/qos-specs/{qos}", None),
+    ("PUT", "/qos-specs/{qos}", {"qos_specs": {"k": "v"}}),
+    ("PUT", "/qos-specs/{qos}/delete_keys", {"keys": ["k"]}),
+    ("GET", "/qos-specs/{qos}/associate?vol_type_id={type}", None),
+    ("GET", "/qos-specs/{qos}/disassociate_all", None),
+    ("DELETE", "/qos-specs/{qos}", None),
 ]
 
 
@@ -56,13 +104,19 @@ def _fill(value, ids: dict[str, str]):
 
 def _path(rule: str, prefix: str, project: str, ids: dict[str, str]) -> str:
     path = (prefix.replace("<project_id>", project) + rule).replace("<volume_id>", ids["vol"])
-    return path.replace("<attachment_id>", ids["att"]).replace("<key>", "keep")
+    for name, value in (("<attachment_id>", ids["att"]), ("<key>", "keep"),
+                        ("<type_id>", ids["type"]), ("<transfer_id>", ids["tr"]),
+                        ("<target>", project), ("<class_name>", "default"),
+                        ("<qos_id>", ids["qos"])):
+        path = path.replace(name, value)
+    return path
 
 
 @pytest.fixture
 def owned(volenv):
-    """alice's (a member's) available volume made from an image, with metadata, and a
-    reserved attachment on a second volume."""
+    """alice's (a member's) available volume made from an image, with metadata, a
+    reserved attachment on a second volume, a third volume offered for transfer, and a
+    private volume type (with extra spec ``keep``) her project is listed on, and qos-specs."""
     vol = volenv.create(name="owned", imageRef="raw-img", metadata={"keep": "1"})
     volenv.wait(vol["id"], "available")
     other = volenv.create(name="attached")
@@ -70,7 +124,22 @@ def owned(volenv):
     att = volenv.alice.post("/v3/attachments", headers=MV, json={"attachment": {
         "volume_uuid": other["id"], "instance_uuid": SERVER}})
     assert att.status_code == 200, att.json
-    return {"vol": vol["id"], "att": att.json["attachment"]["id"], "other": other["id"]}
+    offered = volenv.create(name="offered")
+    volenv.wait(offered["id"], "available")
+    tr = volenv.alice.post("/v3/os-volume-transfer", json={"transfer": {
+        "volume_id": offered["id"]}})
+    assert tr.status_code == 202, tr.json
+    vtype = volenv.admin.post("/v3/types", json={"volume_type": {
+        "name": "private", "os-volume-type-access:is_public": False,
+        "extra_specs": {"keep": "1"}}}).json["volume_type"]
+    assert volenv.admin.post(f"/v3/types/{vtype['id']}/action", json={"addProjectAccess": {
+        "project": volenv.alice.project_id}}).status_code == 202
+    qos = volenv.admin.post("/v3/qos-specs", json={"qos_specs": {"name": "q", "k": "v"}})
+    return {"qos": qos.json["qos_specs"]["id"],
+            "vol": vol["id"], "att": att.json["attachment"]["id"], "other": other["id"],
+            "offered": offered["id"], "tr": tr.json["transfer"]["id"],
+            "key": tr.json["transfer"]["auth_key"], "type": vtype["id"],
+            "project": volenv.alice.project_id}
 
 
 def test_the_table_covers_every_write_route(volenv):
@@ -94,33 +163,49 @@ def test_reader_is_refused_every_write_and_nothing_changes(volenv, owned):
     att = volenv.alice.get(f"/v3/attachments/{owned['att']}", headers=MV).json["attachment"]
     assert att["status"] == "reserved"
     names = {v["name"] for v in volenv.alice.get("/v3/volumes").json["volumes"]}
-    assert names == {"owned", "attached"}
+    assert names == {"owned", "attached", "offered"}
+    assert volenv.show(owned["offered"])["status"] == "awaiting-transfer"
+    vtype = volenv.admin.get(f"/v3/types/{owned['type']}").json["volume_type"]
+    assert (vtype["name"], vtype["extra_specs"]) == ("private", {"keep": "1"})
+    access = volenv.admin.get(f"/v3/types/{owned['type']}/os-volume-type-access").json
+    assert [a["project_id"] for a in access["volume_type_access"]] == [owned["project"]]
+    quota = volenv.admin.get(f"/v3/os-quota-sets/{owned['project']}").json["quota_set"]
+    assert quota["volumes"] == 10
+    assert volenv.admin.get(f"/v3/qos-specs/{owned['qos']}").json["qos_specs"]["specs"] == \
+        {"k": "v"}
 
 
 def test_reader_still_reads(volenv, owned):
     reader, vid = volenv.reader, owned["vol"]
     assert reader.get(f"/v3/volumes/{vid}", headers=MV).json["volume"]["name"] == "owned"
     listed = reader.get(f"/v3/{reader.project_id}/volumes/detail", headers=MV).json
-    assert {v["id"] for v in listed["volumes"]} == {vid, owned["other"]}
+    assert {v["id"] for v in listed["volumes"]} == {vid, owned["other"], owned["offered"]}
     assert reader.get(f"/v3/volumes/{vid}/metadata").json == {"metadata": {"keep": "1"}}
     assert reader.get(f"/v3/volumes/{vid}/metadata/keep").json == {"meta": {"keep": "1"}}
     shown = reader.post(f"/v3/volumes/{vid}/action", json={"os-show_image_metadata": None})
     assert shown.status_code == 200 and shown.json["metadata"]["image_id"] == "raw-img"
     atts = reader.get("/v3/attachments", headers=MV).json["attachments"]
     assert [a["id"] for a in atts] == [owned["att"]]
-    assert reader.get("/v3/limits").json["limits"]["absolute"]["totalVolumesUsed"] == 2
+    assert reader.get("/v3/limits").json["limits"]["absolute"]["totalVolumesUsed"] == 3
     assert reader.get(f"/v3/os-quota-sets/{reader.project_id}").status_code == 200
-    assert reader.get("/v3/types").status_code == 200
+    assert owned["type"] in {t["id"] for t in reader.get("/v3/types").json["volume_types"]}
+    assert reader.get(f"/v3/types/{owned['type']}/extra_specs").json == {"extra_specs": {}}
+    assert reader.get(f"/v3/os-volume-transfer/{owned['tr']}").json["transfer"][
+        "volume_id"] == owned["offered"]
+    assert [t["id"] for t in reader.get("/v3/os-volume-transfer/detail").json[
+        "transfers"]] == [owned["tr"]]
     assert reader.get("/v3/volumes/summary", headers=MV).json["volume-summary"][
-        "total_count"] == 2
+        "total_count"] == 3
 
 
 def test_member_is_refused_admin_only_operations(volenv, owned):
     for method, path, body in ADMIN_ONLY:
-        resp = volenv.alice._call(method, "/v3" + path.format(**owned), json=body,
+        resp = volenv.alice._call(method, "/v3" + path.format(**owned), json=_fill(body, owned),
                                   headers=MV)
         err(resp, 403, "policy")
     assert volenv.show(owned["vol"])["status"] == "available"
+    assert volenv.admin.get(f"/v3/types/{owned['type']}").json["volume_type"]["name"] == \
+        "private"
 
 
 def test_member_writes_and_admin_does_admin_things(volenv, owned):

@@ -27,8 +27,9 @@ def test_every_target_status_is_known_and_terminal_states_are_terminal():
     ("available", "reserved", True), ("reserved", "attaching", True),
     ("attaching", "in-use", True), ("in-use", "detaching", True),
     ("detaching", "available", True), ("creating", "available", True),
-    ("in-use", "deleting", False), ("creating", "deleting", False),
-    ("available", "in-use", False), ("deleted", "available", False),
+    ("in-use", "deleting", False), ("creating", "in-use", False),
+    ("available", "detaching", False), ("deleted", "available", False),
+    ("available", "awaiting-transfer", True), ("maintenance", "available", False),
     ("extending", "available", True), ("error_deleting", "deleting", True)])
 def test_transition_table(old, new, ok):
     assert states.allowed(old, new) is ok
@@ -45,7 +46,7 @@ def test_volume_status_follows_its_attachments(attachments, status):
 def test_transition_outside_the_table_is_a_programming_error(volenv):
     vid = volenv.create(name="x")["id"]
     with volenv.db.session() as s, pytest.raises(ValueError, match="not in the table"):
-        states.transition(s, vid, {"available"}, "in-use")
+        states.transition(s, vid, {"available"}, "detaching")
 
 
 def test_cas_loser_gets_invalid_volume(volenv):

@@ -1,13 +1,16 @@
 """Cinder v3 HTTP API: the app, version discovery, os-services, availability zones, the
-extension list, limits, quotas, types.
+extension list, limits.
 
 Volumes, actions and metadata are in :mod:`volumes.api_volumes`, attachments in
-:mod:`volumes.api_attachments`; each is a blueprint registered twice, under
-``/v3/{project_id}/...`` (the catalog's form) and project-less ``/v3/...`` (3.67). A project
-id in the path must be the caller's (admins may name any). Policies are
-:data:`volumes.policies.RULES`; request bodies are checked against :mod:`volumes.schema`;
-answers are shaped by the negotiated microversion (:mod:`volumes.views`). Errors have
-Cinder's shape, ``{"itemNotFound": {"code": 404, "message": "..."}}``.
+:mod:`volumes.api_attachments`, types in :mod:`volumes.api_types`, qos-specs in
+:mod:`volumes.api_qos`, quotas in
+:mod:`volumes.api_quotas`, transfers in :mod:`volumes.api_transfers`; each is a blueprint
+registered twice, under ``/v3/{project_id}/...`` (the catalog's form) and project-less
+``/v3/...`` (3.67). A project id in the path must be the caller's (admins may name any).
+Policies are :data:`volumes.policies.RULES`; request bodies are checked against
+:mod:`volumes.schema`; answers are shaped by the negotiated microversion
+(:mod:`volumes.views`). Errors have Cinder's shape,
+``{"itemNotFound": {"code": 404, "message": "..."}}``.
 """
 from __future__ import annotations
 
@@ -18,15 +21,28 @@ from flask import Blueprint, Flask, Response, g, request
 from minicloud import services
 from minicloud.config import Config
 from minicloud.db import Database
-from minicloud.errors import BadRequest, NotFound
+from minicloud.errors import BadRequest
 from minicloud.wsgi import auth, json_response, public
 from minicloud.wsgi import create_app as base_app
-from volumes import api_attachments, api_volumes, context, views
+from volumes import (
+    api_attachments,
+    api_qos,
+    api_quotas,
+    api_transfers,
+    api_types,
+    api_volumes,
+    context,
+    views,
+)
+from volumes.actions import VolumeActions
 from volumes.attachments import AttachmentService
 from volumes.glance import ImageClient
 from volumes.microversion import MAX_VERSION, MIN_VERSION, fmt, negotiate
 from volumes.policies import RULES
+from volumes.qos import QosService
 from volumes.service import Settings, VolumeService
+from volumes.transfers import TransferService
+from volumes.types import TypeService
 
 bp = Blueprint("volume_misc", __name__)
 LIMITS_PROJECT = 39  # 3.39: admins may ask for another project's limits
@@ -55,7 +71,12 @@ def create_app(conf: Config, db: Database | None = None,
     svc = VolumeService(app.extensions["minicloud"].db, Settings.from_conf(conf), image_client)
     app.extensions["volumes"] = svc
     app.extensions["volume_attachments"] = AttachmentService(svc)
-    for blueprint in (api_volumes.bp, api_attachments.bp, bp):
+    app.extensions["volume_actions"] = VolumeActions(svc)
+    app.extensions["volume_types"] = TypeService(svc.db)
+    app.extensions["volume_qos"] = QosService(svc.db)
+    app.extensions["volume_transfers"] = TransferService(svc)
+    for blueprint in (api_volumes.bp, api_attachments.bp, api_types.bp, api_qos.bp,
+                      api_quotas.bp, api_transfers.bp, bp):
         app.register_blueprint(blueprint, url_prefix="/v3/<project_id>")
         app.register_blueprint(blueprint, url_prefix="/v3", name=f"{blueprint.name}_v3",
                                url_defaults={"project_id": None})
@@ -96,32 +117,34 @@ def list_services(project_id: str | None) -> Response:
     context.authorize_project("volume_extension:services:index")
     host, binary = request.args.get("host"), request.args.get("binary")
     rows = [] if binary not in (None, "cinder-volume") else context.volumes().hosts()
-    found = [views.service_view(row, up, context.version()) for row, up in rows]
+    zone = context.volumes().settings.zone
+    found = [views.service_view(row, up, context.version(), zone) for row, up in rows]
     if host:
         found = [s for s in found if host in (s["host"], s["host"].split("@")[0])]
     return json_response({"services": found})
 
 
 # -- availability zones, extensions (any valid token, as Cinder) ---------------------------------
-#: Every volume is in Cinder's default zone (``storage_availability_zone``: "nova").
-ZONE = "nova"
-
-
 @bp.get("/os-availability-zone", endpoint="availability_zones")
 def availability_zones(project_id: str | None) -> Response:
-    """The zone, available while a volume agent reports (``openstack availability zone list
-    --volume``)."""
+    """The one zone (``[volume] storage_availability_zone``), available while a volume agent
+    reports (``openstack availability zone list --volume``)."""
     available = any(up for _, up in context.volumes().hosts())
     return json_response({"availabilityZoneInfo": [
-        {"zoneName": ZONE, "zoneState": {"available": available}}]})
+        {"zoneName": context.volumes().settings.zone,
+         "zoneState": {"available": available}}]})
 
 
 #: The Cinder API extensions whose behaviour this API has: (alias, name, description).
 EXTENSIONS = (
     ("os-admin-actions", "AdminActions", "Enable admin actions."),
     ("os-availability-zone", "AvailabilityZones", "Describe Availability Zones."),
+    ("qos-specs", "Qos_specs_manage", "QoS specs support."),
+    ("os-quota-class-sets", "QuotaClasses", "Quota classes management support."),
     ("os-quota-sets", "Quotas", "Quota management support."),
     ("os-services", "Services", "Services support."),
+    ("os-types-extra-specs", "TypesExtraSpecs", "Type extra specs support."),
+    ("os-types-manage", "TypesManage", "Types manage support."),
     ("os-used-limits", "UsedLimits", "Provide data on limited resources that are being "
                                      "used."),
     ("os-vol-host-attr", "VolumeHostAttribute", "Expose host as an attribute of a volume."),
@@ -132,6 +155,8 @@ EXTENSIONS = (
     ("os-vol-tenant-attr", "VolumeTenantAttribute", "Expose the internal project_id as an "
                                                     "attribute of a volume."),
     ("os-volume-actions", "VolumeActions", "Enable volume actions."),
+    ("os-volume-transfer", "VolumeTransfer", "Volume transfer management support."),
+    ("os-volume-type-access", "VolumeTypeAccess", "Volume type access support."),
 )
 EXTENSIONS_UPDATED = "2023-02-14T00:00:00Z"  # the API's own date (as the version document)
 
@@ -152,59 +177,14 @@ def limits(project_id: str | None) -> Response:
     asked = request.args.get("project_id")
     if asked and context.version().at_least(LIMITS_PROJECT) and context.is_admin():
         target = asked
-    quota = context.volumes().settings.quota
-    absolute = {"maxTotalVolumes": quota.volumes, "maxTotalVolumeGigabytes": quota.gigabytes,
-                "maxTotalSnapshots": 0, "maxTotalBackups": 0, "maxTotalBackupGigabytes": 0}
+    quota = context.volumes().limits(target)
+    absolute = {"maxTotalVolumes": quota["volumes"],
+                "maxTotalVolumeGigabytes": quota["gigabytes"],
+                "maxTotalSnapshots": quota["snapshots"], "maxTotalBackups": quota["backups"],
+                "maxTotalBackupGigabytes": quota["backup_gigabytes"]}
     if context.allowed("limits_extension:used_limits", target):
         used_volumes, used_gb = context.volumes().usage(target)
         absolute.update({"totalVolumesUsed": used_volumes, "totalGigabytesUsed": used_gb,
                          "totalSnapshotsUsed": 0, "totalBackupsUsed": 0,
                          "totalBackupGigabytesUsed": 0})
     return json_response({"limits": {"rate": [], "absolute": absolute}})
-
-
-def _quotas() -> dict[str, int]:
-    quota = context.volumes().settings.quota
-    return {"volumes": quota.volumes, "gigabytes": quota.gigabytes, "snapshots": 0,
-            "backups": 0, "backup_gigabytes": 0, "groups": 0, "per_volume_gigabytes": -1}
-
-
-@bp.get("/os-quota-sets/<target>", endpoint="show_quotas")
-def show_quotas(project_id: str | None, target: str) -> Response:
-    """The project's quotas (``openstack quota show``); ``?usage=True`` adds the use."""
-    context.authorize_project("volume_extension:quotas:show", target)
-    values: dict = _quotas()
-    if context.flag("usage"):
-        used = dict(zip(("volumes", "gigabytes"), context.volumes().usage(target),
-                        strict=True))
-        values = {name: {"limit": limit, "in_use": used.get(name, 0), "reserved": 0,
-                         "allocated": 0} for name, limit in values.items()}
-    return json_response({"quota_set": {"id": target, **values}})
-
-
-@bp.get("/os-quota-sets/<target>/defaults", endpoint="default_quotas")
-def default_quotas(project_id: str | None, target: str) -> Response:
-    context.authorize_project("volume_extension:quotas:show", target)
-    return json_response({"quota_set": {"id": target, **_quotas()}})
-
-
-# -- types (the one default type) ------------------------------------------------------------------
-def _type_view() -> dict:
-    view = views.volume_type_view(context.allowed("volume_extension:access_types_qos_specs_id"))
-    if not context.allowed("volume_extension:access_types_extra_specs"):
-        view.pop("extra_specs")
-    return view
-
-
-@bp.get("/types", endpoint="list_types")
-def list_types(project_id: str | None) -> Response:
-    context.authorize_project("volume_extension:type_get_all")
-    return json_response({"volume_types": [_type_view()]})
-
-
-@bp.get("/types/<type_id>", endpoint="show_type")
-def show_type(project_id: str | None, type_id: str) -> Response:
-    context.authorize_project("volume_extension:type_get")
-    if type_id not in (views.DEFAULT_TYPE["id"], views.DEFAULT_TYPE["name"]):
-        raise NotFound(f"Volume type {type_id} could not be found.")
-    return json_response({"volume_type": _type_view()})

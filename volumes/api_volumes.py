@@ -13,6 +13,7 @@ from minicloud.validation import to_bool
 from minicloud.wsgi import auth, body_schema, json_body, json_response
 from volumes import context, query, schema, views
 from volumes.service import VolumeRequest
+from volumes.types import Caller
 
 bp = Blueprint("volumes", __name__)
 
@@ -81,11 +82,8 @@ def parse_create(vol: dict, version: Version) -> VolumeRequest:
     if "multiattach" in vol and to_bool(vol["multiattach"]):
         raise BadRequest("The multiattach argument is no longer supported; use a multiattach "
                          "volume type (minicloud has none).")
-    vtype = vol.get("volume_type")
-    if vtype and vtype not in (views.DEFAULT_TYPE["name"], views.DEFAULT_TYPE["id"]):
-        raise NotFound(f"Volume type with name {vtype} could not be found.")
     zone = vol.get("availability_zone")
-    if zone is not None and zone != views.ZONE:
+    if zone is not None and zone != context.volumes().settings.zone:
         raise BadRequest(f"Invalid input received: Availability zone '{zone}' is invalid.")
     image_ref = vol.get("imageRef", vol.get("image_id"))
     if image_ref is not None:
@@ -96,7 +94,10 @@ def parse_create(vol: dict, version: Version) -> VolumeRequest:
     return VolumeRequest(size=size, name=vol.get("name", vol.get("display_name")),
                          description=vol.get("description", vol.get("display_description")),
                          metadata=dict(vol.get("metadata") or {}), image_ref=image_ref,
-                         source_volid=vol.get("source_volid"))
+                         source_volid=vol.get("source_volid"),
+                         volume_type_id=context.types().for_volume(
+                             Caller(auth().project_id, context.is_admin()),
+                             vol.get("volume_type")).id)
 
 
 @bp.post("/volumes", endpoint="create")
@@ -196,11 +197,57 @@ def _unset_image_metadata(volume_id: str, params: dict) -> Response:
     return Response(status=200)
 
 
+def _update_readonly(volume_id: str, params: dict) -> Response:
+    context.volume(volume_id, "volume:update_readonly_flag")
+    context.actions().update_readonly(auth(), volume_id, to_bool(params["readonly"]))
+    return Response(status=202)
+
+
+def _simple(rule: str, method: str):
+    """An action without parameters: ``rule``, then ``VolumeActions.<method>`` (202)."""
+    def handler(volume_id: str, params: dict) -> Response:
+        context.volume(volume_id, rule)
+        getattr(context.actions(), method)(auth(), volume_id)
+        return Response(status=202)
+    return handler
+
+
+def _attach(volume_id: str, params: dict) -> Response:
+    context.volume(volume_id, "volume_extension:volume_actions:attach")
+    if not params.get("instance_uuid"):
+        raise BadRequest("Invalid request to attach volume to an invalid target: minicloud "
+                         "records attachments to instances ('instance_uuid').")
+    context.actions().attach(auth(), volume_id, params["instance_uuid"],
+                             params["mountpoint"], params.get("mode", "rw"),
+                             params.get("host_name"))
+    return Response(status=202)
+
+
+def _detach(volume_id: str, params: dict) -> Response:
+    context.volume(volume_id, "volume_extension:volume_actions:detach")
+    context.actions().detach(auth(), volume_id, params.get("attachment_id"))
+    return Response(status=202)
+
+
+def _force_detach(volume_id: str, params: dict) -> Response:
+    context.volume(volume_id, "volume_extension:volume_admin_actions:force_detach")
+    context.actions().force_detach(auth(), volume_id, params.get("attachment_id"))
+    return Response(status=202)
+
+
 ACTIONS = {"os-extend": _extend, "os-set_bootable": _set_bootable,
            "os-reset_status": _reset_status, "os-force_delete": _force_delete,
            "os-show_image_metadata": _show_image_metadata,
            "os-set_image_metadata": _set_image_metadata,
-           "os-unset_image_metadata": _unset_image_metadata}
+           "os-unset_image_metadata": _unset_image_metadata,
+           "os-update_readonly_flag": _update_readonly,
+           "os-reserve": _simple("volume_extension:volume_actions:reserve", "reserve"),
+           "os-unreserve": _simple("volume_extension:volume_actions:unreserve", "unreserve"),
+           "os-begin_detaching": _simple("volume_extension:volume_actions:begin_detaching",
+                                         "begin_detaching"),
+           "os-roll_detaching": _simple("volume_extension:volume_actions:roll_detaching",
+                                        "roll_detaching"),
+           "os-attach": _attach, "os-detach": _detach, "os-force_detach": _force_detach}
 assert set(ACTIONS) == set(schema.ACTIONS), "every action has a schema and a handler"
 
 

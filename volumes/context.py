@@ -13,9 +13,13 @@ from minicloud import errors
 from minicloud.errors import NotFound
 from minicloud.microversion import Version
 from minicloud.wsgi import auth, authorize, current_service
+from volumes.actions import VolumeActions
 from volumes.attachments import AttachmentService
 from volumes.models import Volume
+from volumes.qos import QosService
 from volumes.service import VolumeService
+from volumes.transfers import TransferService
+from volumes.types import TypeService
 from volumes.views import Viewer
 
 
@@ -25,6 +29,22 @@ def volumes() -> VolumeService:
 
 def attachments() -> AttachmentService:
     return current_app.extensions["volume_attachments"]
+
+
+def actions() -> VolumeActions:
+    return current_app.extensions["volume_actions"]
+
+
+def qos() -> QosService:
+    return current_app.extensions["volume_qos"]
+
+
+def types() -> TypeService:
+    return current_app.extensions["volume_types"]
+
+
+def transfers() -> TransferService:
+    return current_app.extensions["volume_transfers"]
 
 
 def version() -> Version:
@@ -77,7 +97,8 @@ def viewer() -> Viewer:
             tenant_attr=allowed("volume_extension:volume_tenant_attribute"),
             mig_attr=allowed("volume_extension:volume_mig_status_attribute"),
             image_meta=allowed("volume_extension:volume_image_metadata:show"),
-            backends=volumes().backends() if host_attr else {})
+            backends=volumes().backends() if host_attr else {},
+            type_names=types().names())
     return g.volume_viewer
 
 

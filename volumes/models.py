@@ -1,4 +1,5 @@
-"""Volume tables: volumes, their attachments, the agents' hosts and work queue, quota usage.
+"""Volume tables: volumes, their attachments, the agents' hosts and work queue, quota usage,
+volume types (with their project access lists), quota limits and transfers.
 
 Deleted volumes keep their row (status ``deleted``, ``deleted_at`` set) so an id is never
 reused; every API query leaves them out. CHAP credentials live on the volume row only while
@@ -8,10 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from minicloud.db import Base, utcnow
+
+#: The id of ``__DEFAULT__``, the type the volume types migration made (older volumes point at it).
+DEFAULT_TYPE_ID = "4ee21aa8-9f8c-4bd2-9d6b-a1f7e1c0c001"
 
 
 class Volume(Base):
@@ -32,6 +36,9 @@ class Volume(Base):
     auth_username: Mapped[str | None] = mapped_column(String(64), nullable=True)
     auth_password: Mapped[str | None] = mapped_column(String(64), nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)   # last failure (admins)
+    volume_type_id: Mapped[str] = mapped_column(
+        String(36), default=DEFAULT_TYPE_ID, server_default=text(f"'{DEFAULT_TYPE_ID}'"),
+        index=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
     deleted_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
@@ -89,3 +96,71 @@ class VolumeQuotaUsage(Base):
     project_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     volumes: Mapped[int] = mapped_column(Integer, default=0)
     gigabytes: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class QosSpecs(Base):
+    """Named quality-of-service limits (``read_iops_sec``...), associated with volume types.
+    Stored and shown; applying them on attach (libvirt ``<iotune>``) is compute's side."""
+
+    __tablename__ = "volume_qos_specs"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    consumer: Mapped[str] = mapped_column(String(16), default="back-end")
+    specs: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class VolumeType(Base):
+    """A volume type: a name, extra specs and who may use it (public, or the listed
+    projects and admins)."""
+
+    __tablename__ = "volume_types"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    is_public: Mapped[bool] = mapped_column(Boolean, default=True)
+    extra_specs: Mapped[dict] = mapped_column(JSON, default=dict)
+    qos_specs_id: Mapped[str | None] = mapped_column(
+        ForeignKey("volume_qos_specs.id"), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+class VolumeTypeAccess(Base):
+    """A project allowed to use a private volume type (``os-volume-type-access``)."""
+
+    __tablename__ = "volume_type_projects"
+    volume_type_id: Mapped[str] = mapped_column(
+        ForeignKey("volume_types.id", ondelete="CASCADE"), primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class VolumeQuota(Base):
+    """A quota limit set through the API: of one project (``scope`` "project", ``owner`` its
+    id) or of a quota class (``scope`` "class", ``owner`` the class name, e.g. ``default``).
+    Whatever is not set here comes from the configuration (volumes.quotas)."""
+
+    __tablename__ = "volume_quotas"
+    scope: Mapped[str] = mapped_column(String(16), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(255), primary_key=True)
+    resource: Mapped[str] = mapped_column(String(64), primary_key=True)
+    hard_limit: Mapped[int] = mapped_column(Integer)
+
+
+class VolumeTransfer(Base):
+    """An offer to hand a volume to another project. Only a salted hash of the auth key is
+    kept; an accepted or deleted transfer keeps its row with ``deleted_at`` set."""
+
+    __tablename__ = "volume_transfers"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    volume_id: Mapped[str] = mapped_column(String(36), index=True)
+    name: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    salt: Mapped[str] = mapped_column(String(32))
+    crypt_hash: Mapped[str] = mapped_column(String(128))
+    source_project_id: Mapped[str] = mapped_column(String(64), index=True)
+    destination_project_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    accepted: Mapped[bool] = mapped_column(Boolean, default=False)
+    no_snapshots: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+    deleted_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)

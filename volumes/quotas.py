@@ -1,4 +1,11 @@
-"""Per-project volume quotas (volumes, gigabytes), counted atomically.
+"""Per-project volume quotas (volumes, gigabytes), counted atomically, and their limits.
+
+Limits, as Cinder's: ``[volume] quota_volumes``/``quota_gigabytes`` (and Cinder's defaults for
+the resources minicloud does not count yet: snapshots, backups, groups) are the defaults; the
+``default`` quota class (``PUT /os-quota-class-sets/default``) overrides them for every
+project; a project's own limits (``PUT /os-quota-sets/{project}``) override those, and
+``DELETE`` gives a project the defaults back. Rows of ``volume_quotas`` hold what was set
+through the API, so a changed configuration still applies to everything nobody set.
 
 Usage lives in ``volume_quota_usages``, one row per project, and changes only through a
 conditional ``UPDATE ... SET volumes = volumes + :n ... WHERE volumes + :n <= :limit``: the
@@ -10,18 +17,95 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from minicloud.errors import RequestTooLarge
-from volumes.models import VolumeQuotaUsage
+from minicloud.db import Database
+from minicloud.errors import BadRequest, RequestTooLarge
+from volumes.models import VolumeQuota, VolumeQuotaUsage
+
+#: Every resource a quota set has, in Cinder's order.
+RESOURCES = ("volumes", "gigabytes", "snapshots", "backups", "backup_gigabytes",
+             "per_volume_gigabytes", "groups")
+#: Cinder's defaults for what the configuration does not set.
+CINDER_DEFAULTS = {"snapshots": 10, "backups": 10, "backup_gigabytes": 1000, "groups": 10,
+                   "per_volume_gigabytes": -1}
+PROJECT, CLASS, DEFAULT_CLASS = "project", "class", "default"
 
 
 @dataclass(frozen=True)
 class Limits:
     volumes: int      # -1: unlimited
     gigabytes: int
+    per_volume_gigabytes: int = -1
+
+
+def _rows(session: Session, scope: str, owner: str) -> dict[str, int]:
+    rows = session.execute(select(VolumeQuota.resource, VolumeQuota.hard_limit).where(
+        VolumeQuota.scope == scope, VolumeQuota.owner == owner))
+    return {resource: limit for resource, limit in rows}
+
+
+def class_limits(session: Session, config: Limits, class_name: str = DEFAULT_CLASS
+                 ) -> dict[str, int]:
+    """A quota class's limits: the configuration's, then what was set for the class (only
+    ``default`` has a meaning; another class starts from the configuration too)."""
+    base = {**CINDER_DEFAULTS, "volumes": config.volumes, "gigabytes": config.gigabytes,
+            "per_volume_gigabytes": config.per_volume_gigabytes}
+    base.update(_rows(session, CLASS, DEFAULT_CLASS))
+    if class_name != DEFAULT_CLASS:
+        base.update(_rows(session, CLASS, class_name))
+    return {r: base[r] for r in RESOURCES}
+
+
+def project_limits(session: Session, project_id: str, config: Limits) -> dict[str, int]:
+    """The project's limits: the ``default`` class's, then its own."""
+    return {**class_limits(session, config), **_rows(session, PROJECT, project_id)}
+
+
+def effective(session: Session, project_id: str, config: Limits) -> Limits:
+    values = project_limits(session, project_id, config)
+    return Limits(values["volumes"], values["gigabytes"], values["per_volume_gigabytes"])
+
+
+def _store(session: Session, scope: str, owner: str, values: dict[str, int]) -> None:
+    for resource, limit in values.items():
+        session.execute(delete(VolumeQuota).where(
+            VolumeQuota.scope == scope, VolumeQuota.owner == owner,
+            VolumeQuota.resource == resource))
+        session.add(VolumeQuota(scope=scope, owner=owner, resource=resource,
+                                hard_limit=limit))
+    session.flush()
+
+
+def set_project_limits(session: Session, project_id: str, values: dict[str, int]) -> None:
+    """Set some of a project's limits; a limit below what the project holds is a 400."""
+    _ensure_row(session, project_id)
+    held = dict(zip(("volumes", "gigabytes"), usage(session, project_id), strict=True))
+    for resource, limit in values.items():
+        if limit < -1:
+            raise BadRequest(f"Invalid input received: Quota limit {limit} for {resource} "
+                             f"must be -1 or greater.")
+        used = held.get(resource, 0)
+        if limit != -1 and limit < used:
+            raise BadRequest(f"Invalid input received: Quota limit {limit} for {resource} "
+                             f"must be equal or greater than existing resources. Current "
+                             f"usage of {resource} is {used}.")
+    _store(session, PROJECT, project_id, values)
+
+
+def reset_project_limits(session: Session, project_id: str) -> None:
+    session.execute(delete(VolumeQuota).where(VolumeQuota.scope == PROJECT,
+                                              VolumeQuota.owner == project_id))
+
+
+def set_class_limits(session: Session, class_name: str, values: dict[str, int]) -> None:
+    for resource, limit in values.items():
+        if limit < -1:
+            raise BadRequest(f"Invalid input received: Quota limit {limit} for {resource} "
+                             f"must be -1 or greater.")
+    _store(session, CLASS, class_name, values)
 
 
 def _ensure_row(session: Session, project_id: str) -> None:
@@ -41,10 +125,17 @@ def usage(session: Session, project_id: str) -> tuple[int, int]:
     return (row[0], row[1]) if row else (0, 0)
 
 
-def reserve(session: Session, project_id: str, limits: Limits, volumes: int,
-            gigabytes: int) -> None:
-    """Count ``volumes`` more volumes and ``gigabytes`` more GB, or raise 413 ``overLimit``."""
+def reserve(session: Session, project_id: str, config: Limits, volumes: int,
+            gigabytes: int, volume_size: int | None = None) -> None:
+    """Count ``volumes`` more volumes and ``gigabytes`` more GB against the project's limits
+    (``config`` as overridden through the API), or raise 413 ``overLimit``; a volume of
+    ``volume_size`` GB must also fit ``per_volume_gigabytes``."""
     _ensure_row(session, project_id)
+    limits = effective(session, project_id, config)
+    if volume_size is not None and 0 <= limits.per_volume_gigabytes < volume_size:
+        raise RequestTooLarge(f"VolumeSizeExceedsLimit: Requested volume size {volume_size}G "
+                              f"is larger than maximum allowed limit "
+                              f"{limits.per_volume_gigabytes}G.")
     usage_row = VolumeQuotaUsage
     cond = [usage_row.project_id == project_id]
     if limits.volumes >= 0:
@@ -76,3 +167,32 @@ def release(session: Session, project_id: str, volumes: int, gigabytes: int) -> 
                     .values(volumes=0).execution_options(synchronize_session=False))
     session.execute(update(row).where(row.project_id == project_id, row.gigabytes < 0)
                     .values(gigabytes=0).execution_options(synchronize_session=False))
+
+
+class QuotaLimits:
+    """The limits as the API reads and sets them, each call its own transaction."""
+
+    def __init__(self, db: Database, config: Limits) -> None:
+        self.db, self.config = db, config
+
+    def of_project(self, project_id: str) -> dict[str, int]:
+        with self.db.session() as s:
+            return project_limits(s, project_id, self.config)
+
+    def of_class(self, class_name: str = DEFAULT_CLASS) -> dict[str, int]:
+        with self.db.session() as s:
+            return class_limits(s, self.config, class_name)
+
+    def set_project(self, project_id: str, values: dict[str, int]) -> dict[str, int]:
+        with self.db.session() as s:
+            set_project_limits(s, project_id, values)
+            return project_limits(s, project_id, self.config)
+
+    def reset_project(self, project_id: str) -> None:
+        with self.db.session() as s:
+            reset_project_limits(s, project_id)
+
+    def set_class(self, class_name: str, values: dict[str, int]) -> dict[str, int]:
+        with self.db.session() as s:
+            set_class_limits(s, class_name, values)
+            return class_limits(s, self.config, class_name)

@@ -99,6 +99,26 @@ ACTIONS: dict[str, dict] = {
     "os-show_image_metadata": EMPTY_ACTION,
     "os-set_image_metadata": {"type": "object", "properties": {"metadata": IMAGE_METADATA},
                               "required": ["metadata"], "additionalProperties": False},
+    "os-update_readonly_flag": {"type": "object", "properties": {"readonly": BOOLEAN},
+                                "required": ["readonly"], "additionalProperties": False},
+    "os-reserve": EMPTY_ACTION,
+    "os-unreserve": EMPTY_ACTION,
+    "os-begin_detaching": EMPTY_ACTION,
+    "os-roll_detaching": EMPTY_ACTION,
+    # Cinder: instance_uuid or host_name, and a mountpoint (checked here and by the view).
+    "os-attach": {"type": "object",
+                  "properties": {"instance_uuid": UUID,
+                                 "host_name": {"type": "string", "minLength": 1,
+                                               "maxLength": 255},
+                                 "mountpoint": {"type": "string", "minLength": 1,
+                                                "maxLength": 255},
+                                 "mode": {"type": "string", "enum": ["rw", "ro"]}},
+                  "required": ["mountpoint"], "additionalProperties": False},
+    "os-detach": {"type": ["object", "null"],
+                  "properties": {"attachment_id": NULLABLE_UUID}},
+    "os-force_detach": {"type": ["object", "null"],
+                        "properties": {"attachment_id": NULLABLE_UUID,
+                                       "connector": {"type": ["object", "null"]}}},
     "os-unset_image_metadata": {"type": "object",
                                 "properties": {"key": {"type": "string", "minLength": 1,
                                                        "maxLength": 255}},
@@ -129,3 +149,73 @@ ATTACHMENT_UPDATE = _wrap("attachment", {
     "properties": {"connector": {"type": "object", "minProperties": 1}},
     "required": ["connector"], "additionalProperties": False})
 ATTACHMENT_COMPLETE = _wrap("os-complete", EMPTY_ACTION)
+
+# -- volume types (cinder/api/schemas/volume_types.py, types_extra_specs.py, volume_type_access)
+#: Extra spec keys as Cinder's (no whitespace at either end), string values.
+EXTRA_SPECS = {"type": "object",
+               "patternProperties": {"^[a-zA-Z0-9-_:.]([a-zA-Z0-9-_:. /]{0,253}"
+                                     "[a-zA-Z0-9-_:./])?$": {"type": "string",
+                                                             "maxLength": 255}},
+               "additionalProperties": False}
+TYPE_NAME = {"type": "string", "minLength": 1, "maxLength": 255}
+TYPE_CREATE = _wrap("volume_type", {
+    "type": "object",
+    "properties": {"name": TYPE_NAME, "description": TEXT,
+                   "os-volume-type-access:is_public": BOOLEAN, "extra_specs": EXTRA_SPECS},
+    "required": ["name"], "additionalProperties": False})
+TYPE_UPDATE = _wrap("volume_type", {
+    "type": "object",
+    "properties": {"name": {**TYPE_NAME, "type": ["string", "null"]}, "description": TEXT,
+                   "is_public": NULLABLE_BOOLEAN},
+    "additionalProperties": False})
+EXTRA_SPECS_BODY = _wrap("extra_specs", EXTRA_SPECS)
+EXTRA_SPEC_ITEM = {**EXTRA_SPECS, "minProperties": 1}
+_PROJECT = _wrap("project", {"type": "string", "minLength": 1, "maxLength": 255})
+TYPE_ACTION = {"type": "object",
+               "properties": {"addProjectAccess": _PROJECT, "removeProjectAccess": _PROJECT},
+               "minProperties": 1, "maxProperties": 1, "additionalProperties": False}
+
+# -- quotas (cinder/api/schemas/quotas.py, quota_classes.py) ----------------------------------
+#: A limit: -1 (unlimited) or more, as an integer or a string of digits.
+QUOTA_LIMIT = {"type": ["integer", "string"], "pattern": "^-?[0-9]+$", "minimum": -1,
+               "maximum": DB_MAX_INT}
+QUOTA_RESOURCES = ("volumes", "gigabytes", "snapshots", "backups", "backup_gigabytes",
+                   "per_volume_gigabytes", "groups")
+#: Keys clients send besides the limits, which Cinder ignores (cinderclient sends
+#: ``tenant_id`` and ``class_name``; ``skip_validation`` is accepted, the check below usage
+#: is always made).
+QUOTA_IGNORED = ("id", "tenant_id", "class_name", "skip_validation")
+_IGNORED = {k: {"type": ["string", "boolean", "null"], "maxLength": 255}
+            for k in QUOTA_IGNORED}
+_LIMITS = {"type": "object",
+           "properties": {**_IGNORED, **{r: QUOTA_LIMIT for r in QUOTA_RESOURCES}},
+           "additionalProperties": False}
+QUOTA_UPDATE = _wrap("quota_set", _LIMITS)
+QUOTA_CLASS_UPDATE = _wrap("quota_class_set", _LIMITS)
+
+# -- transfers (cinder/api/schemas/volume_transfer.py) -----------------------------------------
+TRANSFER_CREATE = _wrap("transfer", {
+    "type": "object",
+    "properties": {"volume_id": UUID, "name": TEXT},
+    "required": ["volume_id"], "additionalProperties": False})
+TRANSFER_CREATE_V355 = copy.deepcopy(TRANSFER_CREATE)
+TRANSFER_CREATE_V355["properties"]["transfer"]["properties"]["no_snapshots"] = BOOLEAN
+TRANSFER_ACCEPT = _wrap("accept", {
+    "type": "object",
+    "properties": {"auth_key": {"type": "string", "minLength": 1, "maxLength": 255}},
+    "required": ["auth_key"], "additionalProperties": False})
+
+# -- qos-specs (cinder/api/schemas/qos_specs.py) -----------------------------------------------
+_QOS_VALUE = {"type": "string", "maxLength": 255}
+_QOS_KEYS = "^[a-zA-Z0-9-_:. /]{1,255}$"
+QOS_CREATE = _wrap("qos_specs", {
+    "type": "object",
+    "properties": {"name": TYPE_NAME, "consumer": {"type": "string",
+                                                   "enum": ["back-end", "front-end", "both"]}},
+    "patternProperties": {_QOS_KEYS: _QOS_VALUE},
+    "required": ["name"], "additionalProperties": False})
+QOS_SET = _wrap("qos_specs", {"type": "object", "patternProperties": {_QOS_KEYS: _QOS_VALUE},
+                              "minProperties": 1, "additionalProperties": False})
+QOS_DELETE_KEYS = _wrap("keys", {"type": "array", "minItems": 1,
+                                 "items": {"type": "string", "minLength": 1,
+                                           "maxLength": 255}})

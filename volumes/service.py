@@ -21,7 +21,7 @@ from minicloud.errors import BadRequest, MinicloudError, NotFound, ServiceUnavai
 from minicloud.identity.tokens import AuthContext
 from volumes import quotas, states
 from volumes.glance import CONVERTIBLE, ImageClient, image_metadata
-from volumes.models import Volume, VolumeHost, VolumeTask
+from volumes.models import DEFAULT_TYPE_ID, Volume, VolumeHost, VolumeTask
 from volumes.query import VolumeQuery
 
 GIB = 1024 ** 3
@@ -37,12 +37,14 @@ class Settings:
     portal_port: int = 3260
     task_timeout: float = 60.0      # how long the API waits for an export/unexport
     service_down_time: float = 60.0  # an agent whose heartbeat is older is down
+    zone: str = "nova"               # [volume] storage_availability_zone
 
     @classmethod
     def from_conf(cls, conf) -> Settings:
         v = conf.volume
         return cls(quotas.Limits(v.quota_volumes, v.quota_gigabytes), v.iscsi_ip_address,
-                   v.iscsi_port, v.task_timeout, v.service_down_time)
+                   v.iscsi_port, v.task_timeout, v.service_down_time,
+                   v.storage_availability_zone)
 
 
 @dataclass
@@ -55,6 +57,7 @@ class VolumeRequest:
     metadata: dict[str, str] = field(default_factory=dict)
     image_ref: str | None = None
     source_volid: str | None = None  # a clone: refused once the source is known to exist
+    volume_type_id: str = DEFAULT_TYPE_ID  # resolved by the API (volumes.types)
 
 
 class TaskFailed(MinicloudError):
@@ -170,9 +173,11 @@ class VolumeService:
                      project_id=ctx.project_id, user_id=ctx.user_id, size=size,
                      status=states.CREATING, metadata_=dict(req.metadata),
                      bootable=image is not None, image_id=image["id"] if image else None,
-                     image_metadata=image_metadata(image) if image else {})
+                     image_metadata=image_metadata(image) if image else {},
+                     volume_type_id=req.volume_type_id,
+                     availability_zone=self.settings.zone)
         with self.db.session() as s:
-            quotas.reserve(s, ctx.project_id, self.settings.quota, 1, size)
+            quotas.reserve(s, ctx.project_id, self.settings.quota, 1, size, volume_size=size)
             vol.host = self._pick_host(s)
             if vol.host is None:
                 vol.status, vol.error = states.ERROR, NO_HOST
@@ -259,7 +264,8 @@ class VolumeService:
                                  f"than current size. (current: {vol.size}, extended: "
                                  f"{new_size}).")
             states.transition(s, vol.id, {states.AVAILABLE}, states.EXTENDING, "extend")
-            quotas.reserve(s, vol.project_id, self.settings.quota, 0, new_size - vol.size)
+            quotas.reserve(s, vol.project_id, self.settings.quota, 0, new_size - vol.size,
+                           volume_size=new_size)
             self.enqueue(s, vol, "extend", {"new_size": new_size, "old_size": vol.size})
 
     def set_bootable(self, ctx: AuthContext, volume_id: str, bootable: bool) -> None:
@@ -319,6 +325,10 @@ class VolumeService:
             del meta[key]
             s.execute(update(Volume).where(Volume.id == vol.id)
                       .values(image_metadata=meta, updated_at=utcnow()))
+
+    def limits(self, project_id: str) -> dict[str, int]:
+        """The project's quota limits (volumes.quotas: configuration < class < project)."""
+        return quotas.QuotaLimits(self.db, self.settings.quota).of_project(project_id)
 
     def usage(self, project_id: str) -> tuple[int, int]:
         """(volumes, gigabytes) the project holds."""

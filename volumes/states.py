@@ -10,6 +10,14 @@ Volume statuses follow Cinder (hardening.md section 3):
 * ``available``/``error``/``error_extending`` -> ``deleting`` -> ``deleted`` (the row stays,
   hidden) or ``error_deleting``; ``available`` -> ``extending`` -> ``available`` or
   ``error_extending``.
+* ``available`` -> ``awaiting-transfer`` (a transfer is offered) -> ``available`` (accepted,
+  in the new project, or withdrawn).
+* Cinder's older actions: ``os-reserve`` ``available -> attaching``, ``os-unreserve`` back;
+  ``os-attach`` (bookkeeping only, no export) ``available``/``attaching -> in-use``,
+  ``os-detach`` back to ``available`` with the last attachment; ``os-begin_detaching``
+  ``in-use -> detaching``, ``os-roll_detaching`` back. An admin's force delete also takes
+  ``creating``, ``attaching`` and ``maintenance`` volumes (the last set only by
+  ``os-reset_status``).
 
 The volume's status follows from its attachments (:func:`status_for_attachments`): only one
 attachment may exist (no multiattach). ``os-reset_status`` (admins) is the one escape hatch
@@ -34,21 +42,31 @@ from volumes.models import Volume, VolumeAttachment
 CREATING, AVAILABLE, RESERVED, ATTACHING = "creating", "available", "reserved", "attaching"
 IN_USE, DETACHING, DELETING, EXTENDING = "in-use", "detaching", "deleting", "extending"
 ERROR, ERROR_DELETING, ERROR_EXTENDING = "error", "error_deleting", "error_extending"
+AWAITING_TRANSFER, MAINTENANCE = "awaiting-transfer", "maintenance"
 DELETED = "deleted"  # internal: never shown by the API
 
 #: Every allowed move of a volume: ``TRANSITIONS[old]`` is the set ``old`` may change to.
 TRANSITIONS: dict[str, frozenset[str]] = {
-    CREATING: frozenset({AVAILABLE, ERROR}),
-    AVAILABLE: frozenset({RESERVED, DELETING, EXTENDING}),
+    # CREATING, ATTACHING, MAINTENANCE -> DELETING: an admin's force delete only.
+    CREATING: frozenset({AVAILABLE, ERROR, DELETING}),
+    # -> ATTACHING: os-reserve; -> IN_USE: os-attach (legacy bookkeeping)
+    AVAILABLE: frozenset({RESERVED, DELETING, EXTENDING, AWAITING_TRANSFER, ATTACHING,
+                          IN_USE}),
     RESERVED: frozenset({ATTACHING, AVAILABLE}),
-    ATTACHING: frozenset({IN_USE, RESERVED, DETACHING}),
-    IN_USE: frozenset({DETACHING}),
-    DETACHING: frozenset({AVAILABLE, ERROR}),
+    # -> AVAILABLE: os-unreserve
+    ATTACHING: frozenset({IN_USE, RESERVED, DETACHING, AVAILABLE, DELETING}),
+    # -> AVAILABLE: os-detach of the last legacy attachment
+    IN_USE: frozenset({DETACHING, AVAILABLE}),
+    # -> IN_USE: os-roll_detaching
+    DETACHING: frozenset({AVAILABLE, ERROR, IN_USE}),
     DELETING: frozenset({DELETED, ERROR_DELETING}),
     EXTENDING: frozenset({AVAILABLE, ERROR_EXTENDING}),
-    ERROR: frozenset({DELETING, DETACHING}),
+    # -> AVAILABLE: os-force_detach of the last legacy attachment
+    ERROR: frozenset({DELETING, DETACHING, AVAILABLE}),
     ERROR_DELETING: frozenset({DELETING}),
     ERROR_EXTENDING: frozenset({DELETING}),
+    AWAITING_TRANSFER: frozenset({AVAILABLE}),
+    MAINTENANCE: frozenset({DELETING}),
     DELETED: frozenset(),
 }
 
@@ -56,8 +74,10 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 STATUSES: frozenset[str] = frozenset(TRANSITIONS) - {DELETED}
 #: Where a user may delete from (Cinder's list, less the states minicloud has no use for).
 DELETABLE: frozenset[str] = frozenset({AVAILABLE, ERROR, ERROR_EXTENDING})
-#: What an admin's ``force`` delete adds.
-FORCE_DELETABLE: frozenset[str] = DELETABLE | {ERROR_DELETING}
+#: What an admin's ``force`` delete adds (Cinder's force skips the status check, less
+#: attached, transferring and already-deleting volumes).
+FORCE_DELETABLE: frozenset[str] = DELETABLE | {ERROR_DELETING, CREATING, ATTACHING,
+                                               MAINTENANCE}
 
 # Attachment statuses (Cinder's attach_status).
 A_RESERVED, A_ATTACHING, A_ATTACHED = "reserved", "attaching", "attached"

@@ -17,12 +17,17 @@ from typing import Any
 
 from minicloud.microversion import Version, shape
 from volumes import states
-from volumes.models import Volume, VolumeAttachment, VolumeHost
+from volumes.models import (
+    DEFAULT_TYPE_ID,
+    QosSpecs,
+    Volume,
+    VolumeAttachment,
+    VolumeHost,
+    VolumeTransfer,
+    VolumeType,
+)
 
-DEFAULT_TYPE = {"id": "4ee21aa8-9f8c-4bd2-9d6b-a1f7e1c0c001", "name": "__DEFAULT__",
-                "description": "Default Volume Type", "is_public": True, "extra_specs": {},
-                "os-volume-type-access:is_public": True, "qos_specs_id": None}
-ZONE = "nova"
+DEFAULT_TYPE_NAME = "__DEFAULT__"
 
 #: Volume fields and the minor version that introduced them (cinder/api/v3/views/volumes.py).
 VOLUME_SINCE: dict[str, int] = {"group_id": 13, "provider_id": 21, "shared_targets": 48,
@@ -48,6 +53,7 @@ class Viewer:
     mig_attr: bool = False         # volume_extension:volume_mig_status_attribute
     image_meta: bool = False       # volume_extension:volume_image_metadata:show
     backends: Mapping[str, str] = field(default_factory=dict)  # agent host -> backend name
+    type_names: Mapping[str, str] = field(default_factory=dict)  # volume type id -> name
 
 
 def ts(value: Any) -> str | None:
@@ -86,7 +92,8 @@ def volume_view(vol: Volume, viewer: Viewer, extended: bool = True) -> dict:
         **volume_summary(vol, viewer),
         "status": vol.status, "size": vol.size, "availability_zone": vol.availability_zone,
         "created_at": ts(vol.created_at), "updated_at": ts(vol.updated_at),
-        "description": vol.description, "volume_type": DEFAULT_TYPE["name"],
+        "description": vol.description,
+        "volume_type": viewer.type_names.get(vol.volume_type_id, DEFAULT_TYPE_NAME),
         "snapshot_id": None, "source_volid": None, "metadata": dict(vol.metadata_ or {}),
         "user_id": vol.user_id, "bootable": "true" if vol.bootable else "false",
         "encrypted": False, "replication_status": "disabled", "consistencygroup_id": None,
@@ -95,7 +102,7 @@ def volume_view(vol: Volume, viewer: Viewer, extended: bool = True) -> dict:
                         if a.status == states.A_ATTACHED],
         "migration_status": None, "group_id": None, "provider_id": None,
         "shared_targets": False, "service_uuid": None, "cluster_name": None,
-        "volume_type_id": DEFAULT_TYPE["id"], "consumes_quota": True,
+        "volume_type_id": vol.volume_type_id or DEFAULT_TYPE_ID, "consumes_quota": True,
     }
     if not viewer.admin:
         view = {k: v for k, v in view.items() if k not in VOLUME_ADMIN_ONLY}
@@ -126,18 +133,60 @@ def attachment_view(att: VolumeAttachment, full: bool = True,
     return view
 
 
-def service_view(row: VolumeHost, up: bool, version: Version) -> dict:
+def service_view(row: VolumeHost, up: bool, version: Version, zone: str) -> dict:
     """One ``cinder-volume`` service (a volume agent's host) as ``GET /os-services`` lists
     it; the ``disabled_reason``/replication fields are those of Cinder's extended view."""
     state = "up" if up else "down"
     return shape({
-        "binary": "cinder-volume", "host": f"{row.name}@{row.backend}", "zone": ZONE,
+        "binary": "cinder-volume", "host": f"{row.name}@{row.backend}", "zone": zone,
         "status": "enabled", "state": state, "updated_at": ts(row.heartbeat_at),
         "cluster": None, "backend_state": state, "disabled_reason": None,
         "replication_status": "disabled", "active_backend_id": None, "frozen": False,
     }, version, SERVICE_SINCE)
 
 
-def volume_type_view(admin: bool) -> dict:
-    """The one volume type; ``qos_specs_id`` for admins only (Cinder's policy)."""
-    return {k: v for k, v in DEFAULT_TYPE.items() if admin or k != "qos_specs_id"}
+def volume_type_view(vtype: VolumeType, extra_specs: Mapping[str, str] | None, qos: bool,
+                     access_attr: bool) -> dict:
+    """A volume type: ``extra_specs`` None leaves them out, ``qos`` adds ``qos_specs_id``
+    (admins, Cinder's policy), ``access_attr`` ``os-volume-type-access:is_public``."""
+    view: dict[str, Any] = {"id": vtype.id, "name": vtype.name,
+                            "description": vtype.description, "is_public": vtype.is_public}
+    if extra_specs is not None:
+        view["extra_specs"] = dict(extra_specs)
+    if access_attr:
+        view["os-volume-type-access:is_public"] = vtype.is_public
+    if qos:
+        view["qos_specs_id"] = vtype.qos_specs_id
+    return view
+
+
+def qos_view(qos: QosSpecs) -> dict:
+    return {"id": qos.id, "name": qos.name, "consumer": qos.consumer,
+            "specs": dict(qos.specs or {})}
+
+
+def qos_links(viewer: Viewer, qos: QosSpecs) -> list[dict]:
+    return [{"rel": "self", "href": f"{viewer.base}/v3/qos-specs/{qos.id}"},
+            {"rel": "bookmark", "href": f"{viewer.base}/qos-specs/{qos.id}"}]
+
+
+#: Transfer fields by microversion (Tempest's volume/v3_55, v3_57 transfer schemas).
+TRANSFER_SINCE: dict[str, int] = {"no_snapshots": 55, "destination_project_id": 57,
+                                  "source_project_id": 57, "accepted": 57}
+
+
+def transfer_view(tr: VolumeTransfer, viewer: Viewer, detail: bool = True,
+                  auth_key: str | None = None) -> dict:
+    """A transfer: the summary (id, name, volume_id, links) or the detail; ``auth_key`` is
+    given once, in the create answer."""
+    view: dict[str, Any] = {"id": tr.id, "name": tr.name, "volume_id": tr.volume_id,
+                            "links": _links(viewer.base, "os-volume-transfer", tr.id,
+                                            tr.source_project_id)}
+    if not detail:
+        return view
+    view.update({"created_at": ts(tr.created_at), "no_snapshots": tr.no_snapshots,
+                 "destination_project_id": tr.destination_project_id,
+                 "source_project_id": tr.source_project_id, "accepted": tr.accepted})
+    if auth_key is not None:
+        view["auth_key"] = auth_key
+    return shape(view, viewer.version, TRANSFER_SINCE)

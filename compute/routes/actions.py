@@ -1,12 +1,16 @@
-"""Server actions (``POST /servers/{id}/action``): start, stop, reboot, createImage and the
-console output, each behind its own policy on the server's project."""
+"""Server actions (``POST /servers/{id}/action``): each behind its own Nova policy on the
+server's project. Start, stop, reboot, createImage and the console output are here; the
+lifecycle actions (lock, pause, suspend, rebuild, createBackup, restore, forceDelete) in
+:mod:`compute.routes.lifecycle`."""
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from flask import Blueprint, Response
 
 from compute import console, schema
 from compute.models import Instance
-from compute.routes import PREFIX, compute, mv, server
+from compute.routes import PREFIX, compute, lifecycle, mv, server
 from minicloud.errors import BadRequest
 from minicloud.wsgi import auth, body_schema, json_body, json_response
 
@@ -16,27 +20,37 @@ RULES = {"os-start": "os_compute_api:servers:start",
          "os-stop": "os_compute_api:servers:stop",
          "reboot": "os_compute_api:servers:reboot",
          "createImage": "os_compute_api:servers:create_image",
-         "os-getConsoleOutput": "os_compute_api:os-console-output"}
+         "os-getConsoleOutput": "os_compute_api:os-console-output",
+         **lifecycle.RULES}
+
+
+def _queued(name: str) -> Callable[[Instance, dict], Response]:
+    def start(inst: Instance, _params: dict) -> Response:
+        compute().service.start_action(auth(), inst.id, name)
+        return Response(status=202)
+    return start
+
+
+def _reboot(inst: Instance, params: dict) -> Response:
+    hard = params["type"].upper() == "HARD"
+    compute().service.start_action(auth(), inst.id, "reboot_hard" if hard else "reboot_soft")
+    return Response(status=202)
+
+
+def _console(inst: Instance, params: dict) -> Response:
+    return json_response({"output": console_output(inst, params.get("length"))})
 
 
 @bp.post("/servers/<server_id>/action")
-@body_schema(schema.SERVER_ACTION)
+@body_schema(schema.SERVER_ACTION, max_minor=18)
+@body_schema(schema.SERVER_ACTION_V219, min_minor=19, max_minor=53)
+@body_schema(schema.SERVER_ACTION_V254, min_minor=54, max_minor=56)
+@body_schema(schema.SERVER_ACTION_V257, min_minor=57, max_minor=72)
+@body_schema(schema.SERVER_ACTION_V273, min_minor=73)
 def server_action(server_id: str) -> Response:
     (name, params), = json_body().items()
     inst = server(server_id, RULES[name])
-    svc = compute().service
-    if name == "os-start":
-        svc.start_action(auth(), inst.id, "start")
-    elif name == "os-stop":
-        svc.start_action(auth(), inst.id, "stop")
-    elif name == "reboot":
-        hard = params["type"].upper() == "HARD"
-        svc.start_action(auth(), inst.id, "reboot_hard" if hard else "reboot_soft")
-    elif name == "createImage":
-        return _create_image(inst, params)
-    else:
-        return json_response({"output": console_output(inst, params.get("length"))})
-    return Response(status=202)
+    return HANDLERS[name](inst, params if isinstance(params, dict) else {})
 
 
 def _create_image(inst: Instance, params: dict) -> Response:
@@ -46,6 +60,12 @@ def _create_image(inst: Instance, params: dict) -> Response:
     if mv().at_least(45):
         return json_response({"image_id": image_id}, 202, location)
     return Response(status=202, headers=location)
+
+
+HANDLERS: dict[str, Callable[[Instance, dict], Response]] = {
+    "os-start": _queued("start"), "os-stop": _queued("stop"), "reboot": _reboot,
+    "createImage": _create_image,
+    "os-getConsoleOutput": _console, **lifecycle.HANDLERS}
 
 
 def console_output(inst: Instance, length: int | str | None) -> str:

@@ -23,10 +23,12 @@ from compute.virt.designer import (
 from compute.virt.host import Host
 from minicloud.config import Config
 from minicloud.errors import MinicloudError, NotFound
-from minicloud.paths import TRAVERSABLE
+from minicloud.paths import TRAVERSABLE, private_file
 from volumes.connection import ConnectionInfo
 
 ROOT_DISK, EPHEMERAL_DISK = "disk", "disk.eph0"
+#: A rescued guest's boot disk, and its own definition kept for the unrescue.
+RESCUE_DISK, UNRESCUE_XML = "disk.rescue", "unrescue.xml"
 
 
 def _connection(info: ConnectionInfo, secret_id: str) -> VolumeConnection:
@@ -107,8 +109,16 @@ class LibvirtDriver:
         return guest
 
     def power_off(self, instance_id: str) -> None:
-        """Clean shutdown (ACPI) for up to ``shutdown_timeout`` seconds, then pull the plug."""
+        """Clean shutdown (ACPI) for up to ``shutdown_timeout`` seconds, then pull the plug.
+
+        A paused guest cannot answer ACPI: it is powered off at once. A suspended guest
+        loses its saved memory (it boots afresh when started).
+        """
         guest = self._guest(instance_id)
+        guest.discard_saved_state()
+        if guest.power_state() == states.PAUSED:
+            guest.destroy()
+            return
         guest.shutdown()
         deadline = time.monotonic() + self.shutdown_timeout
         while time.monotonic() < deadline:
@@ -121,7 +131,10 @@ class LibvirtDriver:
         self._guest(instance_id).start()
 
     def reboot(self, instance_id: str, hard: bool) -> None:
-        self._guest(instance_id).reboot(hard)
+        guest = self._guest(instance_id)
+        if hard:  # a fresh boot, even of a suspended guest
+            guest.discard_saved_state()
+        guest.reboot(hard)
 
     def power_state(self, instance_id: str) -> int:
         guest = self.host.lookup(instance_id)
@@ -133,6 +146,91 @@ class LibvirtDriver:
         self._guest(instance_id)
         disks.flatten(instance_dir / ROOT_DISK, dest)
         return "qcow2"
+
+    def pause(self, instance_id: str) -> None:
+        self._guest(instance_id).pause()
+
+    def unpause(self, instance_id: str) -> None:
+        self._guest(instance_id).unpause()
+
+    def suspend(self, instance_id: str) -> None:
+        self._guest(instance_id).save()
+
+    def resume(self, instance_id: str) -> None:
+        guest = self._guest(instance_id)
+        if not guest.has_saved_state():
+            raise MinicloudError(f"guest {instance_id} has no saved state to resume from")
+        guest.start()
+
+    def rebuild(self, instance_id: str, instance_dir: Path, base_image: Path | None,
+                base_format: str, root_gb: int, power_on: bool,
+                config_drive: configdrive.ConfigDrive | None = None) -> None:
+        """The new vda is made beside the old one and renamed over it once the guest is
+        off: the definition keeps naming ``disk``, vdb and the volumes are not touched."""
+        guest = self._guest(instance_id)
+        new_root = instance_dir / f"{ROOT_DISK}.rebuild"
+        drive = instance_dir / configdrive.FILE_NAME
+        new_drive = instance_dir / f"{configdrive.FILE_NAME}.rebuild"
+        # only a drive the definition has already (a server created with one) is rewritten
+        config_drive = config_drive if drive.exists() else None
+        try:
+            if base_image is not None:
+                disks.create_overlay(base_image, base_format, new_root, root_gb)
+            if config_drive is not None:
+                configdrive.build(config_drive, new_drive)
+        except BaseException:
+            new_root.unlink(missing_ok=True)
+            new_drive.unlink(missing_ok=True)
+            raise
+        guest.discard_saved_state()
+        guest.destroy()
+        if base_image is not None:
+            new_root.replace(instance_dir / ROOT_DISK)
+        if config_drive is not None:
+            new_drive.replace(drive)
+        if power_on:
+            guest.start()
+
+    def rescue(self, spec: InstanceSpec) -> None:
+        """Boot a standalone copy of ``spec.base_image`` as vda with the guest's own vda as
+        vdb (no ephemeral disk, no volumes); the guest's definition is kept in
+        ``unrescue.xml``. A failure restores the guest as it was (and running)."""
+        guest = self._guest(spec.id)
+        saved = spec.instance_dir / UNRESCUE_XML
+        rescue_disk = spec.instance_dir / RESCUE_DISK
+        with contextlib.ExitStack() as undo:
+            private_file(saved)
+            undo.callback(saved.unlink, missing_ok=True)
+            saved.write_text(guest.definition())
+            undo.callback(rescue_disk.unlink, missing_ok=True)
+            disks.copy_standalone(spec.base_image, spec.base_format, rescue_disk)
+            config = design_domain(
+                instance_uuid=spec.id, name=spec.name, cloud_id=self.cloud_id,
+                vcpus=spec.flavor["vcpus"], memory_mib=spec.flavor["ram"],
+                image_properties=spec.image_meta, instance_dir=spec.instance_dir,
+                root_disk=str(rescue_disk),
+                ephemeral_disk=str(spec.instance_dir / ROOT_DISK),
+                kernel=str(spec.kernel) if spec.kernel else None,
+                ramdisk=str(spec.ramdisk) if spec.ramdisk else None, settings=self.settings)
+            guest.discard_saved_state()
+            guest.destroy()
+            undo.callback(self._restore_definition, spec.id, saved)
+            self.host.define(config).start()
+            undo.pop_all()
+
+    def _restore_definition(self, instance_id: str, saved: Path) -> None:
+        self._guest(instance_id).destroy()
+        self.host.define_xml(saved.read_text()).start()
+
+    def unrescue(self, instance_id: str, instance_dir: Path) -> None:
+        """Back to the guest's own definition and disks (the rescue disk is removed)."""
+        saved = instance_dir / UNRESCUE_XML
+        if saved.exists():
+            self._restore_definition(instance_id, saved)
+            saved.unlink()
+        else:  # nothing to restore (an interrupted unrescue): just make sure it runs
+            self._guest(instance_id).start()
+        (instance_dir / RESCUE_DISK).unlink(missing_ok=True)
 
     def attach_volume(self, instance_id: str, image_meta: dict, info: ConnectionInfo,
                       device: str, secret_id: str) -> None:

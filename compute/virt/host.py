@@ -97,6 +97,12 @@ class Guest:
         """The live domain XML (the persistent one when shut off)."""
         return _call(f"XML of {self.name}", self._domain.XMLDesc, 0) or ""
 
+    def definition(self) -> str:
+        """The persistent domain XML (what :meth:`Host.define_xml` takes back)."""
+        lv = _libvirt()
+        return _call(f"XML of {self.name}", self._domain.XMLDesc,
+                     lv.VIR_DOMAIN_XML_INACTIVE) or ""
+
     def start(self) -> None:
         """Start the guest; no-op when it already runs."""
         if not self._is_active():
@@ -133,6 +139,8 @@ class Guest:
         # Only ask for NVRAM removal when there is one: not every driver knows the flag.
         has_nvram = ET.fromstring(xml).find("./os/nvram") is not None
         flags = lv.VIR_DOMAIN_UNDEFINE_NVRAM if has_nvram else 0
+        if self.has_saved_state():  # a suspended guest's memory image goes with it
+            flags |= lv.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
         _call(f"undefine {self.name}", self._domain.undefineFlags, flags, tolerate=gone)
 
     def power_state(self) -> int:
@@ -150,6 +158,28 @@ class Guest:
             self.start()
         else:
             _call(f"reboot {self.name}", self._domain.reboot, 0)
+
+    def pause(self) -> None:
+        """Freeze the running guest's vCPUs (it stays in memory: PAUSED)."""
+        _call(f"pause {self.name}", self._domain.suspend)
+
+    def unpause(self) -> None:
+        _call(f"unpause {self.name}", self._domain.resume)
+
+    def save(self) -> None:
+        """Managed save: the guest's memory goes to libvirt's save image and the domain
+        stops; the next :meth:`start` restores it where it was."""
+        _call(f"save {self.name}", self._domain.managedSave, 0)
+
+    def has_saved_state(self) -> bool:
+        lv = _libvirt()
+        return bool(_call(f"saved state of {self.name}", self._domain.hasManagedSaveImage, 0,
+                          tolerate=[lv.VIR_ERR_NO_DOMAIN, lv.VIR_ERR_NO_SUPPORT]))
+
+    def discard_saved_state(self) -> None:
+        """Drop the managed save image (the next start boots afresh); tolerates none."""
+        if self.has_saved_state():
+            _call(f"discard saved state of {self.name}", self._domain.managedSaveRemove, 0)
 
     def attach_disk(self, disk: FileDisk | NetworkDisk, live: bool) -> None:
         """Add ``disk`` to the definition and, when ``live`` and running, to the guest."""
@@ -237,6 +267,10 @@ class Host:
         """Define (create or update) the persistent domain ``config`` describes."""
         domain = _call(f"define {config.name}", self._connection().defineXML, config.to_xml())
         return Guest(domain)
+
+    def define_xml(self, xml: str) -> Guest:
+        """Define a domain from XML a guest gave earlier (:meth:`Guest.definition`)."""
+        return Guest(_call("define domain", self._connection().defineXML, xml))
 
     def lookup(self, uuid: str) -> Guest | None:
         """The guest whose domain UUID is ``uuid``, or None."""
