@@ -20,7 +20,8 @@ from pathlib import Path
 
 from sqlalchemy import select, update
 
-from compute import configdrive, console, scheduler, states
+from compute import configdrive, console, scheduler, server_groups, states
+from compute.aggregates import CACHE_ACTION
 from compute.cinder import VolumeClient
 from compute.configdrive import ConfigDrive
 from compute.driver import Driver, InstanceSpec
@@ -96,7 +97,7 @@ class Agent(LifecycleTasks):
     # -- reconciliation ------------------------------------------------------------------------
     def init_host(self) -> None:
         # Deletes and detaches run again (every step tolerates "already gone").
-        for task in self.queue.recover(("delete", "detach_volume"),
+        for task in self.queue.recover(("delete", "detach_volume", CACHE_ACTION),
                                        "interrupted by an agent restart"):
             self._roll_back(task, MinicloudError(
                 "The build was interrupted by a compute agent restart."
@@ -136,7 +137,7 @@ class Agent(LifecycleTasks):
             LOG.exception("could not roll back %s of %s", task.action, task.instance_id)
             if task.action == "spawn":
                 self.service.set_error(task.instance_id, user_fault(exc, task.instance_id))
-        if task.action not in ("spawn", "delete", console.ACTION):
+        if task.action not in ("spawn", "delete", console.ACTION, CACHE_ACTION):
             self._clear_task(task.instance_id)
 
     def _instance(self, instance_id: str) -> Instance:
@@ -194,7 +195,7 @@ class Agent(LifecycleTasks):
         root = root_bdm(inst)
         image_args: dict = {"base_image": None, "base_format": "raw"}
         if root is None:
-            image_args = self._image_args(inst)
+            image_args = self._image_args(inst, checked=task.params.get("images"))
         spec = InstanceSpec(
             id=inst.id, name=inst.name, flavor=inst.flavor, image_meta=inst.image_meta,
             instance_dir=self.instances_path / inst.id,
@@ -227,14 +228,26 @@ class Agent(LifecycleTasks):
             metadata=inst.metadata_ or {}, key_name=inst.key_name, key_data=inst.key_data,
             user_data=inst.user_data, fmt=c.config_drive_format)
 
-    def _image_args(self, inst: Instance, image_id: str | None = None) -> dict:
+    def _image_args(self, inst: Instance, image_id: str | None = None,
+                    checked: list[str] | None = None) -> dict:
         """The cached base image (and AMI kernel/ramdisk) of a server booting from an image
-        (``image_id``: another image, with the server's kernel: a rescue)."""
-        image = self.images().get(image_id or inst.image_id)
-        args: dict = {"base_image": self.cache.fetch(image)}
+        (``image_id``: another image, with the server's kernel: a rescue or a rebuild).
+
+        ``checked``: the images the API checked as the server's creator (the spawn task's
+        ``images``). The agent fetches with the service's token, which sees every image, so
+        it fetches nothing else: an image outside that list fails the build."""
+        def fetch(wanted: str) -> tuple[dict, Path]:
+            if checked is not None and wanted not in checked:
+                raise MinicloudError(f"Image {wanted} was not checked for this server's "
+                                     "project: it is not fetched.")
+            image = self.images().get(wanted)
+            return image, self.cache.fetch(image)
+
+        image, base = fetch(image_id or inst.image_id)
+        args: dict = {"base_image": base}
         for prop, arg in (("kernel_id", "kernel"), ("ramdisk_id", "ramdisk")):
             if inst.image_meta.get(prop):  # AMI-style: boot the kernel directly
-                args[arg] = self.cache.fetch(self.images().get(inst.image_meta[prop]))
+                args[arg] = fetch(inst.image_meta[prop])[1]
         fmt = image.get("disk_format") or "raw"
         args["base_format"] = "raw" if fmt in ("ami", "aki", "ari") else fmt
         return args
@@ -273,6 +286,7 @@ class Agent(LifecycleTasks):
             self._release_volume(task.instance_id, bdm)
         with self.db.session() as s:
             scheduler.release(s, task.instance_id)
+            server_groups.forget(s, task.instance_id)
             s.execute(update(Instance).where(Instance.id == task.instance_id).values(
                 vm_state=states.DELETED, task_state=None, power_state=states.NOSTATE,
                 terminated_at=utcnow(), deleted_at=utcnow()))
@@ -395,6 +409,14 @@ class Agent(LifecycleTasks):
             self._set_bdms(inst.id, [b for b in inst.block_devices
                                      if b["volume_id"] != bdm["volume_id"]])
         self._transition(inst.id, "detaching_volume", task_state=None)
+
+    def _do_cache_images(self, task: ComputeTask) -> None:
+        """Image pre-caching (``POST /os-aggregates/{id}/images``; the task's subject is the
+        aggregate): fetch each image into this host's base cache, verified as a boot
+        would; the others are still fetched when one fails, then the task fails naming it."""
+        failed = self.cache.precache(self.images, task.params.get("images") or [], LOG)
+        if failed:
+            raise MinicloudError(f"Could not pre-cache image(s) {', '.join(failed)}.")
 
     # -- periodic tasks ------------------------------------------------------------------------
     def sync_power_states(self) -> None:

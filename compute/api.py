@@ -13,6 +13,7 @@ from collections.abc import Callable
 from flask import Flask, Response, g, request
 
 from compute import quotas
+from compute.aggregates import Aggregates
 from compute.cinder import VolumeClient
 from compute.console import ConsoleReader
 from compute.glance import ImageClient
@@ -33,7 +34,10 @@ from compute.routes import (
     tags,
     versions,
 )
+from compute.routes import aggregates as aggregate_routes
 from compute.routes import quotas as quota_routes
+from compute.routes import server_groups as server_group_routes
+from compute.server_groups import ServerGroups
 from compute.service import ComputeService
 from minicloud import services
 from minicloud.config import Config
@@ -45,7 +49,7 @@ ImageClients = Callable[[str], ImageClient]    # a caller's token -> a client ac
 VolumeClients = Callable[[str], VolumeClient]
 BLUEPRINTS = (versions.bp, servers.bp, actions.bp, attachments.bp, flavors.bp, hosts.bp,
               quota_routes.bp, instance_actions.bp, tags.bp, keypairs.bp, admin.bp,
-              addresses.bp)
+              addresses.bp, server_group_routes.bp, aggregate_routes.bp)
 
 
 def create_app(conf: Config, db: Database | None = None,
@@ -68,6 +72,8 @@ def create_app(conf: Config, db: Database | None = None,
     svc = ComputeService(db, image_client, volume_client, quotas.Limits.from_conf(conf),
                          conf.compute.reclaim_instance_interval)
     app.extensions["compute"] = Compute(svc, Hosts(db), ConsoleReader(db), image_url)
+    app.extensions["server_groups"] = ServerGroups(db, svc.limits)
+    app.extensions["aggregates"] = Aggregates(db)
 
     @app.before_request
     def _microversion() -> None:

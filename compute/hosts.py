@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
-from compute import scheduler, states
+from compute import aggregates, scheduler, states
 from compute.models import ComputeHost, Instance
 from minicloud.db import Database, utcnow
 from minicloud.errors import Conflict, NotFound
@@ -110,6 +110,7 @@ class Hosts:
                     Instance.host == host.name, Instance.vm_state != states.DELETED)):
                 raise Conflict(f"Unable to delete compute service that is hosting "
                                f"instances: {host.name}")
+            aggregates.forget_host(s, host.name)
             s.delete(s.get(ComputeHost, host.name))
 
     def set_status(self, ident: str, enabled: bool, reason: str | None = None) -> ComputeHost:

@@ -8,6 +8,11 @@ re-checks the cached file. The manager removes bases no instance uses after an a
 once when their image is deleted, under the same per-image lock the fetcher holds, so it never
 removes a base being downloaded.
 
+A base's last use is its access time, set at every fetch: its modification time stays the
+moment it was verified and renamed into place, so a boot from a pre-cached base (Nova's image
+pre-caching, :meth:`ImageCache.precache`) leaves the file exactly as it was (same inode, same
+mtime, no byte copied).
+
 Secrecy: a base may be another project's private image. ``_base/`` is 0711 (QEMU traverses
 it to open the backing file; nobody lists it), each base is 0400 and its download 0600 from
 the first byte; libvirt hands bases to its QEMU user when a guest using them starts (they stay
@@ -18,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import logging
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -98,8 +104,26 @@ class ImageCache:
             if not path.exists():
                 self._download(image, path)
             check_format(path, disk_format)
-            os.utime(path)  # last use, for the cache manager
+            # Last use, for the cache manager: the access time only (the mtime says when the
+            # base was verified and stays).
+            os.utime(path, ns=(time.time_ns(), path.stat().st_mtime_ns))
         return path
+
+    def precache(self, images: Callable[[], ImageClient], image_ids: list[str],
+                 log: logging.Logger) -> list[str]:
+        """Fetch each image into the cache ahead of its first boot (Nova's image
+        pre-caching); returns the ids that could not be fetched (each logged)."""
+        failed = []
+        for image_id in image_ids:
+            try:
+                path = self.fetch(images().get(image_id))
+            except (MinicloudError, OSError) as exc:
+                log.error("could not pre-cache image %s: %s", image_id,
+                          getattr(exc, "message", None) or exc)
+                failed.append(image_id)
+            else:
+                log.info("pre-cached image %s in %s", image_id, path)
+        return failed
 
     def _download(self, image: dict, path: Path) -> None:
         tmp = path.with_name(f".{path.name}.part")
@@ -146,7 +170,9 @@ class ImageCache:
                 if not locked:
                     continue  # a fetch is in progress
                 try:
-                    if now - path.stat().st_mtime < max_age and not deleted(path.name):
+                    st = path.stat()
+                    last_use = max(st.st_atime, st.st_mtime)
+                    if now - last_use < max_age and not deleted(path.name):
                         continue
                     path.unlink()
                 except FileNotFoundError:

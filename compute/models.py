@@ -223,3 +223,47 @@ class ComputeTask(Base):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+class ServerGroup(Base):
+    """A server group (``os-server-groups``): where its members may run, as one policy."""
+
+    __tablename__ = "server_groups"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    project_id: Mapped[str] = mapped_column(String(64), index=True)
+    user_id: Mapped[str] = mapped_column(String(64))
+    policy: Mapped[str] = mapped_column(String(32))  # affinity, anti-affinity, soft-*
+    rules: Mapped[dict] = mapped_column(JSON, default=dict)  # max_server_per_host
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ServerGroupMember(Base):
+    """An instance in a server group (at most one group per instance, as Nova)."""
+
+    __tablename__ = "server_group_members"
+    instance_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    group_id: Mapped[str] = mapped_column(ForeignKey("server_groups.id", ondelete="CASCADE"),
+                                          index=True)
+
+
+class Aggregate(Base):
+    """A host aggregate (``os-aggregates``); its ``availability_zone`` metadata makes its
+    hosts that zone."""
+
+    __tablename__ = "aggregates"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    metadata_: Mapped[dict] = mapped_column("metadata", JSON, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class AggregateHost(Base):
+    """A compute host in an aggregate."""
+
+    __tablename__ = "aggregate_hosts"
+    aggregate_id: Mapped[int] = mapped_column(ForeignKey("aggregates.id", ondelete="CASCADE"),
+                                              primary_key=True)
+    host: Mapped[str] = mapped_column(String(255), primary_key=True, index=True)

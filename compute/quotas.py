@@ -15,18 +15,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from compute import states
-from compute.models import Instance, ProjectQuota, QuotaClassLimit
+from compute.models import Instance, ProjectQuota, QuotaClassLimit, ServerGroup
 from minicloud.config import Config
 from minicloud.errors import BadRequest, Forbidden
 
 #: Nova's fixed per-server limit on metadata items, reported with the quotas.
 MAX_METADATA_ITEMS = 128
 RESOURCES = ("instances", "cores", "ram")
-#: Nova's defaults for the quotas minicloud reports but does not count.
+#: Nova's defaults of the other quotas (``server_groups`` and ``server_group_members`` are
+#: counted where groups are made and joined: :mod:`compute.server_groups`).
 FIXED_DEFAULTS: Mapping[str, int] = {
     "metadata_items": MAX_METADATA_ITEMS, "key_pairs": 100, "server_groups": 10,
     "server_group_members": 10, "injected_files": 5, "injected_file_content_bytes": 10240,
@@ -61,11 +62,14 @@ def check_metadata(metadata: Mapping[str, str]) -> None:
 
 
 def usage(s: Session, project_id: str) -> dict[str, int]:
-    """What the project's live servers hold: instances, vCPUs, MiB of RAM."""
+    """What the project holds: its live servers (instances, vCPUs, MiB of RAM) and its
+    server groups."""
     flavors = list(s.scalars(select(Instance.flavor).where(
         Instance.project_id == project_id, Instance.vm_state != states.DELETED)))
+    groups = s.scalar(select(func.count()).select_from(ServerGroup)
+                      .where(ServerGroup.project_id == project_id)) or 0
     return {"instances": len(flavors), "cores": sum(f["vcpus"] for f in flavors),
-            "ram": sum(f["ram"] for f in flavors)}
+            "ram": sum(f["ram"] for f in flavors), "server_groups": groups}
 
 
 #: The quota class whose limits are every project's defaults.

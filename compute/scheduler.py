@@ -2,16 +2,28 @@
 
 The claim runs inside the caller's transaction; on SQLite every write transaction begins
 IMMEDIATE (see :mod:`minicloud.db`), and elsewhere the host rows are locked FOR UPDATE, so
-two concurrent claims can never both take the last slot.
+two concurrent claims can never both take the last slot, nor both break a server group's
+rule: the members' hosts are read in the same transaction.
+
+The choice, in order: the enabled hosts that are up (of the requested zone, or the forced
+host); those with room for the flavor; those a hard server-group rule allows (``affinity``:
+the host of the group's servers once it has any; ``anti-affinity``: a host running fewer
+than ``max_server_per_host`` of them) and the ``same_host``/``different_host`` hints allow;
+then the best by weight: a soft rule first (most
+members for ``soft-affinity``, fewest for ``soft-anti-affinity``), then the most free RAM
+(spreading). No host left: :class:`NoValidHost` with each host's reason.
 """
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
+from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from compute.models import Allocation, ComputeHost
+from compute import server_groups, states
+from compute.models import Allocation, ComputeHost, Instance
 from minicloud.db import utcnow
 from minicloud.errors import MinicloudError
 
@@ -47,8 +59,68 @@ def fits(host: ComputeHost, used: tuple[int, int, int], vcpus: int, ram: int,
     return None
 
 
+def group_refusal(group: server_groups.Group | None, members: Counter[str],
+                  host: str) -> str | None:
+    """Why a hard rule of ``group`` keeps the server off ``host`` (``members``: how many of
+    the group's servers each host runs), or None."""
+    if group is None:
+        return None
+    if group.policy == server_groups.AFFINITY and members and host not in members:
+        return (f"server group {group.id} is affinity and its servers run on "
+                f"{', '.join(sorted(members))}")
+    if group.policy == server_groups.ANTI_AFFINITY and members[host] >= group.max_per_host:
+        return (f"server group {group.id} is anti-affinity and {members[host]} of its "
+                f"servers already run here (at most {group.max_per_host} per host)")
+    return None
+
+
+@dataclass(frozen=True)
+class HostHints:
+    """The ``same_host``/``different_host`` scheduler hints: servers (of ``project_id``;
+    None: of any project) whose hosts the new server must share, or avoid."""
+
+    same_host: tuple[str, ...] = ()
+    different_host: tuple[str, ...] = ()
+    project_id: str | None = None
+
+    def hosts(self, session: Session, ids: tuple[str, ...]) -> set[str]:
+        """The hosts the named live servers run on."""
+        if not ids:
+            return set()
+        query = select(Instance.host).where(Instance.id.in_(ids), Instance.host.is_not(None),
+                                            Instance.vm_state != states.DELETED)
+        if self.project_id is not None:
+            query = query.where(Instance.project_id == self.project_id)
+        return set(session.scalars(query))
+
+
+def hint_refusal(hints: HostHints | None, same: set[str], apart: set[str], host: str
+                 ) -> str | None:
+    """Why the host hints keep the server off ``host`` (``same``/``apart``: the hosts of the
+    servers they name), or None."""
+    if hints is None:
+        return None
+    if hints.same_host and host not in same:
+        return f"same_host: it runs none of {', '.join(hints.same_host)}"
+    if host in apart:
+        return "different_host: it runs one of " + ", ".join(hints.different_host)
+    return None
+
+
+def group_weight(group: server_groups.Group | None, members: Counter[str], host: str) -> int:
+    """How much a soft rule of ``group`` wants ``host`` (higher is better)."""
+    if group is None:
+        return 0
+    if group.policy == server_groups.SOFT_AFFINITY:
+        return members[host]
+    if group.policy == server_groups.SOFT_ANTI_AFFINITY:
+        return -members[host]
+    return 0
+
+
 def claim(session: Session, instance_id: str, flavor: dict, forced_host: str | None = None,
-          zone: str | None = None) -> str:
+          zone: str | None = None, group: server_groups.Group | None = None,
+          hints: HostHints | None = None) -> str:
     """Claim ``flavor``'s resources for the instance on a host; return the host's name."""
     query = select(ComputeHost).where(ComputeHost.enabled).order_by(ComputeHost.name)
     if session.bind.dialect.name != "sqlite":
@@ -62,18 +134,24 @@ def claim(session: Session, instance_id: str, flavor: dict, forced_host: str | N
     if zone:
         hosts = [h for h in hosts if h.zone == zone]
     hosts = [h for h in hosts if h.heartbeat_at >= alive_since]
+    members = (server_groups.member_hosts(session, group.id, instance_id) if group
+               else Counter())
+    same = hints.hosts(session, hints.same_host) if hints else set()
+    apart = hints.hosts(session, hints.different_host) if hints else set()
     vcpus, ram = flavor["vcpus"], flavor["ram"]
     disk = flavor["disk"] + flavor.get("ephemeral", 0)
-    best, best_free, reasons = None, -1, []
+    best, best_key, reasons = None, None, []
     for host in hosts:
         in_use = used(session, host.name)
-        reason = fits(host, in_use, vcpus, ram, disk)
+        reason = (fits(host, in_use, vcpus, ram, disk)
+                  or group_refusal(group, members, host.name)
+                  or hint_refusal(hints, same, apart, host.name))
         if reason:
             reasons.append(f"{host.name}: {reason}")
             continue
-        free = host.memory_mib - in_use[1]
-        if free > best_free:  # spread: the host with the most free RAM
-            best, best_free = host, free
+        key = (group_weight(group, members, host.name), host.memory_mib - in_use[1])
+        if best_key is None or key > best_key:
+            best, best_key = host, key
     if best is None:
         detail = "; ".join(reasons) if reasons else "No compute host is up."
         raise NoValidHost(detail)

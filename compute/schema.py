@@ -81,7 +81,13 @@ _CREATE_SERVER = {
     "config_drive": BOOLEAN,
 }
 _CREATE_TAGS = {"type": "array", "items": _TAG, "maxItems": MAX_TAGS}
-_NO_HINTS = {"type": "object", "maxProperties": 0}
+#: Scheduler hints minicloud honours: ``group`` (a server group of the caller's project),
+#: ``same_host`` and ``different_host`` (a server id or a list of them); any other hint is
+#: refused rather than ignored.
+_SERVERS_HINT = {"oneOf": [UUID, {"type": "array", "items": UUID}]}
+_HINTS = {"type": "object", "properties": {"group": UUID, "same_host": _SERVERS_HINT,
+                                           "different_host": _SERVERS_HINT},
+          "additionalProperties": False}
 
 
 def _create(extra: dict, required: tuple[str, ...] = ()) -> dict:
@@ -90,8 +96,8 @@ def _create(extra: dict, required: tuple[str, ...] = ()) -> dict:
             "properties": {"server": {"type": "object", "properties": props,
                                       "required": ["name", "flavorRef", *required],
                                       "additionalProperties": False},
-                           "os:scheduler_hints": _NO_HINTS,
-                           "OS-SCH-HNT:scheduler_hints": _NO_HINTS},
+                           "os:scheduler_hints": _HINTS,
+                           "OS-SCH-HNT:scheduler_hints": _HINTS},
             "required": ["server"], "additionalProperties": False}
 
 
@@ -371,3 +377,70 @@ UPDATE_HOST = {"type": "object",
                "properties": {"status": _ENABLE, "maintenance_mode": _ENABLE},
                "anyOf": [{"required": ["status"]}, {"required": ["maintenance_mode"]}],
                "additionalProperties": False}
+
+# -- server groups -------------------------------------------------------------------------------
+def _server_group(policies: tuple[str, ...], v264: bool = False) -> dict:
+    if v264:
+        props = {"name": NAME, "policy": {"type": "string", "enum": list(policies)},
+                 "rules": {"type": "object",
+                           "properties": {"max_server_per_host": POSITIVE},
+                           "additionalProperties": False}}
+        required = ["name", "policy"]
+    else:
+        props = {"name": NAME,
+                 "policies": {"type": "array", "minItems": 1, "maxItems": 1,
+                              "items": {"type": "string", "enum": list(policies)}}}
+        required = ["name", "policies"]
+    return {"type": "object",
+            "properties": {"server_group": {"type": "object", "properties": props,
+                                            "required": required,
+                                            "additionalProperties": False}},
+            "required": ["server_group"], "additionalProperties": False}
+
+
+_HARD_POLICIES = ("anti-affinity", "affinity")
+_ALL_POLICIES = (*_HARD_POLICIES, "soft-anti-affinity", "soft-affinity")
+#: ``POST /os-server-groups``: 2.15 adds the soft policies; 2.64 takes one ``policy`` string
+#: and ``rules`` (``max_server_per_host``, anti-affinity only) instead of ``policies``.
+CREATE_SERVER_GROUP = _server_group(_HARD_POLICIES)
+CREATE_SERVER_GROUP_V215 = _server_group(_ALL_POLICIES)
+CREATE_SERVER_GROUP_V264 = _server_group(_ALL_POLICIES, v264=True)
+
+# -- aggregates ----------------------------------------------------------------------------------
+_AZ_NAME = {"type": "string", "minLength": 1, "maxLength": 255,
+            "pattern": r"^[^:\s\x00-\x1f\x7f](?:[^:\x00-\x1f\x7f]*[^:\s\x00-\x1f\x7f])?$"}
+_AGG_ZONE = {"oneOf": [_AZ_NAME, {"type": "null"}]}
+#: ``POST /os-aggregates``.
+CREATE_AGGREGATE = {"type": "object",
+                    "properties": {"aggregate": {
+                        "type": "object",
+                        "properties": {"name": NAME, "availability_zone": _AGG_ZONE},
+                        "required": ["name"], "additionalProperties": False}},
+                    "required": ["aggregate"], "additionalProperties": False}
+#: ``PUT /os-aggregates/{id}``: a new name and/or zone.
+UPDATE_AGGREGATE = {"type": "object",
+                    "properties": {"aggregate": {
+                        "type": "object",
+                        "properties": {"name": NAME, "availability_zone": _AGG_ZONE},
+                        "minProperties": 1, "additionalProperties": False}},
+                    "required": ["aggregate"], "additionalProperties": False}
+_HOST = {"type": "object", "properties": {"host": _FQDN}, "required": ["host"],
+         "additionalProperties": False}
+_AGG_METADATA = {"type": "object",
+                 "patternProperties": {r"^[a-zA-Z0-9-_:. ]{1,255}$": {
+                     "type": ["string", "null"], "maxLength": 255}},
+                 "additionalProperties": False}
+#: ``POST /os-aggregates/{id}/action``: exactly one of add_host, remove_host, set_metadata.
+AGGREGATE_ACTION = {
+    "type": "object", "minProperties": 1, "maxProperties": 1,
+    "properties": {
+        "add_host": _HOST, "remove_host": _HOST,
+        "set_metadata": {"type": "object", "properties": {"metadata": _AGG_METADATA},
+                         "required": ["metadata"], "additionalProperties": False}},
+    "additionalProperties": False}
+#: ``POST /os-aggregates/{id}/images`` (2.81): the images to pre-cache on its hosts.
+CACHE_IMAGES = {"type": "object",
+                "properties": {"cache": {"type": "array", "minItems": 1, "items": {
+                    "type": "object", "properties": {"id": UUID}, "required": ["id"],
+                    "additionalProperties": False}}},
+                "required": ["cache"], "additionalProperties": False}

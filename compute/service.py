@@ -11,7 +11,15 @@ from dataclasses import dataclass, field
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from compute import instance_actions, multi_create, quotas, scheduler, states
+from compute import (
+    aggregates,
+    instance_actions,
+    multi_create,
+    quotas,
+    scheduler,
+    server_groups,
+    states,
+)
 from compute.block_devices import BootRequest, RootVolume
 from compute.cinder import VolumeClient
 from compute.flavors import Flavors, FlavorSpec, visible_to
@@ -44,6 +52,9 @@ class ServerRequest:
     max_count: int = 1
     user_data: str | None = None  # base64, validated
     config_drive: bool = False
+    group: str | None = None  # a server group of the caller's project (scheduler hint)
+    same_host: tuple[str, ...] = ()       # servers whose host it must share (hint)
+    different_host: tuple[str, ...] = ()  # servers whose hosts it must avoid (hint)
 
 
 #: Image API keys that are not image properties (never copied into the instance).
@@ -195,6 +206,32 @@ class ComputeService:
                     f"{disk_gb * 1024 ** 3} bytes, image is {needed} bytes.")
         return image
 
+    def _boot_files(self, ctx: AuthContext, image: dict) -> list[str]:
+        """The AMI kernel and ramdisk images of ``image``, checked as the caller: a server
+        never boots another project's private image through them (400)."""
+        ids = []
+        for prop, what in (("kernel_id", "Kernel"), ("ramdisk_id", "Ramdisk")):
+            ref = image.get(prop)
+            if not ref:
+                continue
+            try:
+                found = self.image_client(ctx.token).get(str(ref))
+            except NotFound:
+                raise BadRequest(f"{what} image {str(ref)[:64]} of image {image['id']} could "
+                                 "not be found.") from None
+            if found.get("status") != "active":
+                raise BadRequest(f"{what} image {found['id']} of image {image['id']} is not "
+                                 "active.")
+            ids.append(found["id"])
+        return ids
+
+    def _check_zone(self, zone: str | None) -> None:
+        """A requested zone must be one of the enabled hosts' (Nova's 400)."""
+        if zone:
+            with self.db.session() as s:
+                if zone not in aggregates.zone_names(s):
+                    raise BadRequest("The requested availability zone is not available")
+
     def _volumes(self, ctx: AuthContext) -> VolumeClient:
         if self.volume_client is None:
             raise BadRequest("There is no volume service in this cloud.")
@@ -239,17 +276,20 @@ class ComputeService:
             key = self.keypairs.find(ctx.user_id, req.key_name)
             if key is None:
                 raise BadRequest("Invalid key_name provided.")
-        root, image_id = req.boot.root_volume, None
+        root, image_id, checked = req.boot.root_volume, None, []
         if req.max_count > 1 and (root is not None or req.boot.volumes):
             raise BadRequest("Cannot attach one or more volumes to multiple instances")
         if root is None:
             image = self._check_image(ctx, req.boot.image_ref, flavor, flavor.disk)
             meta = {k: str(v) for k, v in image.items() if k not in NOT_IMAGE_META}
             image_id = image["id"]
+            checked = [image_id, *self._boot_files(ctx, image)]
         else:
             meta = self._boot_volume(ctx, root, flavor)
         zone, forced_host = self._zone(ctx, req.availability_zone)
+        self._check_zone(zone)
         forced_host = req.host or forced_host
+        group = None
         request_id = instance_actions.current_request_id()
         reservation = multi_create.reservation_id()
         with self.db.session() as s:  # counted and recorded in one transaction
@@ -271,9 +311,11 @@ class ComputeService:
             for inst in insts:
                 s.add(inst)
                 instance_actions.record(s, inst.id, ctx, "create", request_id)
+                if req.group:  # joined here, where the group's member quota is counted
+                    group = server_groups.join(s, ctx, req.group, inst.id, self.limits)
         for inst in insts:
             try:
-                self._place(ctx, inst, req, (forced_host, zone), request_id)
+                self._place(ctx, inst, req, (forced_host, zone), request_id, group, checked)
             except MinicloudError as exc:
                 if count == 1:
                     raise
@@ -281,9 +323,12 @@ class ComputeService:
         return [self.get_server(ctx, inst.id) for inst in insts]
 
     def _place(self, ctx: AuthContext, inst: Instance, req: ServerRequest,
-               where: tuple[str | None, str | None], request_id: str) -> None:
-        """Reserve the server's volumes, claim a host (``where``: a forced host and zone),
-        make its boot volume, queue its spawn; a failure leaves nothing of it (see
+               where: tuple[str | None, str | None], request_id: str,
+               group: server_groups.Group | None = None,
+               checked: list[str] | None = None) -> None:
+        """Reserve the server's volumes, claim a host (``where``: a forced host and zone;
+        ``group``'s rule and the request's host hints kept), make its boot volume, queue its
+        spawn with the images ``checked`` as the caller; a failure leaves nothing of it (see
         :meth:`create_servers`)."""
         forced_host, zone = where
         root = req.boot.root_volume
@@ -292,9 +337,11 @@ class ComputeService:
             with self.db.session() as s:
                 # The root disk of a server booted from a volume is on the volume service.
                 claimed = dict(inst.flavor, disk=0) if root else inst.flavor
-                host = scheduler.claim(s, inst.id, claimed, forced_host, zone)
+                hints = scheduler.HostHints(req.same_host, req.different_host,
+                                            None if ctx.is_admin else ctx.project_id)
+                host = scheduler.claim(s, inst.id, claimed, forced_host, zone, group, hints)
                 s.execute(update(Instance).where(Instance.id == inst.id).values(
-                    host=host, availability_zone=zone or "nova"))
+                    host=host, availability_zone=zone or aggregates.zone_of(s, host)))
         except scheduler.NoValidHost as exc:
             self._release_reserved(ctx, inst.id)
             self.set_error(inst.id, exc)
@@ -316,8 +363,9 @@ class ComputeService:
                 self._finish_delete(s, inst.id)
             raise
         with self.db.session() as s:
+            # The agent fetches only the images checked here as the caller.
             s.add(ComputeTask(instance_id=inst.id, host=host, action="spawn",
-                              params={"request_id": request_id}))
+                              params={"request_id": request_id, "images": list(checked or [])}))
 
     def _add_bdm(self, inst: Instance, bdm: dict) -> None:
         inst.block_devices = [*inst.block_devices, bdm]
@@ -436,6 +484,7 @@ class ComputeService:
     @staticmethod
     def _finish_delete(s: Session, instance_id: str) -> None:
         scheduler.release(s, instance_id)
+        server_groups.forget(s, instance_id)
         s.execute(update(Instance).where(Instance.id == instance_id).values(
             vm_state=states.DELETED, task_state=None, power_state=states.NOSTATE,
             terminated_at=utcnow(), deleted_at=utcnow()))

@@ -17,9 +17,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from compute import states
+from compute.aggregates import AggregateRecord
 from compute.hosts import HostUsage
 from compute.keypairs import KeyRecord
 from compute.models import ComputeHost, Flavor, Instance, InstanceAction, InstanceActionEvent
+from compute.server_groups import Group
 from minicloud.microversion import Version, shape
 
 # -- servers -----------------------------------------------------------------------------------
@@ -54,6 +56,7 @@ class Viewer:
     extended_attributes: bool = False  # os-extended-server-attributes
     flavor_extra_specs: bool = False   # servers:show:flavor-extra-specs / extra-specs:index
     host_status: Callable[[str | None], str] | None = None  # servers:show:host_status
+    server_groups: Callable[[str], list[str]] | None = None  # a server's groups (2.71+)
 
     def links(self, kind: str, ident: str) -> list[dict]:
         return [{"rel": "self", "href": f"{self.base_url}/v2.1/{kind}/{ident}"},
@@ -177,6 +180,8 @@ def server_detail(inst: Instance, viewer: Viewer, show: bool = True) -> dict:
     body = shape(_full(inst, viewer), viewer.mv, SERVER_SINCE)
     if not show:
         body.pop("server_groups", None)
+    elif "server_groups" in body and viewer.server_groups is not None:
+        body["server_groups"] = viewer.server_groups(inst.id)
     return body
 
 
@@ -343,8 +348,8 @@ def hypervisor_view(host: ComputeHost, up: bool, usage: HostUsage, mv: Version,
     return body
 
 
-def zone_view(name: str, hosts: list[ComputeHost] | None, up: Callable[[ComputeHost], bool]
-              ) -> dict:
+def zone_view(name: str, hosts: list[ComputeHost] | None, up: Callable[[ComputeHost], bool],
+              available: bool = True) -> dict:
     """An availability zone; with ``hosts`` (the detail view) each host's nova-compute."""
     detail = None
     if hosts is not None:
@@ -352,7 +357,7 @@ def zone_view(name: str, hosts: list[ComputeHost] | None, up: Callable[[ComputeH
                                             "active": h.enabled,
                                             "updated_at": usage_timestamp(h.heartbeat_at)}}
                   for h in hosts}
-    return {"zoneName": name, "zoneState": {"available": True}, "hosts": detail}
+    return {"zoneName": name, "zoneState": {"available": available}, "hosts": detail}
 
 
 # -- quotas and limits ---------------------------------------------------------------------
@@ -403,11 +408,40 @@ def limits_view(values: Mapping[str, int], used: Mapping[str, int], mv: Version)
         "maxSecurityGroupRules": values["security_group_rules"],
         "maxTotalFloatingIps": values["floating_ips"],
         "totalInstancesUsed": used["instances"], "totalCoresUsed": used["cores"],
-        "totalRAMUsed": used["ram"], "totalServerGroupsUsed": 0,
+        "totalRAMUsed": used["ram"], "totalServerGroupsUsed": used.get("server_groups", 0),
         "totalFloatingIpsUsed": 0, "totalSecurityGroupsUsed": 1}
     return {"limits": {"rate": [], "absolute": shape(absolute, mv, {}, LIMITS_UNTIL)}}
 
 
+# -- server groups ---------------------------------------------------------------------------
+SERVER_GROUP_SINCE: Mapping[str, int] = {"project_id": 13, "user_id": 13, "policy": 64,
+                                         "rules": 64}
+#: 2.64 replaced the ``policies`` list (and the always-empty ``metadata``) by ``policy``.
+SERVER_GROUP_UNTIL: Mapping[str, int] = {"policies": 64, "metadata": 64}
+
+
+def server_group_view(group: Group, mv: Version) -> dict:
+    body = {"id": group.id, "name": group.name, "policies": [group.policy],
+            "members": list(group.members), "metadata": {}, "project_id": group.project_id,
+            "user_id": group.user_id, "policy": group.policy, "rules": dict(group.rules)}
+    return shape(body, mv, SERVER_GROUP_SINCE, SERVER_GROUP_UNTIL)
+
+
+# -- aggregates ------------------------------------------------------------------------------
+AGGREGATE_SINCE: Mapping[str, int] = {"uuid": 41}
+
+
+def aggregate_view(agg: AggregateRecord, mv: Version, created: bool = False) -> dict:
+    """An aggregate; the body of its create has neither ``hosts`` nor ``metadata``, as
+    Nova's."""
+    body = {"id": agg.id, "uuid": agg.uuid, "name": agg.name,
+            "availability_zone": agg.availability_zone,
+            "created_at": usage_timestamp(agg.created_at),
+            "updated_at": usage_timestamp(agg.updated_at), "deleted": False,
+            "deleted_at": None}
+    if not created:
+        body.update(hosts=list(agg.hosts), metadata=dict(agg.metadata))
+    return shape(body, mv, AGGREGATE_SINCE)
 # -- keypairs --------------------------------------------------------------------------------
 KEYPAIR_SINCE: Mapping[str, int] = {"type": 2}
 

@@ -585,4 +585,5 @@ def test_quotas_count_live_servers_of_the_project(env):
     with pytest.raises(Forbidden, match="Quota exceeded for ram: Requested 256, but already "
                                         "used 512 of 612 ram"):
         boot(svc, alice, name="q4")
-    assert svc.usage(alice.project_id) == {"instances": 2, "cores": 2, "ram": 512}
+    assert svc.usage(alice.project_id) == {"instances": 2, "cores": 2, "ram": 512,
+                                           "server_groups": 0}

@@ -17,11 +17,13 @@ def test_no_hostile_body_gets_a_5xx(compute_env, version):
     env.alice.post(f"/v2.1/servers/{sid}/os-volume_attachments",
                    json={"volumeAttachment": {"volumeId": VOLUME_IDS[0]}})
     env.work()
+    agg = env.admin.post("/v2.1/os-aggregates", json={"aggregate": {"name": "a"}})
     ids = {"server_id": sid, "flavor_id": "6", "key": "k", "volume_id": VOLUME_IDS[0],
            "project_id": env.alice.project_id, "service_id_": service_id("node1"),
-           "host_name": "node1", "class_name": "default"}
+           "host_name": "node1", "class_name": "default",
+           "aggregate_id": str(agg.get_json()["aggregate"]["id"])}
     routes = json_routes(env.app)
-    assert len(routes) == 19  # every route that reads a body
+    assert len(routes) == 24  # every route that reads a body
 
     def send(method: str, path: str, data: bytes):
         return env.admin.client.open(path, method=method, data=data, headers={

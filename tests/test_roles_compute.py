@@ -41,6 +41,10 @@ MEMBER_ROUTES = {
     ("DELETE", f"{S}/tags"): ("/v2.1/servers/{server}/tags", None, "2.26"),
     ("PUT", f"{S}/tags/<tag>"): ("/v2.1/servers/{server}/tags/a", None, "2.26"),
     ("DELETE", f"{S}/tags/<tag>"): ("/v2.1/servers/{server}/tags/a", None, "2.26"),
+    ("POST", "/v2.1/os-server-groups"): ("/v2.1/os-server-groups", {"server_group": {
+        "name": "g", "policies": ["anti-affinity"]}}, "2.1"),
+    ("DELETE", "/v2.1/os-server-groups/<group_id>"): ("/v2.1/os-server-groups/{group}", None,
+                                                      "2.1"),
 }
 ADMIN_ROUTES = {
     ("POST", "/v2.1/flavors"): ("/v2.1/flavors", {"flavor": {
@@ -68,6 +72,16 @@ ADMIN_ROUTES = {
                                                  {"status": "disabled"}, "2.53"),
     ("DELETE", "/v2.1/os-services/<service_id_>"): ("/v2.1/os-services/{service}", None,
                                                     "2.53"),
+    ("POST", "/v2.1/os-aggregates"): ("/v2.1/os-aggregates", {"aggregate": {"name": "a2"}},
+                                      "2.1"),
+    ("PUT", "/v2.1/os-aggregates/<aggregate_id>"): (
+        "/v2.1/os-aggregates/{aggregate}", {"aggregate": {"name": "renamed"}}, "2.1"),
+    ("DELETE", "/v2.1/os-aggregates/<aggregate_id>"): ("/v2.1/os-aggregates/{aggregate}",
+                                                       None, "2.1"),
+    ("POST", "/v2.1/os-aggregates/<aggregate_id>/action"): (
+        "/v2.1/os-aggregates/{aggregate}/action", {"add_host": {"host": "node1"}}, "2.1"),
+    ("POST", "/v2.1/os-aggregates/<aggregate_id>/images"): (
+        "/v2.1/os-aggregates/{aggregate}/images", {"cache": [{"id": IMAGE_ID}]}, "2.81"),
     # Keypairs are the user's own (a reader creates and deletes its own, as in Nova): the
     # write only an admin may do is acting for another user (2.10+).
     ("POST", "/v2.1/os-keypairs"): ("/v2.1/os-keypairs", {"keypair": {
@@ -83,13 +97,18 @@ ACTIONS = ({"os-start": None}, {"os-stop": None}, {"reboot": {"type": "SOFT"}},
            {"createBackup": {"name": "b", "backup_type": "daily", "rotation": 1}})
 ADMIN_READS = ("/v2.1/os-services", "/v2.1/os-hypervisors", "/v2.1/os-hypervisors/detail",
                "/v2.1/os-availability-zone/detail", "/v2.1/os-aggregates",
-               "/v2.1/servers?all_tenants=1", "/v2.1/os-hosts", "/v2.1/os-hosts/node1",
+               "/v2.1/servers?all_tenants=1", "/v2.1/os-aggregates/1", "/v2.1/os-hosts",
+               "/v2.1/os-hosts/node1",
                "/v2.1/os-hosts/node1/reboot", "/v2.1/os-hosts/node1/shutdown",
                "/v2.1/os-hosts/node1/startup", "/v2.1/os-simple-tenant-usage",
                "/v2.1/os-instance_usage_audit_log",
                "/v2.1/os-instance_usage_audit_log/2026-01-01%2000:00:00",
                "/v2.1/os-quota-class-sets/default", "/v2.1/flavors/6/os-flavor-access",
                f"/v2.1/os-hypervisors/{hypervisor_id('node1')}/uptime")
+
+
+#: The server group (alice's) and aggregate the routes' paths name, made by ``server_id``.
+REFS: dict[str, str] = {}
 
 
 def test_the_tables_cover_every_write_route(compute_env):
@@ -104,12 +123,16 @@ def server_id(compute_env) -> str:
                                   json={"volumeAttachment": {"volumeId": VOLUME_IDS[0]}})
     assert resp.status_code == 200, resp.get_json()
     compute_env.work()
+    group = compute_env.alice.post("/v2.1/os-server-groups", json={"server_group": {
+        "name": "mine", "policies": ["affinity"]}}).get_json()["server_group"]
+    agg = compute_env.admin.post("/v2.1/os-aggregates", json={"aggregate": {"name": "a1"}})
+    REFS.update(group=group["id"], aggregate=agg.get_json()["aggregate"]["id"])
     return sid
 
 
 def _send(client, key: tuple[str, str], server: str, project: str):
     path, body, version = {**MEMBER_ROUTES, **ADMIN_ROUTES}[key]
-    path = path.format(server=server, project=project, service=service_id("node1"))
+    path = path.format(server=server, project=project, service=service_id("node1"), **REFS)
     kwargs = {"json": body} if body is not None else {}
     return client._call(key[0], path, headers=mv(version), **kwargs)
 

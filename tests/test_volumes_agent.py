@@ -3,6 +3,7 @@ exports after a tgtd restart, ownership of targets, and volumes made from images
 (file backend, qemu-img, inspection of the downloaded data)."""
 from __future__ import annotations
 
+import time
 import uuid
 from pathlib import Path
 
@@ -117,6 +118,17 @@ def test_only_our_own_stale_targets_are_removed(make_volenv):
     vid, _ = _in_use(env)
     gone = env.create(name="gone")["id"]
     env.wait(gone, "available")
+    # The agent writes "available" before it marks the create task done; a volume with a
+    # task still running is that task's business, so wait for the task too.
+    deadline = time.monotonic() + 10
+    while True:
+        with env.db.session() as s:
+            states = set(s.scalars(select(VolumeTask.state).where(
+                VolumeTask.volume_id == gone)))
+        if states <= {"done"}:
+            break
+        assert time.monotonic() < deadline, states
+        time.sleep(0.01)
     foreign = "5f1c1e0e-0000-4000-8000-00000000f00d"  # another cloud's volume
     for other in (gone, foreign):
         env.target.ensure_export(other, f"/elsewhere/{other}", Chap.generate())

@@ -83,7 +83,8 @@ def viewer(target: dict | None = None) -> Viewer:
                                               target),
                   flavor_extra_specs=allowed("os_compute_api:servers:show:flavor-extra-specs",
                                              target),
-                  host_status=status)
+                  host_status=status,
+                  server_groups=current_app.extensions["server_groups"].of_instance)
 
 
 def paged(items: list, key: Callable, collection: str, path: str) -> tuple[list, dict]:

@@ -1,5 +1,6 @@
 """Hosts as Nova shows them: ``os-services``, ``os-hypervisors``, ``os-availability-zone``
-(and the empty ``os-aggregates``). All admin-only but the zone list."""
+(the zones are those host aggregates define: :mod:`compute.aggregates`). All admin-only but
+the zone list."""
 from __future__ import annotations
 
 import uuid
@@ -7,6 +8,7 @@ import uuid
 from flask import Blueprint, Response, request
 
 from compute import schema
+from compute.aggregates import DEFAULT_ZONE
 from compute.hosts import BINARY, ids, is_up
 from compute.models import ComputeHost
 from compute.routes import PREFIX, compute, mv, paged
@@ -187,22 +189,18 @@ def search_hypervisors(pattern: str) -> Response:
                                           for h in _matching(pattern)]})
 
 
-# -- availability zones, aggregates -------------------------------------------------------------
+# -- availability zones -----------------------------------------------------------------------
 @bp.get("/os-availability-zone")
 @bp.get("/os-availability-zone/detail")
 def list_zones() -> Response:
-    """The zones of the enabled hosts (``nova`` when there is none); the detail view (admins)
-    names each zone's hosts and their nova-compute service."""
+    """The zones of the hosts (``nova`` when there is none), as their aggregates define
+    them: available while one of its hosts is enabled; the detail view (admins) names each
+    zone's hosts and their nova-compute service."""
     detail = request.path.endswith("/detail")
     authorize("os_compute_api:os-availability-zone:" + ("detail" if detail else "list"))
     hosts = compute().hosts.list()
-    zones = sorted({h.zone for h in hosts if h.enabled} or {"nova"})
+    zones = sorted({h.zone for h in hosts} or {DEFAULT_ZONE})
     return json_response({"availabilityZoneInfo": [
-        zone_view(z, [h for h in hosts if h.zone == z] if detail else None, is_up)
+        zone_view(z, [h for h in hosts if h.zone == z] if detail else None, is_up,
+                  available=any(h.enabled for h in hosts if h.zone == z) or not hosts)
         for z in zones]})
-
-
-@bp.get("/os-aggregates")
-def list_aggregates() -> Response:
-    authorize("os_compute_api:os-aggregates:index")
-    return json_response({"aggregates": []})  # no host aggregates in minicloud (yet)

@@ -126,6 +126,12 @@ def create_server() -> Response:
     authorize(RULE % "create")
     server_body = json_body()["server"]
     req = _server_request(server_body)
+    hints = json_body().get("os:scheduler_hints") or json_body().get(
+        "OS-SCH-HNT:scheduler_hints") or {}
+    req.group = hints.get("group")
+    for name in ("same_host", "different_host"):
+        value = hints.get(name) or ()
+        setattr(req, name, (value,) if isinstance(value, str) else tuple(value))
     insts = compute().service.create_servers(auth(), req)
     inst = insts[0]
     if to_bool(server_body.get("return_reservation_id", False)):
