@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import time
 from collections.abc import Callable
 
@@ -12,7 +13,7 @@ import pytest
 import requests
 
 from minicloud import errors
-from minicloud.cli import compute
+from minicloud.cli import compute, poll
 from minicloud.cli.images import ImageApi
 from tests.conftest import HOST_MEMORY_MIB
 
@@ -101,7 +102,7 @@ def api(fake) -> compute.ComputeApi:
 
 @pytest.fixture
 def no_sleep(mocker):
-    return mocker.patch.object(compute.time, "sleep")
+    return mocker.patch.object(poll.time, "sleep")
 
 
 def test_every_compute_call_carries_both_microversion_headers(api, fake):
@@ -164,9 +165,9 @@ def test_wait_for_server_fails_at_error_with_the_fault(api, fake, no_sleep):
 
 
 def test_wait_for_server_gives_up_after_the_timeout(api, fake, mocker):
-    mocker.patch.object(compute.time, "sleep")
+    mocker.patch.object(poll.time, "sleep")
     clock = iter(range(0, 1000, 5))
-    mocker.patch.object(compute.time, "monotonic", lambda: next(clock))
+    mocker.patch.object(poll.time, "monotonic", lambda: next(clock))
     fake.polls = [_server("s-1", "web1", "BUILD", **{"OS-EXT-STS:task_state": "spawning"})] * 50
     with pytest.raises(errors.ServiceUnavailable,
                        match=r"^server web1 is still BUILD \(spawning\) after 12s$"):
@@ -187,12 +188,14 @@ def test_progress_goes_to_stderr_only_on_a_terminal(api, fake, no_sleep, mocker,
                       _server("s-1", "web1", "ACTIVE")]
         compute.wait_for_server(api, {"id": "s-1", "name": "web1"}, 10)
 
-    mocker.patch.object(compute.sys.stderr, "isatty", return_value=False)
+    mocker.patch.object(poll.sys.stderr, "isatty", return_value=False)
     run()
     assert capsys.readouterr().err == ""
-    mocker.patch.object(compute.sys.stderr, "isatty", return_value=True)
+    mocker.patch.object(poll.sys.stderr, "isatty", return_value=True)
     run()
-    assert capsys.readouterr().err == "server web1: BUILD (spawning)\nserver web1: ACTIVE\n"
+    # each new state once, with the time waited so far
+    assert re.fullmatch(r"server web1: BUILD \(spawning\) \[\d+\.\ds\]\n"
+                        r"server web1: ACTIVE \[\d+\.\ds\]\n", capsys.readouterr().err)
 
 
 def test_server_list_asks_glance_once_for_image_names(fake):

@@ -1,13 +1,14 @@
-"""Cloud administration: up/down/status, the catalog schema, projects, users, configuration."""
+"""Cloud administration: up/down/status, the catalog schema, projects, users, configuration.
+
+The commands that run the cloud itself (up, down, status, db, config and policy reference)
+import its modules inside the command: the others here only speak REST and stay light.
+"""
 from __future__ import annotations
 
 import click
 
 from minicloud.cli.context import CliContext, pass_ctx
 from minicloud.cli.output import emit_list, emit_one, output_options
-from minicloud.config import reference_markdown
-from minicloud.db import Database
-from minicloud.runner import Runner
 
 
 @click.command()
@@ -16,6 +17,8 @@ from minicloud.runner import Runner
 @pass_ctx
 def up(obj: CliContext, no_daemons: bool) -> None:
     """Start the cloud (idempotent) and print its endpoints."""
+    from minicloud.runner import Runner
+
     Runner(obj.conf(), say=click.echo).up(manage_daemons=not no_daemons)
 
 
@@ -23,6 +26,8 @@ def up(obj: CliContext, no_daemons: bool) -> None:
 @pass_ctx
 def down(obj: CliContext) -> None:
     """Stop the cloud's API services (host daemons keep running)."""
+    from minicloud.runner import Runner
+
     Runner(obj.conf(), say=click.echo).down()
 
 
@@ -31,6 +36,8 @@ def down(obj: CliContext) -> None:
 @pass_ctx
 def status(obj: CliContext, fmt: str, columns: tuple[str, ...]) -> None:
     """Report each service and host daemon."""
+    from minicloud.runner import Runner
+
     rows = [{"Name": r.name, "Kind": r.kind, "State": r.state, "PID": r.pid,
              "Endpoint": r.detail} for r in Runner(obj.conf()).status()]
     emit_list(rows, ["Name", "Kind", "State", "PID", "Endpoint"], fmt, columns)
@@ -45,6 +52,8 @@ def db() -> None:
 @pass_ctx
 def db_upgrade(obj: CliContext) -> None:
     """Apply all schema migrations."""
+    from minicloud.db import Database
+
     conf = obj.conf()
     conf.state_dir.mkdir(parents=True, exist_ok=True)
     database = Database(conf.database_url, conf.database.busy_timeout)
@@ -61,6 +70,8 @@ def config() -> None:
 @config.command("reference")
 def config_reference() -> None:
     """Print the configuration reference (docs/configuration.md)."""
+    from minicloud.config import reference_markdown
+
     click.echo(reference_markdown())
 
 

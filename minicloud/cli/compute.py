@@ -4,30 +4,28 @@ The commands are a client of the compute REST API (section 5 of the CLI contract
 image API for image names and snapshots. Every compute call carries the 2.96 microversion, so
 servers come back with the embedded flavor (``original_name``) and ``createImage`` answers with
 ``{"image_id"}``. Names are resolved as the ``openstack`` CLI resolves them. ``--wait`` polls
-once a second, reports status changes on stderr only when it is a terminal, and always gives up
-after ``--timeout`` seconds. Errors are :class:`MinicloudError`; ``main`` prints them.
+as :mod:`minicloud.cli.poll` does (0.1 s at first, backing off to 1 s), reports status changes
+on stderr only when it is a terminal, and always gives up after ``--timeout`` seconds.
+Errors are :class:`MinicloudError`; ``main`` prints them.
 """
 from __future__ import annotations
 
 import base64
-import sys
-import time
 import urllib.parse
 from collections.abc import Iterable
 from typing import Any, BinaryIO
 
 import click
-import requests
 
 from minicloud import errors
 from minicloud.cli.context import CliContext, pass_ctx
 from minicloud.cli.images import ImageApi, parse_properties, unset_property_option
 from minicloud.cli.images import show_record as image_record
 from minicloud.cli.output import emit_list, emit_one, for_each, output_options
-from minicloud.client import Client
+from minicloud.cli.poll import Poll
+from minicloud.cli.rest import Response, RestClient
 
 MICROVERSION = "2.96"
-POLL_SECONDS = 1.0
 DEFAULT_TIMEOUT = 600
 
 POWER_STATES = {0: "NOSTATE", 1: "Running", 3: "Paused", 4: "Shutdown", 6: "Crashed",
@@ -59,10 +57,10 @@ class ComputeApi:
     HEADERS = {"OpenStack-API-Version": f"compute {MICROVERSION}",
                "X-OpenStack-Nova-API-Version": MICROVERSION}
 
-    def __init__(self, client: Client) -> None:
+    def __init__(self, client: RestClient) -> None:
         self.client = client
 
-    def _call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+    def _call(self, method: str, path: str, **kwargs: Any) -> Response:
         headers = {**self.HEADERS, **(kwargs.pop("headers", None) or {})}
         return self.client.request("compute", method, path, headers=headers, **kwargs)
 
@@ -112,7 +110,7 @@ class ComputeApi:
     def delete_metadata(self, server_id: str, key: str) -> None:
         self._call("DELETE", f"/servers/{_quote(server_id)}/metadata/{_quote(key)}")
 
-    def action(self, server_id: str, name: str, params: Any = None) -> requests.Response:
+    def action(self, server_id: str, name: str, params: Any = None) -> Response:
         return self._call("POST", f"/servers/{_quote(server_id)}/action", json={name: params})
 
     # name-or-id resolution, as the openstack CLI does it (contract section 1.4)
@@ -267,29 +265,9 @@ def _fault(server: dict) -> str:
     return fault.get("message") or "no fault was recorded"
 
 
-class _Poll:
-    """A bounded polling loop that reports each new state on a terminal's stderr."""
-
-    def __init__(self, what: str, timeout: float) -> None:
-        self.what, self.timeout = what, timeout
-        self.deadline = time.monotonic() + timeout
-        self.shown: str | None = None
-
-    def report(self, state: str) -> None:
-        if state != self.shown and sys.stderr.isatty():
-            click.echo(f"{self.what}: {state}", err=True)
-        self.shown = state
-
-    def sleep(self, state: str) -> None:
-        if time.monotonic() > self.deadline:
-            raise errors.ServiceUnavailable(f"{self.what} is still {state} after "
-                                            f"{self.timeout:g}s")
-        time.sleep(POLL_SECONDS)
-
-
 def wait_for_server(api: ComputeApi, server: dict, timeout: float) -> dict:
     """Poll until the server is ACTIVE (returned) or ERROR (raised with its fault)."""
-    poll = _Poll(f"server {server.get('name') or server['id']}", timeout)
+    poll = Poll(f"server {server.get('name') or server['id']}", timeout)
     while True:
         server = api.get_server(server["id"])
         label = status_label(server)
@@ -305,7 +283,7 @@ def wait_for_server(api: ComputeApi, server: dict, timeout: float) -> dict:
 
 def wait_for_delete(api: ComputeApi, server: dict, timeout: float) -> None:
     """Poll until the server is gone (404 or DELETED); ERROR is raised with its fault."""
-    poll = _Poll(f"server {server.get('name') or server['id']}", timeout)
+    poll = Poll(f"server {server.get('name') or server['id']}", timeout)
     while True:
         try:
             current = api.get_server(server["id"])
@@ -325,7 +303,7 @@ def wait_for_delete(api: ComputeApi, server: dict, timeout: float) -> None:
 
 def wait_for_image(images: ImageApi, image_id: str, timeout: float) -> dict:
     """Poll a snapshot image until active; killed, deleted or gone is an error."""
-    poll = _Poll(f"image {image_id}", timeout)
+    poll = Poll(f"image {image_id}", timeout)
     while True:
         try:
             image = images.get(image_id)

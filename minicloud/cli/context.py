@@ -1,4 +1,8 @@
-"""What every command gets: the state directory and a lazily authenticated API client."""
+"""What every command gets: the state directory and a lazily authenticated API client.
+
+Light on purpose: a command that only speaks REST imports this, :mod:`minicloud.cli.rest`
+and click, never the cloud's own modules (see docs/cli.md, "Adding a command").
+"""
 from __future__ import annotations
 
 import urllib.parse
@@ -7,7 +11,8 @@ from pathlib import Path
 
 import click
 
-from minicloud.client import Client, find_credentials
+from minicloud.cli.rest import RestClient
+from minicloud.clouds import find_credentials
 from minicloud.config import Config
 
 
@@ -15,14 +20,14 @@ from minicloud.config import Config
 class CliContext:
     state_dir: Path
     os_cloud: str | None
-    _client: Client | None = field(default=None, repr=False)
+    _client: RestClient | None = field(default=None, repr=False)
 
     def conf(self) -> Config:
         return Config.load(self.state_dir)
 
-    def client(self) -> Client:
+    def client(self) -> RestClient:
         if self._client is None:
-            self._client = Client(find_credentials(self.state_dir, self.os_cloud))
+            self._client = RestClient(find_credentials(self.state_dir, self.os_cloud))
         return self._client
 
     def identity_id(self, collection: str, ref: str) -> str:

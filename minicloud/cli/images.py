@@ -9,28 +9,25 @@ from __future__ import annotations
 
 import contextlib
 import json
-import sys
-import time
 import urllib.parse
 from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 from typing import Any
 
 import click
-import requests
 
 from minicloud import errors
 from minicloud.cli.context import CliContext, pass_ctx
 from minicloud.cli.output import emit_list, emit_one, for_each, output_options
+from minicloud.cli.poll import Poll
+from minicloud.cli.rest import Response, RestClient
 from minicloud.cli.transfer import save_data, send_data
-from minicloud.client import Client
 
 PATCH_CONTENT_TYPE = "application/openstack-images-v2.1-json-patch"
 DISK_FORMATS = ("ami", "ari", "aki", "vhd", "vhdx", "vmdk", "raw", "qcow2", "vdi", "iso",
                 "ploop")
 CONTAINER_FORMATS = ("ami", "ari", "aki", "bare", "ovf", "ova", "docker", "compressed")
 VISIBILITIES = ("public", "private", "shared", "community")
-IMPORT_POLL_SECONDS = 0.5
 
 # What `openstack image show` displays as fields of their own; every other key of the image
 # (custom properties, os_hidden, os_hash_*) is folded into one `properties` field.
@@ -49,10 +46,10 @@ MEMBER_COLUMNS = ("Image ID", "Member ID", "Status")
 class ImageApi:
     """The Glance v2 calls the commands make; the only code in this module that knows URLs."""
 
-    def __init__(self, client: Client) -> None:
+    def __init__(self, client: RestClient) -> None:
         self.client = client
 
-    def _call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+    def _call(self, method: str, path: str, **kwargs: Any) -> Response:
         return self.client.request("image", method, path, **kwargs)
 
     @staticmethod
@@ -132,10 +129,10 @@ class ImageApi:
         except errors.MinicloudError:
             # A refusal may come before the body is read (format inspection), and the server
             # then drops the connection: never reuse it for the next request (the cleanup).
-            self.client.session.close()
+            self.client.close()
             raise
 
-    def download(self, image_id: str) -> requests.Response:
+    def download(self, image_id: str) -> Response:
         """The streamed response of ``GET .../file``; the caller closes it."""
         return self._call("GET", self._path(image_id, "file"), stream=True)
 
@@ -250,22 +247,16 @@ def _discarded_on_failure(api: ImageApi, img: dict) -> Iterator[None]:
 
 def wait_active(api: ImageApi, image_id: str, timeout: float) -> dict:
     """Poll an importing image until it is active; status changes go to a terminal's stderr."""
-    deadline = time.monotonic() + timeout
-    shown = None
+    poll = Poll(f"image {image_id}", timeout)
     while True:
         img = api.get(image_id)
-        status = img.get("status")
-        if status != shown and sys.stderr.isatty():
-            click.echo(f"image {image_id}: {status}", err=True)
-        shown = status
+        status = str(img.get("status"))
+        poll.report(status)
         if status == "active":
             return img
         if status in ("killed", "deleted") or img.get("os_glance_failed_import"):
             raise errors.MinicloudError(f"import of image {image_id} failed (status {status})")
-        if time.monotonic() > deadline:
-            raise errors.ServiceUnavailable(f"image {image_id} is still {status} after "
-                                            f"{timeout:g}s")
-        time.sleep(IMPORT_POLL_SECONDS)
+        poll.sleep(status)
 
 
 # --- commands -------------------------------------------------------------------------------

@@ -16,27 +16,30 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 import click
-import requests
-from tqdm import tqdm
 
 from minicloud import errors
 
 if TYPE_CHECKING:
+    from tqdm import tqdm
+
     from minicloud.cli.images import ImageApi
+    from minicloud.cli.rest import Response
 
 CHUNK = 1 << 20
 
 
 def _progress(total: int | None, desc: str) -> tqdm:
+    from tqdm import tqdm  # only commands that move image data pay for it
+
     return tqdm(total=total, desc=desc, unit="B", unit_scale=True, unit_divisor=1024,
                 file=sys.stderr, disable=not sys.stderr.isatty())
 
 
 class ProgressReader:
-    """A body requests can stream: every read feeds the progress bar.
+    """A body the client can stream: every read feeds the progress bar.
 
     ``read`` never returns more than :data:`CHUNK` bytes, even for ``read()``, so the file is
-    never held in memory. ``len`` is set only when the size is known: requests then sends a
+    never held in memory. ``len`` is set only when the size is known: the client then sends a
     Content-Length, else ``Transfer-Encoding: chunked`` (stdin).
     """
 
@@ -65,7 +68,7 @@ def send_data(api: ImageApi, image_id: str, source: str, target: str = "file") -
         api.upload(image_id, data, size, target)
 
 
-def _hasher(img: dict, resp: requests.Response) -> tuple[Any, str, str] | None:
+def _hasher(img: dict, resp: Response) -> tuple[Any, str, str] | None:
     """(hash object, algorithm, expected hex) the data must match, None if nothing to check."""
     algo, value = img.get("os_hash_algo"), img.get("os_hash_value")
     if algo and value:

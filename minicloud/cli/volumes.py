@@ -8,19 +8,18 @@ on the client). Errors are :class:`MinicloudError`; ``main`` prints them.
 """
 from __future__ import annotations
 
-import time
 import urllib.parse
 from collections.abc import Iterable
 from typing import Any
 
 import click
-import requests
 
 from minicloud import errors
 from minicloud.cli.context import CliContext, pass_ctx
 from minicloud.cli.images import ImageApi, parse_properties
 from minicloud.cli.output import emit_list, emit_one, for_each, output_options
-from minicloud.client import Client
+from minicloud.cli.poll import Poll
+from minicloud.cli.rest import Response, RestClient
 
 MICROVERSION = "3.70"
 LIST_COLUMNS = ("ID", "Name", "Status", "Size", "Attached to")
@@ -35,10 +34,10 @@ class VolumeApi:
 
     HEADERS = {"OpenStack-API-Version": f"volume {MICROVERSION}"}
 
-    def __init__(self, client: Client) -> None:
+    def __init__(self, client: RestClient) -> None:
         self.client = client
 
-    def _call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+    def _call(self, method: str, path: str, **kwargs: Any) -> Response:
         headers = {**self.HEADERS, **(kwargs.pop("headers", None) or {})}
         return self.client.request("volumev3", method, path, headers=headers, **kwargs)
 
@@ -138,16 +137,14 @@ def show_record(volume: dict) -> dict:
 
 def wait_settled(api: VolumeApi, volume: dict, timeout: float) -> dict:
     """Poll until the volume leaves its transient status; an error status is raised."""
-    deadline = time.monotonic() + timeout
+    poll = Poll(f"volume {volume.get('name') or volume['id']}", timeout)
+    poll.report(str(volume.get("status")))
     while volume.get("status") not in SETTLED:
-        if time.monotonic() > deadline:
-            raise errors.ServiceUnavailable(f"volume {volume.get('name') or volume['id']} is "
-                                            f"still {volume.get('status')} after {timeout:g}s")
-        time.sleep(0.5)
+        poll.sleep(str(volume.get("status")))
         volume = api.get(volume["id"])
+        poll.report(str(volume.get("status")))
     if volume["status"].startswith("error"):
-        raise errors.MinicloudError(f"volume {volume.get('name') or volume['id']} went to "
-                                    f"{volume['status']}")
+        raise errors.MinicloudError(f"{poll.what} went to {volume['status']}")
     return volume
 
 
