@@ -62,3 +62,23 @@ class VolumeClient(ServiceClient):
             self._call("DELETE", f"/volumes/{volume_id}")
         except errors.NotFound:
             pass
+
+    def list_detail(self) -> list[dict]:
+        """Every volume the caller may list, detailed, in the volume API's order (following
+        its ``volumes_links``)."""
+        volumes: list[dict] = []
+        marker: str | None = None
+        while True:
+            params = {"marker": marker} if marker else {}
+            body = self._call("GET", "/volumes/detail", params=params).json()
+            volumes.extend(body.get("volumes", []))
+            if not body.get("volumes_links") or not body.get("volumes"):
+                return volumes
+            marker = body["volumes"][-1]["id"]
+
+    def delete_volume(self, volume_id: str) -> None:
+        """Delete a volume as the caller; unlike :meth:`delete`, a missing one is a 404."""
+        try:
+            self._call("DELETE", f"/volumes/{volume_id}")
+        except errors.NotFound:
+            raise errors.NotFound(f"Volume {volume_id} could not be found.") from None

@@ -19,10 +19,6 @@ class ImageClient(ServiceClient):
         with resp:
             yield from resp.iter_content(chunk_size)
 
-    def list(self, filters: dict[str, str]) -> list[dict]:
-        """One page of ``GET /v2/images`` with these filters (image properties too)."""
-        return self._call("GET", "/v2/images", params=filters).json()["images"]
-
     def create(self, body: dict) -> dict:
         return self._call("POST", "/v2/images", json=body).json()
 
@@ -32,3 +28,22 @@ class ImageClient(ServiceClient):
 
     def delete(self, image_id: str) -> None:
         self._call("DELETE", f"/v2/images/{image_id}")
+
+    def list(self, params: dict[str, str] | None = None) -> list[dict]:
+        """Every image the caller may list matching Glance's query ``params`` (filters,
+        image properties too, and ``sort_key``/``sort_dir``; Glance's default visibility and
+        order otherwise), following Glance's ``next`` links."""
+        query = {**(params or {}), "limit": "1000"}
+        images: list[dict] = []
+        path: str | None = "/v2/images"
+        while path is not None:
+            body = self._call("GET", path, params=query).json()
+            images.extend(body.get("images", []))
+            path, query = body.get("next"), None   # ``next`` carries the whole query
+        return images
+
+    def update(self, image_id: str, changes: list[dict]) -> dict:
+        """Apply a JSON patch (Glance's ``openstack-images-v2.1-json-patch``: ``add``
+        sets a property whether or not it exists) as the caller; the updated image."""
+        return self._call("PATCH", f"/v2/images/{image_id}", json=changes, headers={
+            "Content-Type": "application/openstack-images-v2.1-json-patch"}).json()

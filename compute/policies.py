@@ -281,3 +281,21 @@ RULES: list[DocumentedRuleDefault] = [
     _rule("limits:other_project", ADMIN, "Show another project's limits (tenant_id=)",
           ("GET", "/limits")),
 ]
+
+#: The proxy APIs Nova still serves (2.1-2.35) and the extension list (``@``: any token).
+RULES += [
+    _rule("os-volumes:list", READER, "List volumes (the volume API's, 2.1-2.35)",
+          ("GET", "/os-volumes")),
+    _rule("os-volumes:detail", READER, "List volumes with details (2.1-2.35)",
+          ("GET", "/os-volumes/detail")),
+    _rule("os-volumes:create", MEMBER, "Create a volume (2.1-2.35)", ("POST", "/os-volumes")),
+    _rule("os-volumes:show", READER, "Show a volume (2.1-2.35)",
+          ("GET", "/os-volumes/{volume_id}")),
+    _rule("os-volumes:delete", MEMBER, "Delete a volume (2.1-2.35)",
+          ("DELETE", "/os-volumes/{volume_id}")),
+    _rule("os-networks:list", READER, "List networks (2.1-2.35)", ("GET", "/os-networks")),
+    _rule("os-networks:view", READER, "Show a network (2.1-2.35)",
+          ("GET", "/os-networks/{network_id}")),
+    _rule("extensions", ANY, "List or show the API's extensions",
+          ("GET", "/extensions"), ("GET", "/extensions/{alias}")),
+]

@@ -444,3 +444,23 @@ CACHE_IMAGES = {"type": "object",
                     "type": "object", "properties": {"id": UUID}, "required": ["id"],
                     "additionalProperties": False}}},
                 "required": ["cache"], "additionalProperties": False}
+
+# -- proxies (2.1-2.35) --------------------------------------------------------------------------
+#: ``POST /os-volumes``: Nova's volume create (``size`` required: digits or an integer >= 1;
+#: a string "0" passes the pattern and is refused by the route).
+CREATE_VOLUME = {
+    "type": "object",
+    "properties": {"volume": {
+        "type": "object",
+        "properties": {
+            "volume_type": {"type": "string"},
+            "metadata": {"type": "object"},
+            "snapshot_id": {"type": "string"},
+            "size": {"type": ["integer", "string"], "pattern": r"^[0-9]+$", "minimum": 1},
+            "availability_zone": {"type": "string"},
+            "display_name": {"type": "string"},
+            "display_description": {"type": "string"},
+        },
+        "required": ["size"], "additionalProperties": False}},
+    "required": ["volume"], "additionalProperties": False,
+}

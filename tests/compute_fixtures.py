@@ -71,20 +71,49 @@ class FakeImages:
         self.images[image_id] = dict(body, id=image_id, status="queued")
         return self.images[image_id]
 
-    def list(self, filters: dict[str, str]) -> list[dict]:
-        """Images whose properties equal ``filters`` (paging and sort keys aside), newest
-        first (as ``sort_key=created_at&sort_dir=desc``)."""
-        props = {k: v for k, v in filters.items()
-                 if k not in ("sort_key", "sort_dir", "limit", "marker")}
-        return [i for i in reversed(self.images.values())
-                if all(str(i.get(k)) == v for k, v in props.items())]
-
     def upload(self, image_id: str, chunks: Iterator[bytes]) -> None:
         b"".join(chunks)
         self.images[image_id]["status"] = "active"
 
     def delete(self, image_id: str) -> None:
         self.images.pop(image_id, None)
+
+    # -- what Nova's image proxy asks (Glance's list query, JSON patch) --------------------------
+    def add(self, name: str, properties: dict | None = None, **fields: Any) -> dict:
+        """A Glance v2 image (active, private, created now unless ``created_at`` is given)
+        with custom ``properties``; returns it."""
+        self.created = getattr(self, "created", len(self.images)) + 1   # as create numbers
+        image_id = f"5e7c8a46-6f4f-4b8e-9d4c-{self.created:012d}"
+        stamp = fields.pop("created_at", "2026-01-01T00:00:00Z")
+        self.images[image_id] = {
+            "id": image_id, "name": name, "status": "active", "visibility": "private",
+            "protected": False, "os_hidden": False, "owner": "p", "checksum": None,
+            "size": 1024, "virtual_size": None, "min_ram": 0, "min_disk": 0,
+            "disk_format": "raw", "container_format": "bare", "created_at": stamp,
+            "updated_at": stamp, "tags": [], "self": f"/v2/images/{image_id}",
+            "file": f"/v2/images/{image_id}/file", "schema": "/v2/schemas/image",
+            **fields, **(properties or {})}
+        return self.images[image_id]
+
+    def list(self, params: dict[str, str] | None = None) -> list[dict]:
+        """Glance's list: exact matches on each filter or property (paging and sort keys
+        aside), newest first (as ``sort_key=created_at&sort_dir=desc``; ids are numbered in
+        creation order)."""
+        props = {k: v for k, v in (params or {}).items()
+                 if k not in ("sort_key", "sort_dir", "limit", "marker")}
+        found = [i for i in self.images.values()
+                 if all(str(i.get(k)) == v for k, v in props.items())]
+        return sorted(found, key=lambda i: (i.get("created_at") or "", i["id"]), reverse=True)
+
+    def update(self, image_id: str, changes: list[dict]) -> dict:
+        image = self.get(image_id)
+        for change in changes:
+            key = change["path"].lstrip("/")
+            if change["op"] == "remove":
+                del image[key]
+            else:
+                image[key] = change["value"]
+        return image
 
 
 class FakeVolumes:
@@ -93,11 +122,12 @@ class FakeVolumes:
     def __init__(self) -> None:
         self.status = dict.fromkeys(VOLUME_IDS, "available")
         self.attachments: dict[str, str] = {}
+        self.details: dict[str, dict] = {}   # volume id -> fields the proxy tests set
 
     def get(self, volume_id: str) -> dict:
         if volume_id not in self.status:
             raise NotFound(f"Volume {volume_id} could not be found.")
-        return {"id": volume_id, "status": self.status[volume_id], "bootable": "false"}
+        return self.detail(volume_id)
 
     def reserve(self, volume_id: str, instance_id: str) -> str:
         if self.status[volume_id] != "available":
@@ -124,6 +154,30 @@ class FakeVolumes:
 
     def delete(self, volume_id: str) -> None:
         self.status.pop(volume_id, None)
+
+    # -- what Nova's volume proxy asks -----------------------------------------------------------
+    def detail(self, volume_id: str) -> dict:
+        """The volume as the volume API shows it (Cinder v3 keys; ``details`` overrides)."""
+        return {"id": volume_id, "status": self.status[volume_id], "size": 1,
+                "availability_zone": "nova", "created_at": "2026-01-01T00:00:00.000000",
+                "name": None, "description": None, "volume_type": "__DEFAULT__",
+                "snapshot_id": None, "metadata": {}, "bootable": "false", "attachments": [],
+                **self.details.get(volume_id, {})}
+
+    def list_detail(self) -> list[dict]:
+        return [self.detail(v) for v in self.status]
+
+    def create(self, body: dict) -> dict:
+        """A new volume from the volume API's create body (available at once)."""
+        volume_id = f"0c1f6f5e-1f0d-4f3e-8a52-{len(self.status) + 1:012d}"
+        self.status[volume_id] = "available"
+        self.details[volume_id] = dict(body)
+        return self.detail(volume_id)
+
+    def delete_volume(self, volume_id: str) -> None:
+        if volume_id not in self.status:
+            raise NotFound(f"Volume {volume_id} could not be found.")
+        del self.status[volume_id]
 
 
 @pytest.fixture(scope="session")

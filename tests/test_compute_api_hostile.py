@@ -6,7 +6,7 @@ import pytest
 
 from compute.hosts import service_id
 from tests.compute_fixtures import *  # noqa: F403
-from tests.compute_fixtures import VOLUME_IDS, mv
+from tests.compute_fixtures import IMAGE_ID, VOLUME_IDS, mv
 from tests.hostile import assert_never_5xx, json_routes
 
 
@@ -21,9 +21,9 @@ def test_no_hostile_body_gets_a_5xx(compute_env, version):
     ids = {"server_id": sid, "flavor_id": "6", "key": "k", "volume_id": VOLUME_IDS[0],
            "project_id": env.alice.project_id, "service_id_": service_id("node1"),
            "host_name": "node1", "class_name": "default",
-           "aggregate_id": str(agg.get_json()["aggregate"]["id"])}
+           "aggregate_id": str(agg.get_json()["aggregate"]["id"]), "image_id": IMAGE_ID}
     routes = json_routes(env.app)
-    assert len(routes) == 24  # every route that reads a body
+    assert len(routes) == 28  # every route that reads a body
 
     def send(method: str, path: str, data: bytes):
         return env.admin.client.open(path, method=method, data=data, headers={

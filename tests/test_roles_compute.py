@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from compute.hosts import hypervisor_id, service_id
+from minicloud.errors import Forbidden
 from tests.compute_fixtures import *  # noqa: F403
 from tests.compute_fixtures import IMAGE_ID, VOLUME_IDS, err, mv
 from tests.roles import assert_covers
@@ -45,6 +46,21 @@ MEMBER_ROUTES = {
         "name": "g", "policies": ["anti-affinity"]}}, "2.1"),
     ("DELETE", "/v2.1/os-server-groups/<group_id>"): ("/v2.1/os-server-groups/{group}", None,
                                                       "2.1"),
+    ("POST", "/v2.1/os-volumes"): ("/v2.1/os-volumes", {"volume": {"size": 1}}, "2.1"),
+    ("DELETE", "/v2.1/os-volumes/<volume_id>"): ("/v2.1/os-volumes/" + VOLUME_IDS[1], None,
+                                                 "2.1"),
+}
+IMG = "/v2.1/images/<image_id>"
+#: Nova's image proxy has no policy of its own: the image API refuses, as the caller.
+IMAGE_ROUTES = {
+    ("DELETE", IMG): (f"/v2.1/images/{IMAGE_ID}", None),
+    ("POST", f"{IMG}/metadata"): (f"/v2.1/images/{IMAGE_ID}/metadata",
+                                  {"metadata": {"a": "b"}}),
+    ("PUT", f"{IMG}/metadata"): (f"/v2.1/images/{IMAGE_ID}/metadata",
+                                 {"metadata": {"a": "b"}}),
+    ("PUT", f"{IMG}/metadata/<key>"): (f"/v2.1/images/{IMAGE_ID}/metadata/a",
+                                       {"meta": {"a": "b"}}),
+    ("DELETE", f"{IMG}/metadata/<key>"): (f"/v2.1/images/{IMAGE_ID}/metadata/a", None),
 }
 ADMIN_ROUTES = {
     ("POST", "/v2.1/flavors"): ("/v2.1/flavors", {"flavor": {
@@ -112,7 +128,7 @@ REFS: dict[str, str] = {}
 
 
 def test_the_tables_cover_every_write_route(compute_env):
-    assert_covers(compute_env.app, set(MEMBER_ROUTES) | set(ADMIN_ROUTES))
+    assert_covers(compute_env.app, set(MEMBER_ROUTES) | set(ADMIN_ROUTES) | set(IMAGE_ROUTES))
 
 
 @pytest.fixture
@@ -188,6 +204,36 @@ def test_reader_reads(compute_env, server_id):
         assert reader.get(path, headers=mv("2.96")).status_code in (200, 204), path
     (listed,) = reader.get("/v2.1/servers").get_json()["servers"]
     assert listed["id"] == server_id
+
+
+def test_image_proxy_writes_are_refused_by_the_image_api(compute_env):
+    """The reader's token goes to the image API, whose 403 (a reader may not change images)
+    comes back unchanged; the image is untouched."""
+    images, tokens = compute_env.images, []
+    images.images[IMAGE_ID]["a"] = "b"
+
+    class ReaderView:
+        def __getattr__(self, name):
+            return getattr(images, name)
+
+        def update(self, image_id, changes):
+            raise Forbidden("You are not authorized to complete modify_image action.")
+
+        def delete(self, image_id):
+            raise Forbidden("You are not authorized to complete delete_image action.")
+
+    def client(token):
+        tokens.append(token)
+        return ReaderView() if token == compute_env.reader.token else images
+
+    compute_env.app.extensions["compute"].service.image_client = client
+    before = dict(images.images[IMAGE_ID])
+    for (method, _rule), (path, body) in IMAGE_ROUTES.items():
+        kwargs = {"json": body} if body is not None else {}
+        resp = compute_env.reader._call(method, path, **kwargs)
+        assert resp.status_code == 403, (method, path, resp.get_json())
+    assert images.images[IMAGE_ID] == before
+    assert set(tokens) == {compute_env.reader.token}
 
 
 def test_unlocking_another_sides_lock_needs_the_override(compute_env, server_id):

@@ -1,0 +1,86 @@
+"""Nova's volume proxy (``/os-volumes``, 2.1-2.35): the volume API spoken to in Nova's
+legacy shape.
+
+Volumes are read, created and deleted through the volume API *as the caller* (their token):
+they see what the volume API lets them see, their project's quota applies (its refusal is
+Nova's 403). Each route enforces Nova's ``os-volumes`` rule first. From 2.36 the routes
+answer 404, as Nova's.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, Response, request
+
+from compute import schema
+from compute.cinder import VolumeClient
+from compute.proxy_views import volume_view
+from compute.routes import PREFIX, compute
+from compute.routes.images import proxy_until
+from minicloud.errors import BadRequest, Forbidden, RequestTooLarge, ServiceUnavailable
+from minicloud.validation import query_int
+from minicloud.wsgi import auth, authorize, body_schema, json_body, json_response
+
+bp = Blueprint("volumes", __name__, url_prefix=PREFIX)
+RULE = "os_compute_api:os-volumes:%s"
+PROXY_UNTIL = 35
+#: Nova's create fields and their names in the volume API.
+CREATE_FIELDS = {"display_name": "name", "display_description": "description",
+                 "volume_type": "volume_type", "metadata": "metadata",
+                 "availability_zone": "availability_zone", "snapshot_id": "snapshot_id"}
+
+
+def _volumes() -> VolumeClient:
+    client = compute().service.volume_client
+    if client is None:
+        raise ServiceUnavailable("The volume service is unavailable.")
+    return client(auth().token)
+
+
+def _limited(items: list) -> list:
+    """Nova's ``offset``/``limit`` (non-negative integers, else 400) over a whole list."""
+    offset = query_int(request.args, "offset", 0, minimum=0)
+    limit = query_int(request.args, "limit", None, minimum=0)
+    return items[offset:] if limit is None else items[offset:offset + limit]
+
+
+@bp.get("/os-volumes")
+@bp.get("/os-volumes/detail")
+def list_volumes() -> Response:
+    proxy_until(PROXY_UNTIL)
+    authorize(RULE % ("detail" if request.path.endswith("/detail") else "list"))
+    return json_response({"volumes": [volume_view(v)
+                                      for v in _limited(_volumes().list_detail())]})
+
+
+@bp.post("/os-volumes")
+@body_schema(schema.CREATE_VOLUME, max_minor=PROXY_UNTIL)
+def create_volume() -> Response:
+    proxy_until(PROXY_UNTIL)
+    authorize(RULE % "create")
+    body = json_body()["volume"]
+    size = int(body["size"])
+    if size < 1:
+        raise BadRequest(f"Invalid input for field/attribute size. Value: {size}. "
+                         f"{size} is less than the minimum of 1")
+    request_body = {"size": size, **{cinder: body[nova] for nova, cinder in
+                                     CREATE_FIELDS.items() if nova in body}}
+    try:
+        volume = _volumes().create(request_body)
+    except RequestTooLarge as exc:  # the volume API's over-quota answer; Nova's is a 403
+        raise Forbidden(exc.message) from None
+    return json_response({"volume": volume_view(volume)}, 200,
+                         {"Location": f"{request.base_url}/{volume['id']}"})
+
+
+@bp.get("/os-volumes/<volume_id>")
+def show_volume(volume_id: str) -> Response:
+    proxy_until(PROXY_UNTIL)
+    authorize(RULE % "show")
+    return json_response({"volume": volume_view(_volumes().get(volume_id))})
+
+
+@bp.delete("/os-volumes/<volume_id>")
+def delete_volume(volume_id: str) -> Response:
+    proxy_until(PROXY_UNTIL)
+    authorize(RULE % "delete")
+    _volumes().delete_volume(volume_id)
+    return Response(status=202)
