@@ -448,6 +448,16 @@ class ComputeService:
                 vm_state=states.ERROR, task_state=None, fault=fault))
 
     # -- actions ---------------------------------------------------------------------------
+    def reset_state(self, ctx: AuthContext, server_id: str, state: str) -> None:
+        """``os-resetState``: the vm_state an admin says (``active`` or ``error``) and no
+        task; nothing is done on the host (as Nova, the guest is not touched)."""
+        with self.db.session() as s:
+            inst = self._visible(s, ctx, server_id)
+            inst.vm_state = states.ACTIVE if state == "active" else states.ERROR
+            inst.task_state = None
+            instance_actions.record(s, inst.id, ctx, "resetState",
+                                    instance_actions.current_request_id())
+
     def start_action(self, ctx: AuthContext, server_id: str, name: str,
                      params: dict | None = None, values: dict | None = None) -> Instance:
         """Move the instance into the action's task state (CAS, together with ``values``)

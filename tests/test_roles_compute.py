@@ -110,7 +110,10 @@ ACTIONS = ({"os-start": None}, {"os-stop": None}, {"reboot": {"type": "SOFT"}},
            {"lock": None}, {"unlock": None}, {"pause": None}, {"unpause": None},
            {"suspend": None}, {"resume": None}, {"restore": None}, {"forceDelete": None},
            {"rebuild": {"imageRef": IMAGE_ID}}, {"rescue": None}, {"unrescue": None},
-           {"createBackup": {"name": "b", "backup_type": "daily", "rotation": 1}})
+           {"createBackup": {"name": "b", "backup_type": "daily", "rotation": 1}},
+           {"os-resetState": {"state": "error"}})
+#: The actions only an admin may take (a member of the server's project gets 403).
+ADMIN_ACTIONS = ({"os-resetState": {"state": "error"}},)
 ADMIN_READS = ("/v2.1/os-services", "/v2.1/os-hypervisors", "/v2.1/os-hypervisors/detail",
                "/v2.1/os-availability-zone/detail", "/v2.1/os-aggregates",
                "/v2.1/servers?all_tenants=1", "/v2.1/os-aggregates/1", "/v2.1/os-hosts",
@@ -120,7 +123,7 @@ ADMIN_READS = ("/v2.1/os-services", "/v2.1/os-hypervisors", "/v2.1/os-hypervisor
                "/v2.1/os-instance_usage_audit_log",
                "/v2.1/os-instance_usage_audit_log/2026-01-01%2000:00:00",
                "/v2.1/os-quota-class-sets/default", "/v2.1/flavors/6/os-flavor-access",
-               f"/v2.1/os-hypervisors/{hypervisor_id('node1')}/uptime")
+               f"/v2.1/os-hypervisors/{hypervisor_id('node1')}/uptime", "/v2.1/os-migrations")
 
 
 #: The server group (alice's) and aggregate the routes' paths name, made by ``server_id``.
@@ -174,6 +177,9 @@ def test_member_is_refused_every_admin_route(compute_env, server_id):
         assert resp.status_code == 403, (key, resp.get_json())
     for path in ADMIN_READS:
         assert compute_env.alice.get(path).status_code == 403, path
+    for action in ADMIN_ACTIONS:
+        err(compute_env.alice.post(f"/v2.1/servers/{server_id}/action", json=action), 403,
+            "doesn't allow")
     assert compute_env.alice.get("/v2.1/flavors/6/os-extra_specs/k").status_code == 404
 
 

@@ -498,3 +498,25 @@ def test_the_actions_are_in_the_event_log(env, sid):
     env.work()
     logged = env.alice.get(f"/v2.1/servers/{sid}/os-instance-actions").get_json()
     assert [a["action"] for a in logged["instanceActions"]][:3] == ["pause", "unlock", "lock"]
+
+
+def test_an_admin_resets_a_servers_state_and_lists_no_migrations(compute_env):
+    """``os-resetState`` sets the vm_state an admin names and clears the task (nothing on
+    the host changes); ``os-migrations`` lists none: nothing resizes or migrates here."""
+    env = compute_env
+    server_id = env.create_server()
+    action = f"/v2.1/servers/{server_id}/action"
+    assert env.admin.post(action, json={"os-resetState": {"state": "error"}}
+                          ).status_code == 202
+    assert env.alice.get(f"/v2.1/servers/{server_id}").get_json()["server"]["status"] == \
+        "ERROR"
+    assert env.admin.post(action, json={"os-resetState": {"state": "active"}}
+                          ).status_code == 202
+    assert env.alice.get(f"/v2.1/servers/{server_id}").get_json()["server"]["status"] == \
+        "ACTIVE"
+    assert env.admin.post(action, json={"os-resetState": {"state": "deleted"}}
+                          ).status_code == 400
+    missing = "/v2.1/servers/00000000-0000-0000-0000-000000000000/action"
+    assert env.admin.post(missing, json={"os-resetState": {"state": "error"}}
+                          ).status_code == 404
+    assert env.admin.get("/v2.1/os-migrations").get_json() == {"migrations": []}

@@ -21,6 +21,7 @@ RULES = {"os-start": "os_compute_api:servers:start",
          "reboot": "os_compute_api:servers:reboot",
          "createImage": "os_compute_api:servers:create_image",
          "os-getConsoleOutput": "os_compute_api:os-console-output",
+         "os-resetState": "os_compute_api:os-admin-actions:reset_state",
          **lifecycle.RULES}
 
 
@@ -34,6 +35,12 @@ def _queued(name: str) -> Callable[[Instance, dict], Response]:
 def _reboot(inst: Instance, params: dict) -> Response:
     hard = params["type"].upper() == "HARD"
     compute().service.start_action(auth(), inst.id, "reboot_hard" if hard else "reboot_soft")
+    return Response(status=202)
+
+
+def _reset_state(inst: Instance, params: dict) -> Response:
+    """An admin's way out of a stuck state: ``active`` or ``error``, no task (Nova's)."""
+    compute().service.reset_state(auth(), inst.id, params["state"])
     return Response(status=202)
 
 
@@ -64,7 +71,7 @@ def _create_image(inst: Instance, params: dict) -> Response:
 
 HANDLERS: dict[str, Callable[[Instance, dict], Response]] = {
     "os-start": _queued("start"), "os-stop": _queued("stop"), "reboot": _reboot,
-    "createImage": _create_image,
+    "createImage": _create_image, "os-resetState": _reset_state,
     "os-getConsoleOutput": _console, **lifecycle.HANDLERS}
 
 

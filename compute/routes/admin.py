@@ -1,6 +1,6 @@
 """Nova's remaining admin APIs: ``os-hosts`` (2.1-2.42), ``os-simple-tenant-usage``,
-``os-instance_usage_audit_log`` and server diagnostics. All admin-only but a project's own
-usage, which its readers see too."""
+``os-instance_usage_audit_log``, server diagnostics and ``os-migrations``. All admin-only but a
+project's own usage, which its readers see too."""
 from __future__ import annotations
 
 import datetime as dt
@@ -22,6 +22,15 @@ USAGE = "os_compute_api:os-simple-tenant-usage:%s"
 AUDIT = "os_compute_api:os-instance-usage-audit-log:%s"
 #: ``os-hosts`` was removed at 2.43 (its routes are 404 from there).
 HOSTS_UNTIL = 43
+
+
+# -- os-migrations ------------------------------------------------------------------------------
+@bp.get("/os-migrations")
+def list_migrations() -> Response:
+    """Nova's migration records: minicloud neither resizes nor migrates servers, so there
+    are none (an empty list, at every microversion; ``migrations_links`` only with a page)."""
+    authorize("os_compute_api:os-migrations:index")
+    return json_response({"migrations": []})
 
 
 # -- os-hosts -----------------------------------------------------------------------------------
