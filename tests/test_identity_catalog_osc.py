@@ -85,7 +85,7 @@ def test_application_credential_lifecycle_and_authentication(osc, cloud):
     made = osc("application", "credential", "create", "--description", "for CI",
                "osc-appcred", "-f", "json")
     assert made["Secret"] and made["Name"] == "osc-appcred"
-    assert {r["name"] for r in made["Roles"]} == {"admin", "member", "reader"}
+    assert {r["name"] for r in made["Roles"]} == {"admin", "manager", "member", "reader"}
     only = osc("application", "credential", "create", "--role", "reader", "osc-reader",
                "-f", "json")
     assert [r["name"] for r in only["Roles"]] == ["reader"]
