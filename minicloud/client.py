@@ -17,6 +17,7 @@ from minicloud import errors
 
 # Their home before minicloud.clouds (which the CLI imports without requests): re-exported.
 from minicloud.clouds import (  # noqa: F401
+    CatalogSession,
     Credentials,
     catalog_endpoint,
     error_from_response,
@@ -29,33 +30,15 @@ LOG = logging.getLogger(__name__)
 #: API layer sets it for each request it serves, an agent for each task it runs.
 GLOBAL_REQUEST_ID: ContextVar[str | None] = ContextVar("global_request_id", default=None)
 
-class Client:
-    """A token-authenticated session with the service catalog."""
+
+class Client(CatalogSession):
+    """A token-authenticated session with the service catalog, over requests."""
 
     def __init__(self, creds: Credentials, timeout: float = 60) -> None:
         self.creds, self.timeout = creds, timeout
         self.session = requests.Session()
         self.token: str | None = None
         self.token_body: dict = {}
-
-    def authenticate(self) -> dict:
-        url = self.creds.auth_url.rstrip("/") + "/auth/tokens"
-        resp = self._send("POST", url, json=password_auth(self.creds))
-        self.token = resp.headers["X-Subject-Token"]
-        self.token_body = resp.json()["token"]
-        return self.token_body
-
-    def endpoint(self, service_type: str) -> str:
-        if self.token is None:
-            self.authenticate()
-        return catalog_endpoint(self.token_body, self.creds, service_type)
-
-    def request(self, service_type: str, method: str, path: str, **kwargs: Any
-                ) -> requests.Response:
-        """Send an authenticated request; raise the matching MinicloudError on 4xx/5xx."""
-        url = self.endpoint(service_type) + path
-        headers = dict(kwargs.pop("headers", None) or {}, **{"X-Auth-Token": self.token})
-        return self._send(method, url, headers=headers, **kwargs)
 
     def close(self) -> None:
         """Drop the kept-alive connections (the next request opens a fresh one)."""

@@ -1,5 +1,5 @@
-"""What any client of a minicloud needs whatever its HTTP library: its credentials and the
-error an answer means.
+"""What any client of a minicloud needs whatever its HTTP library: its credentials, the
+error an answer means, and the token-and-catalog logic (:class:`CatalogSession`).
 
 Credentials are found as the ``openstack`` CLI finds them: ``--os-cloud``/``OS_CLOUD`` in a
 ``clouds.yaml``, else ``OS_*`` variables, else the state directory's own admin credentials.
@@ -135,3 +135,34 @@ def catalog_endpoint(token_body: dict, creds: Credentials, service_type: str) ->
                     return ep["url"].rstrip("/")
     raise errors.NotFound(f"no {creds.interface} endpoint for the {service_type} "
                           "service in the catalog")
+
+
+class CatalogSession:
+    """A password-authenticated session with the service catalog, whatever the transport:
+    a subclass sets ``creds``, ``token = None`` and ``token_body = {}`` and gives
+    ``_send(method, url, **kwargs)``, which raises the matching error on 4xx/5xx."""
+
+    creds: Credentials
+    token: str | None
+    token_body: dict
+
+    def _send(self, method: str, url: str, **kwargs: Any) -> Any:
+        raise NotImplementedError
+
+    def authenticate(self) -> dict:
+        url = self.creds.auth_url.rstrip("/") + "/auth/tokens"
+        resp = self._send("POST", url, json=password_auth(self.creds))
+        self.token = resp.headers["X-Subject-Token"]
+        self.token_body = resp.json()["token"]
+        return self.token_body
+
+    def endpoint(self, service_type: str) -> str:
+        if self.token is None:
+            self.authenticate()
+        return catalog_endpoint(self.token_body, self.creds, service_type)
+
+    def request(self, service_type: str, method: str, path: str, **kwargs: Any) -> Any:
+        """Send an authenticated request; raise the matching MinicloudError on 4xx/5xx."""
+        url = self.endpoint(service_type) + path
+        headers = {**(kwargs.pop("headers", None) or {}), "X-Auth-Token": self.token}
+        return self._send(method, url, headers=headers, **kwargs)

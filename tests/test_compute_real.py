@@ -7,9 +7,11 @@ size. Delete must leave no domain, no instance files, no claims, and the base im
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,13 +30,14 @@ NOVA = {"OpenStack-API-Version": "compute 2.96", "X-OpenStack-Nova-API-Version":
 GIB = 1024 ** 3
 
 
-@pytest.fixture(scope="module")
-def real_cloud():
+def lab_cloud(options: dict[str, dict[str, object]]) -> Iterator[tuple]:
+    """A real cloud (daemons, the lab images) with ``options``, and an admin client of it;
+    afterwards its guests and state are removed (the state is kept with
+    ``MINICLOUD_KEEP_TEST_STATE=1``, to read the logs). Module fixtures ``yield from`` it."""
     # libvirt runs QEMU as libvirt-qemu: every directory on the path must be traversable.
     root = Path(tempfile.mkdtemp(prefix="minicloud-test-", dir="/var/tmp"))
     root.chmod(0o711)
-    cloud = start_cloud(root / "state", {"compute": {"driver": "libvirt",
-                                                     "shutdown_timeout": 5}}, daemons=True)
+    cloud = start_cloud(root / "state", options, daemons=True)
     try:
         cloud.minicloud("lab", "images")
         c = cloud.credentials
@@ -44,7 +47,13 @@ def real_cloud():
     finally:
         cloud.minicloud("down", check=False)
         remove_domains(cloud)
-        shutil.rmtree(root, ignore_errors=True)
+        if not os.environ.get("MINICLOUD_KEEP_TEST_STATE"):
+            shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def real_cloud():
+    yield from lab_cloud({"compute": {"driver": "libvirt", "shutdown_timeout": 5}})
 
 
 def _domains(cloud) -> list[str]:

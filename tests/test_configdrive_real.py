@@ -7,18 +7,19 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import shutil
-import tempfile
 import time
-from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from minicloud.client import Client, Credentials
-from tests.conftest import start_cloud
-from tests.test_compute_real import NOVA, _console_report, _image_id, _wait, remove_domains
+from tests.test_compute_real import (
+    NOVA,
+    _console_report,
+    _image_id,
+    _wait,
+    lab_cloud,
+)
 
 pytestmark = pytest.mark.real
 USER_DATA = b"#cloud-config\n# minicloud config drive test\n"
@@ -26,21 +27,7 @@ USER_DATA = b"#cloud-config\n# minicloud config drive test\n"
 
 @pytest.fixture(scope="module")
 def real_cloud():
-    # libvirt runs QEMU as libvirt-qemu: every directory on the path must be traversable.
-    root = Path(tempfile.mkdtemp(prefix="minicloud-test-", dir="/var/tmp"))
-    root.chmod(0o711)
-    cloud = start_cloud(root / "state", {"compute": {"driver": "libvirt",
-                                                     "shutdown_timeout": 5}}, daemons=True)
-    try:
-        cloud.minicloud("lab", "images")
-        c = cloud.credentials
-        client = Client(Credentials(c["auth_url"], c["username"], c["password"],
-                                    c["project_name"]))
-        yield cloud, client
-    finally:
-        cloud.minicloud("down", check=False)
-        remove_domains(cloud)
-        shutil.rmtree(root, ignore_errors=True)
+    yield from lab_cloud({"compute": {"driver": "libvirt", "shutdown_timeout": 5}})
 
 
 @pytest.mark.timeout(500)

@@ -9,41 +9,23 @@ The guest's console log is appended across boots (``<log append='on'>``): the nu
 """
 from __future__ import annotations
 
-import shutil
-import tempfile
 import time
-from pathlib import Path
 
 import pytest
 
 from compute import states
 from compute.guest_image import parse_report
 from compute.virt.host import Host
-from minicloud.client import Client, Credentials
-from tests.conftest import start_cloud
-from tests.test_compute_real import NOVA, _image_id, _wait, remove_domains
+from minicloud.client import Client
+from tests.test_compute_real import NOVA, _image_id, _wait, lab_cloud
 
 pytestmark = pytest.mark.real
 
 
 @pytest.fixture(scope="module")
 def real_cloud():
-    # libvirt runs QEMU as libvirt-qemu: every directory on the path must be traversable.
-    root = Path(tempfile.mkdtemp(prefix="minicloud-test-", dir="/var/tmp"))
-    root.chmod(0o711)
-    cloud = start_cloud(root / "state", {"compute": {
-        "driver": "libvirt", "shutdown_timeout": 5, "reclaim_instance_interval": 3600}},
-        daemons=True)
-    try:
-        cloud.minicloud("lab", "images")
-        c = cloud.credentials
-        client = Client(Credentials(c["auth_url"], c["username"], c["password"],
-                                    c["project_name"]))
-        yield cloud, client
-    finally:
-        cloud.minicloud("down", check=False)
-        remove_domains(cloud)
-        shutil.rmtree(root, ignore_errors=True)
+    yield from lab_cloud({"compute": {"driver": "libvirt", "shutdown_timeout": 5,
+                                      "reclaim_instance_interval": 3600}})
 
 
 def _console(client: Client, server_id: str) -> str:

@@ -7,25 +7,20 @@ files, no iSCSI target); server B gets the same volume and finds A's marker.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 import time
-from pathlib import Path
 
 import pytest
 
 from compute.guest_image import parse_report
 from minicloud import process
-from minicloud.client import Client, Credentials
-from tests.conftest import start_cloud
+from minicloud.client import Client
 from tests.test_compute_real import (
     NOVA,
     _console_report,
     _domains,
     _image_id,
     _wait,
-    remove_domains,
+    lab_cloud,
 )
 
 pytestmark = pytest.mark.real
@@ -35,22 +30,8 @@ GIB = 1024 ** 3
 
 @pytest.fixture(scope="module")
 def iscsi_cloud():
-    root = Path(tempfile.mkdtemp(prefix="minicloud-test-", dir="/var/tmp"))
-    root.chmod(0o711)
-    cloud = start_cloud(root / "state", {
-        "compute": {"driver": "libvirt", "shutdown_timeout": 5},
-        "volume": {"driver": "file", "target_helper": "tgtadm"}}, daemons=True)
-    try:
-        cloud.minicloud("lab", "images")
-        c = cloud.credentials
-        client = Client(Credentials(c["auth_url"], c["username"], c["password"],
-                                    c["project_name"]))
-        yield cloud, client
-    finally:
-        cloud.minicloud("down", check=False)
-        remove_domains(cloud)
-        if not os.environ.get("MINICLOUD_KEEP_TEST_STATE"):  # keep it to read the logs
-            shutil.rmtree(root, ignore_errors=True)
+    yield from lab_cloud({"compute": {"driver": "libvirt", "shutdown_timeout": 5},
+                          "volume": {"driver": "file", "target_helper": "tgtadm"}})
 
 
 def _targets() -> str:

@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from typing import Any, NamedTuple
 
 from minicloud import errors
-from minicloud.clouds import Credentials, catalog_endpoint, error_from_response, password_auth
+from minicloud.clouds import CatalogSession, Credentials, error_from_response
 
 #: Bytes read from a file body per send, and the default of :meth:`Response.iter_content`.
 CHUNK = 1 << 20
@@ -106,7 +106,7 @@ def _is_dropped(conn: http.client.HTTPConnection) -> bool:
     return bool(readable)
 
 
-class RestClient:
+class RestClient(CatalogSession):
     """A token-authenticated client of the cloud's REST APIs (see the module docstring)."""
 
     def __init__(self, creds: Credentials, timeout: float = 60) -> None:
@@ -114,24 +114,6 @@ class RestClient:
         self.token: str | None = None
         self.token_body: dict = {}
         self._conns: dict[tuple[str, str], http.client.HTTPConnection] = {}
-
-    def authenticate(self) -> dict:
-        url = self.creds.auth_url.rstrip("/") + "/auth/tokens"
-        resp = self._send("POST", url, json=password_auth(self.creds))
-        self.token = resp.headers["X-Subject-Token"]
-        self.token_body = resp.json()["token"]
-        return self.token_body
-
-    def endpoint(self, service_type: str) -> str:
-        if self.token is None:
-            self.authenticate()
-        return catalog_endpoint(self.token_body, self.creds, service_type)
-
-    def request(self, service_type: str, method: str, path: str, **kwargs: Any) -> Response:
-        """Send an authenticated request; raise the matching MinicloudError on 4xx/5xx."""
-        url = self.endpoint(service_type) + path
-        headers = {**(kwargs.pop("headers", None) or {}), "X-Auth-Token": self.token}
-        return self._send(method, url, headers=headers, **kwargs)
 
     def close(self) -> None:
         """Drop the kept-alive connections (the next request opens a fresh one)."""
