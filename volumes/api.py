@@ -1,7 +1,8 @@
 """Cinder v3 HTTP API: the app, version discovery, os-services, availability zones, the
 extension list, limits.
 
-Volumes, actions and metadata are in :mod:`volumes.api_volumes`, attachments in
+Volumes, actions and metadata are in :mod:`volumes.api_volumes`, snapshots in
+:mod:`volumes.api_snapshots`, attachments in
 :mod:`volumes.api_attachments`, types in :mod:`volumes.api_types`, qos-specs in
 :mod:`volumes.api_qos`, quotas in
 :mod:`volumes.api_quotas`, transfers in :mod:`volumes.api_transfers`; each is a blueprint
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import Blueprint, Flask, Response, g, request
+from flask import Blueprint, Flask, Response, current_app, g, request
 
 from minicloud import services
 from minicloud.config import Config
@@ -28,6 +29,7 @@ from volumes import (
     api_attachments,
     api_qos,
     api_quotas,
+    api_snapshots,
     api_transfers,
     api_types,
     api_volumes,
@@ -41,6 +43,7 @@ from volumes.microversion import MAX_VERSION, MIN_VERSION, fmt, negotiate
 from volumes.policies import RULES
 from volumes.qos import QosService
 from volumes.service import Settings, VolumeService
+from volumes.snapshots import SnapshotService
 from volumes.transfers import TransferService
 from volumes.types import TypeService
 
@@ -75,8 +78,9 @@ def create_app(conf: Config, db: Database | None = None,
     app.extensions["volume_types"] = TypeService(svc.db)
     app.extensions["volume_qos"] = QosService(svc.db)
     app.extensions["volume_transfers"] = TransferService(svc)
+    app.extensions["volume_snapshots"] = SnapshotService(svc.db, svc)
     for blueprint in (api_volumes.bp, api_attachments.bp, api_types.bp, api_qos.bp,
-                      api_quotas.bp, api_transfers.bp, bp):
+                      api_quotas.bp, api_transfers.bp, api_snapshots.bp, bp):
         app.register_blueprint(blueprint, url_prefix="/v3/<project_id>")
         app.register_blueprint(blueprint, url_prefix="/v3", name=f"{blueprint.name}_v3",
                                url_defaults={"project_id": None})
@@ -139,10 +143,13 @@ def availability_zones(project_id: str | None) -> Response:
 EXTENSIONS = (
     ("os-admin-actions", "AdminActions", "Enable admin actions."),
     ("os-availability-zone", "AvailabilityZones", "Describe Availability Zones."),
+    ("os-extended-snapshot-attributes", "ExtendedSnapshotAttributes",
+     "Extended SnapshotAttributes support."),
     ("qos-specs", "Qos_specs_manage", "QoS specs support."),
     ("os-quota-class-sets", "QuotaClasses", "Quota classes management support."),
     ("os-quota-sets", "Quotas", "Quota management support."),
     ("os-services", "Services", "Services support."),
+    ("os-snapshot-actions", "SnapshotActions", "Enable snapshot manager actions."),
     ("os-types-extra-specs", "TypesExtraSpecs", "Type extra specs support."),
     ("os-types-manage", "TypesManage", "Types manage support."),
     ("os-used-limits", "UsedLimits", "Provide data on limited resources that are being "
@@ -185,6 +192,7 @@ def limits(project_id: str | None) -> Response:
     if context.allowed("limits_extension:used_limits", target):
         used_volumes, used_gb = context.volumes().usage(target)
         absolute.update({"totalVolumesUsed": used_volumes, "totalGigabytesUsed": used_gb,
-                         "totalSnapshotsUsed": 0, "totalBackupsUsed": 0,
+                         "totalSnapshotsUsed": current_app.extensions[
+                             "volume_snapshots"].count(target), "totalBackupsUsed": 0,
                          "totalBackupGigabytesUsed": 0})
     return json_response({"limits": {"rate": [], "absolute": absolute}})

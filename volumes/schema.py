@@ -219,3 +219,29 @@ QOS_SET = _wrap("qos_specs", {"type": "object", "patternProperties": {_QOS_KEYS:
 QOS_DELETE_KEYS = _wrap("keys", {"type": "array", "minItems": 1,
                                  "items": {"type": "string", "minLength": 1,
                                            "maxLength": 255}})
+
+# -- snapshots (cinder/api/schemas/snapshots.py, snapshot_actions.py) -------------------------
+SNAPSHOT_CREATE = _wrap("snapshot", {
+    "type": "object",
+    "properties": {"name": TEXT, "display_name": TEXT, "description": TEXT,
+                   "display_description": TEXT, "volume_id": UUID, "force": BOOLEAN,
+                   "metadata": NULLABLE_METADATA},
+    "required": ["volume_id"], "additionalProperties": False})
+_SNAPSHOT_TEXT = ("name", "description", "display_name", "display_description")
+SNAPSHOT_UPDATE = _wrap("snapshot", {
+    "type": "object", "properties": {key: TEXT for key in _SNAPSHOT_TEXT},
+    "anyOf": [{"required": [key]} for key in _SNAPSHOT_TEXT],
+    "additionalProperties": False})
+_STATUS = {"type": "string", "minLength": 1, "maxLength": 255}
+SNAPSHOT_ACTIONS: dict[str, dict] = {
+    "os-reset_status": {"type": "object", "properties": {"status": _STATUS},
+                        "required": ["status"], "additionalProperties": False},
+    "os-force_delete": EMPTY_ACTION,
+    "os-update_snapshot_status": {"type": "object",
+                                  "properties": {"status": _STATUS,
+                                                 "progress": {"type": "string",
+                                                              "maxLength": 255}},
+                                  "required": ["status"], "additionalProperties": False},
+}
+SNAPSHOT_ACTION = {"type": "object", "properties": SNAPSHOT_ACTIONS, "minProperties": 1,
+                   "maxProperties": 1}
