@@ -333,3 +333,37 @@ def test_failed_snapshot_copy_is_error_and_deletable(make_volenv):
     snap_wait(env, sid, "error")
     assert env.alice.delete(f"/v3/snapshots/{sid}").status_code == 202
     gone(env, f"/v3/snapshots/{sid}")
+
+
+def test_a_volume_with_snapshots_is_not_offered_for_transfer(volenv, ready):
+    sid = snap_create(volenv, ready)["id"]
+    snap_wait(volenv, sid, "available")
+    err(volenv.alice.post("/v3/os-volume-transfer", json={"transfer": {"volume_id": ready}}),
+        400, "transfers volumes without snapshots")
+    assert volenv.show(ready)["status"] == "available"
+
+
+def test_agent_restart_fails_an_interrupted_copy_and_reruns_a_delete(make_volenv):
+    from sqlalchemy import update
+
+    from volumes.models import VolumeTask
+
+    env = make_volenv(agent=False)
+    vid = env.create()["id"]
+    env.admin.post(f"/v3/volumes/{vid}/action", json={"os-reset_status": {
+        "status": "available"}})
+    env.backend.create(vid, 1)
+    copying = snap_create(env, vid)["id"]
+    with env.db.session() as s:  # the agent died while copying
+        s.execute(update(VolumeTask).where(VolumeTask.action == "create_snapshot")
+                  .values(state="running"))
+    env.agent.init_host()
+    assert env.alice.get(f"/v3/snapshots/{copying}").json["snapshot"]["status"] == "error"
+    assert env.alice.delete(f"/v3/snapshots/{copying}").status_code == 202
+    with env.db.session() as s:  # ... and again while deleting it
+        s.execute(update(VolumeTask).where(VolumeTask.action == "delete_snapshot")
+                  .values(state="running"))
+    env.agent.init_host()
+    while (task := env.agent.queue.take()) is not None:
+        env.agent.run_task(task)
+    assert env.alice.get(f"/v3/snapshots/{copying}").status_code == 404

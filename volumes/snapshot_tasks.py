@@ -58,9 +58,9 @@ class SnapshotTasks:
     def recover_snapshots(self, s: Session, queued: set[str]) -> None:
         """At start: snapshots of this host left ``creating`` with nothing queued for their
         volume become ``error``; ``deleting`` ones get their delete queued again."""
-        for snap in s.scalars(select(VolumeSnapshot).where(
+        for snap in list(s.scalars(select(VolumeSnapshot).where(
                 VolumeSnapshot.host == self.host,
-                VolumeSnapshot.status.in_((states.S_CREATING, states.S_DELETING)))):
+                VolumeSnapshot.status.in_((states.S_CREATING, states.S_DELETING))))):
             if snap.volume_id in queued:
                 continue
             if snap.status == states.S_CREATING:

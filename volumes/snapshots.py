@@ -109,7 +109,7 @@ def _guard(s: Session, model: type, row_id: str, statuses: frozenset[str]) -> bo
     """Whether ``row_id`` is still in one of ``statuses``, asked as a write (a no-op
     ``UPDATE ... WHERE status IN``) so that the answer holds until the transaction ends."""
     return s.execute(update(model).where(model.id == row_id, model.status.in_(statuses))
-                     .values(status=model.status)
+                     .values(status=model.status, updated_at=model.updated_at)
                      .execution_options(synchronize_session=False)).rowcount == 1
 
 
@@ -153,6 +153,12 @@ def check_size(found: Origin, size: int | None) -> int:
     return size
 
 
+def of_volume(s: Session, volume_id: str) -> list[VolumeSnapshot]:
+    """The volume's snapshots (not deleted)."""
+    return list(s.scalars(select(VolumeSnapshot).where(
+        VolumeSnapshot.volume_id == volume_id, VolumeSnapshot.status != states.S_DELETED)))
+
+
 def before_volume_delete(s: Session, vol: Volume, cascade: bool) -> None:
     """Refuse (400) to delete a volume that has snapshots, unless ``cascade``: then each
     snapshot (``available`` or ``error``) goes ``deleting`` with its delete task queued
@@ -160,8 +166,7 @@ def before_volume_delete(s: Session, vol: Volume, cascade: bool) -> None:
     if _being_made_from(s, Volume.source_volid, vol.id):
         raise BadRequest(f"Invalid volume: Volume {vol.id} is the source of a volume being "
                          f"created; delete it when that is done.")
-    snaps = list(s.scalars(select(VolumeSnapshot).where(
-        VolumeSnapshot.volume_id == vol.id, VolumeSnapshot.status != states.S_DELETED)))
+    snaps = of_volume(s, vol.id)
     if not snaps:
         return
     if not cascade:
