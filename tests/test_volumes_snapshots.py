@@ -268,6 +268,15 @@ def test_admin_actions(volenv, ready):
     err(volenv.alice.post(action, json={"os-force_delete": {}}), 403, "force_delete")
     assert volenv.admin.post(action, json={"os-force_delete": {}}).status_code == 202
     gone(volenv, f"/v3/snapshots/{sid}")
+    stuck = snap_create(volenv, ready)["id"]  # Tempest: force delete of a deleting one
+    snap_wait(volenv, stuck, "available")
+    assert volenv.admin.post(f"/v3/snapshots/{stuck}/action", json={"os-reset_status": {
+        "status": "deleting"}}).status_code == 202
+    err(volenv.alice.delete(f"/v3/snapshots/{stuck}"), 400, "current status is: deleting")
+    assert volenv.admin.post(f"/v3/snapshots/{stuck}/action", json={
+        "os-force_delete": {}}).status_code == 202
+    gone(volenv, f"/v3/snapshots/{stuck}")
+    assert not volenv.backend.snapshot_exists(stuck)
 
 
 def test_update_snapshot_status_follows_the_table(make_volenv):
@@ -316,6 +325,11 @@ def test_list_filters_sort_paging_and_all_tenants(volenv, ready):
     assert [s["id"] for s in page["snapshots"]] == [a, b]
     assert "marker=" + b in page["snapshots_links"][0]["href"]
     assert ids(f"?sort=name:asc&marker={b}") == [c]
+    assert ids("?sort_key=display_name&sort_dir=desc") == [c, b, a]  # Tempest's sort key
+    assert ids("?offset=2&limit=3") == [a]  # Tempest's offset test
+    assert ids(f"?sort=name:asc&marker={a}&offset=1") == [c]
+    err(volenv.alice.get("/v3/snapshots?offset=-1", headers=MV), 400, "offset")
+    assert volenv.alice.get("/v3/snapshots?limit=0", headers=MV).json["snapshots"] == []
     err(volenv.alice.get(f"/v3/snapshots?marker={MISSING}", headers=MV), 400, "marker")
     counted = volenv.alice.get("/v3/snapshots?with_count=true&limit=1", headers=MV).json
     assert counted["count"] == 3 and len(counted["snapshots"]) == 1

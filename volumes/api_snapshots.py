@@ -46,7 +46,9 @@ def list_snapshots(project_id: str | None) -> Response:
                               context.volumes().settings.zone)
     page = Page.from_args(request.args)
     rows = service().list(auth(), q)
-    shown = page.apply(rows, lambda x: x.id)
+    # After the marker (400 when unknown), then Cinder's offset, then the limit.
+    after = Page(len(rows) + 1, page.marker, False).apply(rows, lambda x: x.id)
+    shown = after[q.offset:q.offset + page.limit]
     viewer = context.viewer()
     detail = request.path.endswith("/detail")
     body: dict = {"snapshots": [
@@ -54,8 +56,9 @@ def list_snapshots(project_id: str | None) -> Response:
         for x in shown]}
     marker = page.next_marker(shown, lambda x: x.id)
     if marker is not None:
+        args = {k: v for k, v in request.args.items() if k != "offset"}  # the marker moves on
         body["snapshots_links"] = [{"rel": "next", "href": next_href(
-            request.base_url, request.args, marker)}]
+            request.base_url, args, marker)}]
     if q.with_count:
         body["count"] = len(rows)
     return json_response(body)

@@ -34,7 +34,10 @@ SORT_COLUMNS = {"id": VolumeSnapshot.id, "name": VolumeSnapshot.name,
                 "created_at": VolumeSnapshot.created_at,
                 "updated_at": VolumeSnapshot.updated_at,
                 "project_id": VolumeSnapshot.project_id,
-                "description": VolumeSnapshot.description}
+                "description": VolumeSnapshot.description,
+                # Cinder's database layer sorts by its column names too (Tempest uses these)
+                "display_name": VolumeSnapshot.name,
+                "display_description": VolumeSnapshot.description}
 #: Cinder's resource filters for snapshots (resource_filters.json).
 USER_FILTERS = frozenset({"name", "status", "volume_id", "metadata", "availability_zone"})
 #: Volume statuses a volume may be cloned in (Cinder clones in-use volumes too).
@@ -61,6 +64,7 @@ class SnapshotQuery:
     metadata: dict[str, str] = field(default_factory=dict)
     sort: list[tuple[str, str]] = field(default_factory=list)
     with_count: bool = False
+    offset: int = 0  # items skipped after the marker, as Cinder's ``offset``
 
     def apply(self, stmt: Select) -> Select:
         stmt = stmt.where(*self.conditions)
@@ -241,9 +245,13 @@ class SnapshotService:
 
     def delete(self, ctx: AuthContext, snapshot_id: str, force: bool = False) -> None:
         """``available``/``error``/``error_deleting`` -> ``deleting`` and the delete task;
-        ``force`` (admins, ``os-force_delete``) also from ``creating``."""
+        ``force`` (admins, ``os-force_delete``) also from ``creating``, and queues the delete
+        again for one stuck ``deleting`` (deleting twice is harmless)."""
         with self.db.session() as s:
             snap = visible(s, ctx, snapshot_id)
+            if force and snap.status == states.S_DELETING and snap.host is not None:
+                _enqueue(s, snap.volume_id, snap.host, "delete_snapshot", snap.id)
+                return
             allowed = states.SNAPSHOT_FORCE_DELETABLE if force else states.SNAPSHOT_DELETABLE
             if snap.status not in allowed:
                 raise BadRequest(f"Invalid snapshot: Snapshot status must be "
@@ -323,11 +331,10 @@ def parse_query(args: Mapping[str, str], version: Version, admin: bool,
                 all_tenants_allowed: bool, zone: str) -> SnapshotQuery:
     """``GET /snapshots[/detail]`` parameters, as :func:`volumes.query.parse` reads a
     volume list's: Cinder's snapshot filters (unknown ones a non-admin's 400 from 3.31),
-    ``sort``/``sort_key``/``sort_dir``, ``with_count`` (3.45), ``all_tenants`` (admins)."""
-    if query_int(args, "offset", 0):
-        raise BadRequest("Invalid input received: 'offset' is not supported here; page with "
-                         "'marker' and 'limit'.")
-    q = SnapshotQuery(sort=query.sort_params(args, SORT_COLUMNS))
+    ``sort``/``sort_key``/``sort_dir``, ``with_count`` (3.45), ``all_tenants`` (admins),
+    and Cinder's ``offset``."""
+    q = SnapshotQuery(sort=query.sort_params(args, SORT_COLUMNS),
+                      offset=query_int(args, "offset", 0, minimum=0))
     everyone = args.get("all_tenants")
     q.all_projects = all_tenants_allowed and everyone is not None and \
         (everyone == "" or query.loose_bool(everyone))
