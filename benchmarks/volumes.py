@@ -16,7 +16,8 @@ and measures:
   agent copies with ``cp --reflink=auto --sparse=always`` and flushes the copy);
 * attach + detach latency of a volume on a running guest (hot-plug over iSCSI and back).
 
-Usage: ``.venv/bin/python benchmarks/volumes.py [--runs 5] [--image-mib 512] [--no-direct-url]``
+Usage: ``.venv/bin/python benchmarks/volumes.py [--runs 5] [--image-mib 512] [--no-direct-url]
+[--snapshots-only]``
 """
 from __future__ import annotations
 
@@ -111,9 +112,15 @@ def main() -> None:
     parser.add_argument("--image-mib", type=int, default=512)
     parser.add_argument("--no-direct-url", action="store_true",
                         help="download images over the image API ([volume] use_direct_url off)")
+    parser.add_argument("--snapshots-only", action="store_true",
+                        help="measure snapshots only (no image conversion, no guest)")
     args = parser.parse_args()
-    with throwaway_cloud({"volume": {"use_direct_url": not args.no_direct_url}}) as bench:
+    with throwaway_cloud({"volume": {"use_direct_url": not args.no_direct_url}},
+                         lab_images=not args.snapshots_only) as bench:
         cloud, root, state = Cloud(bench), bench.root, bench.state
+        if args.snapshots_only:
+            bench_snapshots(cloud, root, state, args.runs)
+            return
         # create/delete: API against truncate + rm of the same sparse file
         api = [timed(lambda: cloud.delete_volume(cloud.create_volume({"size": 1})))
                for _ in range(args.runs)]
