@@ -381,3 +381,36 @@ def test_agent_restart_fails_an_interrupted_copy_and_reruns_a_delete(make_volenv
     while (task := env.agent.queue.take()) is not None:
         env.agent.run_task(task)
     assert env.alice.get(f"/v3/snapshots/{copying}").status_code == 404
+
+
+def test_file_backend_through_the_agent(make_volenv, tmp_path):
+    """The same flow on real files (the iSCSI path: tests/test_volumes_snapshots_real.py)."""
+    from volumes.backends import FileBackend
+
+    backend = FileBackend(tmp_path / "volumes")
+    env = make_volenv(backend=backend)
+    src = env.create(size=1)["id"]
+    env.wait(src, "available")
+
+    def write(vid: str, data: bytes) -> None:
+        with open(backend.path(vid), "r+b") as fh:
+            fh.write(data)
+
+    def read(vid: str) -> bytes:
+        with open(backend.path(vid), "rb") as fh:
+            return fh.read(6)
+
+    write(src, b"first!")
+    sid = snap_create(env, src)["id"]
+    snap_wait(env, sid, "available")
+    write(src, b"second")
+    restored = env.create(snapshot_id=sid, size=2)["id"]
+    clone = env.create(source_volid=src, size=None)["id"]
+    for vid in (restored, clone):
+        env.wait(vid, "available")
+    assert (read(restored), read(clone), read(src)) == (b"first!", b"second", b"second")
+    assert backend.size(restored) == 2 << 30
+    assert env.alice.delete(f"/v3/volumes/{src}?cascade=True").status_code == 202
+    gone(env, f"/v3/volumes/{src}")
+    assert not backend.snapshot_exists(sid) and not backend.exists(src)
+    assert read(restored) == b"first!"  # independent of what it was made from
