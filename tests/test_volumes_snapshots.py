@@ -121,6 +121,10 @@ def test_refusals(volenv, ready):
         404, "could not be found")
     err(volenv.alice.post("/v3/snapshots", json={"snapshot": {"name": "x"}}), 400,
         "volume_id")
+    err(volenv.alice.post("/v3/snapshots", json={"snapshot": {"volume_id": None}}), 404,
+        "Volume None could not be found")  # Cinder's answer, which Tempest expects
+    err(volenv.alice.get("/v3/snapshots?limit=invalid", headers=MV), 400, "limit")
+    err(volenv.alice.get("/v3/snapshots?sort_key=invalid", headers=MV), 400, "sort key")
     err(volenv.alice.post("/v3/snapshots", json={"snapshot": {"volume_id": ready,
                                                               "size": 1}}), 400, "")
     err(volenv.alice.get(f"/v3/snapshots/{MISSING}"), 404,
@@ -330,7 +334,8 @@ def test_list_filters_sort_paging_and_all_tenants(volenv, ready):
     assert ids(f"?sort=name:asc&marker={a}&offset=1") == [c]
     err(volenv.alice.get("/v3/snapshots?offset=-1", headers=MV), 400, "offset")
     assert volenv.alice.get("/v3/snapshots?limit=0", headers=MV).json["snapshots"] == []
-    err(volenv.alice.get(f"/v3/snapshots?marker={MISSING}", headers=MV), 400, "marker")
+    err(volenv.alice.get(f"/v3/snapshots?marker={MISSING}", headers=MV), 404,
+        f"Marker {MISSING} could not be found")  # Cinder's (and Tempest's) 404
     counted = volenv.alice.get("/v3/snapshots?with_count=true&limit=1", headers=MV).json
     assert counted["count"] == 3 and len(counted["snapshots"]) == 1
     assert theirs not in ids("?all_tenants=1")  # a member's all_tenants is ignored

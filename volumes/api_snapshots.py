@@ -46,7 +46,9 @@ def list_snapshots(project_id: str | None) -> Response:
                               context.volumes().settings.zone)
     page = Page.from_args(request.args)
     rows = service().list(auth(), q)
-    # After the marker (400 when unknown), then Cinder's offset, then the limit.
+    # After the marker (Cinder's 404 when unknown), then Cinder's offset, then the limit.
+    if page.marker is not None and all(x.id != page.marker for x in rows):
+        raise NotFound(f"Marker {page.marker[:64]} could not be found.")
     after = Page(len(rows) + 1, page.marker, False).apply(rows, lambda x: x.id)
     shown = after[q.offset:q.offset + page.limit]
     viewer = context.viewer()
@@ -79,6 +81,8 @@ def create_snapshot(project_id: str | None) -> Response:
     """202 with the snapshot (``creating``). ``force`` allows an ``in-use`` volume (a
     crash-consistent copy); from 3.66 it is not needed, and ``false`` is refused."""
     body = json_body()["snapshot"]
+    if body["volume_id"] is None:
+        raise NotFound("Volume None could not be found.")
     context.volume(body["volume_id"], "volume:create_snapshot")
     force = to_bool(body.get("force", False))
     if context.version().at_least(IN_USE_WITHOUT_FORCE):

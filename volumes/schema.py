@@ -224,7 +224,8 @@ QOS_DELETE_KEYS = _wrap("keys", {"type": "array", "minItems": 1,
 SNAPSHOT_CREATE = _wrap("snapshot", {
     "type": "object",
     "properties": {"name": TEXT, "display_name": TEXT, "description": TEXT,
-                   "display_description": TEXT, "volume_id": UUID, "force": BOOLEAN,
+                   # null passes, to be Cinder's 404 for "Volume None" (as Tempest expects)
+                   "display_description": TEXT, "volume_id": NULLABLE_UUID, "force": BOOLEAN,
                    "metadata": NULLABLE_METADATA},
     "required": ["volume_id"], "additionalProperties": False})
 _SNAPSHOT_TEXT = ("name", "description", "display_name", "display_description")
