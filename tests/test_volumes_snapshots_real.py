@@ -25,7 +25,7 @@ SERVER = "8f0e6c1e-2a51-4d1b-9f9e-5a7c3b2d1e0f"
 
 def qemu_io(info: ConnectionInfo, command: str, tmp_path: Path) -> str:
     """``qemu-io -c COMMAND`` on the exported LUN over iSCSI (CHAP password in a secret
-    file); its output, after checking it ran."""
+    file); its output, after checking it ran (a failed pattern check is an answer too)."""
     d = info.data
     secret = tmp_path / "chap.secret"
     secret.write_text(d.auth_password)
@@ -38,8 +38,9 @@ def qemu_io(info: ConnectionInfo, command: str, tmp_path: Path) -> str:
     proc = subprocess.run(["qemu-io", "--object", f"secret,id=chap,file={secret}",
                            "--image-opts", "-c", command, opts],
                           capture_output=True, text=True, timeout=60, check=False)
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout + proc.stderr
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0 or "Pattern verification failed" in out, out
+    return out
 
 
 def holds(info: ConnectionInfo, pattern: int, tmp_path: Path) -> bool:
