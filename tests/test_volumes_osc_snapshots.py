@@ -41,7 +41,9 @@ def test_snapshot_lifecycle_and_volumes_from_it(osc, cloud):  # noqa: F811
 
     rows = json.loads(osc("volume", "snapshot", "list", "--long", "-f", "json"))
     row = next(r for r in rows if r["Name"] == "osc-snap")
-    assert (row["Status"], row["Size"], row["Volume"]) == ("available", 1, "osc-snapsrc")
+    # (the table shows the volume's name; `-f json` the machine-readable id)
+    assert (row["Status"], row["Size"], row["Volume"]) == ("available", 1, vol["id"])
+    assert "osc-snapsrc" in osc("volume", "snapshot", "list", "--long")
     osc("volume", "snapshot", "set", "--name", "osc-snap2", "--property", "b=2", "osc-snap")
     osc("volume", "snapshot", "unset", "--property", "a", "osc-snap2")
     snap = snap_wait(osc, "osc-snap2", "available")
