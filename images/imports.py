@@ -4,11 +4,13 @@
 the import then runs in a background thread of the service process as a list of steps, each
 with an undo (Glance's import flow):
 
-1. ``WebDownload`` (web-download only): fetch the http(s) URI with ``requests`` (streamed,
-   ``web_download_timeout`` per read, ``max_image_size`` cap) into the staging area. The URI
-   and every redirect must pass Glance's import filter (:func:`check_uri`: scheme http(s),
-   an allowed port, 80 and 443 by default, not a disallowed host), so an import cannot reach
-   the cloud's own APIs or other services on their ports.
+1. ``WebDownload`` (web-download only, ``images.webdownload``): fetch the http(s) URI
+   (streamed, ``web_download_timeout`` per read, ``web_download_deadline`` for the whole
+   download, ``max_image_size`` cap) into the staging area, stopping when the image is
+   deleted. The URI and every redirect must pass Glance's import filter
+   (``images.uri_filter.check_uri``: scheme http(s), an allowed port, 80 and 443 by default,
+   not a disallowed host or address), so an import cannot reach the cloud's own APIs or
+   other services on their ports.
 2. ``Convert`` (only with ``[image] convert_to = raw``): inspect the staged data against the
    declared format *before* qemu-img reads it; qcow2 is checked again with ``qemu-img info``
    and converted to raw (``qemu-img convert -f qcow2 -O raw``); the output is re-inspected
@@ -21,6 +23,10 @@ Progress is visible in reserved properties set by the service only, as Glance:
 ``os_glance_import_task`` (the task id, while running), ``os_glance_importing_to_stores``
 (``file`` while running) and ``os_glance_failed_import`` (``file`` after a failure). A failed
 import undoes its steps, removes the staged data and returns the image to ``queued``.
+
+Every import is a task (``images.tasks``): ``pending`` when accepted, ``processing`` while
+the flow runs, ``success`` or ``failure`` with the reason; ``os_glance_import_task`` is its id.
+``POST /v2/tasks`` (type ``import``) runs the same web-download flow into a new image.
 """
 from __future__ import annotations
 

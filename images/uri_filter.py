@@ -41,7 +41,8 @@ def resolve(host: str) -> set[Address]:
     """Every address ``host`` names (the C library's parsing: ``127.1`` and ``2130706433``
     are 127.0.0.1), each IPv4-mapped one as IPv4; empty when it does not resolve."""
     try:
-        infos = socket.getaddrinfo(host.strip("[]"), None, proto=socket.IPPROTO_TCP)
+        infos = socket.getaddrinfo(host.strip("[]").rstrip("."), None,
+                                   proto=socket.IPPROTO_TCP)
     except (OSError, UnicodeError):
         return set()
     out: set[Address] = set()
