@@ -1,14 +1,14 @@
 """images: Glance tasks (one per import), expiring after [image] task_time_to_live
 
-Revision ID: 0019
-Revises: 0015
+Revision ID: 0017
+Revises: 0016
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0019'
-down_revision = '0015'
+revision = '0017'
+down_revision = '0016'
 branch_labels = None
 depends_on = None
 
