@@ -5,10 +5,11 @@ Contract:
 * the URI and every redirect it follows (at most :data:`MAX_REDIRECTS`) pass the import
   filter (``images.uri_filter.check_uri``);
 * the body is read with ``requests`` streamed, each socket read waiting at most
-  ``[image] web_download_timeout`` seconds, and the whole download - connecting, redirects
-  and every byte - must end within ``[image] web_download_deadline`` seconds: a server that
-  trickles its data is cut off at the deadline (give or take one read timeout, the longest
-  one read can block), and the import fails;
+  ``[image] web_download_timeout`` seconds, and the whole download - connecting, redirects,
+  headers and every byte - must end within ``[image] web_download_deadline`` seconds: a
+  server that trickles its headers or data is cut off at the deadline and the import fails.
+  Between reads the deadline is checked; a read still blocked at the deadline is ended by a
+  watchdog that shuts down the download's sockets (:class:`_Watchdog`);
 * the import stops as soon as its image is no longer ``importing`` (deleted, say): the image
   is checked about once a second while bytes arrive;
 * ``max_image_size`` caps the announced and the received size;
@@ -16,12 +17,17 @@ Contract:
 """
 from __future__ import annotations
 
+import socket
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urljoin
 
 import requests
+import urllib3.connection
+import urllib3.connectionpool
+from requests.adapters import HTTPAdapter
 
 from images.intake import Intake
 from images.uri_filter import check_uri
@@ -64,6 +70,68 @@ class Deadline:
                                     "the download was stopped.")
 
 
+_OPENED = threading.local()   # .sockets: the current thread's download sockets, or unset
+
+
+def _track(sock: socket.socket) -> socket.socket:
+    sockets = getattr(_OPENED, "sockets", None)
+    if sockets is not None:
+        sockets.append(sock)
+    return sock
+
+
+class _HTTPConnection(urllib3.connection.HTTPConnection):
+    def _new_conn(self) -> socket.socket:
+        return _track(super()._new_conn())
+
+
+class _HTTPSConnection(urllib3.connection.HTTPSConnection):
+    def _new_conn(self) -> socket.socket:
+        return _track(super()._new_conn())
+
+
+class _HTTPPool(urllib3.connectionpool.HTTPConnectionPool):
+    ConnectionCls = _HTTPConnection
+
+
+class _HTTPSPool(urllib3.connectionpool.HTTPSConnectionPool):
+    ConnectionCls = _HTTPSConnection
+
+
+class _TrackingAdapter(HTTPAdapter):
+    """requests' adapter whose connections register their sockets (for the watchdog)."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
+
+
+class _Watchdog:
+    """Shuts down the sockets the current thread opens once ``seconds`` have passed, so a
+    read blocked on a server that sends a byte now and then (headers included) ends."""
+
+    def __init__(self, seconds: float) -> None:
+        self.sockets: list[socket.socket] = []
+        self.timer = threading.Timer(max(seconds, 0.0), self._fire)
+        self.timer.daemon = True
+
+    def _fire(self) -> None:
+        for sock in list(self.sockets):
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass  # already closed
+
+    def __enter__(self) -> _Watchdog:
+        _OPENED.sockets = self.sockets
+        self.timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.timer.cancel()
+        _OPENED.sockets = None
+
+
 class WebDownload:
     """The import step (``images.imports.Step``) for ``web-download``.
 
@@ -88,21 +156,20 @@ class WebDownload:
                 if not chunk:
                     return
                 yield chunk
-        except (requests.RequestException, OSError) as exc:
-            raise ImportFailed(f"Downloading {uri} failed: {exc}") from None
-        except Exception as exc:  # urllib3's ProtocolError, ReadTimeoutError ...
-            if isinstance(exc, MinicloudError):
-                raise
+        except MinicloudError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - OSError, urllib3's ProtocolError ...
+            deadline.check(uri)   # the watchdog ended the read: say so
             raise ImportFailed(f"Downloading {uri} failed: {exc}") from None
 
-    def _get(self, uri: str, deadline: Deadline) -> requests.Response:
+    def _get(self, http: requests.Session, uri: str, deadline: Deadline
+             ) -> requests.Response:
         """GET ``uri``, following redirects only to URLs the import filter allows."""
         image_conf = self.deps.conf.image
         for _ in range(MAX_REDIRECTS + 1):
             deadline.check(uri)
-            resp = requests.get(uri, stream=True, timeout=image_conf.web_download_timeout,
-                                headers={"Accept-Encoding": "identity"},
-                                allow_redirects=False)
+            resp = http.get(uri, stream=True, timeout=image_conf.web_download_timeout,
+                            headers={"Accept-Encoding": "identity"}, allow_redirects=False)
             if not resp.is_redirect:
                 return resp
             resp.close()
@@ -120,8 +187,13 @@ class WebDownload:
         deadline = Deadline(image_conf.web_download_deadline,
                             lambda: self.alive(job.image_id))
         intake = Intake(image_conf.max_image_size, hashes=False)
+        http = requests.Session()
+        adapter = _TrackingAdapter(max_retries=0)
+        http.mount("http://", adapter)
+        http.mount("https://", adapter)
         try:
-            with self._get(uri, deadline) as resp:
+            with http, _Watchdog(image_conf.web_download_deadline), \
+                    self._get(http, uri, deadline) as resp:
                 if resp.status_code >= 400:
                     raise ImportFailed(f"Downloading {uri} failed: HTTP {resp.status_code}.")
                 length = resp.headers.get("Content-Length", "")
@@ -131,6 +203,10 @@ class WebDownload:
                 self.deps.staging.add(job.image_id,
                                       intake.wrap(self._chunks(resp, uri, deadline)))
         except requests.RequestException as exc:
+            if time.monotonic() > deadline.end:
+                raise ImportFailed(f"Downloading {uri} failed: it did not finish within the "
+                                   f"{deadline.seconds:g} s deadline (web_download_deadline)."
+                                   ) from None
             raise ImportFailed(f"Downloading {uri} failed: {exc}") from None
 
     def undo(self, job: Any) -> None:

@@ -113,10 +113,12 @@ def test_the_api_refuses_a_disguised_loopback_url(make_images_env):
 
 
 # -- web-download: a deadline, and deletion stops it ---------------------------------------
-@pytest.fixture
-def trickle() -> Iterator[tuple[str, threading.Event]]:
-    """An HTTP server announcing 10 MB and sending one byte every 0.2 s until told to stop:
-    (URL, stop event)."""
+@pytest.fixture(params=["body"])
+def trickle(request) -> Iterator[tuple[str, threading.Event]]:
+    """An HTTP server announcing 10 MB and sending one byte every 0.2 s until told to stop
+    (with ``headers``: one byte of an endless header line every 0.2 s): (URL, stop event)."""
+    head = (b"HTTP/1.1 200 OK\r\nX-Slow: " if request.param == "headers" else
+            b"HTTP/1.1 200 OK\r\nContent-Length: 10000000\r\n\r\n")
     stop = threading.Event()
     srv = socket.create_server(("127.0.0.1", 0))
     srv.settimeout(0.2)
@@ -129,10 +131,10 @@ def trickle() -> Iterator[tuple[str, threading.Event]]:
                 continue
             with conn:
                 conn.recv(65536)
-                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 10000000\r\n\r\n")
+                conn.sendall(head)
                 while not stop.wait(0.2):
                     try:
-                        conn.sendall(b"\0")
+                        conn.sendall(b"a")
                     except OSError:
                         break
 
@@ -152,6 +154,7 @@ def _start(env, uri: str) -> dict:
     return img
 
 
+@pytest.mark.parametrize("trickle", ["body", "headers"], indirect=True)
 def test_a_trickling_server_is_cut_off_at_the_deadline(make_images_env, trickle):
     env = make_images_env(**{"image.web_download_deadline": 1.5})
     started = time.monotonic()
