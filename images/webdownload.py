@@ -152,7 +152,7 @@ class WebDownload:
         try:
             while True:
                 deadline.check(uri)
-                chunk = raw.read1(size)
+                chunk = raw.read1(size, decode_content=True)
                 if not chunk:
                     return
                 yield chunk
