@@ -154,6 +154,8 @@ class WebDownload:
                 deadline.check(uri)
                 chunk = raw.read1(size, decode_content=True)
                 if not chunk:
+                    # an end the watchdog caused (shut down mid-body) is no end of the data
+                    deadline.check(uri)
                     return
                 yield chunk
         except MinicloudError:
