@@ -114,13 +114,21 @@ OPTIONS: tuple[Option, ...] = (
            "qemu-img; empty disables conversion."),
     Option("image", "web_download_timeout", "float", 60.0,
            "Seconds a web-download import may wait on the remote server."),
+    Option("image", "web_download_deadline", "float", 300.0,
+           "Seconds a whole web-download may take (connecting, redirects and every byte); "
+           "a server that trickles its data is cut off and the import fails."),
+    Option("image", "task_time_to_live", "int", 48,
+           "Hours a finished task (`/v2/tasks`, one per import) is kept before it is "
+           "removed (Glance's `[task] task_time_to_live`)."),
     Option("image", "web_download_allowed_ports", "str", "80,443",
            "Ports a web-download URL (and every redirect it follows) may use, comma-separated; "
            "empty allows any. As Glance's `[import_filtering_opts] allowed_ports`: it keeps "
            "imports away from the cloud's own APIs and other local services."),
     Option("image", "web_download_disallowed_hosts", "str", "",
-           "Host names or IP addresses a web-download URL (or a redirect) may not name, "
-           "comma-separated (Glance's `disallowed_hosts`)."),
+           "Host names, IP addresses or networks (`127.0.0.0/8`) a web-download URL (or a "
+           "redirect) may not reach, comma-separated (Glance's `disallowed_hosts`). Compared by "
+           "resolved address: `127.1` or `[::ffff:127.0.0.1]` is 127.0.0.1, and a host name "
+           "also refuses the addresses it resolves to."),
     Option("image", "show_direct_url", "bool", True,
            "Expose the store location (`direct_url`, a file path: no credentials) of images to "
            "admins only, so the compute and volume agents on the same host read the store "

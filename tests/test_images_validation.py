@@ -66,7 +66,7 @@ def test_the_image_api_declares_a_schema_for_every_json_body(images_env):
         ("POST", "/v2/images"), ("PATCH", "/v2/images/<image_id>"),
         ("POST", "/v2/images/<image_id>/members"),
         ("PUT", "/v2/images/<image_id>/members/<member_id>"),
-        ("POST", "/v2/images/<image_id>/import")}
+        ("POST", "/v2/images/<image_id>/import"), ("POST", "/v2/tasks")}
 
 
 def test_unsafe_or_malformed_json_is_400_everywhere(images_env, world):

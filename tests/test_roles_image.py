@@ -46,8 +46,18 @@ class Row:
 IMAGE = "/v2/images/<image_id>"
 MEMBER = "/v2/images/<image_id>/members/<member_id>"
 
+#: The task API is admin-only (``tasks_api_access``), for readers and members alike.
+TASK_ROWS = [
+    Row("POST", "/v2/tasks", "/v2/tasks", json={"type": "import", "input": {
+        "import_from": "http://example.com/d.raw", "import_from_format": "raw",
+        "image_properties": {"name": "t"}}}, text="tasks_api_access"),
+    Row("DELETE", "/v2/tasks/<task_id>", "/v2/tasks/00000000-0000-4000-8000-000000000000",
+        text="tasks_api_access"),
+]
+
 #: Every write route, sent by a reader of the project owning the images: 403 each time.
 READER_ROWS = [
+    *TASK_ROWS,
     Row("POST", "/v2/images", "/v2/images", json={"name": "nope"}, text="add_image"),
     Row("PATCH", IMAGE, "/v2/images/{shared}", content_type=PATCH_TYPE,
         json=[{"op": "add", "path": "/k", "value": "v"}], text="modify_image"),
@@ -86,6 +96,7 @@ ADMIN_ROWS = [
         text="owned by 'another'"),
     Row("POST", f"{IMAGE}/import", "/v2/images/{shared}/import",
         json={"method": {"name": "copy-image"}}, text="copy_image"),
+    *TASK_ROWS,
 ]
 
 
