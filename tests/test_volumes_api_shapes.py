@@ -176,12 +176,14 @@ def test_attachment_bodies_are_cinders(volenv, attached):
 def test_services_match_tempest_schemas(volenv, version, module, keys):
     resp = volenv.admin.get("/v3/os-services", headers=_hdr(version))
     conforms(tempest_schema(module).list_services, resp)
-    [service] = resp.json["services"]
+    service, backup = resp.json["services"]  # each volume agent also runs the backups
     base = {"binary", "host", "zone", "status", "state", "updated_at", "disabled_reason",
             "replication_status", "active_backend_id", "frozen"}
-    assert set(service) == base | keys
+    assert set(service) == set(backup) == base | keys
     assert (service["binary"], service["host"], service["state"]) == \
         ("cinder-volume", "node1@fake", "up")
+    assert (backup["binary"], backup["host"], backup["state"]) == \
+        ("cinder-backup", "node1", "up")
 
 
 def test_limits_quotas_and_types_match_tempest_schemas(volenv):

@@ -117,14 +117,19 @@ def create_app(conf: Config, db: Database | None = None,
     return app
 
 
-# -- services (admin): one cinder-volume per volume agent host -----------------------------------
+# -- services (admin): one cinder-volume and one cinder-backup per volume agent host -----------------------------------
 @bp.get("/os-services", endpoint="list_services")
 def list_services(project_id: str | None) -> Response:
     context.authorize_project("volume_extension:services:index")
     host, binary = request.args.get("host"), request.args.get("binary")
-    rows = [] if binary not in (None, "cinder-volume") else context.volumes().hosts()
+    rows = context.volumes().hosts()
     zone = context.volumes().settings.zone
     found = [views.service_view(row, up, context.version(), zone) for row, up in rows]
+    # Each volume agent also runs the backups (Cinder's cinder-backup, host without backend).
+    found += [{**s, "binary": "cinder-backup", "host": s["host"].split("@")[0]}
+              for s in found]
+    if binary is not None:
+        found = [s for s in found if s["binary"] == binary]
     if host:
         found = [s for s in found if host in (s["host"], s["host"].split("@")[0])]
     return json_response({"services": found})
