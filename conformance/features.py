@@ -139,7 +139,7 @@ FEATURES: tuple[Feature, ...] = (
     _F("volume-feature-enabled", "api_extensions",
        ["os-availability-zone", "os-volume-actions", "os-quota-sets", "os-services",
         "os-quota-class-sets", "os-types-manage", "os-types-extra-specs",
-        "os-volume-type-access", "os-volume-transfer", "qos-specs"],
+        "os-volume-type-access", "os-volume-transfer", "qos-specs", "backups"],
        "GET /extensions lists what the API does (volumes/api.py EXTENSIONS)"),
     _F("volume-feature-enabled", "extend_attached_volume", False,
        "os-extend only on an available volume"),

@@ -223,4 +223,4 @@ def test_availability_zones_and_extensions_as_tempest_reads_them(volenv):
     conforms(tempest_schema("extensions").list_extensions, exts)
     aliases = [e["alias"] for e in exts.json["extensions"]]
     assert "os-availability-zone" in aliases and "os-volume-actions" in aliases
-    assert "backups" not in aliases  # only what this API does
+    assert "backups" in aliases and "consistencygroups" not in aliases  # what this API does

@@ -117,7 +117,7 @@ def create_app(conf: Config, db: Database | None = None,
     return app
 
 
-# -- services (admin): one cinder-volume and one cinder-backup per volume agent host -----------------------------------
+# -- services (admin): a cinder-volume and a cinder-backup per volume agent host ---------------
 @bp.get("/os-services", endpoint="list_services")
 def list_services(project_id: str | None) -> Response:
     context.authorize_project("volume_extension:services:index")
