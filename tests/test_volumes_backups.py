@@ -320,3 +320,28 @@ def test_progress_grows_while_the_agent_works(env, monkeypatch):
         _write(env, vid, i * 2 * MIB, os.urandom(100))
     assert _backup(env, vid)["object_count"] == 3
     assert seen == [1, 2, 3]
+
+
+def test_volume_created_from_a_backup(env):
+    """``POST /volumes`` with ``backup_id`` (3.47): a new volume, as large as asked (at least
+    the backup), holding the backup's data; below 3.47 the key is ignored."""
+    vid = _volume(env, metadata={"from": "source"})
+    _write(env, vid, MIB + 3, b"from backup")
+    bid = _backup(env, vid)["id"]
+    made = env.create(name="fromb", size=2, backup_id=bid, metadata={"own": "1"})
+    vol = env.wait(made["id"], "available")
+    assert (vol["name"], vol["size"], vol["metadata"]) == (
+        "fromb", 2, {"own": "1", "from": "source"})
+    assert _read(env, made["id"], MIB + 3, 11) == b"from backup"
+    sized = env.create(backup_id=bid, size=None)
+    assert env.wait(sized["id"], "available")["size"] == 1
+    err(env.bob.post("/v3/volumes", headers=MV, json={"volume": {"size": 1, "backup_id": bid}}),
+        404, bid)
+    err(env.alice.post("/v3/volumes", headers=MV, json={"volume": {"size": 1,
+                                                                   "backup_id": _backup(
+        env, _volume(env, size=2))["id"]}}), 400, "smaller than the backup")
+    old = env.alice.post("/v3/volumes", headers={"OpenStack-API-Version": "volume 3.46"},
+                         json={"volume": {"size": 1, "backup_id": bid}})
+    assert old.status_code == 202
+    assert env.wait(old.json["volume"]["id"], "available")
+    assert _read(env, old.json["volume"]["id"], MIB + 3, 11) == bytes(11)

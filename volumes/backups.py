@@ -38,7 +38,7 @@ from minicloud.identity.tokens import AuthContext
 from volumes import quotas, states
 from volumes.backup_store import BackupStore, BackupStoreError, safe_name
 from volumes.models import Volume, VolumeBackup
-from volumes.service import NO_HOST, VolumeService
+from volumes.service import NO_HOST, VolumeRequest, VolumeService
 
 DEFAULT_CONTAINER = "volumebackups"  # Cinder's default backup container name
 BACKUP_SERVICE = "cinder.backup.drivers.posix.PosixBackupDriver"
@@ -228,7 +228,8 @@ class BackupService:
                 raise invalid_backup(f"Backup status must be available, but the current "
                                      f"status is: {b.status}.")
             if volume_id is None:
-                vol = self._new_volume(s, ctx, b, name or f"restore_backup_{b.id}")
+                vol = self._new_volume(s, ctx, b, VolumeRequest(
+                    size=b.size, name=name or f"restore_backup_{b.id}"))
             else:
                 vol = self.volumes.visible(s, ctx, volume_id)
                 if vol.size < b.size:
@@ -238,24 +239,45 @@ class BackupService:
                     raise BadRequest(f"Invalid volume: {NO_HOST}")
                 states.transition(s, vol.id, {states.AVAILABLE}, states.RESTORING_BACKUP,
                                   "restore a backup into it")
-            states.backup_transition(s, b.id, {states.B_AVAILABLE}, states.B_RESTORING,
-                                     "restore it")
-            VolumeService.enqueue(s, vol, "restore", {"backup_id": b.id,
-                                                       "new": volume_id is None})
-            s.flush()
-            s.refresh(vol)
-            s.refresh(b)
+            self._start_restore(s, b, vol, new=volume_id is None)
             return b, vol
 
-    def _new_volume(self, s: Session, ctx: AuthContext, b: VolumeBackup, name: str) -> Volume:
-        settings = self.volumes.settings
-        quotas.reserve(s, ctx.project_id, settings.quota, 1, b.size, volume_size=b.size)
+    def create_volume(self, ctx: AuthContext, backup_id: str, req: VolumeRequest) -> Volume:
+        """``POST /volumes`` with ``backup_id`` (3.47): a new volume (``req``'s name, type,
+        metadata; at least the backup's size) filled by a restore of the backup."""
+        with self.db.session() as s:
+            b = self.visible(s, ctx, backup_id)
+            if b.status != states.B_AVAILABLE:
+                raise invalid_backup(f"Backup status must be available, but the current "
+                                     f"status is: {b.status}.")
+            if req.size is not None and req.size < b.size:
+                raise BadRequest(f"Invalid input received: Volume size {req.size}GB cannot "
+                                 f"be smaller than the backup size {b.size}GB.")
+            vol = self._new_volume(s, ctx, b, req)
+            self._start_restore(s, b, vol, new=True)
+            return vol
+
+    @staticmethod
+    def _start_restore(s: Session, b: VolumeBackup, vol: Volume, new: bool) -> None:
+        states.backup_transition(s, b.id, {states.B_AVAILABLE}, states.B_RESTORING,
+                                 "restore it")
+        VolumeService.enqueue(s, vol, "restore", {"backup_id": b.id, "new": new})
+        s.flush()
+        s.refresh(vol)
+        s.refresh(b)
+
+    def _new_volume(self, s: Session, ctx: AuthContext, b: VolumeBackup,
+                    req: VolumeRequest) -> Volume:
+        """A volume for a restore (``restoring-backup`` on a live agent's host), counted."""
+        settings, size = self.volumes.settings, req.size or b.size
+        quotas.reserve(s, ctx.project_id, settings.quota, 1, size, volume_size=size)
         host = self.volumes._pick_host(s)  # noqa: SLF001 (the service's own host choice)
         if host is None:
             raise BadRequest(f"Invalid volume: {NO_HOST}")
-        vol = Volume(id=new_uuid(), name=name, description=None, project_id=ctx.project_id,
-                     user_id=ctx.user_id, size=b.size, status=states.RESTORING_BACKUP,
-                     metadata_={}, host=host, availability_zone=settings.zone)
+        vol = Volume(id=new_uuid(), name=req.name, description=req.description,
+                     project_id=ctx.project_id, user_id=ctx.user_id, size=size,
+                     status=states.RESTORING_BACKUP, metadata_=dict(req.metadata), host=host,
+                     availability_zone=settings.zone, volume_type_id=req.volume_type_id)
         s.add(vol)
         s.flush()
         return vol
@@ -281,7 +303,7 @@ class BackupService:
             record = None
         if not isinstance(record, dict) or not isinstance(record.get("id"), str) or \
                 not isinstance(record.get("location"), str) or \
-                not isinstance(record.get("size"), int):
+                type(record.get("size")) is not int or not 0 < record["size"] < 2 ** 31:
             raise invalid_backup("Can't parse backup record.")
         return record
 
