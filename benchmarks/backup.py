@@ -1,7 +1,7 @@
 """Volume backup and restore throughput, against ``tar`` + the same compressor as a CLI.
 
-Starts a throw-away cloud without host daemons or lab images (a backup reads and writes
-volume files; nothing is exported or booted), makes a 1 GiB volume holding 512 MiB of data
+Starts a throw-away cloud without host daemons, lab images, iSCSI target or guests (a backup
+reads and writes volume files; nothing is exported or booted), makes a 1 GiB volume holding 512 MiB of data
 (half random bytes, half text that compresses, the rest a hole) and measures, interleaved
 in the same run:
 
@@ -57,7 +57,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--data-mib", type=int, default=512)
     args = parser.parse_args()
-    with throwaway_cloud(lab_images=False, daemons=False) as bench:
+    # Nothing is exported or booted: no host daemons, fake target and compute driver.
+    with throwaway_cloud({"volume": {"target_helper": "fake"}, "compute": {"driver": "fake"}},
+                         lab_images=False, daemons=False) as bench:
         root = bench.root
         vid = bench.volume("POST", "/volumes", json={"volume": {"size": 1}}).json()[
             "volume"]["id"]

@@ -75,8 +75,8 @@ def test_incremental_stores_only_changed_chunks(store, tmp_path):
     inc = store.backup(src, store.location("c", "inc"), parent=full)
     assert inc.stored == 1 and inc.parent == "c/backup-full"
     assert sorted(p.name for p in (store.root / "c/backup-inc").iterdir()) == \
-        ["chunk-000003.z", "manifest.json"]
-    assert inc.chunks[0].object == "c/backup-full/chunk-000000.z"
+        ["chunk-000003.raw", "manifest.json"]  # random bytes: stored raw
+    assert inc.chunks[0].object == "c/backup-full/chunk-000000.raw"
     assert inc.chunks[6].object is None  # now zeros: nothing
     out = _volume(tmp_path / "out", 8 * CHUNK, {})
     store.restore(inc, out, fresh=True)
@@ -94,6 +94,19 @@ def test_restore_into_an_existing_file_overwrites_zeros(store, tmp_path):
     assert restored[4 * CHUNK:4 * CHUNK + 6] == b"beyond"  # past the backup: untouched
     with pytest.raises(BackupStoreError, match="target holds"):
         store.restore(m, _volume(tmp_path / "small", CHUNK, {}), fresh=True)
+
+
+def test_incompressible_chunks_are_stored_raw(store, tmp_path):
+    noise, text = os.urandom(CHUNK), (b"compressible text " * CHUNK)[:CHUNK]
+    src = _volume(tmp_path / "v", 2 * CHUNK, {0: noise, CHUNK: text})
+    m = store.backup(src, store.location("c", "b"))
+    assert [c.object.rsplit("/", 1)[1] for c in m.chunks] == ["chunk-000000.raw",
+                                                              "chunk-000001.z"]
+    assert (store.root / "c/backup-b/chunk-000000.raw").read_bytes() == noise
+    assert (store.root / "c/backup-b/chunk-000001.z").stat().st_size < CHUNK // 10
+    (store.root / "c/backup-b/chunk-000000.raw").write_bytes(noise[:-1] + b"!")
+    with pytest.raises(BackupCorrupt, match="chunk 0"):  # raw chunks are verified too
+        store.restore(m, _volume(tmp_path / "out", 2 * CHUNK, {}), fresh=True)
 
 
 @pytest.mark.parametrize("damage", ["replaced", "garbage", "missing", "truncated"])

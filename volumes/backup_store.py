@@ -6,6 +6,7 @@ the umask: nothing in it is readable by other local users)::
 
     <container>/backup-<id>/manifest.json      the chunk list (written last, atomically)
     <container>/backup-<id>/chunk-000042.z     chunk 42, zlib-compressed
+    <container>/backup-<id>/chunk-000043.raw   chunk 43, stored as it is (did not compress)
 
 A backup reads the volume in chunks of ``chunk_size`` bytes. A chunk that is all zeros
 (a hole of the sparse volume file, found with ``SEEK_DATA`` without reading it, or read and
@@ -22,7 +23,9 @@ marks the target volume ``error``: it is never left looking good with wrong data
 Compression is zlib (level 1): the ``zstandard`` module is not installed in this cloud's
 environment and the standard library has no zstd, and level 1 compresses several times
 faster than the default level 6 for a few percent of size on disk images, which matters on a
-two-core lab machine where the backup shares the CPU with guests.
+two-core lab machine where the backup shares the CPU with guests. A chunk whose first 64 KiB
+do not compress to under 90% (random or already compressed data) is stored raw: deflating it
+would cost most of the backup's time and save nothing (measured: benchmarks/backup.py).
 
 Names that reach the filesystem are checked (:data:`SAFE_NAME`), and every object path a
 manifest names must resolve inside the root, so an imported backup record cannot make a
@@ -51,7 +54,10 @@ LEVEL = 1
 MANIFEST = "manifest.json"
 #: Container and backup directory names: no separators, no dot-dot, nothing hidden.
 SAFE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}$")
-OBJECT = re.compile(r"^chunk-[0-9]{6,}\.z$")
+OBJECT = re.compile(r"^chunk-[0-9]{6,}\.(z|raw)$")
+#: A chunk whose first SAMPLE bytes do not compress below RAW_RATIO is stored as it is
+#: (``.raw``): random or already-compressed data would cost the CPU and save nothing.
+SAMPLE, RAW_RATIO = 64 * 1024, 0.9
 
 
 class BackupStoreError(MinicloudError):
@@ -118,6 +124,15 @@ def _hole(fd: int, offset: int, length: int) -> bool:
         return False  # SEEK_DATA unsupported here: read it
 
 
+def _pack(index: int, data: bytes) -> tuple[str, bytes]:
+    """The object name and bytes of chunk ``index``: zlib, unless a sample says it does not
+    compress (then the raw bytes)."""
+    sample = data[:SAMPLE]
+    if len(zlib.compress(sample, LEVEL)) > RAW_RATIO * len(sample):
+        return f"chunk-{index:06d}.raw", data
+    return f"chunk-{index:06d}.z", zlib.compress(data, LEVEL)
+
+
 class BackupStore:
     """Backups as files under ``root``; see the module docstring."""
 
@@ -181,8 +196,8 @@ class BackupStore:
                     if before and before.sha256 == digest and before.length == length:
                         chunks.append(Chunk(offset, length, digest, before.object))
                         continue
-                    name = f"chunk-{index:06d}.z"
-                    self._write_object(target / name, zlib.compress(data, LEVEL))
+                    name, packed = _pack(index, data)
+                    self._write_object(target / name, packed)
                     chunks.append(Chunk(offset, length, digest, f"{location}/{name}"))
                     written += 1
                     if progress:
@@ -241,9 +256,10 @@ class BackupStore:
 
     def _read_chunk(self, index: int, chunk: Chunk) -> bytes:
         try:
-            packed = self._object_path(chunk.object).read_bytes()
-            inflater = zlib.decompressobj()
-            data = inflater.decompress(packed, chunk.length + 1)
+            path = self._object_path(chunk.object)
+            packed = path.read_bytes()
+            data = packed if path.suffix == ".raw" else \
+                zlib.decompressobj().decompress(packed, chunk.length + 1)
         except (OSError, zlib.error) as exc:
             raise BackupCorrupt(f"chunk {index} (offset {chunk.offset}) cannot be read: "
                                 f"{exc}") from None
