@@ -1,8 +1,9 @@
 """Volume backup and restore throughput, against ``tar`` + the same compressor as a CLI.
 
 Starts a throw-away cloud without host daemons, lab images, iSCSI target or guests (a backup
-reads and writes volume files; nothing is exported or booted), makes a 1 GiB volume holding 512 MiB of data
-(half random bytes, half text that compresses, the rest a hole) and measures, interleaved
+reads and writes volume files; nothing is exported or booted), makes a 1 GiB volume holding
+512 MiB of data (its first half random bytes, its second text that compresses, the rest a
+hole: a disk with compressed files and text on it) and measures, interleaved
 in the same run:
 
 * backup through the API (``POST /backups`` until ``available``) against ``tar -cS`` of the
@@ -45,7 +46,8 @@ def _fill(path, data_mib: int) -> None:
     with path.open("r+b") as fh:
         for i in range(data_mib):
             fh.seek(i * MIB)
-            fh.write(os.urandom(MIB) if i % 2 == 0 else (TEXT * (MIB // len(TEXT) + 1))[:MIB])
+            fh.write(os.urandom(MIB) if i < data_mib // 2 else
+                     (TEXT * (MIB // len(TEXT) + 1))[:MIB])
 
 
 def _shell(command: str) -> None:
@@ -97,7 +99,7 @@ def main() -> None:
                 p.unlink()
         med = {k: statistics.median(v) for k, v in times.items()}
         data = args.data_mib * MIB
-        print(f"1 GiB volume, {args.data_mib} MiB of data (half random, half text), "
+        print(f"1 GiB volume, {args.data_mib} MiB of data (half random, then text), "
               f"{args.runs} runs, medians:")
         print(f"  backup  {med['backup']:.2f} s ({data / med['backup'] / MIB:.0f} MiB/s of data);"
               f" tar|gzip -1 {med['tar+gzip']:.2f} s, ratio {med['backup'] / med['tar+gzip']:.2f};"
