@@ -92,6 +92,8 @@ def test_restore_into_an_existing_file_overwrites_zeros(store, tmp_path):
     restored = target.read_bytes()
     assert restored[:4 * CHUNK] == src.read_bytes()
     assert restored[4 * CHUNK:4 * CHUNK + 6] == b"beyond"  # past the backup: untouched
+    # zero chunks are written only where the target was not zeros: its holes stay holes
+    assert target.stat().st_blocks * 512 < 3 * CHUNK
     with pytest.raises(BackupStoreError, match="target holds"):
         store.restore(m, _volume(tmp_path / "small", CHUNK, {}), fresh=True)
 

@@ -136,6 +136,12 @@ def _pack(index: int, data: bytes) -> tuple[str, bytes]:
     return f"chunk-{index:06d}.z", zlib.compress(data, LEVEL)
 
 
+def _zeros(fd: int, offset: int, length: int) -> bool:
+    """Whether the range already reads as zeros (a hole, or written zeros): then a restore
+    leaves it alone, and a sparse target stays sparse."""
+    return _hole(fd, offset, length) or os.pread(fd, length, offset).count(0) == length
+
+
 class BackupStore:
     """Backups as files under ``root``; see the module docstring."""
 
@@ -274,7 +280,7 @@ class BackupStore:
     def restore(self, manifest: Manifest, target: Path, fresh: bool) -> None:
         """Write the backup into the file ``target`` (at least as large), verifying every
         chunk first; ``fresh``: the target reads as zeros already (a new sparse volume), so
-        zero chunks are skipped instead of written."""
+        zero chunks are skipped; else they are written where the target is not zeros."""
         if target.stat().st_size < manifest.size:
             raise BackupStoreError(f"the target holds {target.stat().st_size} bytes, the "
                                    f"backup {manifest.size}")
@@ -284,7 +290,7 @@ class BackupStore:
                 if chunk.object is None:
                     if chunk.sha256 != zero_hash(chunk.length):
                         raise BackupCorrupt(f"chunk {index} has no object but is not zeros")
-                    if not fresh:
+                    if not fresh and not _zeros(fd, chunk.offset, chunk.length):
                         os.pwrite(fd, bytes(chunk.length), chunk.offset)
                     continue
                 os.pwrite(fd, self._read_chunk(index, chunk), chunk.offset)
