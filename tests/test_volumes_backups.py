@@ -345,3 +345,45 @@ def test_volume_created_from_a_backup(env):
     assert old.status_code == 202
     assert env.wait(old.json["volume"]["id"], "available")
     assert _read(env, old.json["volume"]["id"], MIB + 3, 11) == bytes(11)
+
+
+def _work(agent) -> int:
+    count = 0
+    while (task := agent.queue.take()) is not None:
+        agent.run_task(task)
+        count += 1
+    return count
+
+
+def test_an_agent_restart_fails_interrupted_backups_and_restores(make_volenv, tmp_path):
+    """A backup or restore the agent was running when it stopped is failed at its start
+    (backup error, volume back; restore: volume error, backup available); an interrupted
+    backup delete runs again."""
+    env = make_volenv(backend=FileBackend(tmp_path / "vols"), agent=False)
+    vid = env.create(name="src")["id"]
+    _work(env.agent)
+    env.admin.post(f"/v3/volumes/{vid}/action", json={"os-reset_status": {"status": "in-use"}})
+    bid = env.alice.post("/v3/backups", json={"backup": {"volume_id": vid, "force": True}}
+                         ).json["backup"]["id"]
+    assert env.agent.queue.take() is not None  # "running", as if the agent died in it
+    env.agent.init_host()
+    backup = env.alice.get(f"/v3/backups/{bid}").json["backup"]
+    assert (backup["status"], env.show(vid)["status"]) == ("error", "in-use")
+    assert "restart" in backup["fail_reason"]
+
+    env.admin.post(f"/v3/volumes/{vid}/action", json={"os-reset_status": {
+        "status": "available"}})
+    good = env.alice.post("/v3/backups", json={"backup": {"volume_id": vid}}).json["backup"]
+    _work(env.agent)
+    restore = _restored(env, good["id"])
+    assert env.agent.queue.take() is not None
+    env.agent.init_host()
+    assert env.show(restore["volume_id"])["status"] == "error"
+    assert env.alice.get(f"/v3/backups/{good['id']}").json["backup"]["status"] == "available"
+
+    assert env.alice.delete(f"/v3/backups/{good['id']}").status_code == 202
+    assert env.agent.queue.take() is not None
+    env.agent.init_host()
+    assert _work(env.agent) == 1
+    err(env.alice.get(f"/v3/backups/{good['id']}"), 404, good["id"])
+    assert not (env.conf.path("backups") / "volumebackups" / f"backup-{good['id']}").exists()
