@@ -130,7 +130,7 @@ FEATURES: tuple[Feature, ...] = (
     _F("image", "image_caching_enabled", False, "no Glance image cache API"),
     # -- volume -----------------------------------------------------------------------------
     _F("volume-feature-enabled", "multi_backend", False, "one backend (sparse files)"),
-    _F("volume-feature-enabled", "backup", False, "no volume backups"),
+    _F("volume-feature-enabled", "backup", True, "backups to the posix-like store"),
     _F("volume-feature-enabled", "snapshot", False, "no volume snapshots"),
     _F("volume-feature-enabled", "clone", False, "no volume from a source volume"),
     _F("volume-feature-enabled", "manage_snapshot", False, "no manage/unmanage"),
@@ -139,7 +139,7 @@ FEATURES: tuple[Feature, ...] = (
     _F("volume-feature-enabled", "api_extensions",
        ["os-availability-zone", "os-volume-actions", "os-quota-sets", "os-services",
         "os-quota-class-sets", "os-types-manage", "os-types-extra-specs",
-        "os-volume-type-access", "os-volume-transfer", "qos-specs"],
+        "os-volume-type-access", "os-volume-transfer", "qos-specs", "backups"],
        "GET /extensions lists what the API does (volumes/api.py EXTENSIONS)"),
     _F("volume-feature-enabled", "extend_attached_volume", False,
        "os-extend only on an available volume"),

@@ -220,6 +220,14 @@ OPTIONS: tuple[Option, ...] = (
            "restart)."),
     Option("volume", "convert_cpu_seconds", "int", 600,
            "CPU-time limit of `qemu-img convert` when a volume is made from an image."),
+    Option("volume", "backup_path", "str", "backups",
+           "Where volume backups are kept (relative: in the state directory): one directory "
+           "per container, as Cinder's posix backup driver."),
+    Option("volume", "backup_chunk_size", "int", 32 * 1024 * 1024,
+           "Bytes per backup chunk (each compressed, hashed and, in an incremental backup, "
+           "skipped when unchanged). 32 MiB: 32 objects per GiB keep the per-object cost "
+           "negligible and a chunk's buffers small, while a small change still re-stores "
+           "little."),
     Option("volume", "use_direct_url", "bool", True,
            "Make volumes from images by converting straight from the image store's file when "
            "the image service shows it (`[image] show_direct_url`) and it is in this cloud's "

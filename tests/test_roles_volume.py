@@ -8,7 +8,7 @@ import pytest
 
 from tests.roles import assert_covers
 from tests.volumes_fixtures import *  # noqa: F403
-from tests.volumes_fixtures import MV, err
+from tests.volumes_fixtures import MV, err, wait_status
 
 SERVER = "0b3b4f4e-1111-4c1e-9d7a-3a3a3a3a3a3a"
 CONNECTOR = {"host": "node1", "initiator": "iqn.2008-11.org.linux-kvm:node1"}
@@ -62,6 +62,16 @@ WRITES: dict[tuple[str, str], list[tuple[object, str]]] = {
            ("POST", "", [({"transfer": {"volume_id": "{vol}"}}, "")]),
            ("DELETE", "/<transfer_id>", [(None, "")]),
            ("POST", "/<transfer_id>/accept", [({"accept": {"auth_key": "{key}"}}, "")]))},
+    ("POST", "/backups"): [({"backup": {"volume_id": "{vol}"}}, "")],
+    ("PUT", "/backups/<backup_id>"): [({"backup": {"name": "r"}}, "")],
+    ("DELETE", "/backups/<backup_id>"): [(None, "")],
+    ("POST", "/backups/<backup_id>/restore"): [({"restore": {}}, ""),
+                                               ({"restore": {"volume_id": "{vol}"}}, "")],
+    ("POST", "/backups/import_record"): [({"backup-record": {
+        "backup_service": "cinder.backup.drivers.posix.PosixBackupDriver",
+        "backup_url": "e30="}}, "")],
+    ("POST", "/backups/<backup_id>/action"): [({"os-reset_status": {"status": "error"}}, ""),
+                                              ({"os-force_delete": {}}, "")],
 }
 
 #: Admin-only operations (rule:admin_api): a member of the owning project gets 403.
@@ -91,6 +101,12 @@ ADMIN_ONLY: list[tuple[str, str, object]] = [
     ("GET", "/qos-specs/{qos}/associate?vol_type_id={type}", None),
     ("GET", "/qos-specs/{qos}/disassociate_all", None),
     ("DELETE", "/qos-specs/{qos}", None),
+    ("GET", "/backups/{backup}/export_record", None),
+    ("POST", "/backups/import_record", {"backup-record": {
+        "backup_service": "cinder.backup.drivers.posix.PosixBackupDriver",
+        "backup_url": "e30="}}),
+    ("POST", "/backups/{backup}/action", {"os-reset_status": {"status": "error"}}),
+    ("POST", "/backups/{backup}/action", {"os-force_delete": {}}),
 ]
 
 
@@ -107,7 +123,7 @@ def _path(rule: str, prefix: str, project: str, ids: dict[str, str]) -> str:
     for name, value in (("<attachment_id>", ids["att"]), ("<key>", "keep"),
                         ("<type_id>", ids["type"]), ("<transfer_id>", ids["tr"]),
                         ("<target>", project), ("<class_name>", "default"),
-                        ("<qos_id>", ids["qos"])):
+                        ("<qos_id>", ids["qos"]), ("<backup_id>", ids["backup"])):
         path = path.replace(name, value)
     return path
 
@@ -135,7 +151,13 @@ def owned(volenv):
     assert volenv.admin.post(f"/v3/types/{vtype['id']}/action", json={"addProjectAccess": {
         "project": volenv.alice.project_id}}).status_code == 202
     qos = volenv.admin.post("/v3/qos-specs", json={"qos_specs": {"name": "q", "k": "v"}})
-    return {"qos": qos.json["qos_specs"]["id"],
+    # On the fake backend (no bytes) the backup ends in error, and the volume available.
+    backup = volenv.alice.post("/v3/backups", json={"backup": {"volume_id": vol["id"]}})
+    assert backup.status_code == 202, backup.json
+    wait_status(lambda: volenv.alice.get(f"/v3/backups/{backup.json['backup']['id']}")
+                .json["backup"], "error")
+    volenv.wait(vol["id"], "available")
+    return {"qos": qos.json["qos_specs"]["id"], "backup": backup.json["backup"]["id"],
             "vol": vol["id"], "att": att.json["attachment"]["id"], "other": other["id"],
             "offered": offered["id"], "tr": tr.json["transfer"]["id"],
             "key": tr.json["transfer"]["auth_key"], "type": vtype["id"],
@@ -173,6 +195,8 @@ def test_reader_is_refused_every_write_and_nothing_changes(volenv, owned):
     assert quota["volumes"] == 10
     assert volenv.admin.get(f"/v3/qos-specs/{owned['qos']}").json["qos_specs"]["specs"] == \
         {"k": "v"}
+    backup = volenv.alice.get(f"/v3/backups/{owned['backup']}", headers=MV).json["backup"]
+    assert (backup["status"], backup["name"]) == ("error", None)
 
 
 def test_reader_still_reads(volenv, owned):
@@ -196,6 +220,9 @@ def test_reader_still_reads(volenv, owned):
         "transfers"]] == [owned["tr"]]
     assert reader.get("/v3/volumes/summary", headers=MV).json["volume-summary"][
         "total_count"] == 3
+    assert reader.get(f"/v3/backups/{owned['backup']}").json["backup"]["volume_id"] == vid
+    assert [b["id"] for b in reader.get("/v3/backups/detail").json["backups"]] == \
+        [owned["backup"]]
 
 
 def test_member_is_refused_admin_only_operations(volenv, owned):

@@ -4,7 +4,7 @@ Tasks come from the catalog's ``volume_tasks`` table through :mod:`minicloud.tas
 API enqueues them, the agent takes each with a compare-and-swap, one task per volume at a
 time, in order, so a task survives restarts and never runs twice. Actions: ``create``
 (allocate the backing file, or fill it from an image), ``delete``, ``extend``, ``export``
-and ``unexport``.
+and ``unexport``; ``backup``, ``restore`` and ``backup_delete`` (:mod:`volumes.backup_agent`).
 
 At start (``init_host``, hardening.md 3): interrupted creates and extends become errors,
 interrupted deletes and unexports are run again, and every volume that should be exported is
@@ -31,6 +31,9 @@ from minicloud.taskqueue import IDLE_WAIT, PENDING, RUNNING, TaskQueue, agent_pr
 from volumes import quotas, states
 from volumes.attachments import AttachmentService
 from volumes.backends import Backend, make_backend
+from volumes.backup_agent import ACTIONS as BACKUP_ACTIONS
+from volumes.backup_agent import BackupWorker
+from volumes.backup_store import BackupStore
 from volumes.connection import Chap
 from volumes.glance import ImageClient, check_format, convertible_format, fetch
 from volumes.models import Volume, VolumeAttachment, VolumeHost, VolumeTask
@@ -62,6 +65,8 @@ class Agent:
         self.attachments = AttachmentService(self.volumes)
         self.queue = TaskQueue(db, VolumeTask, "volume_id", self.host)
         self.workers = workers
+        self.backups = BackupWorker(db, backend, BackupStore(
+            conf.path(conf.volume.backup_path), conf.volume.backup_chunk_size))
 
     # -- registration ----------------------------------------------------------------------------
     def register(self) -> None:
@@ -87,7 +92,7 @@ class Agent:
         """Reconcile the catalog and the host after a restart (see the module docstring)."""
         # Deletes and unexports run again (both tolerate partial state).
         reason = "interrupted by a volume agent restart"
-        for task in self.queue.recover(("delete", "unexport"), reason):
+        for task in self.queue.recover(("delete", "unexport", "backup_delete"), reason):
             self._task_failed(task, MinicloudError(reason))
         with self.db.session() as s:
             queued = self.queue.subjects(s, PENDING)
@@ -169,6 +174,8 @@ class Agent:
                     quotas.release(s, vol.project_id, 0, grow)
             elif task.action == "export":
                 self.attachments.export_failed(s, task.params["attachment_id"])
+            elif task.action in BACKUP_ACTIONS:
+                self.backups.failed(task, message)
             elif task.action == "unexport":
                 s.execute(update(VolumeAttachment).where(
                     VolumeAttachment.id == task.params["attachment_id"]).values(
@@ -256,6 +263,15 @@ class Agent:
         self.target.remove_export(vol.id, vol.auth_username)
         with self.db.session() as s:
             self.attachments.unexported(s, task.params["attachment_id"], vol.id)
+
+    def _do_backup(self, task: VolumeTask) -> None:
+        self.backups.do_backup(task)
+
+    def _do_restore(self, task: VolumeTask) -> None:
+        self.backups.do_restore(task)
+
+    def _do_backup_delete(self, task: VolumeTask) -> None:
+        self.backups.do_delete(task)
 
     # -- main loop -------------------------------------------------------------------------------
     def periodic(self) -> None:
