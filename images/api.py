@@ -23,6 +23,7 @@ from images.data import DataInfo, DataService
 from images.imports import METHODS, ImportService
 from images.intake import read_stream
 from images.members import MemberRecord, MemberService
+from images.metadef_api import register as register_metadefs
 from images.query import ListQuery, next_link
 from images.service import STORE_ID, Dependencies, ImageRecord, ImageService
 from images.store import FilesystemStore, Store
@@ -153,6 +154,7 @@ def create_app(conf: Config, db: Database | None = None, store: Store | None = N
     _image_routes(app, api)
     _data_routes(app, api)
     _member_routes(app, api)
+    register_metadefs(app)
     return app
 
 
