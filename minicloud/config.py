@@ -121,6 +121,10 @@ OPTIONS: tuple[Option, ...] = (
     Option("image", "web_download_disallowed_hosts", "str", "",
            "Host names or IP addresses a web-download URL (or a redirect) may not name, "
            "comma-separated (Glance's `disallowed_hosts`)."),
+    Option("image", "validate_properties_with_metadefs", "bool", False,
+           "Refuse (400) an image create or update whose property a metadata definition "
+           "associated with `OS::Glance::Image` defines and whose value breaks that "
+           "definition's type or allowed values (`docs/images.md`, metadata definitions)."),
     Option("image", "show_direct_url", "bool", True,
            "Expose the store location (`direct_url`, a file path: no credentials) of images to "
            "admins only, so the compute and volume agents on the same host read the store "
