@@ -115,16 +115,17 @@ def _namespace_fields() -> dict[str, Any]:
         "owner": {"type": "string", "maxLength": 255,
                   "description": "Owner of the namespace."},
         "properties": _definitions(),
+        # Nested items may carry more (the timestamps and links a shown namespace has,
+        # which glanceclient sends back on update): Glance's document allows it, and
+        # only the keys named here are used.
         "objects": {"type": "array", "items": {
-            "type": "object", "properties": _object_fields(), "required": ["name"],
-            "additionalProperties": False}},
+            "type": "object", "properties": _object_fields(), "required": ["name"]}},
         "tags": {"type": "array", "items": {
             "type": "object", "properties": {"name": {"type": "string", "minLength": 1,
                                                       "maxLength": 255}},
-            "required": ["name"], "additionalProperties": False}},
+            "required": ["name"]}},
         "resource_type_associations": {"type": "array", "items": {
-            "type": "object", "properties": _association_fields(), "required": ["name"],
-            "additionalProperties": False}},
+            "type": "object", "properties": _association_fields(), "required": ["name"]}},
     }
 
 
@@ -178,7 +179,7 @@ def check_definition(name: str, definition: dict[str, Any]) -> None:
 
 
 # -- the published documents -------------------------------------------------------------
-def _links(collection: str) -> list[dict[str, str]]:
+def _links() -> list[dict[str, str]]:
     return [{"rel": "first", "href": "{first}"}, {"rel": "next", "href": "{next}"},
             {"rel": "describedby", "href": "{schema}"}]
 
@@ -225,14 +226,14 @@ def association_schema() -> dict[str, Any]:
 def _collection(name: str, key: str, item: dict[str, Any]) -> dict[str, Any]:
     item = dict(item)
     item.pop("type", None)
-    return {"name": name, "links": _links(name), "properties": {
+    return {"name": name, "links": _links(), "properties": {
         key: {"type": "array", "items": item},
         "first": {"type": "string"}, "next": {"type": "string"},
         "schema": {"type": "string"}}}
 
 
 def properties_schema() -> dict[str, Any]:
-    return {"name": "properties", "links": _links("properties"), "properties": {
+    return {"name": "properties", "links": _links(), "properties": {
         "properties": _definitions(), "first": {"type": "string"},
         "next": {"type": "string"}, "schema": {"type": "string"}}}
 

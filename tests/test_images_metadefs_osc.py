@@ -114,3 +114,54 @@ def test_objects_properties_and_associations(osc):
     osc("property", "delete", "parts", "cores")
     assert osc("property", "list", "parts", as_json=True) == []
     osc("namespace", "delete", "parts")
+
+
+GLANCECLIENT_SCRIPT = """
+import json, os
+from glanceclient import Client
+from keystoneauth1 import session
+from keystoneauth1.identity import v3
+
+auth = v3.Password(auth_url=os.environ["OS_AUTH_URL"], username=os.environ["OS_USERNAME"],
+                   password=os.environ["OS_PASSWORD"],
+                   project_name=os.environ["OS_PROJECT_NAME"],
+                   user_domain_name="Default", project_domain_name="Default")
+gc = Client("2", session=session.Session(auth=auth))
+# each create/update below is validated by glanceclient against /v2/schemas/metadefs/*
+gc.metadefs_namespace.create(namespace="gc", visibility="public", display_name="GC")
+gc.metadefs_property.create("gc", name="speed", title="Speed", type="integer", minimum=1)
+gc.metadefs_object.create("gc", name="Disk", properties={
+    "iops": {"title": "IOPS", "type": "integer"}})
+list(gc.metadefs_tag.create_multiple("gc", tags=["x", "y"]))  # a generator: run it
+gc.metadefs_resource_type.associate("gc", name="OS::Glance::Image", prefix="gc_")
+ns = gc.metadefs_namespace.get("gc")
+gc.metadefs_namespace.model(**dict(ns))  # a shown namespace conforms to its schema
+updated = gc.metadefs_namespace.update("gc", namespace="gc", visibility="public",
+                                       description="updated")
+print(json.dumps({
+    "listed": [n["namespace"] for n in gc.metadefs_namespace.list()],
+    "properties": sorted(ns["properties"]),
+    "objects": [o["name"] for o in ns["objects"]],
+    "tags": sorted(t["name"] for t in ns["tags"]),
+    "description": updated["description"],
+    "types": [r["name"] for r in gc.metadefs_resource_type.list()],
+    "prefixed": sorted(gc.metadefs_namespace.get("gc",
+                                                 resource_type="OS::Glance::Image")
+                       ["properties"]),
+}))
+"""
+
+
+def test_python_glanceclient_metadefs(metadef_cloud):
+    """glanceclient's metadef controllers validate bodies against the published schemas."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
+    env.update(metadef_cloud.os_env())
+    proc = subprocess.run([str(OSC_BIN.parent / "python"), "-c", GLANCECLIENT_SCRIPT],
+                          capture_output=True, env=env, timeout=120, check=False,
+                          stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, proc.stderr.decode()[-2000:]
+    out = json.loads(proc.stdout)
+    assert "gc" in out["listed"] and "OS::Compute::LibvirtImage" in out["listed"]
+    assert out["properties"] == ["speed"] and out["objects"] == ["Disk"]
+    assert out["tags"] == ["x", "y"] and out["description"] == "updated"
+    assert "OS::Glance::Image" in out["types"] and out["prefixed"] == ["gc_speed"]
