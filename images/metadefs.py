@@ -194,6 +194,15 @@ def add_association(s: Session, ns: MetadefNamespace,
 
 
 class NamespaceService(MetadefAccess):
+    @staticmethod
+    def owner(ctx: AuthContext, wanted: str, current: str | None = None) -> str:
+        """Only admins give a namespace to another project (even where an operator
+        opened the write rules), as Glance."""
+        if wanted not in (ctx.project_id, current) and not ctx.is_admin:
+            raise Forbidden(f"You are not permitted to create or change a namespace owned "
+                            f"by '{wanted}'.")
+        return wanted
+
     def list(self, ctx: AuthContext, args: Mapping[str, str],
              url: str) -> dict[str, Any]:
         self.enforce_global(ctx, "get_metadef_namespaces")
@@ -227,7 +236,7 @@ class NamespaceService(MetadefAccess):
     def create(self, ctx: AuthContext, body: dict[str, Any]) -> dict[str, Any]:
         schemas.refuse_read_only(body)
         name = check_name("namespace", body["namespace"])
-        owner = body.get("owner") or ctx.project_id
+        owner = self.owner(ctx, body.get("owner") or ctx.project_id)
         visibility = body.get("visibility", "private")
         self.policy.enforce("add_metadef_namespace", ctx.credentials(), {
             "project_id": owner, "owner": owner, "visibility": visibility,
@@ -261,7 +270,7 @@ class NamespaceService(MetadefAccess):
             ns.description = body.get("description")
             ns.visibility = body.get("visibility", "private")
             ns.protected = bool(body.get("protected", False))
-            ns.owner = body.get("owner") or ns.owner
+            ns.owner = self.owner(ctx, body.get("owner") or ns.owner, ns.owner)
             self.touch(ns)
             s.flush()
             return views.namespace_json(ns)

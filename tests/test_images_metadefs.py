@@ -297,3 +297,6 @@ def test_operators_open_the_writes_in_policy_yaml(make_images_env, tmp_path):
     assert env.alice.post(f"{NS}/alices/tags/mine").status_code == 201
     err(env.alice.delete(f"{NS}/alices"), 403, "delete_metadef_namespace")
     err(env.bob.post(f"{NS}/alices/tags/x"), 404, "not found")
+    # an opened rule still lets nobody but admins give a namespace to another project
+    err(env.alice.post(NS, json={"namespace": "for-bob", "owner": env.bob.project_id}),
+        403, "owned by")
