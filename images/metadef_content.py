@@ -242,7 +242,9 @@ class TagService(MetadefAccess):
 
     def delete_all(self, ctx: AuthContext, name: str) -> None:
         with self.db.session() as s:
-            ns = self.find(s, ctx, name, "delete_metadef_tags")
+            # Glance asks for both: emptying a namespace is deleting part of it
+            ns = self.find(s, ctx, name, "delete_metadef_namespace")
+            self.authorize(ctx, "delete_metadef_tags", ns)
             if ns.protected:
                 raise protected(f"Metadata definition namespace {ns.namespace}")
             ns.tags.clear()

@@ -119,7 +119,7 @@ METADEF_ROWS = [
     Row("DELETE", f"{MD}/tags/<tag_name>", f"{MDNS}/tags/t", text="delete_metadef_tag"),
     Row("POST", f"{MD}/tags", f"{MDNS}/tags", json={"tags": [{"name": "t4"}]},
         text="add_metadef_tags"),
-    Row("DELETE", f"{MD}/tags", f"{MDNS}/tags", text="delete_metadef_tags"),
+    Row("DELETE", f"{MD}/tags", f"{MDNS}/tags", text="delete_metadef_namespace"),
     Row("POST", f"{MD}/resource_types", f"{MDNS}/resource_types",
         json={"name": "OS::Nova::Flavor"}, text="add_metadef_resource_type_association"),
     Row("DELETE", f"{MD}/resource_types/<resource_type>",
