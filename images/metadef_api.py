@@ -11,6 +11,7 @@ on updates, 204 on deletes. The logic is in :mod:`images.metadefs` and
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from flask import Blueprint, Flask, Response, request
 
@@ -77,7 +78,7 @@ def _namespace_routes(bp: Blueprint, api: Metadefs) -> None:
     @body_schema(schemas.NAMESPACE)
     def create_namespace() -> Response:
         body = ns.create(auth(), json_body(dict))
-        return json_response(body, 201, {"Location": body["self"]})
+        return json_response(body, 201, {"Location": quote(body["self"])})
 
     @bp.get(NS)
     def show_namespace(namespace: str) -> Response:

@@ -15,6 +15,7 @@ current one). Associating a resource type that does not exist creates it, as in 
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -41,6 +42,7 @@ from minicloud.validation import query_int
 DEFAULT_LIMIT = 25
 MAX_LIMIT = 1000
 NAMESPACE_SORT_KEYS = ("created_at", "updated_at", "namespace", "display_name")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def ns_missing(name: str) -> NotFound:
@@ -62,10 +64,11 @@ def can_see(ctx: AuthContext, ns: MetadefNamespace) -> bool:
 
 
 def check_name(kind: str, name: str) -> str:
-    # A name is a URL path segment: one with a slash could never be addressed again.
-    if not name.strip() or "/" in name:
+    """``name`` if it can name a resource: a URL path segment (no '/', or it could never
+    be addressed again) of printable characters (it ends up in headers and logs)."""
+    if not name.strip() or "/" in name or _CONTROL.search(name):
         raise BadRequest(f"Invalid {kind} name {name[:80]!r}: it must not be blank or "
-                         "contain '/'.")
+                         "contain '/' or control characters.")
     return name
 
 

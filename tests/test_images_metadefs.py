@@ -68,6 +68,9 @@ def test_create_refusals(images_env):
     err(admin.post(NS, json={"display_name": "no name"}), 400, "namespace")
     err(admin.post(NS, json={"namespace": "a" * 81}), 400, "namespace")
     err(admin.post(NS, json={"namespace": " "}), 400, "blank")
+    for name in ("a/b", "line\nbreak", "bell\x07", "c1\x85"):
+        err(admin.post(NS, json={"namespace": name}), 400, "control characters")
+    err(admin.post(f"{NS}/dup/tags", json={"tags": [{"name": "t\r"}]}), 400, "control")
     err(admin.post(NS, json={"namespace": "x", "bogus": 1}), 400, "bogus")
     # a bad nested property definition refuses the whole namespace
     err(admin.post(NS, json={"namespace": "nested", "properties": {
