@@ -2,14 +2,14 @@
 properties, tags) and the record of the shipped catalog's loads
 
 Revision ID: 0020
-Revises: 0015
+Revises: 0016
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 revision = '0020'
-down_revision = '0015'
+down_revision = '0016'
 branch_labels = None
 depends_on = None
 
