@@ -24,6 +24,8 @@ from images.data import DataInfo, DataService
 from images.imports import METHODS, ImportService
 from images.intake import read_stream
 from images.members import MemberRecord, MemberService
+from images.metadef_api import register as register_metadefs
+from images.metadef_catalog import ImagePropertyRules
 from images.query import ListQuery, next_link
 from images.service import STORE_ID, Dependencies, ImageRecord, ImageService
 from images.store import FilesystemStore, Store
@@ -142,7 +144,9 @@ def build_services(conf: Config, db: Database, policy: Any, store: Store | None 
         conf=conf, db=db, policy=policy,
         store=store or FilesystemStore(root, chunk),
         staging=staging or FilesystemStore(root / "staging", chunk),
-        protections=protections.from_config(conf.image, conf.path, policy))
+        protections=protections.from_config(conf.image, conf.path, policy),
+        property_rules=(ImagePropertyRules().check
+                        if conf.image.validate_properties_with_metadefs else None))
     return ImageAPI(ImageService(deps), MemberService(deps), DataService(deps),
                     ImportService(deps))
 
@@ -162,6 +166,7 @@ def create_app(conf: Config, db: Database | None = None, store: Store | None = N
     _data_routes(app, api)
     _member_routes(app, api)
     api_tasks.register(app, api)
+    register_metadefs(app)
     return app
 
 

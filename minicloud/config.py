@@ -129,6 +129,10 @@ OPTIONS: tuple[Option, ...] = (
            "redirect) may not reach, comma-separated (Glance's `disallowed_hosts`). Compared by "
            "resolved address: `127.1` or `[::ffff:127.0.0.1]` is 127.0.0.1, and a host name "
            "also refuses the addresses it resolves to."),
+    Option("image", "validate_properties_with_metadefs", "bool", False,
+           "Refuse (400) an image create or update whose property a metadata definition "
+           "associated with `OS::Glance::Image` defines and whose value breaks that "
+           "definition's type or allowed values (`docs/images.md`, metadata definitions)."),
     Option("image", "show_direct_url", "bool", True,
            "Expose the store location (`direct_url`, a file path: no credentials) of images to "
            "admins only, so the compute and volume agents on the same host read the store "
