@@ -78,6 +78,7 @@ bench: setup
 	$(PY) benchmarks/upload.py
 	$(PY) benchmarks/boot.py
 	$(PY) benchmarks/volumes.py
+	$(PY) benchmarks/backup.py
 
 clean:
 	rm -rf $(VENV) $(OSC_VENV) build *.egg-info

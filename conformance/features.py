@@ -130,7 +130,7 @@ FEATURES: tuple[Feature, ...] = (
     _F("image", "image_caching_enabled", False, "no Glance image cache API"),
     # -- volume -----------------------------------------------------------------------------
     _F("volume-feature-enabled", "multi_backend", False, "one backend (sparse files)"),
-    _F("volume-feature-enabled", "backup", False, "no volume backups"),
+    _F("volume-feature-enabled", "backup", True, "backups to the posix-like store"),
     _F("volume-feature-enabled", "snapshot", True,
        "snapshots (reflink-or-sparse copies of the volume file), volumes from snapshots"),
     _F("volume-feature-enabled", "clone", True, "volumes from a source volume (source_volid)"),
@@ -140,7 +140,7 @@ FEATURES: tuple[Feature, ...] = (
     _F("volume-feature-enabled", "api_extensions",
        ["os-availability-zone", "os-volume-actions", "os-quota-sets", "os-services",
         "os-quota-class-sets", "os-types-manage", "os-types-extra-specs",
-        "os-volume-type-access", "os-volume-transfer", "qos-specs",
+        "os-volume-type-access", "os-volume-transfer", "qos-specs", "backups",
         "os-extended-snapshot-attributes", "os-snapshot-actions"],
        "GET /extensions lists what the API does (volumes/api.py EXTENSIONS)"),
     _F("volume-feature-enabled", "extend_attached_volume", False,

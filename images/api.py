@@ -13,16 +13,19 @@ Errors leave through minicloud.wsgi's one handler as ``{"<kind>": {"code", "titl
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, Response, request
 
-from images import discovery, policies, protections, schema
+from images import api_tasks, discovery, policies, protections, schema
 from images.data import DataInfo, DataService
 from images.imports import METHODS, ImportService
 from images.intake import read_stream
 from images.members import MemberRecord, MemberService
+from images.metadef_api import register as register_metadefs
+from images.metadef_catalog import ImagePropertyRules
 from images.query import ListQuery, next_link
 from images.service import STORE_ID, Dependencies, ImageRecord, ImageService
 from images.store import FilesystemStore, Store
@@ -30,7 +33,7 @@ from minicloud.config import Config
 from minicloud.db import Database
 from minicloud.errors import ConfigError, RangeNotSatisfiable, UnsupportedMediaType
 from minicloud.paths import StatePaths
-from minicloud.wsgi import auth, body_schema, json_body, json_response
+from minicloud.wsgi import auth, body_schema, json_body, json_response, request_id
 from minicloud.wsgi import create_app as base_app
 
 OCTET_STREAM = "application/octet-stream"
@@ -86,6 +89,12 @@ def _declared_size() -> int | None:
     return max(sizes) if sizes else None
 
 
+def _body(chunk: int) -> Iterator[bytes]:
+    """The request body in ``chunk``-sized pieces, refused when it ends before (or runs past)
+    its Content-Length (``images.intake.read_stream``)."""
+    return read_stream(request.stream, chunk, request.content_length)
+
+
 def _require_octet_stream() -> None:
     # A missing Content-Type is tolerated (curl -T); a different one is refused, as Glance.
     if request.mimetype and request.mimetype != OCTET_STREAM:
@@ -135,7 +144,9 @@ def build_services(conf: Config, db: Database, policy: Any, store: Store | None 
         conf=conf, db=db, policy=policy,
         store=store or FilesystemStore(root, chunk),
         staging=staging or FilesystemStore(root / "staging", chunk),
-        protections=protections.from_config(conf.image, conf.path, policy))
+        protections=protections.from_config(conf.image, conf.path, policy),
+        property_rules=(ImagePropertyRules().check
+                        if conf.image.validate_properties_with_metadefs else None))
     return ImageAPI(ImageService(deps), MemberService(deps), DataService(deps),
                     ImportService(deps))
 
@@ -148,11 +159,14 @@ def create_app(conf: Config, db: Database | None = None, store: Store | None = N
     core = app.extensions["minicloud"]
     api = build_services(conf, core.db, core.policy, store, staging)
     api.images.recover()
+    api.imports.tasks.recover()
     app.extensions["images"] = api
     discovery.register(app, api.imports)
     _image_routes(app, api)
     _data_routes(app, api)
     _member_routes(app, api)
+    api_tasks.register(app, api)
+    register_metadefs(app)
     return app
 
 
@@ -224,7 +238,7 @@ def _data_routes(app: Flask, api: ImageAPI) -> None:
     @app.put("/v2/images/<image_id>/file")
     def upload(image_id: str) -> Response:
         _require_octet_stream()
-        api.data.upload(auth(), image_id, read_stream(request.stream, chunk), _declared_size())
+        api.data.upload(auth(), image_id, _body(chunk), _declared_size())
         return Response(status=204)
 
     @app.get("/v2/images/<image_id>/file")
@@ -235,13 +249,13 @@ def _data_routes(app: Flask, api: ImageAPI) -> None:
     @app.put("/v2/images/<image_id>/stage")
     def stage(image_id: str) -> Response:
         _require_octet_stream()
-        api.data.stage(auth(), image_id, read_stream(request.stream, chunk), _declared_size())
+        api.data.stage(auth(), image_id, _body(chunk), _declared_size())
         return Response(status=204)
 
     @app.post("/v2/images/<image_id>/import")
     @body_schema(schema.IMPORT)
     def import_image(image_id: str) -> Response:
-        api.imports.start(auth(), image_id, json_body(dict))
+        api.imports.start(auth(), image_id, json_body(dict), request_id())
         return Response(status=202)
 
 

@@ -10,8 +10,8 @@ cache (so no 2.14/2.16/2.18, whose cache API clients would then call). Glance's 
 depends on the version a client saw here; images look the same to every client.
 
 Clients test single versions (``has_version``): 2.12 makes glanceclient and Tempest call
-``GET /v2/images/{id}/tasks``, 2.17 the locations API; minicloud lists them as Glance does
-and serves neither yet (see ``docs/images.md``).
+``GET /v2/images/{id}/tasks`` (served: ``images.api_tasks``), 2.17 the locations API, which
+minicloud lists as Glance does but does not serve yet (see ``docs/images.md``).
 """
 from __future__ import annotations
 

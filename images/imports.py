@@ -4,11 +4,13 @@
 the import then runs in a background thread of the service process as a list of steps, each
 with an undo (Glance's import flow):
 
-1. ``WebDownload`` (web-download only): fetch the http(s) URI with ``requests`` (streamed,
-   ``web_download_timeout`` per read, ``max_image_size`` cap) into the staging area. The URI
-   and every redirect must pass Glance's import filter (:func:`check_uri`: scheme http(s),
-   an allowed port, 80 and 443 by default, not a disallowed host), so an import cannot reach
-   the cloud's own APIs or other services on their ports.
+1. ``WebDownload`` (web-download only, ``images.webdownload``): fetch the http(s) URI
+   (streamed, ``web_download_timeout`` per read, ``web_download_deadline`` for the whole
+   download, ``max_image_size`` cap) into the staging area, stopping when the image is
+   deleted. The URI and every redirect must pass Glance's import filter
+   (``images.uri_filter.check_uri``: scheme http(s), an allowed port, 80 and 443 by default,
+   not a disallowed host or address), so an import cannot reach the cloud's own APIs or
+   other services on their ports.
 2. ``Convert`` (only with ``[image] convert_to = raw``): inspect the staged data against the
    declared format *before* qemu-img reads it; qcow2 is checked again with ``qemu-img info``
    and converted to raw (``qemu-img convert -f qcow2 -O raw``); the output is re-inspected
@@ -21,6 +23,10 @@ Progress is visible in reserved properties set by the service only, as Glance:
 ``os_glance_import_task`` (the task id, while running), ``os_glance_importing_to_stores``
 (``file`` while running) and ``os_glance_failed_import`` (``file`` after a failure). A failed
 import undoes its steps, removes the staged data and returns the image to ``queued``.
+
+Every import is a task (``images.tasks``): ``pending`` when accepted, ``processing`` while
+the flow runs, ``success`` or ``failure`` with the reason; ``os_glance_import_task`` is its id.
+``POST /v2/tasks`` (type ``import``) runs the same web-download flow into a new image.
 """
 from __future__ import annotations
 
@@ -30,9 +36,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import urljoin, urlsplit
-
-import requests
 
 from images import states
 from images.conversion import QemuImg
@@ -40,19 +43,17 @@ from images.inspection import inspect_file
 from images.intake import HASH_ALGO, Intake, IntakeResult
 from images.models import Image
 from images.service import STORE_ID, Dependencies, set_properties
-from minicloud.db import new_uuid
-from minicloud.errors import BadRequest, Conflict, MinicloudError, RequestTooLarge
+from images.tasks import TaskService
+from images.uri_filter import check_uri
+from images.webdownload import ImportFailed, ImportStopped, WebDownload
+
+__all__ = ["ImportFailed", "ImportStopped", "ImportService", "check_uri", "METHODS"]
+from minicloud.errors import BadRequest, Conflict, MinicloudError
 from minicloud.identity.tokens import AuthContext
 
 LOG = logging.getLogger(__name__)
 
 METHODS = ("glance-direct", "web-download", "copy-image")
-
-
-class ImportFailed(MinicloudError):
-    """An import step failed (reported through ``os_glance_failed_import``)."""
-
-    status, kind, title = 400, "badRequest", "Import Failed"
 
 
 @dataclass
@@ -82,85 +83,6 @@ def _file_chunks(path: Path, chunk_size: int) -> Iterator[bytes]:
     with open(path, "rb") as fh:
         while chunk := fh.read(chunk_size):
             yield chunk
-
-
-#: Redirects a web-download follows (each one filtered like the URI itself).
-MAX_REDIRECTS = 5
-
-
-def check_uri(uri: object, conf: Any) -> str:
-    """``uri`` if a web-download may fetch it (``conf``: the ``[image]`` section), else
-    :class:`BadRequest` saying why: scheme http or https, a host, a port among
-    ``web_download_allowed_ports`` (empty: any), a host not in ``web_download_disallowed_hosts``.
-    """
-    parts = urlsplit(uri) if isinstance(uri, str) else None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
-        raise BadRequest(f"Invalid uri {uri!r} for web-download: an http or https URL "
-                         "is required.")
-    try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-    except ValueError:
-        raise BadRequest(f"Invalid uri {uri!r} for web-download: bad port.") from None
-    allowed = {p.strip() for p in conf.web_download_allowed_ports.split(",") if p.strip()}
-    if allowed and str(port) not in allowed:
-        raise BadRequest(f"Invalid uri {uri!r} for web-download: port {port} is not allowed "
-                         f"(allowed: {', '.join(sorted(allowed, key=int))}).")
-    disallowed = {h.strip().lower() for h in conf.web_download_disallowed_hosts.split(",")
-                  if h.strip()}
-    if parts.hostname.lower() in disallowed:
-        raise BadRequest(f"Invalid uri {uri!r} for web-download: host {parts.hostname} is "
-                         "not allowed.")
-    return uri
-
-
-class WebDownload:
-    name = "web-download"
-
-    def __init__(self, deps: Dependencies) -> None:
-        self.deps = deps
-
-    def _chunks(self, resp: requests.Response, uri: str) -> Iterator[bytes]:
-        try:
-            yield from resp.iter_content(self.deps.conf.image.chunk_size)
-        except requests.RequestException as exc:
-            raise ImportFailed(f"Downloading {uri} failed: {exc}") from None
-
-    def _get(self, uri: str) -> requests.Response:
-        """GET ``uri``, following redirects only to URLs the import filter allows."""
-        image_conf = self.deps.conf.image
-        for _ in range(MAX_REDIRECTS + 1):
-            resp = requests.get(uri, stream=True, timeout=image_conf.web_download_timeout,
-                                headers={"Accept-Encoding": "identity"},
-                                allow_redirects=False)
-            if not resp.is_redirect:
-                return resp
-            resp.close()
-            target = urljoin(uri, resp.headers["Location"])
-            try:
-                uri = check_uri(target, image_conf)
-            except BadRequest as exc:
-                raise ImportFailed(f"Redirected to a refused URL: {exc.message}") from None
-        raise ImportFailed(f"Downloading {uri} failed: more than {MAX_REDIRECTS} "
-                           "redirects.")
-
-    def run(self, job: ImportJob) -> None:
-        image_conf = self.deps.conf.image
-        uri = job.uri or ""
-        intake = Intake(image_conf.max_image_size, hashes=False)
-        try:
-            with self._get(uri) as resp:
-                if resp.status_code >= 400:
-                    raise ImportFailed(f"Downloading {uri} failed: HTTP {resp.status_code}.")
-                length = resp.headers.get("Content-Length", "")
-                if length.isdigit() and int(length) > image_conf.max_image_size:
-                    raise RequestTooLarge(f"{uri} is larger than the maximum image size of "
-                                          f"{image_conf.max_image_size} bytes.")
-                self.deps.staging.add(job.image_id, intake.wrap(self._chunks(resp, uri)))
-        except requests.RequestException as exc:
-            raise ImportFailed(f"Downloading {uri} failed: {exc}") from None
-
-    def undo(self, job: ImportJob) -> None:
-        self.deps.staging.delete(job.image_id)
 
 
 class Convert:
@@ -259,11 +181,13 @@ def run_flow(steps: list[Step], job: ImportJob) -> None:
 
 
 class ImportService:
-    """Starts imports and runs them in background threads of the service process."""
+    """Starts imports, records each as a task (``images.tasks``) and runs them in background
+    threads of the service process."""
 
     def __init__(self, deps: Dependencies, qemu: QemuImg | None = None) -> None:
         self.deps = deps
         self.qemu = qemu or QemuImg(deps.conf.image.inspect_cpu_seconds)
+        self.tasks = TaskService(deps)
         self._threads: set[threading.Thread] = set()
         self._lock = threading.Lock()
 
@@ -284,10 +208,11 @@ class ImportService:
             return name, None
         return name, check_uri(method.get("uri"), self.deps.conf.image)
 
-    def start(self, ctx: AuthContext, image_id: str, body: dict) -> str:
-        """Validate, move the image to ``importing`` and start the flow; returns the task id."""
+    def start(self, ctx: AuthContext, image_id: str, body: dict,
+              request_id: str | None = None) -> str:
+        """Validate, move the image to ``importing``, record the task (``pending``) and
+        start the flow; returns the task id."""
         method, uri = self._parse(body)
-        task_id = new_uuid()
         with self.deps.db.session() as s:
             image = self.deps.find(s, ctx, image_id,
                                    "copy_image" if method == "copy-image" else "modify_image")
@@ -304,13 +229,51 @@ class ImportService:
                                f"{'staged' if wanted == states.UPLOADING else 'queued'} "
                                "image.")
             states.transition(s, image.id, wanted, states.IMPORTING)
+            task_id = self.tasks.add(s, ctx, "api_image_import", image.id, {
+                "image_id": image.id, "import_req": body, "backend": [STORE_ID]},
+                request_id)
             _set_progress(image, task=task_id, importing=STORE_ID, failed="")
             job = ImportJob(image.id, method, image.disk_format, task_id, uri=uri)
         self._spawn(job)
         return task_id
 
+    def start_task(self, ctx: AuthContext, image_id: str, task_input: dict,
+                   request_id: str | None = None) -> str:
+        """``POST /v2/tasks`` of type ``import``: fetch ``task_input["import_from"]`` into the
+        (new, queued) image ``image_id`` as a web-download does. A URI the import filter
+        refuses fails the task at once (``failure`` with the reason), as Glance's task flow
+        does; the image stays ``queued``."""
+        with self.deps.db.session() as s:
+            image = self.deps.find(s, ctx, image_id, "modify_image")
+            task_id = self.tasks.add(s, ctx, "import", image.id, task_input, request_id)
+        try:
+            uri = check_uri(task_input.get("import_from"), self.deps.conf.image)
+        except BadRequest as exc:
+            self.tasks.fail(task_id, exc.message)
+            return task_id
+        with self.deps.db.session() as s:
+            image = self.deps.find(s, ctx, image_id, "modify_image")
+            try:
+                states.transition(s, image.id, states.QUEUED, states.IMPORTING)
+            except Conflict as exc:
+                self.tasks.fail(task_id, exc.message)
+                return task_id
+            _set_progress(image, task=task_id, importing=STORE_ID, failed="")
+            job = ImportJob(image.id, "web-download", image.disk_format or "raw", task_id,
+                            uri=uri)
+        self._spawn(job)
+        return task_id
+
+    def _alive(self, image_id: str) -> bool:
+        """Whether ``image_id`` is still ``importing`` (a deleted image stops its import)."""
+        with self.deps.db.session() as s:
+            image = s.get(Image, image_id)
+            return image is not None and image.status == states.IMPORTING
+
     def _steps(self, job: ImportJob) -> list[Step]:
-        steps: list[Step] = [WebDownload(self.deps)] if job.method == "web-download" else []
+        steps: list[Step] = []
+        if job.method == "web-download":
+            steps.append(WebDownload(self.deps, self._alive))
         if self.deps.conf.image.convert_to == "raw":
             steps.append(Convert(self.deps, self.qemu))
         return [*steps, StoreData(self.deps), Activate(self.deps)]
@@ -323,17 +286,19 @@ class ImportService:
         thread.start()
 
     def _run(self, job: ImportJob) -> None:
+        self.tasks.processing(job.task_id)
         try:
             run_flow(self._steps(job), job)
             LOG.info("import %s of image %s finished", job.task_id, job.image_id)
+            self.tasks.succeed(job.task_id, {"image_id": job.image_id})
         except MinicloudError as exc:
             LOG.warning("import %s of image %s failed: %s", job.task_id, job.image_id,
                         exc.message)
-            self._failed(job)
-        except Exception:  # noqa: BLE001 - a thread's last resort: record the failure
+            self._failed(job, exc.message)
+        except Exception as exc:  # noqa: BLE001 - a thread's last resort: record the failure
             LOG.exception("import %s of image %s failed unexpectedly", job.task_id,
                           job.image_id)
-            self._failed(job)
+            self._failed(job, f"Unexpected error: {type(exc).__name__}")
         finally:
             self.deps.staging.delete(job.image_id)
             if job.converted is not None:
@@ -341,7 +306,8 @@ class ImportService:
             with self._lock:
                 self._threads.discard(threading.current_thread())
 
-    def _failed(self, job: ImportJob) -> None:
+    def _failed(self, job: ImportJob, message: str) -> None:
+        self.tasks.fail(job.task_id, message)
         with self.deps.db.session() as s:
             try:
                 states.transition(s, job.image_id, states.IMPORTING, states.QUEUED)

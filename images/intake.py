@@ -30,8 +30,17 @@ class IntakeResult:
     virtual_size: int | None
 
 
-def read_stream(stream: IO[bytes], chunk_size: int) -> Iterator[bytes]:
-    """Chunks of a request body; a client that goes away mid-body is a 400."""
+def read_stream(stream: IO[bytes], chunk_size: int,
+                expected: int | None = None) -> Iterator[bytes]:
+    """Chunks of a request body; a client that goes away mid-body is a 400.
+
+    ``expected`` is the body's ``Content-Length`` (None for a chunked body). gunicorn
+    hands the application its raw socket reader (``wsgi.input_terminated``), which just
+    ends when the client closes early, so the count is checked here: a body that ends
+    before ``expected`` bytes (or runs past them) raises, inside the generator, before the
+    store keeps anything.
+    """
+    received = 0
     while True:
         try:
             chunk = stream.read(chunk_size)
@@ -39,8 +48,15 @@ def read_stream(stream: IO[bytes], chunk_size: int) -> Iterator[bytes]:
             # werkzeug: body shorter than Content-Length; gunicorn: broken chunked encoding.
             raise BadRequest(f"The upload was interrupted: {exc}") from None
         if not chunk:
-            return
+            break
+        received += len(chunk)
+        if expected is not None and received > expected:
+            raise BadRequest(f"The upload was interrupted: more than the {expected} bytes "
+                             "its Content-Length announced.")
         yield chunk
+    if expected is not None and received < expected:
+        raise BadRequest(f"The upload was interrupted: {received} of the {expected} bytes "
+                         "its Content-Length announced were received.")
 
 
 class Intake:

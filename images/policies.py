@@ -13,9 +13,10 @@ caller's project. A rule that denies on an image the caller may not ``get_image`
 
 Operators override any rule by name in ``policy.yaml``. Glance's ``default`` rule (empty) is
 not registered: with it every unknown rule name would allow everything. The tasks rules
-Glance defines as ``rule:default`` are therefore written as the empty rule they resolve to.
-Rules for APIs minicloud does not serve (tasks, cache, store details, locations) are declared
-so that a policy file naming them stays valid and the reference is complete.
+Glance defines as ``rule:default`` are therefore written as the empty rule they resolve to;
+every task route also checks ``tasks_api_access`` (admin), as Glance. Rules for APIs minicloud
+does not serve (cache, store details, locations) are declared so that a policy file naming
+them stays valid and the reference is complete.
 """
 from __future__ import annotations
 
@@ -51,6 +52,76 @@ def _rule(name: str, check: str, description: str,
         name=name, check_str=check, description=description,
         operations=[{"method": method, "path": path} for method, path in operations],
         scope_types=["project"])
+
+
+NAMESPACES = "/v2/metadefs/namespaces"
+NAMESPACE = f"{NAMESPACES}/{{namespace_name}}"
+#: Readers of the owner project, or of any project for a public namespace.
+GET_NAMESPACE = f"{IS_ADMIN} or (role:reader and (project_id:%(project_id)s or " \
+                "'public':%(visibility)s))"
+METADEF_ADMIN = "rule:metadef_admin"
+
+
+def _metadef_rules() -> list[RuleDefault]:
+    """Glance's metadef rules: (name, check, description, method, path) rows."""
+    rows = [
+        ("get_metadef_namespace", GET_NAMESPACE, "Get a specific namespace.", "GET",
+         NAMESPACE),
+        ("get_metadef_namespaces", READER, "List namespace.", "GET", NAMESPACES),
+        ("modify_metadef_namespace", METADEF_ADMIN, "Modify an existing namespace.", "PUT",
+         NAMESPACE),
+        ("add_metadef_namespace", METADEF_ADMIN, "Create a namespace.", "POST", NAMESPACES),
+        ("delete_metadef_namespace", METADEF_ADMIN,
+         "Delete a namespace (also: all its objects, properties or tags).", "DELETE",
+         NAMESPACE),
+        ("get_metadef_object", GET_NAMESPACE, "Get a specific object from a namespace.",
+         "GET", f"{NAMESPACE}/objects/{{object_name}}"),
+        ("get_metadef_objects", GET_NAMESPACE, "Get objects from a namespace.", "GET",
+         f"{NAMESPACE}/objects"),
+        ("modify_metadef_object", METADEF_ADMIN, "Update an object within a namespace.",
+         "PUT", f"{NAMESPACE}/objects/{{object_name}}"),
+        ("add_metadef_object", METADEF_ADMIN, "Create an object within a namespace.",
+         "POST", f"{NAMESPACE}/objects"),
+        ("delete_metadef_object", METADEF_ADMIN, "Delete an object within a namespace.",
+         "DELETE", f"{NAMESPACE}/objects/{{object_name}}"),
+        ("list_metadef_resource_types", GET_NAMESPACE, "List meta definition resource types.",
+         "GET", "/v2/metadefs/resource_types"),
+        ("get_metadef_resource_type", GET_NAMESPACE,
+         "Get meta definition resource types associations.", "GET",
+         f"{NAMESPACE}/resource_types"),
+        ("add_metadef_resource_type_association", METADEF_ADMIN,
+         "Create meta definition resource types association.", "POST",
+         f"{NAMESPACE}/resource_types"),
+        ("remove_metadef_resource_type_association", METADEF_ADMIN,
+         "Delete meta definition resource types association.", "DELETE",
+         f"{NAMESPACE}/resource_types/{{name}}"),
+        ("get_metadef_property", GET_NAMESPACE, "Get a specific meta definition property.",
+         "GET", f"{NAMESPACE}/properties/{{property_name}}"),
+        ("get_metadef_properties", GET_NAMESPACE, "List meta definition properties.", "GET",
+         f"{NAMESPACE}/properties"),
+        ("modify_metadef_property", METADEF_ADMIN, "Update meta definition property.",
+         "PUT", f"{NAMESPACE}/properties/{{property_name}}"),
+        ("add_metadef_property", METADEF_ADMIN, "Create meta definition property.", "POST",
+         f"{NAMESPACE}/properties"),
+        ("remove_metadef_property", METADEF_ADMIN, "Delete meta definition property.",
+         "DELETE", f"{NAMESPACE}/properties/{{property_name}}"),
+        ("get_metadef_tag", GET_NAMESPACE, "Get tag definition.", "GET",
+         f"{NAMESPACE}/tags/{{tag_name}}"),
+        ("get_metadef_tags", GET_NAMESPACE, "List tag definitions.", "GET",
+         f"{NAMESPACE}/tags"),
+        ("modify_metadef_tag", METADEF_ADMIN, "Update tag definition.", "PUT",
+         f"{NAMESPACE}/tags/{{tag_name}}"),
+        ("add_metadef_tag", METADEF_ADMIN, "Add tag definition.", "POST",
+         f"{NAMESPACE}/tags/{{tag_name}}"),
+        ("add_metadef_tags", METADEF_ADMIN, "Create tag definitions.", "POST",
+         f"{NAMESPACE}/tags"),
+        ("delete_metadef_tag", METADEF_ADMIN, "Delete tag definition.", "DELETE",
+         f"{NAMESPACE}/tags/{{tag_name}}"),
+        ("delete_metadef_tags", METADEF_ADMIN, "Delete tag definitions.", "DELETE",
+         f"{NAMESPACE}/tags"),
+    ]
+    return [_rule(name, check, description, (method, path))
+            for name, check, description, method, path in rows]
 
 
 RULES: list[RuleDefault] = [
@@ -106,4 +177,11 @@ RULES: list[RuleDefault] = [
           ("DELETE", "/v2/cache"), ("DELETE", "/v2/cache/{image_id}")),
     _rule("stores_info_detail", f"{IS_ADMIN} or {SERVICE}",
           "Expose store specific information", ("GET", "/v2/info/stores/detail")),
+    # -- metadata definitions (glance/policies/metadef.py): reads for readers of the owner
+    # project or of any project for a public namespace, every write admin-only -----------
+    RuleDefault("metadef_default", "", "Glance's open rule for metadef APIs (used only by "
+                "rules an operator points at it).", scope_types=["project"]),
+    RuleDefault("metadef_admin", IS_ADMIN, "Who may change metadata definitions.",
+                scope_types=["project"]),
+    *_metadef_rules(),
 ]

@@ -91,6 +91,16 @@ IMPORT = {"type": "object", "required": ["method"], "properties": {
     "all_stores": {"type": "boolean"},
     "all_stores_must_succeed": {"type": "boolean"}}}
 
+#: ``POST /v2/tasks``: Glance's (legacy) import task; the input names the URL to fetch, the
+#: format of its data and the new image's properties.
+TASK_CREATE = {"type": "object", "required": ["type", "input"], "properties": {
+    "type": {"type": "string", "enum": ["import"]},
+    "input": {"type": "object", "required": ["import_from", "import_from_format",
+                                             "image_properties"], "properties": {
+        "import_from": {"type": "string", "maxLength": 4096},
+        "import_from_format": {"type": "string", "enum": list(DISK_FORMATS)},
+        "image_properties": {"type": "object"}}}}}
+
 
 # -- attributes --------------------------------------------------------------------------
 def check_settable(key: str, creating: bool) -> None:

@@ -1,4 +1,4 @@
-"""The JSON schemas Glance publishes under ``/v2/schemas/`` (image, images, member, members).
+"""The JSON schemas Glance publishes under ``/v2/schemas/``: image(s), member(s), task(s).
 
 Clients depend on them: python-glanceclient validates every image it receives against
 ``/v2/schemas/image`` (warlock models) and builds ``glance image-create``'s options from it.
@@ -189,5 +189,58 @@ def members_schema() -> dict[str, Any]:
             "links": [{"rel": "describedby", "href": "{schema}"}]}
 
 
+def _task_properties(partial: bool) -> dict[str, Any]:
+    """Glance's task properties (``glance.api.v2.tasks``); the list form (``partial``)
+    leaves out ``input``, ``result`` and ``message``."""
+    props: dict[str, Any] = {
+        "id": {"description": "An identifier for the task", "pattern": UUID_PATTERN,
+               "type": "string"},
+        "type": {"description": "The type of task represented by this content",
+                 "enum": ["import", "api_image_import"], "type": "string"},
+        "status": {"description": "The current status of this task",
+                   "enum": ["pending", "processing", "success", "failure"],
+                   "type": "string"},
+        "input": {"description": "The parameters required by task, JSON blob",
+                  "type": ["null", "object"]},
+        "result": {"description": "The result of current task, JSON blob",
+                   "type": ["null", "object"]},
+        "owner": {"description": "An identifier for the owner of this task",
+                  "type": "string"},
+        "message": {"description": "Human-readable informative message only included when "
+                                   "appropriate (usually on failure)", "type": "string"},
+        "image_id": {"description": "Image associated with the task", "type": "string"},
+        "request_id": {"description": "Human-readable informative request-id",
+                       "type": "string"},
+        "user_id": {"description": "User associated with the task", "type": "string"},
+        "expires_at": {"description": "Datetime when this resource would be subject to "
+                                      "removal", "type": ["null", "string"]},
+        "created_at": {"description": "Datetime when this resource was created",
+                       "type": "string"},
+        "updated_at": {"description": "Datetime when this resource was updated",
+                       "type": "string"},
+        "self": {"readOnly": True, "type": "string"},
+        "schema": {"readOnly": True, "type": "string"},
+    }
+    if partial:
+        for name in ("input", "result", "message"):
+            del props[name]
+    return props
+
+
+def task_schema() -> dict[str, Any]:
+    """``GET /v2/schemas/task`` (Glance publishes its minimal form, as for members)."""
+    return {"name": "task", "properties": _task_properties(partial=False)}
+
+
+def tasks_schema() -> dict[str, Any]:
+    """``GET /v2/schemas/tasks``: items are the list form of a task."""
+    return {"name": "tasks",
+            "properties": {"tasks": {"type": "array",
+                                     "items": {"name": "task",
+                                               "properties": _task_properties(True)}},
+                           "schema": {"type": "string"}},
+            "links": [{"rel": "describedby", "href": "{schema}"}]}
+
+
 DOCUMENTS = {"image": image_schema, "images": images_schema, "member": member_schema,
-             "members": members_schema}
+             "members": members_schema, "task": task_schema, "tasks": tasks_schema}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,8 @@ class Dependencies:
     staging: Store
     policy: Enforcer
     protections: PropertyProtections | None = None
+    #: ``[image] validate_properties_with_metadefs``: checks new property values (400).
+    property_rules: Callable[[Session, Mapping[str, str]], None] | None = None
 
     def find(self, session: Session, ctx: AuthContext, image_id: str, rule: str) -> Image:
         """The visible image ``image_id`` on which the caller passes policy ``rule``."""
@@ -169,6 +172,8 @@ class ImageService:
         with self.deps.db.session() as s:
             if s.get(Image, image_id) is not None:
                 raise Conflict(f"An image with ID {image_id} already exists.")
+            if self.deps.property_rules is not None:
+                self.deps.property_rules(s, props)
             attrs = {"protected": False, "os_hidden": False, "min_disk": 0, "min_ram": 0,
                      **core}
             image = Image(id=image_id, status=states.QUEUED, owner=owner, **attrs)
@@ -217,6 +222,10 @@ class ImageService:
                                       f"({schema.MAX_PROPERTIES}) exceeded.")
             for key, value in draft.core.items():
                 setattr(image, key, value)
+            if self.deps.property_rules is not None:
+                old = {p.name: p.value for p in image.properties}
+                self.deps.property_rules(s, {k: v for k, v in draft.props.items()
+                                             if old.get(k) != v})
             set_properties(image, draft.props)
             self._set_tags(image, draft.tags)
             image.updated_at = utcnow()

@@ -114,13 +114,25 @@ OPTIONS: tuple[Option, ...] = (
            "qemu-img; empty disables conversion."),
     Option("image", "web_download_timeout", "float", 60.0,
            "Seconds a web-download import may wait on the remote server."),
+    Option("image", "web_download_deadline", "float", 300.0,
+           "Seconds a whole web-download may take (connecting, redirects and every byte); "
+           "a server that trickles its data is cut off and the import fails."),
+    Option("image", "task_time_to_live", "int", 48,
+           "Hours a finished task (`/v2/tasks`, one per import) is kept before it is "
+           "removed (Glance's `[task] task_time_to_live`)."),
     Option("image", "web_download_allowed_ports", "str", "80,443",
            "Ports a web-download URL (and every redirect it follows) may use, comma-separated; "
            "empty allows any. As Glance's `[import_filtering_opts] allowed_ports`: it keeps "
            "imports away from the cloud's own APIs and other local services."),
     Option("image", "web_download_disallowed_hosts", "str", "",
-           "Host names or IP addresses a web-download URL (or a redirect) may not name, "
-           "comma-separated (Glance's `disallowed_hosts`)."),
+           "Host names, IP addresses or networks (`127.0.0.0/8`) a web-download URL (or a "
+           "redirect) may not reach, comma-separated (Glance's `disallowed_hosts`). Compared by "
+           "resolved address: `127.1` or `[::ffff:127.0.0.1]` is 127.0.0.1, and a host name "
+           "also refuses the addresses it resolves to."),
+    Option("image", "validate_properties_with_metadefs", "bool", False,
+           "Refuse (400) an image create or update whose property a metadata definition "
+           "associated with `OS::Glance::Image` defines and whose value breaks that "
+           "definition's type or allowed values (`docs/images.md`, metadata definitions)."),
     Option("image", "show_direct_url", "bool", True,
            "Expose the store location (`direct_url`, a file path: no credentials) of images to "
            "admins only, so the compute and volume agents on the same host read the store "
@@ -212,6 +224,14 @@ OPTIONS: tuple[Option, ...] = (
            "restart)."),
     Option("volume", "convert_cpu_seconds", "int", 600,
            "CPU-time limit of `qemu-img convert` when a volume is made from an image."),
+    Option("volume", "backup_path", "str", "backups",
+           "Where volume backups are kept (relative: in the state directory): one directory "
+           "per container, as Cinder's posix backup driver."),
+    Option("volume", "backup_chunk_size", "int", 32 * 1024 * 1024,
+           "Bytes per backup chunk (each compressed, hashed and, in an incremental backup, "
+           "skipped when unchanged). 32 MiB: 32 objects per GiB keep the per-object cost "
+           "negligible and a chunk's buffers small, while a small change still re-stores "
+           "little."),
     Option("volume", "use_direct_url", "bool", True,
            "Make volumes from images by converting straight from the image store's file when "
            "the image service shows it (`[image] show_direct_url`) and it is in this cloud's "

@@ -117,9 +117,11 @@ class Runner:
             return None
 
     def bootstrap(self, db: Database) -> None:
-        """Identity (admin, service user), this cloud's id, and the default flavors."""
+        """Identity (admin, service user), this cloud's id, the default flavors and the
+        metadata definitions catalog (each loaded once: operator changes are kept)."""
         from compute import flavors
         from compute.service import ComputeService
+        from images import metadef_catalog
 
         password = self.admin_password() or secrets.token_urlsafe(18)
         ident = self.conf.identity
@@ -129,6 +131,7 @@ class Runner:
             self._write_credentials(password)
         self.paths.cloud_id()
         ComputeService(db, image_client=None).sync_flavors(flavors.load())
+        metadef_catalog.load(db, IdentityService(db).get_project(ident.admin_project).id)
 
     def _write_credentials(self, password: str) -> None:
         ident = self.conf.identity

@@ -8,6 +8,7 @@ import hashlib
 import json
 import os
 import subprocess
+import time
 from collections.abc import Callable
 
 import pytest
@@ -138,3 +139,25 @@ def test_library_validates_images_in_several_statuses(glance, tmp_path):
     assert listed[made["active"]]["size"] == 50_000
     glance("image-reactivate", made["deactivated"])
     glance("image-delete", *made.values())
+
+
+def test_staged_import_and_its_tasks(glance, tmp_path):
+    """glance-direct through the CLI: the ``uploading`` image validates, the import ends
+    ``active``, and ``glance image-tasks`` (API 2.12) shows its successful task."""
+    src = tmp_path / "disk.raw"
+    src.write_bytes(os.urandom(40_000))
+    image_id = _table(glance("image-create", "--name", "gc-staged", "--disk-format", "raw",
+                             "--container-format", "bare").stdout)["id"]
+    glance("image-stage", "--file", str(src), image_id)
+    listed = {i["id"]: i for i in json.loads(glance(python=LIST_SCRIPT).stdout)}
+    assert listed[image_id]["status"] == "uploading"
+    glance("image-import", "--import-method", "glance-direct", image_id)
+    for _ in range(100):
+        shown = _table(glance("image-show", image_id).stdout)
+        if shown["status"] != "importing":
+            break
+        time.sleep(0.2)
+    assert shown["status"] == "active" and shown["size"] == "40000"
+    tasks = glance("--verbose", "image-tasks", image_id).stdout
+    assert "success" in tasks and image_id in tasks and "glance-direct" in tasks
+    glance("image-delete", image_id)

@@ -44,6 +44,7 @@ NO_JSON_BODY = {
         ("PUT", "/v2/images/<image_id>/file"),
         ("PUT", "/v2/images/<image_id>/stage"),
         ("PUT", "/v2/images/<image_id>/tags/<tag>"),
+        ("POST", "/v2/metadefs/namespaces/<namespace>/tags/<tag_name>"),
     },
     "compute": {("PUT", "/v2.1/servers/<server_id>/tags/<tag>")},
     "volume": set(),
@@ -80,8 +81,14 @@ def target(request) -> Target:
     if name == "image":
         env = request.getfixturevalue("images_env")
         image = env.alice.create(name="target", disk_format="raw", container_format="bare")
+        namespace = env.admin.post("/v2/metadefs/namespaces", json={
+            "namespace": "target", "objects": [{"name": "o"}], "tags": [{"name": "t"}],
+            "properties": {"p": {"title": "P", "type": "string"}}})
+        assert namespace.status_code == 201, namespace.json
         return Target(env.app, env.admin.client, env.admin.token, {
-            "image_id": image["id"], "member_id": env.bob.project_id})
+            "image_id": image["id"], "member_id": env.bob.project_id,
+            "namespace": "target", "object_name": "o", "property_name": "p",
+            "tag_name": "t", "resource_type": "OS::Glance::Image"})
     if name == "compute":
         env = request.getfixturevalue("compute_env")
         server = env.create_server(metadata={"k": "v"})

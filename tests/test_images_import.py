@@ -2,9 +2,13 @@
 a failing web-download, the qcow2 -> raw conversion plugin, and the flow's undo."""
 from __future__ import annotations
 
+import functools
 import hashlib
+import http.server
+import threading
 
 import pytest
+import requests
 
 from images.imports import ImportJob, run_flow
 from minicloud import process
@@ -250,6 +254,19 @@ def test_default_filter_allows_plain_http_and_https(make_images_env):
         assert check_uri(uri, env.conf.image) == uri
 
 
+def _serve_dir_on(host: str, port: int, root):
+    """An HTTP server for ``root`` on ``host:port`` (a second loopback address)."""
+    handler = functools.partial(_Quiet, directory=str(root))
+    server = http.server.ThreadingHTTPServer((host, port), handler)
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    return server
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):  # noqa: A002 - the handler API
+        pass
+
+
 @pytest.fixture
 def redirect_to():
     """A local server answering every GET with a 302 to the URL the test sets."""
@@ -280,8 +297,11 @@ def test_a_redirect_is_filtered_like_the_uri(make_images_env, http_files, redire
     (base, root), (redirector, target) = http_files, redirect_to
     (root / "d.raw").write_bytes(DATA)
     ports = f"{redirector.rsplit(':', 1)[1]},{base.rsplit(':', 1)[1]}"
+    # (a name entry also refuses its addresses: "localhost" would refuse 127.0.0.1, where
+    # every server of this test listens; 127.0.0.2 is loopback too, with its own server)
     env = make_images_env(**{"image.web_download_allowed_ports": ports,
-                             "image.web_download_disallowed_hosts": "localhost"})
+                             "image.web_download_disallowed_hosts": "127.0.0.2"})
+    other = _serve_dir_on("127.0.0.2", int(base.rsplit(":", 1)[1]), root)
     # allowed: a redirect to an allowed server is followed
     target["url"] = f"{base}/d.raw"
     img = queued(env.alice)
@@ -294,7 +314,7 @@ def test_a_redirect_is_filtered_like_the_uri(make_images_env, http_files, redire
     only_redirector = make_images_env(**{
         "image.web_download_allowed_ports": redirector.rsplit(":", 1)[1]})
     for user_env, url in ((only_redirector, f"{base}/d.raw"),
-                          (env, f"http://localhost:{base.rsplit(':', 1)[1]}/d.raw")):
+                          (env, f"http://127.0.0.2:{base.rsplit(':', 1)[1]}/d.raw")):
         target["url"] = url
         img = queued(user_env.alice)
         assert do_import(user_env.alice, img["id"], {
@@ -302,6 +322,10 @@ def test_a_redirect_is_filtered_like_the_uri(make_images_env, http_files, redire
         user_env.wait_imports()
         shown = user_env.alice.show(img["id"])
         assert (shown["status"], shown["os_glance_failed_import"]) == ("queued", "file")
+    assert requests.get(f"http://127.0.0.2:{base.rsplit(':', 1)[1]}/d.raw",
+                        timeout=5).content == DATA  # unfiltered, it would have succeeded
+    other.shutdown()
+    other.server_close()
     # a redirect loop ends too
     target["url"] = f"{redirector}/again"
     img = queued(env.alice)

@@ -47,7 +47,12 @@ def world(images_env) -> dict[str, str]:
     img = alice.create(name="target", disk_format="raw", container_format="bare",
                        tags=["t"])
     alice.post(f"/v2/images/{img['id']}/members", json={"member": images_env.bob.project_id})
-    return {"image_id": img["id"], "member_id": images_env.bob.project_id, "tag": "t"}
+    resp = images_env.admin.post("/v2/metadefs/namespaces", json={
+        "namespace": "ns", "objects": [{"name": "o"}], "tags": [{"name": "t"}],
+        "properties": {"p": {"title": "P", "type": "string"}}})
+    assert resp.status_code == 201, resp.json
+    return {"image_id": img["id"], "member_id": images_env.bob.project_id, "tag": "t",
+            "namespace": "ns", "object_name": "o", "property_name": "p", "tag_name": "t"}
 
 
 def _send(env: Env, method: str, rule: str, world: dict[str, str], data: bytes,
@@ -60,13 +65,23 @@ def _send(env: Env, method: str, rule: str, world: dict[str, str], data: bytes,
                                     headers={"Content-Type": ctype})
 
 
+MD = "/v2/metadefs/namespaces"
+METADEF_SCHEMA_VIEWS = {
+    ("POST", MD), ("PUT", f"{MD}/<namespace>"), ("POST", f"{MD}/<namespace>/resource_types"),
+    ("POST", f"{MD}/<namespace>/objects"), ("PUT", f"{MD}/<namespace>/objects/<object_name>"),
+    ("POST", f"{MD}/<namespace>/properties"),
+    ("PUT", f"{MD}/<namespace>/properties/<property_name>"),
+    ("POST", f"{MD}/<namespace>/tags"), ("PUT", f"{MD}/<namespace>/tags/<tag_name>")}
+
+
 def test_the_image_api_declares_a_schema_for_every_json_body(images_env):
     declared = {(m, r) for m, r, _ in _schema_views(images_env)}
     assert declared == {
         ("POST", "/v2/images"), ("PATCH", "/v2/images/<image_id>"),
         ("POST", "/v2/images/<image_id>/members"),
         ("PUT", "/v2/images/<image_id>/members/<member_id>"),
-        ("POST", "/v2/images/<image_id>/import")}
+        ("POST", "/v2/images/<image_id>/import"), ("POST", "/v2/tasks"),
+        *METADEF_SCHEMA_VIEWS}
 
 
 def test_unsafe_or_malformed_json_is_400_everywhere(images_env, world):
@@ -107,7 +122,7 @@ def _bodies(method: str, schema_: dict) -> list[Any]:
     return bodies
 
 
-@pytest.mark.parametrize("index", range(5))
+@pytest.mark.parametrize("index", range(5 + len(METADEF_SCHEMA_VIEWS)))
 def test_hostile_values_in_every_declared_field_are_never_a_500(images_env, world, index):
     env = images_env
     method, rule, schemas = sorted(_schema_views(env))[index]

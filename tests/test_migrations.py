@@ -5,6 +5,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 import compute.models  # noqa: F401 - every model registers on Base
+import images.metadef_models  # noqa: F401
 import images.models  # noqa: F401
 import minicloud.identity.catalog_models  # noqa: F401
 import minicloud.identity.models  # noqa: F401

@@ -46,8 +46,18 @@ class Row:
 IMAGE = "/v2/images/<image_id>"
 MEMBER = "/v2/images/<image_id>/members/<member_id>"
 
+#: The task API is admin-only (``tasks_api_access``), for readers and members alike.
+TASK_ROWS = [
+    Row("POST", "/v2/tasks", "/v2/tasks", json={"type": "import", "input": {
+        "import_from": "http://example.com/d.raw", "import_from_format": "raw",
+        "image_properties": {"name": "t"}}}, text="tasks_api_access"),
+    Row("DELETE", "/v2/tasks/<task_id>", "/v2/tasks/00000000-0000-4000-8000-000000000000",
+        text="tasks_api_access"),
+]
+
 #: Every write route, sent by a reader of the project owning the images: 403 each time.
 READER_ROWS = [
+    *TASK_ROWS,
     Row("POST", "/v2/images", "/v2/images", json={"name": "nope"}, text="add_image"),
     Row("PATCH", IMAGE, "/v2/images/{shared}", content_type=PATCH_TYPE,
         json=[{"op": "add", "path": "/k", "value": "v"}], text="modify_image"),
@@ -86,6 +96,46 @@ ADMIN_ROWS = [
         text="owned by 'another'"),
     Row("POST", f"{IMAGE}/import", "/v2/images/{shared}/import",
         json={"method": {"name": "copy-image"}}, text="copy_image"),
+    *TASK_ROWS,
+]
+
+
+MD = "/v2/metadefs/namespaces/<namespace>"
+MDNS = "/v2/metadefs/namespaces/{ns}"
+_PROP = {"name": "p2", "title": "P", "type": "string"}
+#: Every metadef write (admin-only, the seed's secure defaults), on a public namespace owned
+#: by alice's project: a reader of that project and a member (alice) both get 403.
+METADEF_ROWS = [
+    Row("POST", "/v2/metadefs/namespaces", "/v2/metadefs/namespaces",
+        json={"namespace": "mine"}, text="add_metadef_namespace"),
+    Row("PUT", MD, MDNS, json={"namespace": "demo-ns"}, text="modify_metadef_namespace"),
+    Row("DELETE", MD, MDNS, text="delete_metadef_namespace"),
+    Row("POST", f"{MD}/objects", f"{MDNS}/objects", json={"name": "o2"},
+        text="add_metadef_object"),
+    Row("PUT", f"{MD}/objects/<object_name>", f"{MDNS}/objects/o", json={"name": "o3"},
+        text="modify_metadef_object"),
+    Row("DELETE", f"{MD}/objects/<object_name>", f"{MDNS}/objects/o",
+        text="delete_metadef_object"),
+    Row("DELETE", f"{MD}/objects", f"{MDNS}/objects", text="delete_metadef_namespace"),
+    Row("POST", f"{MD}/properties", f"{MDNS}/properties", json=_PROP,
+        text="add_metadef_property"),
+    Row("PUT", f"{MD}/properties/<property_name>", f"{MDNS}/properties/p", json=_PROP,
+        text="modify_metadef_property"),
+    Row("DELETE", f"{MD}/properties/<property_name>", f"{MDNS}/properties/p",
+        text="remove_metadef_property"),
+    Row("DELETE", f"{MD}/properties", f"{MDNS}/properties", text="delete_metadef_namespace"),
+    Row("POST", f"{MD}/tags/<tag_name>", f"{MDNS}/tags/t2", text="add_metadef_tag"),
+    Row("PUT", f"{MD}/tags/<tag_name>", f"{MDNS}/tags/t", json={"name": "t3"},
+        text="modify_metadef_tag"),
+    Row("DELETE", f"{MD}/tags/<tag_name>", f"{MDNS}/tags/t", text="delete_metadef_tag"),
+    Row("POST", f"{MD}/tags", f"{MDNS}/tags", json={"tags": [{"name": "t4"}]},
+        text="add_metadef_tags"),
+    Row("DELETE", f"{MD}/tags", f"{MDNS}/tags", text="delete_metadef_namespace"),
+    Row("POST", f"{MD}/resource_types", f"{MDNS}/resource_types",
+        json={"name": "OS::Nova::Flavor"}, text="add_metadef_resource_type_association"),
+    Row("DELETE", f"{MD}/resource_types/<resource_type>",
+        f"{MDNS}/resource_types/OS::Glance::Image",
+        text="remove_metadef_resource_type_association"),
 ]
 
 
@@ -128,7 +178,8 @@ def roles_env(make_images_env) -> Env:
 
 
 def test_the_tables_cover_every_write_route(roles_env):
-    assert_covers(roles_env.app, {(r.method, r.rule) for r in READER_ROWS + ADMIN_ROWS})
+    assert_covers(roles_env.app, {(r.method, r.rule)
+                                  for r in READER_ROWS + ADMIN_ROWS + METADEF_ROWS})
 
 
 @pytest.mark.parametrize("row", READER_ROWS, ids=lambda r: f"{r.method} {r.rule}")
@@ -215,3 +266,26 @@ def test_operators_override_rules_by_glance_name(make_images_env, tmp_path):
     assert env.reader.get(f"/v2/images/{img['id']}/file").data == DATA
     err(env.alice.post(f"/v2/images/{img['id']}/actions/deactivate"), 403, "deactivate")
     assert env.admin.post(f"/v2/images/{img['id']}/actions/deactivate").status_code == 204
+
+
+def _metadef_world(env: Env) -> dict[str, str]:
+    """A public namespace owned by alice's project, with one of everything."""
+    resp = env.admin.post("/v2/metadefs/namespaces", json={
+        "namespace": "demo-ns", "visibility": "public", "owner": env.alice.project_id,
+        "properties": {"p": {"title": "P", "type": "string"}}, "objects": [{"name": "o"}],
+        "tags": [{"name": "t"}], "resource_type_associations": [{"name": "OS::Glance::Image"}]})
+    assert resp.status_code == 201, resp.json
+    return {"ns": "demo-ns"}
+
+
+@pytest.mark.parametrize("row", METADEF_ROWS, ids=lambda r: f"{r.method} {r.rule}")
+def test_metadef_writes_are_for_admins_only(roles_env, row):
+    env = roles_env
+    world = _metadef_world(env)
+    before = env.admin.get("/v2/metadefs/namespaces/demo-ns").json
+    for user in (env.reader, env.alice):
+        err(row.send(user, world), 403, row.text)
+    assert env.admin.get("/v2/metadefs/namespaces/demo-ns").json == before
+    # reads stay open to a reader of any project
+    assert env.reader.get("/v2/metadefs/namespaces/demo-ns/properties/p").status_code == 200
+    assert env.bob.get("/v2/metadefs/namespaces/demo-ns/objects/o").status_code == 200

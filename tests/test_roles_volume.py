@@ -72,6 +72,16 @@ WRITES: dict[tuple[str, str], list[tuple[object, str]]] = {
            ("POST", "", [({"transfer": {"volume_id": "{vol}"}}, "")]),
            ("DELETE", "/<transfer_id>", [(None, "")]),
            ("POST", "/<transfer_id>/accept", [({"accept": {"auth_key": "{key}"}}, "")]))},
+    ("POST", "/backups"): [({"backup": {"volume_id": "{vol}"}}, "")],
+    ("PUT", "/backups/<backup_id>"): [({"backup": {"name": "r"}}, "")],
+    ("DELETE", "/backups/<backup_id>"): [(None, "")],
+    ("POST", "/backups/<backup_id>/restore"): [({"restore": {}}, ""),
+                                               ({"restore": {"volume_id": "{vol}"}}, "")],
+    ("POST", "/backups/import_record"): [({"backup-record": {
+        "backup_service": "cinder.backup.drivers.posix.PosixBackupDriver",
+        "backup_url": "e30="}}, "")],
+    ("POST", "/backups/<backup_id>/action"): [({"os-reset_status": {"status": "error"}}, ""),
+                                              ({"os-force_delete": {}}, "")],
 }
 
 #: Admin-only operations (rule:admin_api): a member of the owning project gets 403.
@@ -103,6 +113,12 @@ ADMIN_ONLY: list[tuple[str, str, object]] = [
     ("GET", "/qos-specs/{qos}/associate?vol_type_id={type}", None),
     ("GET", "/qos-specs/{qos}/disassociate_all", None),
     ("DELETE", "/qos-specs/{qos}", None),
+    ("GET", "/backups/{backup}/export_record", None),
+    ("POST", "/backups/import_record", {"backup-record": {
+        "backup_service": "cinder.backup.drivers.posix.PosixBackupDriver",
+        "backup_url": "e30="}}),
+    ("POST", "/backups/{backup}/action", {"os-reset_status": {"status": "error"}}),
+    ("POST", "/backups/{backup}/action", {"os-force_delete": {}}),
 ]
 
 
@@ -119,7 +135,8 @@ def _path(rule: str, prefix: str, project: str, ids: dict[str, str]) -> str:
     for name, value in (("<attachment_id>", ids["att"]), ("<key>", "keep"),
                         ("<type_id>", ids["type"]), ("<transfer_id>", ids["tr"]),
                         ("<target>", project), ("<class_name>", "default"),
-                        ("<qos_id>", ids["qos"]), ("<snapshot_id>", ids["snap"])):
+                        ("<qos_id>", ids["qos"]), ("<snapshot_id>", ids["snap"]),
+                        ("<backup_id>", ids["backup"])):
         path = path.replace(name, value)
     return path
 
@@ -152,7 +169,14 @@ def owned(volenv):
     assert snap.status_code == 202, snap.json
     wait_status(lambda: volenv.alice.get(f"/v3/snapshots/{snap.json['snapshot']['id']}"
                                          ).json["snapshot"], "available")
+    # On the fake backend (no bytes) the backup ends in error, and the volume available.
+    backup = volenv.alice.post("/v3/backups", json={"backup": {"volume_id": vol["id"]}})
+    assert backup.status_code == 202, backup.json
+    wait_status(lambda: volenv.alice.get(f"/v3/backups/{backup.json['backup']['id']}")
+                .json["backup"], "error")
+    volenv.wait(vol["id"], "available")
     return {"qos": qos.json["qos_specs"]["id"], "snap": snap.json["snapshot"]["id"],
+            "backup": backup.json["backup"]["id"],
             "vol": vol["id"], "att": att.json["attachment"]["id"], "other": other["id"],
             "offered": offered["id"], "tr": tr.json["transfer"]["id"],
             "key": tr.json["transfer"]["auth_key"], "type": vtype["id"],
@@ -193,6 +217,8 @@ def test_reader_is_refused_every_write_and_nothing_changes(volenv, owned):
     snaps = volenv.alice.get("/v3/snapshots/detail").json["snapshots"]
     assert [(x["id"], x["name"], x["status"], x["metadata"]) for x in snaps] == \
         [(owned["snap"], "snap", "available", {"keep": "1"})]
+    backup = volenv.alice.get(f"/v3/backups/{owned['backup']}", headers=MV).json["backup"]
+    assert (backup["status"], backup["name"]) == ("error", None)
 
 
 def test_reader_still_reads(volenv, owned):
@@ -220,6 +246,9 @@ def test_reader_still_reads(volenv, owned):
     assert reader.get(snap).json["snapshot"]["name"] == "snap"
     assert reader.get(f"{snap}/metadata/keep").json == {"meta": {"keep": "1"}}
     assert [x["id"] for x in reader.get("/v3/snapshots").json["snapshots"]] == [owned["snap"]]
+    assert reader.get(f"/v3/backups/{owned['backup']}").json["backup"]["volume_id"] == vid
+    assert [b["id"] for b in reader.get("/v3/backups/detail").json["backups"]] == \
+        [owned["backup"]]
 
 
 def test_member_is_refused_admin_only_operations(volenv, owned):

@@ -176,12 +176,14 @@ def test_attachment_bodies_are_cinders(volenv, attached):
 def test_services_match_tempest_schemas(volenv, version, module, keys):
     resp = volenv.admin.get("/v3/os-services", headers=_hdr(version))
     conforms(tempest_schema(module).list_services, resp)
-    [service] = resp.json["services"]
+    service, backup = resp.json["services"]  # each volume agent also runs the backups
     base = {"binary", "host", "zone", "status", "state", "updated_at", "disabled_reason",
             "replication_status", "active_backend_id", "frozen"}
-    assert set(service) == base | keys
+    assert set(service) == set(backup) == base | keys
     assert (service["binary"], service["host"], service["state"]) == \
         ("cinder-volume", "node1@fake", "up")
+    assert (backup["binary"], backup["host"], backup["state"]) == \
+        ("cinder-backup", "node1", "up")
 
 
 def test_limits_quotas_and_types_match_tempest_schemas(volenv):
@@ -221,4 +223,4 @@ def test_availability_zones_and_extensions_as_tempest_reads_them(volenv):
     conforms(tempest_schema("extensions").list_extensions, exts)
     aliases = [e["alias"] for e in exts.json["extensions"]]
     assert "os-availability-zone" in aliases and "os-volume-actions" in aliases
-    assert "backups" not in aliases  # only what this API does
+    assert "backups" in aliases and "consistencygroups" not in aliases  # what this API does

@@ -4,8 +4,9 @@ Tasks come from the catalog's ``volume_tasks`` table through :mod:`minicloud.tas
 API enqueues them, the agent takes each with a compare-and-swap, one task per volume at a
 time, in order, so a task survives restarts and never runs twice. Actions: ``create``
 (allocate the backing file, or fill it from an image, a snapshot or another volume),
-``delete``, ``extend``, ``export``, ``unexport``, and the snapshots' ``create_snapshot`` and
-``delete_snapshot`` (:mod:`volumes.snapshot_tasks`).
+``delete``, ``extend``, ``export`` and ``unexport``; the snapshots' ``create_snapshot`` and
+``delete_snapshot`` (:mod:`volumes.snapshot_tasks`); ``backup``, ``restore`` and
+``backup_delete`` (:mod:`volumes.backup_agent`).
 
 At start (``init_host``, hardening.md 3): interrupted creates and extends become errors,
 interrupted deletes and unexports are run again, and every volume that should be exported is
@@ -32,6 +33,9 @@ from minicloud.taskqueue import IDLE_WAIT, PENDING, RUNNING, TaskQueue, agent_pr
 from volumes import quotas, states
 from volumes.attachments import AttachmentService
 from volumes.backends import Backend, make_backend
+from volumes.backup_agent import ACTIONS as BACKUP_ACTIONS
+from volumes.backup_agent import BackupWorker
+from volumes.backup_store import BackupStore
 from volumes.connection import Chap
 from volumes.glance import ImageClient, check_format, convertible_format, fetch
 from volumes.models import Volume, VolumeAttachment, VolumeHost, VolumeTask
@@ -66,6 +70,8 @@ class Agent(SnapshotTasks):
         self.attachments = AttachmentService(self.volumes)
         self.queue = TaskQueue(db, VolumeTask, "volume_id", self.host)
         self.workers = workers
+        self.backups = BackupWorker(db, backend, BackupStore(
+            conf.path(conf.volume.backup_path), conf.volume.backup_chunk_size))
 
     # -- registration ----------------------------------------------------------------------------
     def register(self) -> None:
@@ -91,7 +97,8 @@ class Agent(SnapshotTasks):
         """Reconcile the catalog and the host after a restart (see the module docstring)."""
         # Deletes and unexports run again (both tolerate partial state).
         reason = "interrupted by a volume agent restart"
-        for task in self.queue.recover(("delete", "unexport", *SNAPSHOT_RERUN), reason):
+        for task in self.queue.recover(("delete", "unexport", "backup_delete",
+                                        *SNAPSHOT_RERUN), reason):
             self._task_failed(task, MinicloudError(reason))
         with self.db.session() as s:
             queued = self.queue.subjects(s, PENDING)
@@ -176,6 +183,8 @@ class Agent(SnapshotTasks):
                     quotas.release(s, vol.project_id, 0, grow)
             elif task.action == "export":
                 self.attachments.export_failed(s, task.params["attachment_id"])
+            elif task.action in BACKUP_ACTIONS:
+                self.backups.failed(task, message)
             elif task.action == "unexport":
                 s.execute(update(VolumeAttachment).where(
                     VolumeAttachment.id == task.params["attachment_id"]).values(
@@ -267,6 +276,15 @@ class Agent(SnapshotTasks):
         self.target.remove_export(vol.id, vol.auth_username)
         with self.db.session() as s:
             self.attachments.unexported(s, task.params["attachment_id"], vol.id)
+
+    def _do_backup(self, task: VolumeTask) -> None:
+        self.backups.do_backup(task)
+
+    def _do_restore(self, task: VolumeTask) -> None:
+        self.backups.do_restore(task)
+
+    def _do_backup_delete(self, task: VolumeTask) -> None:
+        self.backups.do_delete(task)
 
     # -- main loop -------------------------------------------------------------------------------
     def periodic(self) -> None:

@@ -5,7 +5,8 @@ Volumes, actions and metadata are in :mod:`volumes.api_volumes`, snapshots in
 :mod:`volumes.api_snapshots`, attachments in
 :mod:`volumes.api_attachments`, types in :mod:`volumes.api_types`, qos-specs in
 :mod:`volumes.api_qos`, quotas in
-:mod:`volumes.api_quotas`, transfers in :mod:`volumes.api_transfers`; each is a blueprint
+:mod:`volumes.api_quotas`, transfers in :mod:`volumes.api_transfers`, backups in
+:mod:`volumes.api_backups`; each is a blueprint
 registered twice, under ``/v3/{project_id}/...`` (the catalog's form) and project-less
 ``/v3/...`` (3.67). A project id in the path must be the caller's (admins may name any).
 Policies are :data:`volumes.policies.RULES`; request bodies are checked against
@@ -27,6 +28,7 @@ from minicloud.wsgi import auth, json_response, public
 from minicloud.wsgi import create_app as base_app
 from volumes import (
     api_attachments,
+    api_backups,
     api_qos,
     api_quotas,
     api_snapshots,
@@ -38,6 +40,8 @@ from volumes import (
 )
 from volumes.actions import VolumeActions
 from volumes.attachments import AttachmentService
+from volumes.backup_store import BackupStore
+from volumes.backups import BackupService
 from volumes.glance import ImageClient
 from volumes.microversion import MAX_VERSION, MIN_VERSION, fmt, negotiate
 from volumes.policies import RULES
@@ -79,8 +83,10 @@ def create_app(conf: Config, db: Database | None = None,
     app.extensions["volume_qos"] = QosService(svc.db)
     app.extensions["volume_transfers"] = TransferService(svc)
     app.extensions["volume_snapshots"] = SnapshotService(svc.db, svc)
+    app.extensions["volume_backups"] = BackupService(svc, BackupStore(
+        conf.path(conf.volume.backup_path), conf.volume.backup_chunk_size))
     for blueprint in (api_volumes.bp, api_attachments.bp, api_types.bp, api_qos.bp,
-                      api_quotas.bp, api_transfers.bp, api_snapshots.bp, bp):
+                      api_quotas.bp, api_transfers.bp, api_snapshots.bp, api_backups.bp, bp):
         app.register_blueprint(blueprint, url_prefix="/v3/<project_id>")
         app.register_blueprint(blueprint, url_prefix="/v3", name=f"{blueprint.name}_v3",
                                url_defaults={"project_id": None})
@@ -115,14 +121,19 @@ def create_app(conf: Config, db: Database | None = None,
     return app
 
 
-# -- services (admin): one cinder-volume per volume agent host -----------------------------------
+# -- services (admin): a cinder-volume and a cinder-backup per volume agent host ---------------
 @bp.get("/os-services", endpoint="list_services")
 def list_services(project_id: str | None) -> Response:
     context.authorize_project("volume_extension:services:index")
     host, binary = request.args.get("host"), request.args.get("binary")
-    rows = [] if binary not in (None, "cinder-volume") else context.volumes().hosts()
+    rows = context.volumes().hosts()
     zone = context.volumes().settings.zone
     found = [views.service_view(row, up, context.version(), zone) for row, up in rows]
+    # Each volume agent also runs the backups (Cinder's cinder-backup, host without backend).
+    found += [{**s, "binary": "cinder-backup", "host": s["host"].split("@")[0]}
+              for s in found]
+    if binary is not None:
+        found = [s for s in found if s["binary"] == binary]
     if host:
         found = [s for s in found if host in (s["host"], s["host"].split("@")[0])]
     return json_response({"services": found})
@@ -145,6 +156,10 @@ EXTENSIONS = (
     ("os-availability-zone", "AvailabilityZones", "Describe Availability Zones."),
     ("os-extended-snapshot-attributes", "ExtendedSnapshotAttributes",
      "Extended SnapshotAttributes support."),
+
+    ("backups", "Backups", "Backups support."),
+    ("os-backup-project-attr", "BackupProjectAttribute", "Expose project_id as an "
+                                                         "attribute of a backup."),
     ("qos-specs", "Qos_specs_manage", "QoS specs support."),
     ("os-quota-class-sets", "QuotaClasses", "Quota classes management support."),
     ("os-quota-sets", "Quotas", "Quota management support."),
@@ -191,8 +206,10 @@ def limits(project_id: str | None) -> Response:
                 "maxTotalBackupGigabytes": quota["backup_gigabytes"]}
     if context.allowed("limits_extension:used_limits", target):
         used_volumes, used_gb = context.volumes().usage(target)
+        used_backups, used_backup_gb = context.backups().usage(target)
         absolute.update({"totalVolumesUsed": used_volumes, "totalGigabytesUsed": used_gb,
                          "totalSnapshotsUsed": current_app.extensions[
-                             "volume_snapshots"].count(target), "totalBackupsUsed": 0,
-                         "totalBackupGigabytesUsed": 0})
+                             "volume_snapshots"].count(target),
+                         "totalBackupsUsed": used_backups,
+                         "totalBackupGigabytesUsed": used_backup_gb})
     return json_response({"limits": {"rate": [], "absolute": absolute}})

@@ -36,6 +36,8 @@ def show_quotas(project_id: str | None, target: str) -> Response:
         used = dict(zip(("volumes", "gigabytes"), context.volumes().usage(target),
                         strict=True))
         used["snapshots"] = current_app.extensions["volume_snapshots"].count(target)
+        used.update(zip(("backups", "backup_gigabytes"), context.backups().usage(target),
+                        strict=True))
         values = {name: {"limit": limit, "in_use": used.get(name, 0), "reserved": 0,
                          "allocated": 0} for name, limit in values.items()}
     return json_response({"quota_set": {"id": target, **values}})

@@ -20,7 +20,8 @@ bp = Blueprint("volumes", __name__)
 #: Sources minicloud has none of (and the minor version each is read from): a volume made
 #: from one is Cinder's 404 for the missing source.
 MISSING_SOURCES = {"consistencygroup_id": ("ConsistencyGroup", 0),
-                   "group_id": ("Group", 13), "backup_id": ("Backup", 47)}
+                   "group_id": ("Group", 13)}
+BACKUP_SOURCE = 47  # backup_id in a volume create (volumes.backups)
 SUMMARY, SUMMARY_METADATA, FORCE_DELETE = 12, 36, 23
 
 
@@ -90,7 +91,8 @@ def parse_create(vol: dict, version: Version) -> VolumeRequest:
         image_ref = image_ref.rstrip("/").rsplit("/", 1)[-1] or None
     size = _size(vol.get("size"))
     sources = [k for k in ("snapshot_id", "source_volid") if k in vol] + \
-        (["imageRef"] if image_ref is not None else [])
+        (["imageRef"] if image_ref is not None else []) + \
+        (["backup_id"] if "backup_id" in vol and version.at_least(BACKUP_SOURCE) else [])
     if len(sources) > 1:
         raise BadRequest(f"Invalid input received: a volume is made from one source; got "
                          f"{', '.join(sources)}.")
@@ -113,10 +115,15 @@ def parse_create(vol: dict, version: Version) -> VolumeRequest:
 @body_schema(schema.CREATE_V353, min_minor=53)
 def create_volume(project_id: str | None) -> Response:
     context.authorize_project("volume:create")
-    req = parse_create(json_body()["volume"], context.version())
+    body = json_body()["volume"]
+    req = parse_create(body, context.version())
     if req.image_ref is not None:
         context.authorize_project("volume:create_from_image")
-    vol = context.volumes().create(auth(), req)
+    backup_id = body.get("backup_id") if context.version().at_least(BACKUP_SOURCE) else None
+    if backup_id is not None:  # 3.47: a new volume restored from the backup
+        vol = context.backups().create_volume(auth(), backup_id, req)
+    else:
+        vol = context.volumes().create(auth(), req)
     return json_response({"volume": views.volume_view(vol, context.viewer(), False)}, 202)
 
 

@@ -15,6 +15,7 @@ from minicloud.microversion import Version
 from minicloud.wsgi import auth, authorize, current_service
 from volumes.actions import VolumeActions
 from volumes.attachments import AttachmentService
+from volumes.backups import BackupService
 from volumes.models import Volume
 from volumes.qos import QosService
 from volumes.service import VolumeService
@@ -45,6 +46,10 @@ def types() -> TypeService:
 
 def transfers() -> TransferService:
     return current_app.extensions["volume_transfers"]
+
+
+def backups() -> BackupService:
+    return current_app.extensions["volume_backups"]
 
 
 def version() -> Version:

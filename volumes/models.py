@@ -1,5 +1,5 @@
 """Volume tables: volumes, their attachments, the agents' hosts and work queue, quota usage,
-volume types (with their project access lists), quota limits, transfers and snapshots.
+volume types (with their project access lists), quota limits and transfers.
 
 Deleted volumes keep their row (status ``deleted``, ``deleted_at`` set) so an id is never
 reused; every API query leaves them out. CHAP credentials live on the volume row only while
@@ -100,6 +100,8 @@ class VolumeQuotaUsage(Base):
     volumes: Mapped[int] = mapped_column(Integer, default=0)
     gigabytes: Mapped[int] = mapped_column(Integer, default=0)  # volumes' and snapshots' GB
     snapshots: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    backups: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    backup_gigabytes: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
 
 
 class QosSpecs(Base):
@@ -165,6 +167,37 @@ class VolumeTransfer(Base):
     destination_project_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     accepted: Mapped[bool] = mapped_column(Boolean, default=False)
     no_snapshots: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+    deleted_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class VolumeBackup(Base):
+    """A backup of a volume in the backup store (:mod:`volumes.backup_store`): ``location``
+    names its objects there (``<container>/backup-<id>``; an imported record may share
+    another backup's), ``volume_meta`` what a restore gives the volume back (its metadata,
+    bootable flag, image metadata). A deleted backup keeps its row with ``deleted_at``."""
+
+    __tablename__ = "volume_backups"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    project_id: Mapped[str] = mapped_column(String(64), index=True)
+    user_id: Mapped[str] = mapped_column(String(64))
+    volume_id: Mapped[str] = mapped_column(String(36), index=True)
+    size: Mapped[int] = mapped_column(Integer)                      # GB of the volume
+    status: Mapped[str] = mapped_column(String(32), index=True)
+    fail_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    host: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    availability_zone: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    container: Mapped[str] = mapped_column(String(255))
+    location: Mapped[str] = mapped_column(String(600))
+    parent_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
+    is_incremental: Mapped[bool] = mapped_column(Boolean, default=False)
+    object_count: Mapped[int] = mapped_column(Integer, default=0)
+    metadata_: Mapped[dict] = mapped_column("metadata", JSON, default=dict)
+    volume_meta: Mapped[dict] = mapped_column(JSON, default=dict)
+    data_timestamp: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
     deleted_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)

@@ -230,3 +230,25 @@ RULES: list[DocumentedRuleDefault] = [
           "Include the volume type's QoS specifications ID attribute in the volume type list "
           "or show requests.", ("GET", "/types/{type_id}"), ("GET", "/types")),
 ]
+
+BACKUP = "/backups/{backup_id}"
+# -- backups (cinder/policies/backups.py, backup_actions.py) --------------------------------
+RULES += [
+    _rule("backup:get_all", READER, "List backups.", ("GET", "/backups"),
+          ("GET", "/backups/detail")),
+    _rule("backup:backup_project_attribute", ADMIN, "List backups or show backup with "
+          "project attributes.", ("GET", BACKUP), ("GET", "/backups/detail")),
+    _rule("backup:create", MEMBER, "Create backup.", ("POST", "/backups")),
+    _rule("backup:get", READER, "Show backup.", ("GET", BACKUP)),
+    _rule("backup:update", MEMBER, "Update backup.", ("PUT", BACKUP)),
+    _rule("backup:delete", MEMBER, "Delete backup.", ("DELETE", BACKUP)),
+    _rule("backup:restore", MEMBER, "Restore backup.", ("POST", f"{BACKUP}/restore")),
+    _rule("backup:backup-import", ADMIN, "Import backup.",
+          ("POST", "/backups/import_record")),
+    _rule("backup:export-import", ADMIN, "Export backup.",
+          ("GET", f"{BACKUP}/export_record")),
+    _rule("volume_extension:backup_admin_actions:reset_status", ADMIN,
+          "Reset status of a backup.", ("POST", f"{BACKUP}/action (os-reset_status)")),
+    _rule("volume_extension:backup_admin_actions:force_delete", ADMIN,
+          "Force delete a backup.", ("POST", f"{BACKUP}/action (os-force_delete)")),
+]

@@ -1,7 +1,7 @@
 """Per-project volume quotas (volumes, gigabytes), counted atomically, and their limits.
 
 Limits, as Cinder's: ``[volume] quota_volumes``/``quota_gigabytes`` (and Cinder's defaults for
-snapshots and for what minicloud does not count yet: backups, groups) are the defaults; the
+snapshots, backups and for what minicloud does not count yet: groups) are the defaults; the
 ``default`` quota class (``PUT /os-quota-class-sets/default``) overrides them for every
 project; a project's own limits (``PUT /os-quota-sets/{project}``) override those, and
 ``DELETE`` gives a project the defaults back. Rows of ``volume_quotas`` hold what was set
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -84,6 +84,8 @@ def set_project_limits(session: Session, project_id: str, values: dict[str, int]
     _ensure_row(session, project_id)
     held = dict(zip(("volumes", "gigabytes"), usage(session, project_id), strict=True))
     held["snapshots"] = snapshot_usage(session, project_id)
+    held.update(zip(("backups", "backup_gigabytes"), backup_usage(session, project_id),
+                    strict=True))
     for resource, limit in values.items():
         if limit < -1:
             raise BadRequest(f"Invalid input received: Quota limit {limit} for {resource} "
@@ -239,3 +241,46 @@ class QuotaLimits:
         with self.db.session() as s:
             set_class_limits(s, class_name, values)
             return class_limits(s, self.config, class_name)
+
+
+# -- backups -----------------------------------------------------------------------------------
+def backup_usage(session: Session, project_id: str) -> tuple[int, int]:
+    """(backups, backup gigabytes) the project holds."""
+    row = session.execute(select(VolumeQuotaUsage.backups, VolumeQuotaUsage.backup_gigabytes)
+                          .where(VolumeQuotaUsage.project_id == project_id)).first()
+    return (row[0], row[1]) if row else (0, 0)
+
+
+def reserve_backup(session: Session, project_id: str, config: Limits, gigabytes: int) -> None:
+    """Count one backup of ``gigabytes`` against the project's ``backups`` and
+    ``backup_gigabytes`` limits in one conditional UPDATE (as :func:`reserve`), or 413."""
+    _ensure_row(session, project_id)
+    limits = project_limits(session, project_id, config)
+    row = VolumeQuotaUsage
+    cond = [row.project_id == project_id]
+    if limits["backups"] >= 0:
+        cond.append(row.backups + 1 <= limits["backups"])
+    if limits["backup_gigabytes"] >= 0:
+        cond.append(row.backup_gigabytes + gigabytes <= limits["backup_gigabytes"])
+    done = session.execute(update(row).where(*cond).values(
+        backups=row.backups + 1, backup_gigabytes=row.backup_gigabytes + gigabytes)
+        .execution_options(synchronize_session=False))
+    if done.rowcount == 1:
+        return
+    used, used_gb = backup_usage(session, project_id)
+    if 0 <= limits["backups"] < used + 1:
+        raise RequestTooLarge(f"BackupLimitExceeded: Maximum number of backups allowed "
+                              f"({limits['backups']}) exceeded.")
+    raise RequestTooLarge(f"VolumeBackupSizeExceedsAvailableQuota: Requested backup exceeds "
+                          f"allowed Backup gigabytes quota. Requested {gigabytes}G, quota is "
+                          f"{limits['backup_gigabytes']}G and {used_gb}G has been consumed.")
+
+
+def release_backup(session: Session, project_id: str, gigabytes: int) -> None:
+    """Give back what :func:`reserve_backup` counted (never below zero)."""
+    _ensure_row(session, project_id)
+    row = VolumeQuotaUsage
+    session.execute(update(row).where(row.project_id == project_id).values(
+        backups=func.max(row.backups - 1, 0),
+        backup_gigabytes=func.max(row.backup_gigabytes - gigabytes, 0))
+        .execution_options(synchronize_session=False))

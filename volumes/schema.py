@@ -246,3 +246,45 @@ SNAPSHOT_ACTIONS: dict[str, dict] = {
 }
 SNAPSHOT_ACTION = {"type": "object", "properties": SNAPSHOT_ACTIONS, "minProperties": 1,
                    "maxProperties": 1}
+
+
+# -- backups (cinder/api/schemas/backups.py) -----------------------------------------------
+_BACKUP = {
+    "type": "object",
+    "properties": {
+        "volume_id": UUID,
+        "container": {"type": ["string", "null"], "maxLength": 255},
+        "description": TEXT, "name": TEXT,
+        "incremental": NULLABLE_BOOLEAN, "force": NULLABLE_BOOLEAN,
+        "snapshot_id": NULLABLE_UUID,
+    },
+    "required": ["volume_id"], "additionalProperties": False,
+}
+BACKUP_CREATE = _wrap("backup", _BACKUP)
+BACKUP_CREATE_V343 = copy.deepcopy(BACKUP_CREATE)
+BACKUP_CREATE_V343["properties"]["backup"]["properties"]["metadata"] = NULLABLE_METADATA
+BACKUP_CREATE_V351 = copy.deepcopy(BACKUP_CREATE_V343)
+BACKUP_CREATE_V351["properties"]["backup"]["properties"]["availability_zone"] = {
+    "type": ["string", "null"], "minLength": 1, "maxLength": 255}
+BACKUP_UPDATE = _wrap("backup", {"type": "object",
+                                 "properties": {"name": TEXT, "description": TEXT},
+                                 "additionalProperties": False})
+BACKUP_UPDATE_V343 = copy.deepcopy(BACKUP_UPDATE)
+BACKUP_UPDATE_V343["properties"]["backup"]["properties"]["metadata"] = NULLABLE_METADATA
+BACKUP_RESTORE = _wrap("restore", {"type": ["object", "null"],
+                                   "properties": {"volume_id": NULLABLE_UUID, "name": TEXT},
+                                   "additionalProperties": False})
+BACKUP_IMPORT = _wrap("backup-record", {
+    "type": "object",
+    "properties": {"backup_service": {"type": "string", "minLength": 1, "maxLength": 255},
+                   "backup_url": {"type": "string", "minLength": 1, "maxLength": 65535}},
+    "required": ["backup_service", "backup_url"], "additionalProperties": False})
+#: ``POST /backups/{id}/action``: exactly one of the admins' two actions.
+BACKUP_ACTION = {"type": "object", "minProperties": 1, "maxProperties": 1,
+                 "additionalProperties": False, "properties": {
+                     "os-reset_status": {"type": "object",
+                                         "properties": {"status": {"type": "string",
+                                                                   "maxLength": 255}},
+                                         "required": ["status"],
+                                         "additionalProperties": False},
+                     "os-force_delete": EMPTY_ACTION}}

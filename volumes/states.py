@@ -12,6 +12,9 @@ Volume statuses follow Cinder (hardening.md section 3):
   ``error_extending``.
 * ``available`` -> ``awaiting-transfer`` (a transfer is offered) -> ``available`` (accepted,
   in the new project, or withdrawn).
+* ``available``/``in-use`` -> ``backing-up`` (the agent reads it into a backup) -> back to
+  what it was; ``available`` -> ``restoring-backup`` (a backup is written into it; a volume
+  made for a restore starts there) -> ``available`` or ``error``.
 * Cinder's older actions: ``os-reserve`` ``available -> attaching``, ``os-unreserve`` back;
   ``os-attach`` (bookkeeping only, no export) ``available``/``attaching -> in-use``,
   ``os-detach`` back to ``available`` with the last attachment; ``os-begin_detaching``
@@ -37,12 +40,13 @@ from sqlalchemy.orm import Session
 
 from minicloud.db import utcnow
 from minicloud.errors import BadRequest
-from volumes.models import Volume, VolumeAttachment, VolumeSnapshot
+from volumes.models import Volume, VolumeAttachment, VolumeBackup, VolumeSnapshot
 
 CREATING, AVAILABLE, RESERVED, ATTACHING = "creating", "available", "reserved", "attaching"
 IN_USE, DETACHING, DELETING, EXTENDING = "in-use", "detaching", "deleting", "extending"
 ERROR, ERROR_DELETING, ERROR_EXTENDING = "error", "error_deleting", "error_extending"
 AWAITING_TRANSFER, MAINTENANCE = "awaiting-transfer", "maintenance"
+BACKING_UP, RESTORING_BACKUP = "backing-up", "restoring-backup"
 DELETED = "deleted"  # internal: never shown by the API
 
 #: Every allowed move of a volume: ``TRANSITIONS[old]`` is the set ``old`` may change to.
@@ -51,12 +55,12 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     CREATING: frozenset({AVAILABLE, ERROR, DELETING}),
     # -> ATTACHING: os-reserve; -> IN_USE: os-attach (legacy bookkeeping)
     AVAILABLE: frozenset({RESERVED, DELETING, EXTENDING, AWAITING_TRANSFER, ATTACHING,
-                          IN_USE}),
+                          IN_USE, BACKING_UP, RESTORING_BACKUP}),
     RESERVED: frozenset({ATTACHING, AVAILABLE}),
     # -> AVAILABLE: os-unreserve
     ATTACHING: frozenset({IN_USE, RESERVED, DETACHING, AVAILABLE, DELETING}),
     # -> AVAILABLE: os-detach of the last legacy attachment
-    IN_USE: frozenset({DETACHING, AVAILABLE}),
+    IN_USE: frozenset({DETACHING, AVAILABLE, BACKING_UP}),
     # -> IN_USE: os-roll_detaching
     DETACHING: frozenset({AVAILABLE, ERROR, IN_USE}),
     DELETING: frozenset({DELETED, ERROR_DELETING}),
@@ -67,6 +71,10 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     ERROR_EXTENDING: frozenset({DELETING}),
     AWAITING_TRANSFER: frozenset({AVAILABLE}),
     MAINTENANCE: frozenset({DELETING}),
+    # A backup reads the volume, then it goes back to what it was (available or in-use).
+    BACKING_UP: frozenset({AVAILABLE, IN_USE}),
+    # A restore writes it (an existing available volume, or a new one made for it).
+    RESTORING_BACKUP: frozenset({AVAILABLE, ERROR}),
     DELETED: frozenset(),
 }
 
@@ -152,6 +160,50 @@ def attachment_transition(session: Session, attachment_id: str, expected: Iterab
     if session.execute(stmt).rowcount != 1:
         raise BadRequest(f"Invalid attachment: attachment {attachment_id} must be "
                          f"{' or '.join(sorted(expected))} to become {new}.")
+
+
+# Backup statuses (Cinder's): creating -> available | error; available -> restoring ->
+# available; available/error -> deleting -> deleted | error_deleting.
+B_CREATING, B_AVAILABLE, B_RESTORING, B_DELETING = "creating", "available", "restoring", "deleting"
+B_ERROR, B_ERROR_DELETING, B_DELETED = "error", "error_deleting", "deleted"
+
+BACKUP_TRANSITIONS: dict[str, frozenset[str]] = {
+    # -> DELETING from creating/restoring: an admin's force delete only.
+    B_CREATING: frozenset({B_AVAILABLE, B_ERROR, B_DELETING}),
+    B_AVAILABLE: frozenset({B_RESTORING, B_DELETING}),
+    B_RESTORING: frozenset({B_AVAILABLE, B_DELETING}),
+    B_ERROR: frozenset({B_DELETING}),
+    B_DELETING: frozenset({B_DELETED, B_ERROR_DELETING}),
+    B_ERROR_DELETING: frozenset({B_DELETING}),
+    B_DELETED: frozenset(),
+}
+#: Where a user may delete a backup from; an admin's force adds the rest but ``deleting``.
+BACKUP_DELETABLE: frozenset[str] = frozenset({B_AVAILABLE, B_ERROR})
+BACKUP_FORCE_DELETABLE: frozenset[str] = BACKUP_DELETABLE | {B_CREATING, B_RESTORING,
+                                                             B_ERROR_DELETING}
+#: What ``os-reset_status`` may set on a backup (Cinder's list).
+BACKUP_RESET: frozenset[str] = frozenset({B_AVAILABLE, B_ERROR})
+
+
+def backup_transition(session: Session, backup_id: str, expected: Iterable[str], new: str,
+                      doing: str = "change status", **values: Any) -> None:
+    """The compare-and-swap of a backup's status; 400 (Cinder's ``InvalidBackup``) when the
+    backup is not in one of ``expected`` any more."""
+    expected = frozenset(expected)
+    for old in expected:
+        if new not in BACKUP_TRANSITIONS.get(old, frozenset()):
+            raise ValueError(f"backup transition {old} -> {new} is not in the table")
+    stmt = (update(VolumeBackup)
+            .where(VolumeBackup.id == backup_id, VolumeBackup.status.in_(expected))
+            .values(status=new, updated_at=utcnow(), **values)
+            .execution_options(synchronize_session=False))
+    if session.execute(stmt).rowcount != 1:
+        current = session.scalar(
+            VolumeBackup.__table__.select().with_only_columns(VolumeBackup.status)
+            .where(VolumeBackup.id == backup_id)) or "unknown"
+        raise BadRequest(f"Invalid backup: Backup status must be "
+                         f"{' or '.join(sorted(expected))} to {doing}, but the current "
+                         f"status is: {current}.")
 
 
 # -- snapshots (Cinder's SnapshotStatus) ------------------------------------------------------
