@@ -40,9 +40,11 @@ from volumes.glance import ImageClient
 from volumes.microversion import MAX_VERSION, MIN_VERSION, fmt, negotiate
 from volumes.policies import RULES
 from volumes.qos import QosService
+from volumes.retype import RetypeService
 from volumes.service import Settings, VolumeService
 from volumes.transfers import TransferService
 from volumes.types import TypeService
+from volumes.upload import UploadService
 
 bp = Blueprint("volume_misc", __name__)
 LIMITS_PROJECT = 39  # 3.39: admins may ask for another project's limits
@@ -75,6 +77,8 @@ def create_app(conf: Config, db: Database | None = None,
     app.extensions["volume_types"] = TypeService(svc.db)
     app.extensions["volume_qos"] = QosService(svc.db)
     app.extensions["volume_transfers"] = TransferService(svc)
+    app.extensions["volume_upload"] = UploadService(svc)
+    app.extensions["volume_retype"] = RetypeService(svc)
     for blueprint in (api_volumes.bp, api_attachments.bp, api_types.bp, api_qos.bp,
                       api_quotas.bp, api_transfers.bp, bp):
         app.register_blueprint(blueprint, url_prefix="/v3/<project_id>")

@@ -43,6 +43,7 @@ CREATING, AVAILABLE, RESERVED, ATTACHING = "creating", "available", "reserved", 
 IN_USE, DETACHING, DELETING, EXTENDING = "in-use", "detaching", "deleting", "extending"
 ERROR, ERROR_DELETING, ERROR_EXTENDING = "error", "error_deleting", "error_extending"
 AWAITING_TRANSFER, MAINTENANCE = "awaiting-transfer", "maintenance"
+UPLOADING = "uploading"  # os-volume_upload_image: the agent copies it into an image
 DELETED = "deleted"  # internal: never shown by the API
 
 #: Every allowed move of a volume: ``TRANSITIONS[old]`` is the set ``old`` may change to.
@@ -51,12 +52,13 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     CREATING: frozenset({AVAILABLE, ERROR, DELETING}),
     # -> ATTACHING: os-reserve; -> IN_USE: os-attach (legacy bookkeeping)
     AVAILABLE: frozenset({RESERVED, DELETING, EXTENDING, AWAITING_TRANSFER, ATTACHING,
-                          IN_USE}),
+                          IN_USE, UPLOADING}),
     RESERVED: frozenset({ATTACHING, AVAILABLE}),
     # -> AVAILABLE: os-unreserve
     ATTACHING: frozenset({IN_USE, RESERVED, DETACHING, AVAILABLE, DELETING}),
     # -> AVAILABLE: os-detach of the last legacy attachment
-    IN_USE: frozenset({DETACHING, AVAILABLE}),
+    # -> UPLOADING: os-volume_upload_image with force
+    IN_USE: frozenset({DETACHING, AVAILABLE, UPLOADING}),
     # -> IN_USE: os-roll_detaching
     DETACHING: frozenset({AVAILABLE, ERROR, IN_USE}),
     DELETING: frozenset({DELETED, ERROR_DELETING}),
@@ -67,6 +69,8 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     ERROR_EXTENDING: frozenset({DELETING}),
     AWAITING_TRANSFER: frozenset({AVAILABLE}),
     MAINTENANCE: frozenset({DELETING}),
+    # back to where it was: in-use while it has attachments (volumes.upload)
+    UPLOADING: frozenset({AVAILABLE, IN_USE}),
     DELETED: frozenset(),
 }
 
