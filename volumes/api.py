@@ -26,6 +26,7 @@ from minicloud.wsgi import auth, json_response, public
 from minicloud.wsgi import create_app as base_app
 from volumes import (
     api_attachments,
+    api_pools,
     api_qos,
     api_quotas,
     api_transfers,
@@ -80,7 +81,7 @@ def create_app(conf: Config, db: Database | None = None,
     app.extensions["volume_upload"] = UploadService(svc)
     app.extensions["volume_retype"] = RetypeService(svc)
     for blueprint in (api_volumes.bp, api_attachments.bp, api_types.bp, api_qos.bp,
-                      api_quotas.bp, api_transfers.bp, bp):
+                      api_quotas.bp, api_transfers.bp, api_pools.bp, bp):
         app.register_blueprint(blueprint, url_prefix="/v3/<project_id>")
         app.register_blueprint(blueprint, url_prefix="/v3", name=f"{blueprint.name}_v3",
                                url_defaults={"project_id": None})
