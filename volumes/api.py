@@ -143,11 +143,13 @@ def availability_zones(project_id: str | None) -> Response:
 #: The Cinder API extensions whose behaviour this API has: (alias, name, description).
 EXTENSIONS = (
     ("os-admin-actions", "AdminActions", "Enable admin actions."),
+    ("capabilities", "Capabilities", "Capabilities support."),
     ("os-availability-zone", "AvailabilityZones", "Describe Availability Zones."),
     ("qos-specs", "Qos_specs_manage", "QoS specs support."),
     ("os-quota-class-sets", "QuotaClasses", "Quota classes management support."),
     ("os-quota-sets", "Quotas", "Quota management support."),
     ("os-services", "Services", "Services support."),
+    ("scheduler-stats", "Scheduler_stats", "Scheduler stats support."),
     ("os-types-extra-specs", "TypesExtraSpecs", "Type extra specs support."),
     ("os-types-manage", "TypesManage", "Types manage support."),
     ("os-used-limits", "UsedLimits", "Provide data on limited resources that are being "
