@@ -54,3 +54,22 @@ def test_image_create_from_a_volume(osc, cloud, tmp_path):  # noqa: F811
         osc("volume", "delete", "osc-up-vol")
     finally:
         osc("image", "delete", "osc-up-src", check=False)
+
+
+def test_retype_and_pools(osc):  # noqa: F811
+    osc("volume", "type", "create", "osc-gold")
+    try:
+        osc("volume", "create", "--size", "1", "osc-rt")
+        wait_for(osc, "osc-rt", "available")
+        osc("volume", "set", "--type", "osc-gold", "--retype-policy", "never", "osc-rt")
+        vol = json.loads(osc("volume", "show", "osc-rt", "-f", "json"))
+        assert vol["type"] == "osc-gold"
+        pools = json.loads(osc("volume", "backend", "pool", "list", "--long", "-f", "json"))
+        assert [p["Name"] for p in pools] == [vol["os-vol-host-attr:host"]]
+        osc("volume", "delete", "osc-rt")
+        wait_gone = time.monotonic() + 60
+        while osc("volume", "show", "osc-rt", check=False).returncode == 0:
+            assert time.monotonic() < wait_gone
+            time.sleep(0.5)
+    finally:
+        osc("volume", "type", "delete", "osc-gold", check=False)
