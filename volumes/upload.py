@@ -30,11 +30,12 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from minicloud.db import utcnow
+from minicloud.db import Database, utcnow
 from minicloud.errors import BadRequest, MinicloudError
 from minicloud.identity.tokens import AuthContext
 from minicloud.validation import to_bool
 from volumes import states
+from volumes.backends import Backend
 from volumes.glance import NOT_PROPERTIES, ImageClient
 from volumes.models import Volume, VolumeTask, VolumeType
 from volumes.service import VolumeService
@@ -166,8 +167,8 @@ def scrub_token(s: Session, task: VolumeTask) -> None:
     s.execute(update(VolumeTask).where(VolumeTask.id == task.id).values(params=params))
 
 
-def run_upload(task: VolumeTask, db, backend, user_images: Callable[[str], ImageClient],
-               work_dir: Path) -> None:
+def run_upload(task: VolumeTask, db: Database, backend: Backend,
+               user_images: Callable[[str], ImageClient], work_dir: Path) -> None:
     """The agent's ``upload`` task: convert, upload as the caller, settle the volume."""
     with db.session() as s:
         vol = s.get(Volume, task.volume_id)
@@ -194,7 +195,7 @@ def run_upload(task: VolumeTask, db, backend, user_images: Callable[[str], Image
         scrub_token(s, task)
 
 
-def upload_failed(task: VolumeTask, db, user_images: Callable[[str], ImageClient],
+def upload_failed(task: VolumeTask, db: Database, user_images: Callable[[str], ImageClient],
                   service_images: Callable[[], ImageClient], message: str) -> None:
     """A failed upload: the volume back to ``available``/``in-use`` with the reason, the
     image deleted (as the caller, else as the service), the token forgotten."""
