@@ -40,6 +40,10 @@ def test_retype_changes_the_type_in_place(volenv, by):
     after = volenv.show(vid, volenv.admin)
     assert (after["volume_type"], after["status"], after["size"]) == ("gold", "available", 1)
     assert after["os-vol-host-attr:host"] == before["os-vol-host-attr:host"]
+    # what Tempest's VolumeRetypeWithoutMigrationTest checks: nothing migrated
+    assert after["migration_status"] is None and after["os-vol-mig-status-attr:migstat"] is None
+    assert {k: after[k] for k in ("id", "size", "name", "user_id")} == \
+        {k: before[k] for k in ("id", "size", "name", "user_id")}
     usage = volenv.alice.get(f"/v3/{volenv.alice.project_id}/limits").json
     assert usage["limits"]["absolute"]["totalVolumesUsed"] == 1
 
