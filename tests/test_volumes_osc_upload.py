@@ -66,6 +66,9 @@ def test_retype_and_pools(osc):  # noqa: F811
         assert vol["type"] == "osc-gold"
         pools = json.loads(osc("volume", "backend", "pool", "list", "--long", "-f", "json"))
         assert [p["Name"] for p in pools] == [vol["os-vol-host-attr:host"]]
+        host = vol["os-vol-host-attr:host"].split("#")[0]
+        caps = osc("volume", "backend", "capability", "show", host, "-f", "json")
+        assert "thin_provisioning" in caps
         osc("volume", "delete", "osc-rt")
         wait_gone = time.monotonic() + 60
         while osc("volume", "show", "osc-rt", check=False).returncode == 0:
