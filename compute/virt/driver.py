@@ -18,6 +18,7 @@ from compute.virt.designer import (
     VolumeConnection,
     design_domain,
     disk_bus,
+    iotune_from_qos,
     volume_disk,
 )
 from compute.virt.host import Host
@@ -36,7 +37,9 @@ def _connection(info: ConnectionInfo, secret_id: str) -> VolumeConnection:
     data = info.data
     return VolumeConnection(volume_id=data.volume_id, target_iqn=data.target_iqn,
                             target_lun=data.target_lun, host=data.host, port=data.port,
-                            auth_username=data.auth_username, secret_uuid=secret_id)
+                            auth_username=data.auth_username, secret_uuid=secret_id,
+                            readonly=data.access_mode == "ro",
+                            iotune=iotune_from_qos(data.qos_specs))
 
 
 class LibvirtDriver:
