@@ -33,7 +33,6 @@ from compute.lifecycle_tasks import LifecycleTasks
 from compute.models import ComputeHost, ComputeTask, Instance
 from compute.service import ComputeService, root_bdm
 from compute.uptime import host_uptime
-from compute.views import hostname
 from minicloud.config import Config
 from minicloud.db import Database, utcnow
 from minicloud.errors import MinicloudError, NotFound
@@ -223,7 +222,7 @@ class Agent(LifecycleTasks):
                 s.execute(update(Instance).where(Instance.id == inst.id)
                           .values(config_drive=True))
         return configdrive.contents(
-            uuid=inst.id, name=inst.name, hostname=hostname(inst.name),
+            uuid=inst.id, name=inst.name, hostname=inst.guest_hostname,
             project_id=inst.project_id, availability_zone=inst.availability_zone,
             metadata=inst.metadata_ or {}, key_name=inst.key_name, key_data=inst.key_data,
             user_data=inst.user_data, fmt=c.config_drive_format)

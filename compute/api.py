@@ -26,6 +26,7 @@ from compute.routes import (
     addresses,
     admin,
     attachments,
+    events,
     flavors,
     hosts,
     instance_actions,
@@ -53,7 +54,7 @@ ImageClients = Callable[[str], ImageClient]    # a caller's token -> a client ac
 VolumeClients = Callable[[str], VolumeClient]
 BLUEPRINTS = (versions.bp, servers.bp, actions.bp, attachments.bp, flavors.bp, hosts.bp,
               quota_routes.bp, instance_actions.bp, tags.bp, keypairs.bp, admin.bp,
-              addresses.bp, server_group_routes.bp, aggregate_routes.bp)
+              addresses.bp, server_group_routes.bp, aggregate_routes.bp, events.bp)
 #: Nova's proxies of the image, volume and network APIs (2.1-2.35) and its extension list.
 BLUEPRINTS += (image_routes.bp, volume_routes.bp, network_routes.bp, extensions_bp)
 

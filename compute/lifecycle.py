@@ -39,6 +39,7 @@ class RebuildRequest:
     set_key_name: bool = False     # 2.54+: one of the caller's key pairs; null: none
     user_data: str | None = None
     set_user_data: bool = False    # 2.57+
+    hostname: str | None = None    # 2.90+
 
 
 def locked_by(ctx: AuthContext, inst: Instance) -> str:
@@ -88,15 +89,17 @@ class Lifecycle:
             if req.image_ref != inst.image_meta.get("image_id"):
                 raise BadRequest("Unable to rebuild with a different image for a "
                                  "volume-backed server.")
-        else:
-            image = self._checked_image(ctx, inst, req.image_ref)
+        checked: list[str] = []
+        if root_bdm(inst) is None:
+            image, checked = self._checked_image(ctx, inst, req.image_ref)
             values.update(image_id=image["id"], image_meta={
                 k: str(v) for k, v in image.items() if k not in NOT_IMAGE_META})
         values.update(self._changed_fields(req))
         if req.set_key_name:  # the key the config drive carries changes with it (Nova)
             values["key_data"] = self._key_data(ctx, req.key_name)
-        return self.service.start_action(ctx, server_id, "rebuild",
-                                         {"image_id": values.get("image_id")}, values)
+        return self.service.start_action(
+            ctx, server_id, "rebuild", {"image_id": values.get("image_id"), "images": checked},
+            values)
 
     def _key_data(self, ctx: AuthContext, key_name: str | None) -> str | None:
         """The public key of the caller's key pair ``key_name`` (400 when unknown)."""
@@ -111,7 +114,7 @@ class Lifecycle:
     def _changed_fields(req: RebuildRequest) -> dict:
         values: dict = {}
         for field, column in (("name", "name"), ("metadata", "metadata_"),
-                              ("access_ip_v4", "access_ip_v4"),
+                              ("hostname", "hostname"), ("access_ip_v4", "access_ip_v4"),
                               ("access_ip_v6", "access_ip_v6")):
             if getattr(req, field) is not None:
                 values[column] = getattr(req, field)
@@ -126,16 +129,18 @@ class Lifecycle:
         inst = self.service.get_server(ctx, server_id)
         if root_bdm(inst) is not None:
             raise BadRequest("Cannot rescue a volume-backed instance.")
-        image_id = inst.image_id
-        if image_ref is not None and image_ref != inst.image_id:
-            image_id = self._checked_image(ctx, inst, image_ref)["id"]
-        self.service.start_action(ctx, server_id, "rescue", {"image_id": image_id})
+        image, checked = self._checked_image(ctx, inst, image_ref or inst.image_id)
+        self.service.start_action(ctx, server_id, "rescue",
+                                  {"image_id": image["id"], "images": checked})
 
-    def _checked_image(self, ctx: AuthContext, inst: Instance, image_ref: str) -> dict:
-        """The image, checked as on create, whose hardware properties are the server's."""
+    def _checked_image(self, ctx: AuthContext, inst: Instance, image_ref: str
+                       ) -> tuple[dict, list[str]]:
+        """The image, checked as on create (with its kernel and ramdisk, as the caller),
+        whose hardware properties are the server's; and the ids the agent may fetch."""
         flavor = SimpleNamespace(ram=inst.flavor["ram"])
         image = self.service._check_image(ctx, image_ref, flavor,  # type: ignore[arg-type]
                                           inst.flavor["disk"])
+        checked = [image["id"], *self.service._boot_files(ctx, image)]
         meta = {k: str(v) for k, v in image.items() if k not in NOT_IMAGE_META}
         for prop in DOMAIN_PROPERTIES:
             if meta.get(prop, "") != inst.image_meta.get(prop, ""):
@@ -143,7 +148,7 @@ class Lifecycle:
                     f"Image {image_ref} differs from the server's image in {prop}: the "
                     "server keeps its hardware, so it needs an image with the same "
                     "firmware, machine type, disk bus and kernel.")
-        return image
+        return image, checked
 
     # -- backups ---------------------------------------------------------------------------------
     def backup(self, ctx: AuthContext, server_id: str, name: str, backup_type: str,

@@ -91,11 +91,10 @@ class LifecycleTasks:
         power_on = inst.vm_state != states.STOPPED
         try:
             base, fmt = None, "raw"
-            if task.params.get("image_id"):
-                image = self.images().get(task.params["image_id"])
-                base = self.cache.fetch(image)
-                fmt = image.get("disk_format") or "raw"
-                fmt = "raw" if fmt in ("ami", "aki", "ari") else fmt
+            if task.params.get("image_id"):  # only the images the API checked as the caller
+                args = self._image_args(inst, task.params["image_id"],
+                                        checked=task.params.get("images"))
+                base, fmt = args["base_image"], args["base_format"]
             if not self._transition(inst.id, "rebuilding", task_state="rebuild_spawning"):
                 return  # deleted meanwhile
             self.driver.rebuild(inst.id, self.instances_path / inst.id, base, fmt,
@@ -115,7 +114,8 @@ class LifecycleTasks:
         it was and the server in ERROR with a fault (as Nova)."""
         inst = self._instance(task.instance_id)
         try:
-            args = self._image_args(inst, task.params["image_id"])
+            args = self._image_args(inst, task.params["image_id"],
+                                    checked=task.params.get("images"))
             self.driver.rescue(InstanceSpec(
                 id=inst.id, name=inst.name, flavor=inst.flavor, image_meta=inst.image_meta,
                 instance_dir=self.instances_path / inst.id, **args))

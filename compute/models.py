@@ -3,6 +3,7 @@ and the agent's work queue."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from sqlalchemy import (
     JSON,
@@ -19,6 +20,13 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from minicloud.db import Base, utcnow
+
+
+def sanitize_hostname(name: str) -> str:
+    """The guest hostname Nova derives from a display name (``sanitize_hostname``)."""
+    text = re.sub(r"[ _.]", "-", name.lower())
+    text = re.sub(r"[^\w-]+", "", text, flags=re.ASCII).strip(".-")[:63]
+    return text or "server"
 
 
 class Flavor(Base):
@@ -138,6 +146,10 @@ class Instance(Base):
     # lock: who locked it ("owner" or "admin", None: unlocked) and why (2.73)
     locked_by: Mapped[str | None] = mapped_column(String(5), nullable=True)
     locked_reason: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    # The guest's hostname (set at create from 2.90, else derived from the name then; a
+    # rename does not change it, as Nova's) and its security group names (None: ["default"]).
+    hostname: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    security_groups: Mapped[list | None] = mapped_column(JSON, nullable=True)
     fault: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     launched_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     terminated_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
@@ -147,6 +159,16 @@ class Instance(Base):
     # Several servers of one request share a reservation id; each has its launch index.
     reservation_id: Mapped[str | None] = mapped_column(String(255), nullable=True, index=True)
     launch_index: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    @property
+    def guest_hostname(self) -> str:
+        """The hostname the guest is given and ``OS-EXT-SRV-ATTR:hostname`` shows."""
+        return self.hostname or sanitize_hostname(self.name)
+
+    @property
+    def group_names(self) -> list[str]:
+        """The security groups the server belongs to (only ``default`` exists here)."""
+        return ["default"] if self.security_groups is None else list(self.security_groups)
+
     tags: Mapped[list[InstanceTag]] = relationship(
         cascade="all, delete-orphan", lazy="selectin", order_by="InstanceTag.tag")
 

@@ -4,12 +4,13 @@ Each view that reads a body declares its schema with :func:`minicloud.wsgi.body_
 (stacked with ``min_minor``/``max_minor`` where the body changes with the microversion), so a
 body is refused with a 400 naming the field before any view code runs. The schemas follow
 ``nova/api/openstack/compute/schemas`` where minicloud offers the feature; a field of a
-feature minicloud does not offer (personality files, trusted certificates, hostnames) is
+feature minicloud does not offer (personality files, trusted certificates) is
 simply absent, so sending it is a 400
 ("Additional properties are not allowed") rather than being silently ignored.
 """
 from __future__ import annotations
 
+from compute import external_events
 from minicloud.validation import BOOLEAN, NAME, UUID
 
 #: Nova's server and flavor descriptions: printable text (no control characters).
@@ -102,7 +103,8 @@ def _create(extra: dict, required: tuple[str, ...] = ()) -> dict:
 
 
 #: ``POST /servers``: 2.1; 2.19 adds description; 2.37 makes networks required ("auto",
-#: "none" or a list); 2.52 adds tags; 2.74 adds host and hypervisor_hostname (admins).
+#: "none" or a list); 2.52 adds tags; 2.74 adds host and hypervisor_hostname (admins); 2.90
+#: hostname (2.94: a fully qualified one).
 CREATE_SERVER = _create({})
 CREATE_SERVER_V219 = _create({"description": DESCRIPTION})
 CREATE_SERVER_V237 = _create({"description": DESCRIPTION, "networks": _NETWORKS_V237},
@@ -111,9 +113,16 @@ CREATE_SERVER_V252 = _create({"description": DESCRIPTION, "networks": _NETWORKS_
                               "tags": _CREATE_TAGS}, ("networks",))
 _FQDN = {"type": "string", "pattern": r"^[a-zA-Z0-9-._]*$", "minLength": 1,
          "maxLength": 255}
-CREATE_SERVER_V274 = _create({"description": DESCRIPTION, "networks": _NETWORKS_V237,
-                              "tags": _CREATE_TAGS, "host": _FQDN,
-                              "hypervisor_hostname": _FQDN}, ("networks",))
+_V274 = {"description": DESCRIPTION, "networks": _NETWORKS_V237, "tags": _CREATE_TAGS,
+         "host": _FQDN, "hypervisor_hostname": _FQDN}
+CREATE_SERVER_V274 = _create(_V274, ("networks",))
+#: The guest's hostname (2.90): an RFC 1123 label; from 2.94 a fully qualified name.
+HOSTNAME = {"type": "string", "minLength": 2, "maxLength": 63,
+            "pattern": r"^[a-zA-Z0-9]+[a-zA-Z0-9-]*[a-zA-Z0-9]+$"}
+HOSTNAME_FQDN = {"type": "string", "minLength": 1, "maxLength": 255,
+                 "pattern": r"^[a-zA-Z0-9]+[a-zA-Z0-9-._]*[a-zA-Z0-9]+$"}
+CREATE_SERVER_V290 = _create({**_V274, "hostname": HOSTNAME}, ("networks",))
+CREATE_SERVER_V294 = _create({**_V274, "hostname": HOSTNAME_FQDN}, ("networks",))
 
 
 def _update(extra: dict) -> dict:
@@ -127,10 +136,16 @@ def _update(extra: dict) -> dict:
             "required": ["server"], "additionalProperties": False}
 
 
-#: ``PUT /servers/{id}``: name; description from 2.19.
+#: ``PUT /servers/{id}``: name; description from 2.19; hostname from 2.90 (FQDN 2.94).
 UPDATE_SERVER = _update({})
 UPDATE_SERVER_V219 = _update({"description": DESCRIPTION})
+UPDATE_SERVER_V290 = _update({"description": DESCRIPTION, "hostname": HOSTNAME})
+UPDATE_SERVER_V294 = _update({"description": DESCRIPTION, "hostname": HOSTNAME_FQDN})
 
+_SECURITY_GROUP = {"type": "object",
+                   "properties": {"name": {"type": "string", "minLength": 1,
+                                           "maxLength": 255}},
+                   "required": ["name"], "additionalProperties": False}
 _NO_BODY = {}  # pause, suspend, unlock...: Nova reads no body ({"pause": null} as sent)
 _ACTIONS = {
     "os-start": _NO_BODY,
@@ -164,6 +179,11 @@ _ACTIONS = {
                "properties": {"adminPass": {"type": "string"}, "rescue_image_ref": UUID},
                "additionalProperties": False},
     "unrescue": _NO_BODY,
+    "addSecurityGroup": _SECURITY_GROUP, "removeSecurityGroup": _SECURITY_GROUP,
+    # a target host from 2.56 (ignored before, as Nova reads no body then)
+    "migrate": {"type": ["object", "null"],
+                "properties": {"host": {"oneOf": [_FQDN, {"type": "null"}]}},
+                "additionalProperties": False},
 }
 _REBUILD = {
     "imageRef": UUID, "name": NAME, "adminPass": {"type": "string"}, "metadata": METADATA,
@@ -188,17 +208,18 @@ def _server_action(rebuild_extra: dict, lock: dict = _NO_BODY) -> dict:
 
 #: ``POST /servers/{id}/action``: exactly one of the actions minicloud offers. ``rebuild``
 #: gains description at 2.19, key_name at 2.54, user_data at 2.57 (personality files are
-#: not offered); ``lock`` takes a ``locked_reason`` from 2.73.
+#: not offered); ``lock`` takes a ``locked_reason`` from 2.73; rebuild a hostname from 2.90
+#: (FQDN from 2.94).
 SERVER_ACTION = _server_action({})
 SERVER_ACTION_V219 = _server_action({"description": DESCRIPTION})
 SERVER_ACTION_V254 = _server_action({"description": DESCRIPTION,
                                      "key_name": {"oneOf": [NAME, {"type": "null"}]}})
-SERVER_ACTION_V257 = _server_action({"description": DESCRIPTION,
-                                     "key_name": {"oneOf": [NAME, {"type": "null"}]},
-                                     "user_data": _USER_DATA})
-SERVER_ACTION_V273 = _server_action({"description": DESCRIPTION,
-                                     "key_name": {"oneOf": [NAME, {"type": "null"}]},
-                                     "user_data": _USER_DATA}, _LOCK_V273)
+_REBUILD_V257 = {"description": DESCRIPTION, "key_name": {"oneOf": [NAME, {"type": "null"}]},
+                 "user_data": _USER_DATA}
+SERVER_ACTION_V257 = _server_action(_REBUILD_V257)
+SERVER_ACTION_V273 = _server_action(_REBUILD_V257, _LOCK_V273)
+SERVER_ACTION_V290 = _server_action({**_REBUILD_V257, "hostname": HOSTNAME}, _LOCK_V273)
+SERVER_ACTION_V294 = _server_action({**_REBUILD_V257, "hostname": HOSTNAME_FQDN}, _LOCK_V273)
 
 # -- server tags (2.26) ----------------------------------------------------------------------
 #: ``PUT /servers/{id}/tags``: the whole set (at most MAX_TAGS: checked with Nova's message).
@@ -467,3 +488,21 @@ CREATE_VOLUME = {
         "required": ["size"], "additionalProperties": False}},
     "required": ["volume"], "additionalProperties": False,
 }
+
+
+# -- os-server-external-events ---------------------------------------------------------------
+def _external_events(names: list[str]) -> dict:
+    event = {"type": "object",
+             "properties": {"server_uuid": UUID, "name": {"type": "string", "enum": names},
+                            "status": {"type": "string",
+                                       "enum": ["failed", "completed", "in-progress"]},
+                            "tag": {"type": "string", "maxLength": 255}},
+             "required": ["server_uuid", "name"], "additionalProperties": False}
+    return {"type": "object",
+            "properties": {"events": {"type": "array", "minItems": 1, "items": event}},
+            "required": ["events"], "additionalProperties": False}
+
+
+#: ``POST /os-server-external-events``: the event names grow at 2.51, 2.76, 2.82 and 2.93.
+EXTERNAL_EVENTS = {minor: _external_events(external_events.names(minor))
+                   for minor in (1, 51, 76, 82, 93)}

@@ -25,7 +25,7 @@ from compute.cinder import VolumeClient
 from compute.flavors import Flavors, FlavorSpec, visible_to
 from compute.glance import ImageClient
 from compute.keypairs import Keypairs
-from compute.models import ComputeTask, Flavor, Instance, InstanceTag
+from compute.models import ComputeTask, Flavor, Instance, InstanceTag, sanitize_hostname
 from compute.server_query import ServerQuery
 from compute.virt.designer import disk_bus, next_device_name
 from minicloud.db import Database, new_uuid, utcnow
@@ -55,6 +55,8 @@ class ServerRequest:
     group: str | None = None  # a server group of the caller's project (scheduler hint)
     same_host: tuple[str, ...] = ()       # servers whose host it must share (hint)
     different_host: tuple[str, ...] = ()  # servers whose hosts it must avoid (hint)
+    hostname: str | None = None  # the guest's hostname (2.90+); else derived from the name
+    security_groups: list[str] = field(default_factory=lambda: ["default"])
 
 
 #: Image API keys that are not image properties (never copied into the instance).
@@ -306,6 +308,9 @@ class ComputeService:
                 key_data=key.public_key if key else None, user_data=req.user_data,
                 config_drive=req.config_drive, availability_zone=zone, block_devices=[],
                 reservation_id=reservation, launch_index=index,
+                hostname=req.hostname or sanitize_hostname(
+                    multi_create.server_name(req.name, index, count)),
+                security_groups=list(req.security_groups),
                 tags=[InstanceTag(tag=t) for t in sorted(set(req.tags))])
                 for index in range(count)]
             for inst in insts:

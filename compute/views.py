@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -75,13 +74,6 @@ def usage_timestamp(value: dt.datetime | None) -> str | None:
     return value.strftime("%Y-%m-%dT%H:%M:%S.%f") if value else None
 
 
-def hostname(name: str) -> str:
-    """The guest hostname Nova derives from a display name (``sanitize_hostname``)."""
-    text = re.sub(r"[ _.]", "-", name.lower())
-    text = re.sub(r"[^\w-]+", "", text, flags=re.ASCII).strip(".-")[:63]
-    return text or "server"
-
-
 def server_summary(inst: Instance, viewer: Viewer) -> dict:
     """A server in ``GET /servers``: id, name, links."""
     return {"id": inst.id, "name": inst.name, "links": viewer.links("servers", inst.id)}
@@ -117,7 +109,7 @@ def _extended(inst: Instance) -> dict:
             "OS-EXT-SRV-ATTR:instance_name": f"minicloud-{inst.id}",
             "OS-EXT-SRV-ATTR:reservation_id": reservation_id(inst),
             "OS-EXT-SRV-ATTR:launch_index": inst.launch_index or 0,
-            "OS-EXT-SRV-ATTR:hostname": hostname(inst.name),
+            "OS-EXT-SRV-ATTR:hostname": inst.guest_hostname,
             "OS-EXT-SRV-ATTR:kernel_id": meta.get("kernel_id", ""),
             "OS-EXT-SRV-ATTR:ramdisk_id": meta.get("ramdisk_id", ""),
             "OS-EXT-SRV-ATTR:root_device_name": "/dev/vda",
@@ -155,12 +147,13 @@ def _full(inst: Instance, viewer: Viewer) -> dict:
         "OS-EXT-STS:task_state": inst.task_state, "OS-EXT-STS:vm_state": inst.vm_state,
         "OS-EXT-STS:power_state": inst.power_state,
         "os-extended-volumes:volumes_attached": _volumes_attached(inst, viewer),
-        "security_groups": [{"name": "default"}],
         "locked": inst.locked_by is not None, "locked_reason": inst.locked_reason,
         "description": inst.description, "tags": [t.tag for t in inst.tags],
         "trusted_image_certificates": None, "server_groups": [],
         "pinned_availability_zone": None,
     }
+    if inst.group_names:  # Nova leaves the key out when the server is in no group
+        body["security_groups"] = [{"name": n} for n in inst.group_names]
     if status in PROGRESS_STATUSES:
         body["progress"] = 100 if inst.vm_state == states.ACTIVE else inst.progress or 0
     if inst.vm_state in (states.ERROR, states.DELETED) and inst.fault:
@@ -168,7 +161,7 @@ def _full(inst: Instance, viewer: Viewer) -> dict:
     if viewer.extended_attributes:
         body.update(_extended(inst))
     elif viewer.mv.at_least(HOSTNAME_PUBLIC_SINCE):
-        body["OS-EXT-SRV-ATTR:hostname"] = hostname(inst.name)
+        body["OS-EXT-SRV-ATTR:hostname"] = inst.guest_hostname
     if viewer.host_status is not None:
         body["host_status"] = viewer.host_status(inst.host)
     return body
@@ -213,7 +206,8 @@ def server_rebuilt(inst: Instance, viewer: Viewer, admin_pass: str = "") -> dict
 
 def server_created(inst: Instance, viewer: Viewer, admin_pass: str = "") -> dict:
     return {"id": inst.id, "links": viewer.links("servers", inst.id),
-            "OS-DCF:diskConfig": "MANUAL", "security_groups": [{"name": "default"}],
+            "OS-DCF:diskConfig": "MANUAL",
+            "security_groups": [{"name": n} for n in inst.group_names],
             "adminPass": admin_pass}
 
 

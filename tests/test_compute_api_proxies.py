@@ -289,8 +289,9 @@ def test_extensions_list_what_is_served(compute_env):
             "os-flavor-manage", "os-services", "os-networks"} <= set(aliases)
     # features this cloud does not have are not claimed
     assert not {"os-consoles", "os-personality", "os-shelve",
-                "os-server-external-events"} & set(aliases)
+                "os-console-auth-tokens"} & set(aliases)
     assert "os-migrations" in aliases  # GET /os-migrations is served (an empty list)
+    assert "os-server-external-events" in aliases
     shown = compute_env.reader.get("/v2.1/extensions/os-volumes").get_json()["extension"]
     assert shown == {"name": "Volumes", "alias": "os-volumes", "description":
                      "Volumes support.", "namespace":
@@ -304,15 +305,14 @@ def test_an_extension_appears_with_its_route(compute_env):
     from flask import Blueprint
 
     app = compute_env.app            # no request yet: routes may still be added
-    assert "os-server-external-events" not in [e["alias"] for e in extensions(app)]
+    assert "os-console-auth-tokens" not in [e["alias"] for e in extensions(app)]
     extra = Blueprint("extra", __name__)
-    extra.add_url_rule("/v2.1/os-server-external-events", "events", lambda: "",
-                       methods=["POST"])
+    extra.add_url_rule("/v2.1/os-console-auth-tokens/<console_token>", "tokens", lambda: "")
     app.register_blueprint(extra)
-    assert "os-server-external-events" in [e["alias"] for e in extensions(app)]
-    shown = compute_env.reader.get("/v2.1/extensions/os-server-external-events").get_json()[
+    assert "os-console-auth-tokens" in [e["alias"] for e in extensions(app)]
+    shown = compute_env.reader.get("/v2.1/extensions/os-console-auth-tokens").get_json()[
         "extension"]
-    assert shown["alias"] == "os-server-external-events"
+    assert shown["alias"] == "os-console-auth-tokens"
 
 
 # -- Tempest's schemas -----------------------------------------------------------------------------

@@ -88,6 +88,9 @@ ADMIN_ROUTES = {
                                                  {"status": "disabled"}, "2.53"),
     ("DELETE", "/v2.1/os-services/<service_id_>"): ("/v2.1/os-services/{service}", None,
                                                     "2.53"),
+    # services only (role:service): an admin without it is refused too (test_compute_server_ops)
+    ("POST", "/v2.1/os-server-external-events"): ("/v2.1/os-server-external-events", {
+        "events": [{"name": "network-changed", "server_uuid": IMAGE_ID}]}, "2.1"),
     ("POST", "/v2.1/os-aggregates"): ("/v2.1/os-aggregates", {"aggregate": {"name": "a2"}},
                                       "2.1"),
     ("PUT", "/v2.1/os-aggregates/<aggregate_id>"): (
@@ -111,9 +114,11 @@ ACTIONS = ({"os-start": None}, {"os-stop": None}, {"reboot": {"type": "SOFT"}},
            {"suspend": None}, {"resume": None}, {"restore": None}, {"forceDelete": None},
            {"rebuild": {"imageRef": IMAGE_ID}}, {"rescue": None}, {"unrescue": None},
            {"createBackup": {"name": "b", "backup_type": "daily", "rotation": 1}},
-           {"os-resetState": {"state": "error"}})
+           {"os-resetState": {"state": "error"}}, {"migrate": None},
+           {"addSecurityGroup": {"name": "default"}},
+           {"removeSecurityGroup": {"name": "default"}})
 #: The actions only an admin may take (a member of the server's project gets 403).
-ADMIN_ACTIONS = ({"os-resetState": {"state": "error"}},)
+ADMIN_ACTIONS = ({"os-resetState": {"state": "error"}}, {"migrate": None})
 ADMIN_READS = ("/v2.1/os-services", "/v2.1/os-hypervisors", "/v2.1/os-hypervisors/detail",
                "/v2.1/os-availability-zone/detail", "/v2.1/os-aggregates",
                "/v2.1/servers?all_tenants=1", "/v2.1/os-aggregates/1", "/v2.1/os-hosts",

@@ -10,7 +10,7 @@ from flask import Blueprint, Response
 
 from compute import console, schema
 from compute.models import Instance
-from compute.routes import PREFIX, compute, lifecycle, mv, server
+from compute.routes import PREFIX, compute, lifecycle, mv, server, server_ops
 from minicloud.errors import BadRequest
 from minicloud.wsgi import auth, body_schema, json_body, json_response
 
@@ -22,7 +22,7 @@ RULES = {"os-start": "os_compute_api:servers:start",
          "createImage": "os_compute_api:servers:create_image",
          "os-getConsoleOutput": "os_compute_api:os-console-output",
          "os-resetState": "os_compute_api:os-admin-actions:reset_state",
-         **lifecycle.RULES}
+         **lifecycle.RULES, **server_ops.RULES}
 
 
 def _queued(name: str) -> Callable[[Instance, dict], Response]:
@@ -53,7 +53,9 @@ def _console(inst: Instance, params: dict) -> Response:
 @body_schema(schema.SERVER_ACTION_V219, min_minor=19, max_minor=53)
 @body_schema(schema.SERVER_ACTION_V254, min_minor=54, max_minor=56)
 @body_schema(schema.SERVER_ACTION_V257, min_minor=57, max_minor=72)
-@body_schema(schema.SERVER_ACTION_V273, min_minor=73)
+@body_schema(schema.SERVER_ACTION_V273, min_minor=73, max_minor=89)
+@body_schema(schema.SERVER_ACTION_V290, min_minor=90, max_minor=93)
+@body_schema(schema.SERVER_ACTION_V294, min_minor=94)
 def server_action(server_id: str) -> Response:
     (name, params), = json_body().items()
     inst = server(server_id, RULES[name])
@@ -72,7 +74,7 @@ def _create_image(inst: Instance, params: dict) -> Response:
 HANDLERS: dict[str, Callable[[Instance, dict], Response]] = {
     "os-start": _queued("start"), "os-stop": _queued("stop"), "reboot": _reboot,
     "createImage": _create_image, "os-resetState": _reset_state,
-    "os-getConsoleOutput": _console, **lifecycle.HANDLERS}
+    "os-getConsoleOutput": _console, **lifecycle.HANDLERS, **server_ops.HANDLERS}
 
 
 def console_output(inst: Instance, length: int | str | None) -> str:

@@ -108,7 +108,8 @@ def rebuild_request(body: dict) -> RebuildRequest:
         access_ip_v4=_address(body.get("accessIPv4")),
         access_ip_v6=_address(body.get("accessIPv6")),
         key_name=body.get("key_name"), set_key_name="key_name" in body,
-        user_data=body.get("user_data"), set_user_data="user_data" in body)
+        user_data=body.get("user_data"), set_user_data="user_data" in body,
+        hostname=body.get("hostname"))
 
 
 def _rebuild(inst: Instance, params: dict) -> Response:

@@ -63,12 +63,18 @@ def _networks(value: object) -> None:
                          "networking service (use \"auto\" or \"none\").")
 
 
-def _security_groups(groups: list[dict]) -> None:
+def _security_groups(groups: list[dict]) -> list[str]:
+    """The group names a create asks for (``default`` when none): without a networking
+    service ``default`` is the only group there is."""
+    names = []
     for group in groups:
         name = group.get("name")
         if name != "default":
             raise BadRequest(f"Unable to find security_group with name or id "
                              f"'{str(name)[:255]}'.")
+        if name not in names:
+            names.append(name)
+    return names or ["default"]
 
 
 def _counts(body: dict) -> tuple[int, int]:
@@ -83,9 +89,12 @@ def _counts(body: dict) -> tuple[int, int]:
 
 def _server_request(body: dict) -> ServerRequest:
     """A create body that passed the schema, checked against what this cloud offers."""
-    _security_groups(body.get("security_groups") or [])
+    groups = _security_groups(body.get("security_groups") or [])
     _networks(body.get("networks"))
     low, high = _counts(body)
+    if "hostname" in body and high > 1:
+        raise BadRequest("Cannot set the hostname of several servers created together "
+                         "(max_count > 1).")
     if "user_data" in body:
         try:
             binascii.a2b_base64(body["user_data"].encode())
@@ -111,7 +120,8 @@ def _server_request(body: dict) -> ServerRequest:
         access_ip_v4=_address(body.get("accessIPv4")),
         access_ip_v6=_address(body.get("accessIPv6")), tags=body.get("tags") or [],
         min_count=low, max_count=high, key_name=body.get("key_name"),
-        user_data=body.get("user_data"), config_drive=to_bool(body.get("config_drive", False)))
+        user_data=body.get("user_data"), config_drive=to_bool(body.get("config_drive", False)),
+        hostname=body.get("hostname"), security_groups=groups)
 
 
 @bp.post("/servers")
@@ -119,7 +129,9 @@ def _server_request(body: dict) -> ServerRequest:
 @body_schema(schema.CREATE_SERVER_V219, min_minor=19, max_minor=36)
 @body_schema(schema.CREATE_SERVER_V237, min_minor=37, max_minor=51)
 @body_schema(schema.CREATE_SERVER_V252, min_minor=52, max_minor=73)
-@body_schema(schema.CREATE_SERVER_V274, min_minor=74)
+@body_schema(schema.CREATE_SERVER_V274, min_minor=74, max_minor=89)
+@body_schema(schema.CREATE_SERVER_V290, min_minor=90, max_minor=93)
+@body_schema(schema.CREATE_SERVER_V294, min_minor=94)
 def create_server() -> Response:
     """One server, or several (``min_count``/``max_count``): the body then names the first,
     or only the shared reservation id when ``return_reservation_id`` is true."""
@@ -148,12 +160,14 @@ def _address(value: str | None) -> str | None:
 
 #: The fields ``PUT /servers/{id}`` changes, by their names in the body.
 UPDATABLE = {"name": "name", "description": "description", "accessIPv4": "access_ip_v4",
-             "accessIPv6": "access_ip_v6"}
+             "accessIPv6": "access_ip_v6", "hostname": "hostname"}
 
 
 @bp.put("/servers/<server_id>")
 @body_schema(schema.UPDATE_SERVER, max_minor=18)
-@body_schema(schema.UPDATE_SERVER_V219, min_minor=19)
+@body_schema(schema.UPDATE_SERVER_V219, min_minor=19, max_minor=89)
+@body_schema(schema.UPDATE_SERVER_V290, min_minor=90, max_minor=93)
+@body_schema(schema.UPDATE_SERVER_V294, min_minor=94)
 def update_server(server_id: str) -> Response:
     server(server_id, RULE % "update")
     changes = {UPDATABLE[k]: _address(v) if k.startswith("accessIP") else v
