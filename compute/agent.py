@@ -2,10 +2,8 @@
 
 Tasks come from the catalog's ``compute_tasks`` table through :mod:`minicloud.taskqueue`
 (the API enqueues them, the agent takes each with a compare-and-swap), so a task survives
-restarts and never runs twice. At start the agent reconciles (hardening.md section 4):
-interrupted builds go to ERROR, interrupted deletes are finished, power states are re-synced,
-and guests this cloud owns but the catalog does not know are reported (and removed when their
-instance is deleted).
+restarts and never runs twice. At start, and then periodically, the agent reconciles
+(hardening.md section 4; :mod:`compute.recovery`).
 """
 from __future__ import annotations
 
@@ -31,13 +29,14 @@ from compute.imagecache import ImageCache
 from compute.instance_actions import ActionEvents
 from compute.lifecycle_tasks import LifecycleTasks
 from compute.models import ComputeHost, ComputeTask, Instance
+from compute.recovery import Recovery
 from compute.service import ComputeService, root_bdm
 from compute.uptime import host_uptime
 from minicloud.config import Config
 from minicloud.db import Database, utcnow
 from minicloud.errors import MinicloudError, NotFound
 from minicloud.paths import StatePaths
-from minicloud.taskqueue import PENDING, TaskQueue, agent_process, serve
+from minicloud.taskqueue import TaskQueue, agent_process, serve
 
 LOG = logging.getLogger("compute.agent")
 
@@ -53,7 +52,7 @@ def _memory_mib() -> int:
     return 0
 
 
-class Agent(LifecycleTasks):
+class Agent(LifecycleTasks, Recovery):
     def __init__(self, conf: Config, db: Database, driver: Driver,
                  images: Callable[[], ImageClient],
                  volumes: Callable[[], VolumeClient] | None = None, workers: int = 4) -> None:
@@ -93,32 +92,6 @@ class Agent(LifecycleTasks):
             s.execute(update(ComputeHost).where(ComputeHost.name == self.host)
                       .values(heartbeat_at=utcnow(), uptime=host_uptime()))
 
-    # -- reconciliation ------------------------------------------------------------------------
-    def init_host(self) -> None:
-        # Deletes and detaches run again (every step tolerates "already gone").
-        for task in self.queue.recover(("delete", "detach_volume", CACHE_ACTION),
-                                       "interrupted by an agent restart"):
-            self._roll_back(task, MinicloudError(
-                "The build was interrupted by a compute agent restart."
-                if task.action == "spawn" else "Interrupted by a compute agent restart."))
-        with self.db.session() as s:
-            mine = list(s.scalars(select(Instance).where(Instance.host == self.host)))
-            queued = self.queue.subjects(s, PENDING)
-        for inst in mine:
-            if inst.vm_state == states.BUILDING and inst.id not in queued:
-                self._fail_spawn(inst.id, MinicloudError("The build was lost."))
-            elif inst.task_state == "deleting" and inst.id not in queued:
-                with self.db.session() as s:
-                    s.add(ComputeTask(instance_id=inst.id, host=self.host, action="delete"))
-        known = {i.id: i for i in mine}
-        for guest_id in self.driver.list_instances():
-            inst = known.get(guest_id)
-            if inst is None or inst.vm_state == states.DELETED:
-                LOG.warning("guest %s has no live instance in the catalog: removing it",
-                            guest_id)
-                self.driver.destroy(guest_id, self.instances_path / guest_id)
-        self.sync_power_states()
-
     # -- tasks ----------------------------------------------------------------------------------
     def run_task(self, task: ComputeTask) -> None:
         self.queue.run(task, getattr(self, f"_do_{task.action}"), self._roll_back, LOG)
@@ -132,6 +105,8 @@ class Agent(LifecycleTasks):
                 self._fail_spawn(task.instance_id, exc)
             elif task.action == "attach_volume":
                 self._undo_attach(task.instance_id, task.params["volume_id"])
+            else:
+                self._roll_back_more(task, exc)
         except Exception:  # noqa: BLE001 - logged; the state below is set regardless
             LOG.exception("could not roll back %s of %s", task.action, task.instance_id)
             if task.action == "spawn":
@@ -460,6 +435,8 @@ class Agent(LifecycleTasks):
         self.sync_power_states()
         self.manage_image_cache()
         self.reclaim_soft_deleted()
+        self.retry_failed_deletes()
+        self.fail_lost_builds()
 
     # -- main loop -----------------------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 
 from compute import instance_actions
+from compute.create import NOT_IMAGE_META
 from compute.models import Instance
-from compute.service import NOT_IMAGE_META, ComputeService, root_bdm
+from compute.service import ComputeService, root_bdm
 from minicloud.errors import BadRequest
 from minicloud.identity.tokens import AuthContext
 

@@ -11,9 +11,10 @@ from sqlalchemy import select
 from compute import flavors, states
 from compute.agent import Agent
 from compute.block_devices import BootRequest, RootVolume, VolumeRequest
+from compute.create import ServerRequest
 from compute.driver import SPAWN_STEPS, FakeDriver
 from compute.models import Allocation, ComputeTask, Instance
-from compute.service import ComputeService, ServerRequest
+from compute.service import ComputeService
 from minicloud.config import Config
 from minicloud.db import Database
 from minicloud.errors import BadRequest, Conflict, Forbidden, NotFound, ServiceUnavailable

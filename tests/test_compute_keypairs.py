@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from compute.keypairs import ssh_fingerprint
 from tests.compute_fixtures import *  # noqa: F403
 from tests.compute_fixtures import IMAGE_ID, err, mv
-from tests.test_compute_api_shapes import TEMPEST_PY, VALIDATE
+from tests.tempest_schemas import assert_valid
 
 KP = "/v2.1/os-keypairs"
 
@@ -232,12 +231,7 @@ def test_bodies_pass_tempest_schemas(compute_env, tmp_path: Path):
                                     "KeyPairsClient", "op": op, "version": version,
                           "status": resp.status_code,
                           "body": resp.get_json() if resp.data else ""})
-    (tmp_path / "cases.json").write_text(json.dumps(cases))
-    (tmp_path / "validate.py").write_text(VALIDATE)
-    proc = subprocess.run([str(TEMPEST_PY), str(tmp_path / "validate.py"),
-                           str(tmp_path / "cases.json")], capture_output=True, text=True,
-                          timeout=300, check=False)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert_valid(cases, tmp_path)
 
 
 # -- key_name at server create ---------------------------------------------------------------

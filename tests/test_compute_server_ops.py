@@ -11,6 +11,7 @@ from tests.compute_fixtures import *  # noqa: F403
 from tests.compute_fixtures import IMAGE_ID, err, mv
 from tests.images_fixtures import UserClient
 from tests.multihost_fixtures import with_hosts
+from tests.tempest_schemas import COMPUTE_SCHEMAS, assert_valid
 from tests.test_compute_aggregates import AMI, KERNEL, PRIVATE, RAMDISK, _ami
 from tests.test_compute_aggregates import scoped as _scoped
 
@@ -189,3 +190,13 @@ def test_rebuild_and_rescue_carry_the_checked_images(compute_env, scoped):
     assert f"Image {PRIVATE} was not checked" in shown["fault"]["message"]
     assert PRIVATE not in downloads and not env.agent.cache.path(PRIVATE).exists()
 
+
+
+def test_event_answers_pass_tempest_schema(compute_env, tmp_path):
+    env = compute_env
+    sid = env.create_server()
+    resp = service_user(env).post(EVENTS, json={"events": [
+        {"name": "network-changed", "server_uuid": sid, "tag": "t"}]})
+    assert_valid([{"module": f"{COMPUTE_SCHEMAS}.server_external_events", "op": "create",
+                   "version": "2.1", "status": resp.status_code, "body": resp.get_json()}],
+                 tmp_path)

@@ -164,6 +164,36 @@ def test_interrupted_unexport_is_run_again(make_volenv):
     assert _status(env, vid) == "available" and vid not in env.target.exports
 
 
+def test_a_retried_detach_queued_twice_ends_clean(make_volenv):
+    """A detach retried while the first unexport still waited (its agent down) queues a
+    second unexport: the first finishes the detach, the second finds nothing to do."""
+    env = make_volenv(agent=False)
+    vid = env.create(name="twice")["id"]
+    work(env.agent)
+    ctx = env.app.extensions["minicloud"].tokens.validate(env.alice.token)
+    att_id = env.agent.attachments.create(ctx, vid, "srv")
+    with env.db.session() as s:
+        from volumes import states
+
+        states.attachment_transition(s, att_id, {"reserved"}, "attaching",
+                                     connector=CONNECTOR, host="node1")
+        states.transition(s, vid, {"reserved"}, "attaching")
+        env.agent.volumes.enqueue(s, s.get(Volume, vid), "export", {"attachment_id": att_id})
+    work(env.agent)
+    with env.db.session() as s:
+        states.attachment_transition(s, att_id, {"attaching"}, "detaching")
+        states.transition(s, vid, {"attaching"}, "detaching")
+        for _ in range(2):
+            env.agent.volumes.enqueue(s, s.get(Volume, vid), "unexport",
+                                      {"attachment_id": att_id})
+    work(env.agent)
+    with env.db.session() as s:
+        ends = list(s.scalars(select(VolumeTask.state).where(
+            VolumeTask.volume_id == vid, VolumeTask.action == "unexport")))
+    assert ends == ["done", "done"]
+    assert _status(env, vid) == "available"
+
+
 def test_volume_from_qcow2_image_for_real(make_volenv, tmp_path, qemu_img):
     raw, qcow = tmp_path / "src.raw", tmp_path / "src.qcow2"
     raw.write_bytes(RAW + b"\0" * (65536 - len(RAW)))

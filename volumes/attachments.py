@@ -187,7 +187,11 @@ class AttachmentService:
 
     @staticmethod
     def unexported(s: Session, attachment_id: str, volume_id: str) -> None:
-        """The export is gone: drop the attachment; the volume is ``available`` again."""
-        s.execute(delete(VolumeAttachment).where(VolumeAttachment.id == attachment_id))
+        """The export is gone: drop the attachment; the volume is ``available`` again. A
+        second unexport of the same attachment (a retried detach queued while the first
+        was still waiting) finds it gone and changes nothing."""
+        if s.execute(delete(VolumeAttachment).where(
+                VolumeAttachment.id == attachment_id)).rowcount == 0:
+            return
         states.transition(s, volume_id, {states.DETACHING}, states.AVAILABLE, "detach it",
                           auth_username=None, auth_password=None)

@@ -7,6 +7,7 @@ import ipaddress
 from flask import Blueprint, Response, request
 
 from compute import block_devices, schema, server_query
+from compute.create import ServerRequest
 from compute.routes import (
     PREFIX,
     allowed,
@@ -18,7 +19,6 @@ from compute.routes import (
     server,
     viewer,
 )
-from compute.service import ServerRequest
 from compute.views import server_created, server_detail, server_summary, server_updated
 from minicloud.errors import BadRequest, NotFound
 from minicloud.validation import to_bool
