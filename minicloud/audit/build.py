@@ -39,6 +39,14 @@ def _no_download():
     raise MinicloudError("the audit never downloads images")
 
 
+def _cloud_id(conf: Config) -> str | None:
+    """The cloud's id, None for a cloud never started (it owns no guest): never made here."""
+    try:
+        return (conf.state_dir / "cloud-id").read_text().strip() or None
+    except FileNotFoundError:
+        return None
+
+
 def host_access(conf: Config) -> HostAccess:
     """The drivers the cloud's agents use on this host; fakes are left out (None)."""
     from compute.agent import make_driver
@@ -46,8 +54,9 @@ def host_access(conf: Config) -> HostAccess:
     from volumes.targets import make_target
 
     driver = None
-    if conf.compute.driver != "fake":
-        driver = make_driver(conf, StatePaths(conf.state_dir).cloud_id())
+    cloud_id = _cloud_id(conf)
+    if conf.compute.driver != "fake" and cloud_id is not None:
+        driver = make_driver(conf, cloud_id)
     secrets = getattr(driver, "host", None)  # the libvirt driver's Host
     backend = make_backend(conf) if conf.volume.driver != "fake" else None
     target = make_target(conf) if conf.volume.target_helper != "fake" else None
@@ -70,8 +79,9 @@ def checks(conf: Config, db: Database, access: HostAccess,
     found: list[Check] = []
     if access.driver is not None:
         found.append(checks_compute.Domains(db, chost, access.driver, instances))
-    if access.secrets is not None:
-        found.append(checks_compute.ChapSecrets(db, chost, paths.cloud_id(), access.secrets))
+    cloud_id = _cloud_id(conf)
+    if access.secrets is not None and cloud_id is not None:
+        found.append(checks_compute.ChapSecrets(db, chost, cloud_id, access.secrets))
     found += [checks_compute.InstanceDirs(db, chost, instances),
               checks_compute.BaseImages(db, chost, cache, max_age)]
     if access.backend is not None:

@@ -35,7 +35,7 @@ def audit(obj: CliContext, fix: bool, max_age: float, fmt: str, columns) -> None
 
     conf = obj.conf()
     catalog = conf.state_dir / "minicloud.db"
-    if conf.database.connection is None and not catalog.exists():
+    if not conf.database.connection and not catalog.exists():
         raise click.ClickException(f"no catalog at {catalog}: is this the cloud's state "
                                    "directory (--state-dir)?")
     db = Database(conf.database_url, conf.database.busy_timeout)
