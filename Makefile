@@ -13,7 +13,7 @@ OSC_PINS := python-openstackclient==10.5.0 openstacksdk==4.22.0 keystoneauth1==5
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_ARGS ?=
 
-.PHONY: setup debs venv osc-venv test demo lint bench clean
+.PHONY: setup debs venv osc-venv test demo lint bench soak clean
 
 setup: debs venv osc-venv tempest-venv
 
@@ -73,6 +73,11 @@ demo: setup
 
 lint: venv
 	$(VENV)/bin/ruff check minicloud images compute volumes tests benchmarks conformance
+
+# Not in `test` (15-40 s a cycle, measured): SOAK_CYCLES cycles, then a clean audit.
+SOAK_CYCLES ?= 100
+soak: setup
+	SOAK_CYCLES=$(SOAK_CYCLES) $(PY) tests/soak.py
 
 bench: setup
 	$(PY) benchmarks/upload.py

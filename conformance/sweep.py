@@ -27,15 +27,12 @@ def guests(cloud_id: str, uri: str = "qemu:///system") -> list[str]:
 
 def targets(state_dir: Path) -> list[str]:
     """Remove the iSCSI targets exporting files of ``state_dir``; their IQNs."""
-    from volumes.connection import volume_id_of
-    from volumes.targets import TgtTarget
+    from volumes.targets import TgtTarget, cloud_targets
 
-    tgt, removed, prefix = TgtTarget(), [], str(state_dir.resolve()) + "/"
-    for iqn, state in tgt.show().items():
-        volume_id = volume_id_of(iqn)
-        if volume_id and any(path.startswith(prefix) for path in state.luns.values()):
-            tgt.remove_export(volume_id)
-            removed.append(iqn)
+    tgt, removed = TgtTarget(), []
+    for volume_id, state in cloud_targets(tgt, str(state_dir.resolve())).items():
+        tgt.remove_export(volume_id)
+        removed.append(state.iqn)
     return removed
 
 

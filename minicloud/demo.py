@@ -186,6 +186,9 @@ def main() -> None:
     image_job()
     instance_job(conf)
     boot_from_volume_job(conf)
+    say("Nothing leaked: the catalog and the host agree (domains, secrets, iSCSI targets, "
+        "files, tasks, claims; docs/operations.md).")
+    step("audit")
     print("\nThe cloud keeps running: try `minicloud server create NAME --image tiny --flavor "
           "lab.nano --wait`, or the openstack CLI with "
           f"OS_CLIENT_CONFIG_FILE={conf.state_dir / 'clouds.yaml'} OS_CLOUD=minicloud. "

@@ -74,7 +74,6 @@ def test_action_on_another_projects_volume_is_404_before_policy(volenv):
      "'mode' was unexpected"),
     ({"volume_uuid": "{vid}", "instance_uuid": SERVER, "mode": "rx"}, "3.54",
      "attachment/mode"),
-    ({"volume_uuid": "{vid}", "instance_uuid": SERVER, "mode": "ro"}, "3.54", "read-write"),
     ({"volume_uuid": "{vid}", "instance_uuid": SERVER, "connector": []}, "3.27",
      "attachment/connector"),
 ])

@@ -135,11 +135,11 @@ def test_refusals(volenv, ready):
     err(volenv.alice.put(f"/v3/snapshots/{sid}", json={"snapshot": {}}), 400, "")
     err(volenv.alice.post(f"/v3/snapshots/{sid}/action", json={"os-bogus": {}}), 400,
         "There is no such action")
-    creating = volenv.create()["id"]  # the agent may not have made it yet: force the status
-    volenv.admin.post(f"/v3/volumes/{creating}/action", json={
-        "os-reset_status": {"status": "creating"}})
-    err(volenv.alice.post("/v3/snapshots", json={"snapshot": {"volume_id": creating}}),
-        400, "status must be available")
+    broken = volenv.create()["id"]  # error: a status the agent never moves on from
+    volenv.admin.post(f"/v3/volumes/{broken}/action", json={
+        "os-reset_status": {"status": "error"}})
+    err(volenv.alice.post("/v3/snapshots", json={"snapshot": {"volume_id": broken}}),
+        400, "status must be available, but current status is: error")
 
 
 def test_in_use_volume_needs_force_before_3_66(volenv, ready):

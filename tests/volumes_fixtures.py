@@ -27,7 +27,7 @@ from flask import Flask
 
 from minicloud.config import Config
 from minicloud.db import Database
-from minicloud.errors import NotFound
+from minicloud.errors import BadRequest, NotFound
 from minicloud.identity.service import IdentityService
 from minicloud.identity.tokens import TokenProvider, ensure_key
 from tests.images_fixtures import Template, UserClient, err, images_template, qemu_img
@@ -50,6 +50,9 @@ class FakeImages:
     def __init__(self) -> None:
         self.images: dict[str, dict] = {}
         self.data: dict[str, bytes] = {}
+        self.writes: list[tuple[str, str | None, str]] = []  # (operation, token, image id)
+        self.fail_create: str | None = None  # a message: the next creates are refused
+        self.fail_upload: str | None = None
         self.add("raw-img", RAW, "raw", hw_firmware_type="uefi")
 
     def add(self, image_id: str, data: bytes, disk_format: str, **extra: Any) -> dict:
@@ -71,6 +74,64 @@ class FakeImages:
 
     def download(self, image_id: str, chunk_size: int = MIV) -> Iterator[bytes]:
         yield self.data[image_id]
+
+    # -- writes (volume to image), each recorded with the token it was made with -----------
+    def as_user(self, token: str | None) -> UserImages:
+        return UserImages(self, token)
+
+    def create(self, body: dict, token: str | None = None) -> dict:
+        if self.fail_create:
+            raise BadRequest(self.fail_create)
+        image_id = f"upl-{len(self.writes)}-{token and token[:6]}"
+        self.images[image_id] = {"id": image_id, "status": "queued", "visibility": "shared",
+                                 "protected": False, "tags": [], **body}
+        self.writes.append(("create", token, image_id))
+        return self.images[image_id]
+
+    def upload(self, image_id: str, path: Path, token: str | None = None) -> None:
+        self.writes.append(("upload", token, image_id))
+        if self.fail_upload:
+            raise BadRequest(self.fail_upload)
+        data = path.read_bytes()
+        self.data[image_id] = data
+        self.images[image_id].update(status="active", size=len(data))
+
+    def update(self, image_id: str, patch: list[dict], token: str | None = None) -> dict:
+        self.writes.append(("update", token, image_id))
+        for op in patch:
+            self.images[image_id][op["path"].lstrip("/")] = op["value"]
+        return self.images[image_id]
+
+    def delete(self, image_id: str, token: str | None = None) -> None:
+        self.writes.append(("delete", token, image_id))
+        self.images.pop(image_id, None)
+        self.data.pop(image_id, None)
+
+
+@dataclass
+class UserImages:
+    """:class:`FakeImages` as seen with one token (the volume to image path's client)."""
+
+    images: FakeImages
+    token: str | None
+
+    def get(self, image_id: str) -> dict:
+        return self.images.get(image_id)
+
+    def download(self, image_id: str, chunk_size: int = MIV) -> Iterator[bytes]:
+        return self.images.download(image_id, chunk_size)
+
+    def create(self, body: dict) -> dict:
+        return self.images.create(body, self.token)
+
+    def upload(self, image_id: str, path: Path) -> None:
+        self.images.upload(image_id, path, self.token)
+
+    def update(self, image_id: str, patch: list[dict]) -> dict:
+        return self.images.update(image_id, patch, self.token)
+
+    def delete(self, image_id: str) -> None:
+        self.images.delete(image_id, self.token)
 
 
 @dataclass
@@ -155,10 +216,11 @@ def make_volenv(volumes_template: Template, tmp_path: Path) -> Iterator[Callable
         conf = Config.load(state, overrides=overrides, environ={})
         db = Database(conf.database_url)
         images = FakeImages()
-        app = create_app(conf, db, image_client=lambda _token: images)
+        app = create_app(conf, db, image_client=images.as_user)
         backend = backend or FakeBackend()
         target = target or FakeTarget()
-        worker = Agent(conf, db, backend, target, lambda: images, idle_wait=0.01)
+        worker = Agent(conf, db, backend, target, lambda: images, idle_wait=0.01,
+                       user_images=images.as_user)
         worker.register()
         stop = threading.Event()
         thread = threading.Thread(target=worker.run, args=(stop,), daemon=True) \

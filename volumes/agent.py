@@ -4,9 +4,10 @@ Tasks come from the catalog's ``volume_tasks`` table through :mod:`minicloud.tas
 API enqueues them, the agent takes each with a compare-and-swap, one task per volume at a
 time, in order, so a task survives restarts and never runs twice. Actions: ``create``
 (allocate the backing file, or fill it from an image, a snapshot or another volume),
-``delete``, ``extend``, ``export`` and ``unexport``; the snapshots' ``create_snapshot`` and
-``delete_snapshot`` (:mod:`volumes.snapshot_tasks`); ``backup``, ``restore`` and
-``backup_delete`` (:mod:`volumes.backup_agent`).
+``delete``, ``extend``, ``export``, ``unexport`` and ``upload`` (volume to image,
+:mod:`volumes.upload`); the snapshots' ``create_snapshot`` and ``delete_snapshot``
+(:mod:`volumes.snapshot_tasks`); ``backup``, ``restore`` and ``backup_delete``
+(:mod:`volumes.backup_agent`).
 
 At start (``init_host``, hardening.md 3): interrupted creates and extends become errors,
 interrupted deletes and unexports are run again, and every volume that should be exported is
@@ -30,7 +31,7 @@ from minicloud.db import Database, utcnow
 from minicloud.errors import MinicloudError
 from minicloud.paths import StatePaths
 from minicloud.taskqueue import IDLE_WAIT, PENDING, RUNNING, TaskQueue, agent_process, serve
-from volumes import quotas, states
+from volumes import quotas, states, upload
 from volumes.attachments import AttachmentService
 from volumes.backends import Backend, make_backend
 from volumes.backup_agent import ACTIONS as BACKUP_ACTIONS
@@ -57,9 +58,13 @@ def host_name(conf: Config) -> str:
 class Agent(SnapshotTasks):
     def __init__(self, conf: Config, db: Database, backend: Backend, target: Target,
                  images: Callable[[], ImageClient], workers: int = 4,
-                 idle_wait: float = IDLE_WAIT) -> None:
+                 idle_wait: float = IDLE_WAIT,
+                 user_images: Callable[[str], ImageClient] | None = None) -> None:
+        """``images``: the image API as the service user (downloads); ``user_images``: as
+        the holder of a token (uploads happen in the caller's name)."""
         self.conf, self.db, self.backend, self.target = conf, db, backend, target
         self.images, self.idle_wait = images, idle_wait
+        self.user_images = user_images
         self.host = host_name(conf)
         self.bind_initiator = conf.volume.bind_initiator
         self.work_dir = conf.path(conf.volume.volumes_path) / ".images"
@@ -112,6 +117,11 @@ class Agent(SnapshotTasks):
                         status=states.ERROR, error="The create was lost by a restart."))
                 elif vol.status == states.DELETING:
                     VolumeService.enqueue(s, vol, "delete")
+                elif vol.status == states.UPLOADING:  # the API stopped before queueing it
+                    s.execute(update(Volume).where(Volume.id == vol.id, Volume.status ==
+                                                   states.UPLOADING).values(
+                        status=upload.settled_status(vol),
+                        error="The upload was lost by a restart."))
                 elif vol.status == states.DETACHING:
                     for att in vol.attachments:
                         if att.status == states.A_DETACHING:
@@ -190,6 +200,16 @@ class Agent(SnapshotTasks):
                     VolumeAttachment.id == task.params["attachment_id"]).values(
                     status=states.A_ERROR))
                 move(states.DETACHING, states.ERROR)
+        if task.action == "upload":  # after that transaction: it calls the image service
+            upload.upload_failed(task, self.db, self._user_images, self.images, message)
+
+    def _user_images(self, token: str) -> ImageClient:
+        if self.user_images is None:
+            raise MinicloudError("this volume agent cannot act in a caller's name")
+        return self.user_images(token)
+
+    def _do_upload(self, task: VolumeTask) -> None:
+        upload.run_upload(task, self.db, self.backend, self._user_images, self.work_dir)
 
     def _volume(self, volume_id: str) -> Volume | None:
         with self.db.session() as s:
@@ -302,8 +322,10 @@ def main() -> None:
     from minicloud import services
 
     def build(conf: Config, db: Database, token, paths: StatePaths) -> Agent:
-        client = ImageClient(services.by_name("image").base_url(conf), token)
-        return Agent(conf, db, make_backend(conf), make_target(conf), lambda: client)
+        url = services.by_name("image").base_url(conf)
+        client = ImageClient(url, token)
+        return Agent(conf, db, make_backend(conf), make_target(conf), lambda: client,
+                     user_images=lambda user_token: ImageClient(url, lambda: user_token))
 
     agent_process("volume-agent", build)
 

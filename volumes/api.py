@@ -29,6 +29,7 @@ from minicloud.wsgi import create_app as base_app
 from volumes import (
     api_attachments,
     api_backups,
+    api_pools,
     api_qos,
     api_quotas,
     api_snapshots,
@@ -46,10 +47,12 @@ from volumes.glance import ImageClient
 from volumes.microversion import MAX_VERSION, MIN_VERSION, fmt, negotiate
 from volumes.policies import RULES
 from volumes.qos import QosService
+from volumes.retype import RetypeService
 from volumes.service import Settings, VolumeService
 from volumes.snapshots import SnapshotService
 from volumes.transfers import TransferService
 from volumes.types import TypeService
+from volumes.upload import UploadService
 
 bp = Blueprint("volume_misc", __name__)
 LIMITS_PROJECT = 39  # 3.39: admins may ask for another project's limits
@@ -85,8 +88,11 @@ def create_app(conf: Config, db: Database | None = None,
     app.extensions["volume_snapshots"] = SnapshotService(svc.db, svc)
     app.extensions["volume_backups"] = BackupService(svc, BackupStore(
         conf.path(conf.volume.backup_path), conf.volume.backup_chunk_size))
+    app.extensions["volume_upload"] = UploadService(svc)
+    app.extensions["volume_retype"] = RetypeService(svc)
     for blueprint in (api_volumes.bp, api_attachments.bp, api_types.bp, api_qos.bp,
-                      api_quotas.bp, api_transfers.bp, api_snapshots.bp, api_backups.bp, bp):
+                      api_quotas.bp, api_transfers.bp, api_snapshots.bp, api_backups.bp,
+                      api_pools.bp, bp):
         app.register_blueprint(blueprint, url_prefix="/v3/<project_id>")
         app.register_blueprint(blueprint, url_prefix="/v3", name=f"{blueprint.name}_v3",
                                url_defaults={"project_id": None})
@@ -153,6 +159,7 @@ def availability_zones(project_id: str | None) -> Response:
 #: The Cinder API extensions whose behaviour this API has: (alias, name, description).
 EXTENSIONS = (
     ("os-admin-actions", "AdminActions", "Enable admin actions."),
+    ("capabilities", "Capabilities", "Capabilities support."),
     ("os-availability-zone", "AvailabilityZones", "Describe Availability Zones."),
     ("os-extended-snapshot-attributes", "ExtendedSnapshotAttributes",
      "Extended SnapshotAttributes support."),
@@ -165,6 +172,7 @@ EXTENSIONS = (
     ("os-quota-sets", "Quotas", "Quota management support."),
     ("os-services", "Services", "Services support."),
     ("os-snapshot-actions", "SnapshotActions", "Enable snapshot manager actions."),
+    ("scheduler-stats", "Scheduler_stats", "Scheduler stats support."),
     ("os-types-extra-specs", "TypesExtraSpecs", "Type extra specs support."),
     ("os-types-manage", "TypesManage", "Types manage support."),
     ("os-used-limits", "UsedLimits", "Provide data on limited resources that are being "

@@ -64,15 +64,12 @@ def create_attachment(project_id: str | None) -> Response:
     """Reserve the volume for an instance; with a connector, connect it too (privileged)."""
     context.need(ATTACHMENTS, "attachments")
     body = json_body()["attachment"]
-    if body.get("mode", "rw") != "rw":
-        raise BadRequest("Invalid input received: minicloud exports volumes read-write only "
-                         "(mode 'rw').")
     vol = context.volume(body["volume_uuid"], "volume:attachment_create")
     connector = parse_connector(body["connector"]) if body.get("connector") else None
     if connector is not None and not context.privileged():
         raise errors.Forbidden("Only the compute service (or an admin) may connect.")
     atts = context.attachments()
-    attachment_id = atts.create(auth(), vol.id, body["instance_uuid"])
+    attachment_id = atts.create(auth(), vol.id, body["instance_uuid"], body.get("mode"))
     info = atts.update(auth(), attachment_id, connector).to_dict() if connector else None
     att, _ = atts.get(auth(), attachment_id)
     return json_response({"attachment": views.attachment_view(att, True, info)})

@@ -11,7 +11,7 @@ from minicloud.microversion import Version
 from minicloud.paging import Page, next_href
 from minicloud.validation import to_bool
 from minicloud.wsgi import auth, body_schema, json_body, json_response
-from volumes import context, query, schema, views
+from volumes import api_upload, context, query, schema, views
 from volumes.service import VolumeRequest
 from volumes.types import Caller
 
@@ -260,7 +260,8 @@ ACTIONS = {"os-extend": _extend, "os-set_bootable": _set_bootable,
                                          "begin_detaching"),
            "os-roll_detaching": _simple("volume_extension:volume_actions:roll_detaching",
                                         "roll_detaching"),
-           "os-attach": _attach, "os-detach": _detach, "os-force_detach": _force_detach}
+           "os-attach": _attach, "os-detach": _detach, "os-force_detach": _force_detach,
+           "os-volume_upload_image": api_upload.upload_image, "os-retype": api_upload.retype}
 assert set(ACTIONS) == set(schema.ACTIONS), "every action has a schema and a handler"
 
 

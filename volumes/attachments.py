@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from minicloud.db import new_uuid, utcnow
 from minicloud.errors import BadRequest, Forbidden, NotFound
 from minicloud.identity.tokens import AuthContext
-from volumes import states
+from volumes import frontend, states
 from volumes.connection import Chap, ConnectionInfo
 from volumes.models import Volume, VolumeAttachment
 from volumes.service import VolumeService
@@ -97,25 +97,35 @@ class AttachmentService:
                 query = query.order_by(column.desc() if direction == "desc" else column.asc())
             return list(s.scalars(query))
 
-    def connection_info(self, volume_id: str) -> ConnectionInfo | None:
-        """The connection info of an exported volume (None when it has no export)."""
+    def connection_info(self, volume_id: str, attachment_id: str | None = None
+                        ) -> ConnectionInfo | None:
+        """The connection info of an exported volume (None when it has no export), with
+        the attachment's access mode and the type's front-end qos-specs
+        (:mod:`volumes.frontend`)."""
         with self.db.session() as s:
             vol = s.get(Volume, volume_id)
             if vol is None or not vol.auth_username:
                 return None
             chap = Chap(vol.auth_username, vol.auth_password or "")
+            att = s.get(VolumeAttachment, attachment_id) if attachment_id else None
+            mode = frontend.access_mode(vol, att.attach_mode if att else None)
+            qos = frontend.front_end_qos(s, vol)
         return ConnectionInfo.for_export(volume_id, self.volumes.settings.portal_ip,
-                                         self.volumes.settings.portal_port, chap)
+                                         self.volumes.settings.portal_port, chap, mode, qos)
 
     # -- the flow ---------------------------------------------------------------------------------
-    def create(self, ctx: AuthContext, volume_id: str, instance_id: str) -> str:
-        """Reserve the volume for ``instance_id``; returns the new attachment's id."""
+    def create(self, ctx: AuthContext, volume_id: str, instance_id: str,
+               mode: str | None = None) -> str:
+        """Reserve the volume for ``instance_id``; returns the new attachment's id. The
+        attachment's mode is ``mode`` (3.54+), else ``ro`` for a read-only volume; ``rw`` on a
+        read-only volume is a 400."""
         with self.db.session() as s:
             vol = self.volumes.visible(s, ctx, volume_id)
+            attach_mode = frontend.attach_mode(vol, mode)
             states.transition(s, vol.id, {states.AVAILABLE}, states.RESERVED,
                               "reserve it for an attachment")
             att = VolumeAttachment(id=new_uuid(), volume_id=vol.id, server_id=instance_id,
-                                   status=states.A_RESERVED)
+                                   status=states.A_RESERVED, attach_mode=attach_mode)
             s.add(att)
             return att.id
 
@@ -137,7 +147,7 @@ class AttachmentService:
             task = self.volumes.enqueue(s, vol, "export", {
                 "attachment_id": att.id, "initiator": connector.get("initiator")})
         self.volumes.wait_task(task)
-        info = self.connection_info(vol.id)
+        info = self.connection_info(vol.id, attachment_id)
         if info is None:
             raise BadRequest(f"Invalid attachment: attachment {attachment_id} was detached "
                              "while it was being exported.")

@@ -14,7 +14,13 @@ service user or an admin only, since it carries the CHAP secret)::
               "volume_id": "<volume uuid>",
               "target_discovered": false,
               "access_mode": "rw",
-              "encrypted": false}}
+              "encrypted": false,
+              "qos_specs": null}}
+
+``access_mode`` is ``ro`` for a read-only volume (``os-update_readonly_flag``) or a ``ro``
+attachment; ``qos_specs`` holds the front-end qos-specs of the volume's type (consumer
+``front-end`` or ``both``; ``null`` without), which compute applies as libvirt ``<iotune>``,
+as Cinder and Nova do.
 
 Compute parses it with :meth:`ConnectionInfo.from_dict` and connects with QEMU's own iSCSI
 initiator (libiscsi): ``iscsi://<user>%<password>@<portal>/<iqn>/<lun>``, or a libvirt
@@ -67,6 +73,7 @@ class IscsiData:
     target_discovered: bool = False
     access_mode: str = "rw"
     encrypted: bool = False
+    qos_specs: dict[str, str] | None = None
 
     @property
     def host(self) -> str:
@@ -85,12 +92,14 @@ class ConnectionInfo:
     driver_volume_type: str = "iscsi"
 
     @classmethod
-    def for_export(cls, volume_id: str, portal_ip: str, portal_port: int, chap: Chap
+    def for_export(cls, volume_id: str, portal_ip: str, portal_port: int, chap: Chap,
+                   access_mode: str = "rw", qos_specs: dict[str, str] | None = None
                    ) -> ConnectionInfo:
         host = f"[{portal_ip}]" if ":" in portal_ip else portal_ip
         return cls(IscsiData(target_iqn=iqn_for(volume_id), target_portal=f"{host}:{portal_port}",
                              target_lun=LUN, volume_id=volume_id, auth_username=chap.username,
-                             auth_password=chap.password))
+                             auth_password=chap.password, access_mode=access_mode,
+                             qos_specs=qos_specs))
 
     def to_dict(self) -> dict[str, Any]:
         d = self.data
@@ -99,7 +108,8 @@ class ConnectionInfo:
             "target_lun": d.target_lun, "auth_method": d.auth_method,
             "auth_username": d.auth_username, "auth_password": d.auth_password,
             "volume_id": d.volume_id, "target_discovered": d.target_discovered,
-            "access_mode": d.access_mode, "encrypted": d.encrypted}}
+            "access_mode": d.access_mode, "encrypted": d.encrypted,
+            "qos_specs": dict(d.qos_specs) if d.qos_specs is not None else None}}
 
     @classmethod
     def from_dict(cls, body: Any) -> ConnectionInfo:
@@ -116,7 +126,16 @@ class ConnectionInfo:
                 raise BadRequest(f"connection_info data.{key} must be a {kind.__name__}")
         if data.get("auth_method", "CHAP") != "CHAP":
             raise BadRequest("connection_info data.auth_method must be CHAP")
-        return cls(IscsiData(**{k: data[k] for k in wanted},
-                             access_mode=str(data.get("access_mode", "rw")),
+        access_mode = data.get("access_mode") or "rw"
+        if access_mode not in ("rw", "ro"):  # Nova's InvalidVolumeAccessMode
+            raise BadRequest("connection_info data.access_mode must be 'rw' or 'ro'")
+        qos = data.get("qos_specs")
+        if qos is not None and (not isinstance(qos, dict) or not all(
+                isinstance(k, str) and isinstance(v, (str, int)) and not isinstance(v, bool)
+                for k, v in qos.items())):
+            raise BadRequest("connection_info data.qos_specs must be an object of strings")
+        return cls(IscsiData(**{k: data[k] for k in wanted}, access_mode=access_mode,
                              target_discovered=bool(data.get("target_discovered", False)),
-                             encrypted=bool(data.get("encrypted", False))))
+                             encrypted=bool(data.get("encrypted", False)),
+                             qos_specs={k: str(v) for k, v in qos.items()}
+                             if qos is not None else None))

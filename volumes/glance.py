@@ -49,6 +49,28 @@ class ImageClient(ServiceClient):
         with resp:
             yield from resp.iter_content(chunk_size)
 
+    # -- writing (volume to image, in the caller's name) -----------------------------------
+    def create(self, body: dict) -> dict:
+        """Create an image record (``queued``) from ``body`` (name, formats, properties)."""
+        return self._call("POST", "/v2/images", json=body).json()
+
+    def upload(self, image_id: str, path: Path) -> None:
+        """Stream the file at ``path`` as the image's data."""
+        with path.open("rb") as data:
+            self._call("PUT", f"/v2/images/{image_id}/file", data=data,
+                       headers={"Content-Type": "application/octet-stream"})
+
+    def update(self, image_id: str, patch: list[dict]) -> dict:
+        return self._call("PATCH", f"/v2/images/{image_id}", json=patch, headers={
+            "Content-Type": "application/openstack-images-v2.1-json-patch"}).json()
+
+    def delete(self, image_id: str) -> None:
+        """Delete the image; one already gone is fine."""
+        try:
+            self._call("DELETE", f"/v2/images/{image_id}")
+        except errors.NotFound:
+            pass
+
 
 def image_metadata(image: dict) -> dict[str, str]:
     """``volume_image_metadata`` as Cinder records it: core fields plus custom properties."""

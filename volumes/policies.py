@@ -79,6 +79,17 @@ RULES: list[DocumentedRuleDefault] = [
           ("POST", f"{ACTION} (os-attach)")),
     _rule("volume_extension:volume_actions:detach", MEMBER, "Clear attachment metadata.",
           ("POST", f"{ACTION} (os-detach)")),
+    _rule("volume_extension:volume_actions:upload_image", MEMBER,
+          "Upload a volume to image.", ("POST", f"{ACTION} (os-volume_upload_image)")),
+    _rule("volume_extension:volume_actions:upload_public", ADMIN,
+          "Upload a volume to image with public visibility.",
+          ("POST", f"{ACTION} (os-volume_upload_image)")),
+    _rule("volume:retype", MEMBER, "Retype a volume.", ("POST", f"{ACTION} (os-retype)")),
+    # -- scheduler stats, capabilities (cinder/policies/scheduler_stats.py, capabilities.py)
+    _rule("scheduler_extension:scheduler_stats:get_pools", ADMIN, "List all backend pools.",
+          ("GET", "/scheduler-stats/get_pools")),
+    _rule("volume_extension:capabilities", ADMIN, "Show backend capabilities.",
+          ("GET", "/capabilities/{host_name}")),
     # -- volume metadata (cinder/policies/volume_metadata.py) ---------------------------
     _rule("volume:get_volume_metadata", READER,
           "Show volume's metadata or one specified metadata with a given key.",

@@ -119,6 +119,24 @@ ACTIONS: dict[str, dict] = {
     "os-force_detach": {"type": ["object", "null"],
                         "properties": {"attachment_id": NULLABLE_UUID,
                                        "connector": {"type": ["object", "null"]}}},
+    # Cinder's volume_upload_image (visibility and protected from 3.1: the view checks).
+    "os-volume_upload_image": {
+        "type": "object",
+        "properties": {"image_name": {"type": "string", "minLength": 1, "maxLength": 255},
+                       "force": BOOLEAN,
+                       "disk_format": {"type": "string", "enum": [
+                           "raw", "vmdk", "vdi", "qcow2", "vhd", "vhdx", "ploop"]},
+                       "container_format": {"type": "string", "maxLength": 255},
+                       "visibility": {"type": "string", "enum": [
+                           "community", "public", "private", "shared"]},
+                       "protected": BOOLEAN},
+        "required": ["image_name"], "additionalProperties": False},
+    "os-retype": {"type": "object",
+                  "properties": {"new_type": {"type": "string", "minLength": 1,
+                                              "maxLength": 255},
+                                 "migration_policy": {"type": ["string", "null"],
+                                                      "enum": ["never", "on-demand", None]}},
+                  "required": ["new_type"], "additionalProperties": False},
     "os-unset_image_metadata": {"type": "object",
                                 "properties": {"key": {"type": "string", "minLength": 1,
                                                        "maxLength": 255}},

@@ -47,6 +47,7 @@ IN_USE, DETACHING, DELETING, EXTENDING = "in-use", "detaching", "deleting", "ext
 ERROR, ERROR_DELETING, ERROR_EXTENDING = "error", "error_deleting", "error_extending"
 AWAITING_TRANSFER, MAINTENANCE = "awaiting-transfer", "maintenance"
 BACKING_UP, RESTORING_BACKUP = "backing-up", "restoring-backup"
+UPLOADING = "uploading"  # os-volume_upload_image: the agent copies it into an image
 DELETED = "deleted"  # internal: never shown by the API
 
 #: Every allowed move of a volume: ``TRANSITIONS[old]`` is the set ``old`` may change to.
@@ -55,12 +56,13 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     CREATING: frozenset({AVAILABLE, ERROR, DELETING}),
     # -> ATTACHING: os-reserve; -> IN_USE: os-attach (legacy bookkeeping)
     AVAILABLE: frozenset({RESERVED, DELETING, EXTENDING, AWAITING_TRANSFER, ATTACHING,
-                          IN_USE, BACKING_UP, RESTORING_BACKUP}),
+                          IN_USE, BACKING_UP, RESTORING_BACKUP, UPLOADING}),
     RESERVED: frozenset({ATTACHING, AVAILABLE}),
     # -> AVAILABLE: os-unreserve
     ATTACHING: frozenset({IN_USE, RESERVED, DETACHING, AVAILABLE, DELETING}),
     # -> AVAILABLE: os-detach of the last legacy attachment
-    IN_USE: frozenset({DETACHING, AVAILABLE, BACKING_UP}),
+    # -> UPLOADING: os-volume_upload_image with force
+    IN_USE: frozenset({DETACHING, AVAILABLE, BACKING_UP, UPLOADING}),
     # -> IN_USE: os-roll_detaching
     DETACHING: frozenset({AVAILABLE, ERROR, IN_USE}),
     DELETING: frozenset({DELETED, ERROR_DELETING}),
@@ -75,6 +77,8 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     BACKING_UP: frozenset({AVAILABLE, IN_USE}),
     # A restore writes it (an existing available volume, or a new one made for it).
     RESTORING_BACKUP: frozenset({AVAILABLE, ERROR}),
+    # back to where it was: in-use while it has attachments (volumes.upload)
+    UPLOADING: frozenset({AVAILABLE, IN_USE}),
     DELETED: frozenset(),
 }
 

@@ -363,8 +363,26 @@ class FakeTarget:
     def exported(self) -> list[str]:
         return sorted(self.exports)
 
+    def show(self) -> dict[str, TargetState]:
+        """The exports as :meth:`TgtTarget.show` describes targets (tids in id order)."""
+        return {iqn_for(v): TargetState(tid, iqn_for(v), {LUN: e.path}, [e.chap.username],
+                                        [e.initiator])
+                for tid, (v, e) in enumerate(sorted(self.exports.items()), start=1)}
+
     def restart(self) -> None:
         self.exports.clear()
+
+
+def cloud_targets(target: TgtTarget | FakeTarget, root: str) -> dict[str, TargetState]:
+    """{volume id: target} of the targets named by the volume scheme whose LUN files lie
+    under the directory ``root``: one cloud's exports in a tgtd other clouds share."""
+    prefix = root.rstrip("/") + "/"
+    found = {}
+    for iqn, state in target.show().items():
+        volume_id = volume_id_of(iqn)
+        if volume_id and any(path.startswith(prefix) for path in state.luns.values()):
+            found[volume_id] = state
+    return found
 
 
 def make_target(conf: Config) -> Target:

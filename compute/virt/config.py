@@ -86,6 +86,9 @@ class NetworkDisk:
     """A disk QEMU reaches over the network (an iSCSI LUN: ``name`` is ``IQN/LUN``).
 
     With ``auth_username``, ``secret_uuid`` names the libvirt secret holding the CHAP password.
+    ``readonly`` renders ``<readonly/>`` (QEMU opens the LUN read-only); ``iotune`` renders
+    ``<iotune>`` with one child per key (libvirt's names: ``total_bytes_sec``,
+    ``read_iops_sec``...), in the given order.
     """
 
     protocol: Literal["iscsi"] = "iscsi"
@@ -97,6 +100,8 @@ class NetworkDisk:
     serial: str | None = None
     auth_username: str | None = None
     secret_uuid: str | None = None
+    readonly: bool = False
+    iotune: dict[str, int] = field(default_factory=dict)
 
     def to_element(self) -> ET.Element:
         disk = ET.Element("disk", {"type": "network", "device": "disk"})
@@ -108,8 +113,14 @@ class NetworkDisk:
             if self.secret_uuid is not None:
                 ET.SubElement(auth, "secret", {"type": self.protocol, "uuid": self.secret_uuid})
         ET.SubElement(disk, "target", {"dev": self.target_dev, "bus": self.bus})
+        if self.iotune:
+            iotune = ET.SubElement(disk, "iotune")
+            for key, value in self.iotune.items():
+                _text(iotune, key, str(value))
         if self.serial is not None:
             _text(disk, "serial", self.serial)
+        if self.readonly:
+            ET.SubElement(disk, "readonly")
         return disk
 
     def to_xml(self) -> str:

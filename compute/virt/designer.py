@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import string
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from compute.virt.config import (
@@ -89,6 +89,28 @@ class VolumeConnection:
     port: int = 3260
     auth_username: str | None = None
     secret_uuid: str | None = None
+    readonly: bool = False                      # connection info access_mode "ro"
+    iotune: Mapping[str, int] = field(default_factory=dict)  # see iotune_from_qos
+
+
+#: The qos-specs keys Nova's libvirt driver turns into ``<iotune>`` children (same names).
+IOTUNE_KEYS = ("total_bytes_sec", "read_bytes_sec", "write_bytes_sec", "total_iops_sec",
+               "read_iops_sec", "write_iops_sec", "size_iops_sec")
+
+
+def iotune_from_qos(qos_specs: Mapping[str, object] | None) -> dict[str, int]:
+    """The ``<iotune>`` limits of a volume's front-end qos-specs (connection info
+    ``qos_specs``), as Nova maps them: the keys of :data:`IOTUNE_KEYS` whose value is a
+    non-negative integer (or its digits); other keys (back-end specs) are not the guest's."""
+    tune: dict[str, int] = {}
+    for key in IOTUNE_KEYS:
+        value = (qos_specs or {}).get(key)
+        if isinstance(value, bool) or value is None:
+            continue
+        if isinstance(value, int) or (isinstance(value, str) and value.strip().isdigit()):
+            if int(value) >= 0:
+                tune[key] = int(value)
+    return tune
 
 
 def domain_name(instance_uuid: str) -> str:
@@ -132,11 +154,13 @@ def next_device_name(bus: str, used_names: Collection[str]) -> str:
 
 
 def volume_disk(volume: VolumeConnection, bus: DiskBus, target_dev: str) -> NetworkDisk:
-    """The disk of a volume; its serial is the volume id (the guest sees it in by-id links)."""
+    """The disk of a volume; its serial is the volume id (the guest sees it in by-id links).
+    A read-only volume is ``<readonly/>``, a qos-limited one carries ``<iotune>``."""
     return NetworkDisk(protocol="iscsi", name=f"{volume.target_iqn}/{volume.target_lun}",
                        host=volume.host, port=volume.port, target_dev=target_dev, bus=bus,
                        serial=volume.volume_id, auth_username=volume.auth_username,
-                       secret_uuid=volume.secret_uuid)
+                       secret_uuid=volume.secret_uuid, readonly=volume.readonly,
+                       iotune=dict(volume.iotune))
 
 
 def _firmware(image_properties: Mapping[str, str], instance_dir: Path,

@@ -18,6 +18,7 @@ from compute.virt.designer import (
     VolumeConnection,
     design_domain,
     disk_bus,
+    iotune_from_qos,
     volume_disk,
 )
 from compute.virt.host import Host
@@ -27,6 +28,14 @@ from minicloud.paths import TRAVERSABLE, private_file
 from volumes.connection import ConnectionInfo
 
 ROOT_DISK, EPHEMERAL_DISK = "disk", "disk.eph0"
+#: A CHAP secret's usage (its iSCSI target name in libvirt) starts with this and the cloud id,
+#: so that ``minicloud audit`` tells this cloud's secrets from another's on a shared libvirtd.
+SECRET_USAGE_PREFIX = "minicloud-"
+
+
+def secret_usage(cloud_id: str, secret_id: str) -> str:
+    """The usage name of this cloud's CHAP secret ``secret_id`` (an attachment id)."""
+    return f"{SECRET_USAGE_PREFIX}{cloud_id}-{secret_id}"
 #: A rescued guest's boot disk, and its own definition kept for the unrescue.
 RESCUE_DISK, UNRESCUE_XML = "disk.rescue", "unrescue.xml"
 
@@ -36,7 +45,9 @@ def _connection(info: ConnectionInfo, secret_id: str) -> VolumeConnection:
     data = info.data
     return VolumeConnection(volume_id=data.volume_id, target_iqn=data.target_iqn,
                             target_lun=data.target_lun, host=data.host, port=data.port,
-                            auth_username=data.auth_username, secret_uuid=secret_id)
+                            auth_username=data.auth_username, secret_uuid=secret_id,
+                            readonly=data.access_mode == "ro",
+                            iotune=iotune_from_qos(data.qos_specs))
 
 
 class LibvirtDriver:
@@ -60,7 +71,7 @@ class LibvirtDriver:
 
             def connect(volume: tuple[ConnectionInfo, str, str]) -> VolumeConnection:
                 info, _device, secret_id = volume
-                self.host.define_secret(secret_id, f"minicloud-{secret_id}",
+                self.host.define_secret(secret_id, secret_usage(self.cloud_id, secret_id),
                                         info.data.auth_password)
                 undo.callback(self.host.remove_secret, secret_id)
                 return _connection(info, secret_id)
@@ -237,7 +248,8 @@ class LibvirtDriver:
         """Add the iSCSI disk (CHAP secret in libvirt) to the definition, and hot-plug it
         into a running guest. Undoes the secret when the attach fails."""
         guest = self._guest(instance_id)
-        self.host.define_secret(secret_id, f"minicloud-{secret_id}", info.data.auth_password)
+        self.host.define_secret(secret_id, secret_usage(self.cloud_id, secret_id),
+                                info.data.auth_password)
         try:
             disk = volume_disk(_connection(info, secret_id), disk_bus(image_meta),
                                device.removeprefix("/dev/"))

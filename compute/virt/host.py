@@ -301,6 +301,16 @@ class Host:
         raw = value.encode() if isinstance(value, str) else value
         _call(what, secret.setValue, raw, 0)  # type: ignore[union-attr]
 
+    def secrets(self) -> list[tuple[str, str]]:
+        """(uuid, usage id) of every secret libvirt holds, on the whole host."""
+        found = []
+        for secret in _call("list secrets", self._connection().listAllSecrets, 0) or []:
+            try:
+                found.append((secret.UUIDString(), secret.usageID() or ""))
+            except _libvirt().libvirtError:
+                continue  # removed between the listing and this look
+        return found
+
     def remove_secret(self, uuid: str) -> None:
         """Remove secret ``uuid``; tolerates a secret already gone."""
         lv = _libvirt()

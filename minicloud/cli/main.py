@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from minicloud import errors
-from minicloud.cli import admin, compute, images, keypairs, lab, server_events, volumes
+from minicloud.cli import admin, audit, compute, images, keypairs, lab, server_events, volumes
 from minicloud.cli.context import CliContext
 from minicloud.config import default_state_dir
 
@@ -38,7 +38,7 @@ def cli(ctx: click.Context, state_dir: Path | None, os_cloud: str | None) -> Non
     ctx.obj = CliContext(state_dir or default_state_dir(), os_cloud)
 
 
-for _module in (admin, images, lab, compute, keypairs, volumes):
+for _module in (admin, images, lab, compute, keypairs, volumes, audit):
     for _command in _module.COMMANDS:
         cli.add_command(_command)
 compute.server.add_command(server_events.event)
