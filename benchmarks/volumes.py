@@ -10,9 +10,14 @@ and measures:
   (target: within 1.2x). The cloud shows ``direct_url`` (``[image] show_direct_url``, the
   default), so the agent converts straight from the image store; ``--no-direct-url``
   measures the download path instead (``[volume] use_direct_url = false``);
+* snapshot create latency (API, ``creating`` to ``available``) of a 1 GiB volume holding
+  512 MiB of data, and the space the snapshot takes (``st_blocks``), each against a
+  ``cp --sparse=always`` of the same volume file in the same run, printed as ratios (the
+  agent copies with ``cp --reflink=auto --sparse=always`` and flushes the copy);
 * attach + detach latency of a volume on a running guest (hot-plug over iSCSI and back).
 
-Usage: ``.venv/bin/python benchmarks/volumes.py [--runs 5] [--image-mib 512] [--no-direct-url]``
+Usage: ``.venv/bin/python benchmarks/volumes.py [--runs 5] [--image-mib 512] [--no-direct-url]
+[--snapshots-only]``
 """
 from __future__ import annotations
 
@@ -46,6 +51,60 @@ class Cloud:
         self.volume("DELETE", f"/volumes/{volume_id}")
         wait(lambda: self.status(volume_id), lambda s: s == "deleted")
 
+    def snapshot_status(self, snapshot_id: str) -> str:
+        try:
+            return self.volume("GET", f"/snapshots/{snapshot_id}").json()["snapshot"]["status"]
+        except Exception:  # noqa: BLE001 - a deleted snapshot is a 404
+            return "deleted"
+
+    def create_snapshot(self, volume_id: str) -> str:
+        snapshot_id = self.volume("POST", "/snapshots", json={"snapshot": {
+            "volume_id": volume_id}}).json()["snapshot"]["id"]
+        wait(lambda: self.snapshot_status(snapshot_id), lambda s: s in ("available", "error"))
+        return snapshot_id
+
+    def delete_snapshot(self, snapshot_id: str) -> None:
+        self.volume("DELETE", f"/snapshots/{snapshot_id}")
+        wait(lambda: self.snapshot_status(snapshot_id), lambda s: s == "deleted")
+
+
+def bench_snapshots(cloud: Cloud, root, state, runs: int, data_mib: int = 512) -> None:
+    """Snapshot create latency and space against ``cp --sparse=always`` of the same file."""
+    volume_id = cloud.create_volume({"size": 1})
+    volume_file = state / "volumes" / f"volume-{volume_id}"
+    with volume_file.open("r+b") as fh:  # what a guest would have written: half the volume
+        for _ in range(data_mib):
+            fh.write(os.urandom(1 << 20))
+        os.fsync(fh.fileno())
+    copy = root / "cp-copy.raw"
+    snap_times, cp_times, snap_blocks, cp_blocks = [], [], [], []
+    for _ in range(runs):  # interleaved: both see the same page cache and load
+        start = time.perf_counter()
+        snapshot_id = cloud.create_snapshot(volume_id)
+        snap_times.append(time.perf_counter() - start)
+        if cloud.snapshot_status(snapshot_id) != "available":
+            raise SystemExit(f"snapshot {snapshot_id} ended {cloud.snapshot_status(snapshot_id)}")
+        snap_blocks.append((state / "volumes" / f"snapshot-{snapshot_id}").stat().st_blocks)
+        cloud.delete_snapshot(snapshot_id)
+
+        def plain_cp() -> None:
+            process.run(["cp", "--sparse=always", volume_file, copy], timeout=600)
+            with copy.open("rb") as fh:
+                os.fsync(fh.fileno())  # the agent flushes its copy too
+        cp_times.append(timed(plain_cp))
+        cp_blocks.append(copy.stat().st_blocks)
+        copy.unlink()
+    snap, cp = statistics.median(snap_times), statistics.median(cp_times)
+    snap_mib, cp_mib = (statistics.median(b) * 512 / (1 << 20) for b in (snap_blocks,
+                                                                            cp_blocks))
+    print(f"snapshot of a 1 GiB volume holding {data_mib} MiB: API median {snap:.2f} s "
+          f"({' '.join(f'{t:.2f}' for t in snap_times)}); cp --sparse=always median "
+          f"{cp:.2f} s; ratio {snap / cp:.2f}")
+    print(f"snapshot space: {snap_mib:.0f} MiB allocated (st_blocks); cp --sparse=always "
+          f"{cp_mib:.0f} MiB; ratio {snap_mib / cp_mib:.2f} (on a reflink filesystem, XFS or "
+          f"btrfs, the snapshot shares its blocks with the volume instead)")
+    cloud.delete_volume(volume_id)
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -53,9 +112,15 @@ def main() -> None:
     parser.add_argument("--image-mib", type=int, default=512)
     parser.add_argument("--no-direct-url", action="store_true",
                         help="download images over the image API ([volume] use_direct_url off)")
+    parser.add_argument("--snapshots-only", action="store_true",
+                        help="measure snapshots only (no image conversion, no guest)")
     args = parser.parse_args()
-    with throwaway_cloud({"volume": {"use_direct_url": not args.no_direct_url}}) as bench:
+    with throwaway_cloud({"volume": {"use_direct_url": not args.no_direct_url}},
+                         lab_images=not args.snapshots_only) as bench:
         cloud, root, state = Cloud(bench), bench.root, bench.state
+        if args.snapshots_only:
+            bench_snapshots(cloud, root, state, args.runs)
+            return
         # create/delete: API against truncate + rm of the same sparse file
         api = [timed(lambda: cloud.delete_volume(cloud.create_volume({"size": 1})))
                for _ in range(args.runs)]
@@ -104,6 +169,8 @@ def main() -> None:
               f"({' '.join(f'{t:.2f}' for t in from_images)}); qemu-img convert median "
               f"{convert:.2f} s ({' '.join(f'{t:.2f}' for t in converts)}); ratio "
               f"{from_image / convert:.2f} (target <= 1.2)")
+
+        bench_snapshots(cloud, root, state, args.runs)
 
         # attach + detach on a running guest
         server = cloud.compute("POST", "/servers", json={"server": {

@@ -52,6 +52,16 @@ WRITES: dict[tuple[str, str], list[tuple[object, str]]] = {
     ("POST", "/types/<type_id>/action"): [
         ({"addProjectAccess": {"project": "{project}"}}, ""),
         ({"removeProjectAccess": {"project": "{project}"}}, "")],
+    ("POST", "/snapshots"): [({"snapshot": {"volume_id": "{vol}"}}, "")],
+    ("PUT", "/snapshots/<snapshot_id>"): [({"snapshot": {"name": "r"}}, "")],
+    ("DELETE", "/snapshots/<snapshot_id>"): [(None, "")],
+    ("POST", "/snapshots/<snapshot_id>/action"): [
+        ({"os-reset_status": {"status": "error"}}, ""), ({"os-force_delete": {}}, ""),
+        ({"os-update_snapshot_status": {"status": "error"}}, "")],
+    ("POST", "/snapshots/<snapshot_id>/metadata"): [({"metadata": {"k": "v"}}, "")],
+    ("PUT", "/snapshots/<snapshot_id>/metadata"): [({"metadata": {"k": "v"}}, "")],
+    ("PUT", "/snapshots/<snapshot_id>/metadata/<key>"): [({"meta": {"keep": "x"}}, "")],
+    ("DELETE", "/snapshots/<snapshot_id>/metadata/<key>"): [(None, "")],
     ("PUT", "/os-quota-sets/<target>"): [({"quota_set": {"volumes": 1}}, "")],
     ("DELETE", "/os-quota-sets/<target>"): [(None, "")],
     ("PUT", "/os-quota-class-sets/<class_name>"): [({"quota_class_set": {"volumes": 1}}, "")],
@@ -83,6 +93,8 @@ ADMIN_ONLY: list[tuple[str, str, object]] = [
     ("POST", "/volumes/{vol}/action", {"os-reset_status": {"status": "error"}}),
     ("POST", "/volumes/{vol}/action", {"os-force_delete": {}}),
     ("GET", "/os-services", None),
+    ("POST", "/snapshots/{snap}/action", {"os-reset_status": {"status": "error"}}),
+    ("POST", "/snapshots/{snap}/action", {"os-force_delete": {}}),
     ("GET", "/scheduler-stats/get_pools", None),
     ("GET", "/capabilities/node1@fake", None),
     ("POST", "/volumes/{vol}/action", {"os-force_detach": {}}),
@@ -130,7 +142,8 @@ def _path(rule: str, prefix: str, project: str, ids: dict[str, str]) -> str:
     for name, value in (("<attachment_id>", ids["att"]), ("<key>", "keep"),
                         ("<type_id>", ids["type"]), ("<transfer_id>", ids["tr"]),
                         ("<target>", project), ("<class_name>", "default"),
-                        ("<qos_id>", ids["qos"]), ("<backup_id>", ids["backup"])):
+                        ("<qos_id>", ids["qos"]), ("<snapshot_id>", ids["snap"]),
+                        ("<backup_id>", ids["backup"])):
         path = path.replace(name, value)
     return path
 
@@ -158,13 +171,19 @@ def owned(volenv):
     assert volenv.admin.post(f"/v3/types/{vtype['id']}/action", json={"addProjectAccess": {
         "project": volenv.alice.project_id}}).status_code == 202
     qos = volenv.admin.post("/v3/qos-specs", json={"qos_specs": {"name": "q", "k": "v"}})
+    snap = volenv.alice.post("/v3/snapshots", json={"snapshot": {
+        "volume_id": vol["id"], "name": "snap", "metadata": {"keep": "1"}}})
+    assert snap.status_code == 202, snap.json
+    wait_status(lambda: volenv.alice.get(f"/v3/snapshots/{snap.json['snapshot']['id']}"
+                                         ).json["snapshot"], "available")
     # On the fake backend (no bytes) the backup ends in error, and the volume available.
     backup = volenv.alice.post("/v3/backups", json={"backup": {"volume_id": vol["id"]}})
     assert backup.status_code == 202, backup.json
     wait_status(lambda: volenv.alice.get(f"/v3/backups/{backup.json['backup']['id']}")
                 .json["backup"], "error")
     volenv.wait(vol["id"], "available")
-    return {"qos": qos.json["qos_specs"]["id"], "backup": backup.json["backup"]["id"],
+    return {"qos": qos.json["qos_specs"]["id"], "snap": snap.json["snapshot"]["id"],
+            "backup": backup.json["backup"]["id"],
             "vol": vol["id"], "att": att.json["attachment"]["id"], "other": other["id"],
             "offered": offered["id"], "tr": tr.json["transfer"]["id"],
             "key": tr.json["transfer"]["auth_key"], "type": vtype["id"],
@@ -202,6 +221,9 @@ def test_reader_is_refused_every_write_and_nothing_changes(volenv, owned):
     assert quota["volumes"] == 10
     assert volenv.admin.get(f"/v3/qos-specs/{owned['qos']}").json["qos_specs"]["specs"] == \
         {"k": "v"}
+    snaps = volenv.alice.get("/v3/snapshots/detail").json["snapshots"]
+    assert [(x["id"], x["name"], x["status"], x["metadata"]) for x in snaps] == \
+        [(owned["snap"], "snap", "available", {"keep": "1"})]
     backup = volenv.alice.get(f"/v3/backups/{owned['backup']}", headers=MV).json["backup"]
     assert (backup["status"], backup["name"]) == ("error", None)
 
@@ -227,6 +249,10 @@ def test_reader_still_reads(volenv, owned):
         "transfers"]] == [owned["tr"]]
     assert reader.get("/v3/volumes/summary", headers=MV).json["volume-summary"][
         "total_count"] == 3
+    snap = f"/v3/snapshots/{owned['snap']}"
+    assert reader.get(snap).json["snapshot"]["name"] == "snap"
+    assert reader.get(f"{snap}/metadata/keep").json == {"meta": {"keep": "1"}}
+    assert [x["id"] for x in reader.get("/v3/snapshots").json["snapshots"]] == [owned["snap"]]
     assert reader.get(f"/v3/backups/{owned['backup']}").json["backup"]["volume_id"] == vid
     assert [b["id"] for b in reader.get("/v3/backups/detail").json["backups"]] == \
         [owned["backup"]]
@@ -249,6 +275,14 @@ def test_member_writes_and_admin_does_admin_things(volenv, owned):
     assert volenv.admin.post(f"/v3/volumes/{vid}/action", headers=MV, json={
         "os-reset_status": {"status": "error"}}).status_code == 202
     assert volenv.admin.get("/v3/os-services", headers=MV).status_code == 200
+    err(volenv.admin.post(f"/v3/volumes/{vid}/action", json={"os-force_delete": {}}), 400,
+        "dependent snapshots")
+    snap = f"/v3/snapshots/{owned['snap']}"
+    assert volenv.admin.post(f"{snap}/action", json={"os-reset_status": {
+        "status": "error"}}).status_code == 202
+    assert volenv.admin.post(f"{snap}/action", json={"os-force_delete": {}}
+                             ).status_code == 202
+    wait_status(lambda: {"status": volenv.admin.get(snap).status_code}, 404)
     assert volenv.admin.post(f"/v3/volumes/{vid}/action", json={"os-force_delete": {}}
                              ).status_code == 202
 

@@ -133,10 +133,13 @@ def test_create_schema_follows_the_microversion(volenv):
         "OpenStack-API-Version": "volume 3.47"}), 400, "volume/backup_id")
 
 
-def test_cloning_a_visible_volume_is_refused(volenv):
+def test_cloning_needs_a_visible_source_in_a_copyable_status(volenv):
+    """(Clones themselves: tests/test_volumes_snapshots.py.)"""
     src = volenv.create(name="src")
+    assert volenv.admin.post(f"/v3/volumes/{src['id']}/action", headers=MV, json={
+        "os-reset_status": {"status": "error"}}).status_code == 202
     err(volenv.alice.post("/v3/volumes", json={"volume": {"source_volid": src["id"]}},
-                          headers=MV), 400, "source_volid")
+                          headers=MV), 400, "'available', 'in-use'")
     theirs = volenv.create(name="theirs", who=volenv.bob)
     err(volenv.alice.post("/v3/volumes", json={"volume": {"source_volid": theirs["id"]}},
                           headers=MV), 404, "could not be found")

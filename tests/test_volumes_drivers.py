@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from minicloud import process
+from minicloud.errors import CommandFailed
 from tests.volumes_fixtures import *  # noqa: F403
 from tests.volumes_fixtures import RAW
 from volumes.backends import GIB, BackendError, FakeBackend, FileBackend
@@ -110,6 +111,78 @@ def test_file_backend_refuses_qcow2_with_a_backing_file(tmp_path, qemu_img):
     with pytest.raises(BackendError, match="backing"):
         backend.create_from_image(vid, 1, top, "qcow2")
     assert not backend.exists(vid)
+
+
+def _write(backend, volume_id: str, data: bytes) -> None:
+    """``data`` at offset 0 of the volume (the fake keeps a volume's head bytes)."""
+    if isinstance(backend, FakeBackend):
+        backend.contents[volume_id] = data
+        return
+    with open(backend.path(volume_id), "r+b") as fh:
+        fh.write(data)
+
+
+def test_backend_snapshot_keeps_the_bytes_of_its_moment(backend):
+    vid, sid, restored = (str(uuid.uuid4()) for _ in range(3))
+    backend.create(vid, 1)
+    _write(backend, vid, b"first marker")
+    backend.create_snapshot(sid, vid)
+    assert backend.snapshot_exists(sid)
+    _write(backend, vid, b"SECOND marker")  # after the snapshot: never in it
+    with pytest.raises(BackendError, match="already exists"):
+        backend.create_snapshot(sid, vid)
+    backend.create_from_snapshot(restored, sid, 2)
+    assert backend.size(restored) == 2 * GIB
+    assert head(backend, restored, 13) == b"first marker\0"
+    with pytest.raises(BackendError, match="already exists"):
+        backend.create_from_snapshot(restored, sid, 2)
+    backend.delete_snapshot(sid)
+    assert not backend.snapshot_exists(sid)
+    backend.delete_snapshot(sid)  # already gone is fine
+    assert head(backend, restored, 12) == b"first marker"  # independent of the snapshot
+    with pytest.raises(BackendError, match="does not exist"):
+        backend.create_from_snapshot(str(uuid.uuid4()), sid, 1)
+
+
+def test_backend_clone_holds_its_source_and_refuses_to_shrink(backend):
+    src, clone, small = (str(uuid.uuid4()) for _ in range(3))
+    backend.create(src, 2)
+    _write(backend, src, b"source bytes")
+    backend.clone(clone, src, 3)
+    assert backend.size(clone) == 3 * GIB and head(backend, clone, 12) == b"source bytes"
+    _write(backend, src, b"changed only")
+    assert head(backend, clone, 12) == b"source bytes"
+    with pytest.raises(BackendError, match="cannot hold"):
+        backend.clone(small, src, 1)
+    assert not backend.exists(small)
+    with pytest.raises(BackendError, match="does not exist"):
+        backend.clone(small, str(uuid.uuid4()), 1)
+
+
+def test_file_snapshot_is_sparse_private_and_leaves_nothing_on_failure(tmp_path, monkeypatch):
+    backend = FileBackend(tmp_path / "volumes")
+    vid, sid = str(uuid.uuid4()), str(uuid.uuid4())
+    backend.create(vid, 1)
+    with open(backend.path(vid), "r+b") as fh:
+        fh.seek(100 << 20)
+        fh.write(b"x" * (1 << 20))
+    backend.create_snapshot(sid, vid)
+    snap = Path(backend.snapshot_path(sid))
+    assert snap.stat().st_size == GIB and snap.stat().st_mode & 0o777 == 0o600
+    assert snap.stat().st_blocks * 512 < 4 << 20  # the data written, not the volume's size
+    assert sid not in backend.list_volumes() and backend.list_volumes() == [vid]
+
+    def broken_cp(argv, **kwargs):
+        Path(argv[-1]).write_bytes(b"partial")
+        raise CommandFailed([str(a) for a in argv], 1, "cp: No space left on device")
+
+    monkeypatch.setattr(process, "run", broken_cp)
+    other = str(uuid.uuid4())
+    with pytest.raises(BackendError, match="No space left"):
+        backend.create_snapshot(other, vid)
+    assert not backend.snapshot_exists(other)
+    assert sorted(p.name for p in backend.root.iterdir()) == sorted(
+        [f"volume-{vid}", f"snapshot-{sid}"])
 
 
 # --- targets ----------------------------------------------------------------------------------

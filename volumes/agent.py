@@ -3,9 +3,11 @@
 Tasks come from the catalog's ``volume_tasks`` table through :mod:`minicloud.taskqueue`: the
 API enqueues them, the agent takes each with a compare-and-swap, one task per volume at a
 time, in order, so a task survives restarts and never runs twice. Actions: ``create``
-(allocate the backing file, or fill it from an image), ``delete``, ``extend``, ``export``,
-``unexport`` and ``upload`` (volume to image, :mod:`volumes.upload`); ``backup``,
-``restore`` and ``backup_delete`` (:mod:`volumes.backup_agent`).
+(allocate the backing file, or fill it from an image, a snapshot or another volume),
+``delete``, ``extend``, ``export``, ``unexport`` and ``upload`` (volume to image,
+:mod:`volumes.upload`); the snapshots' ``create_snapshot`` and ``delete_snapshot``
+(:mod:`volumes.snapshot_tasks`); ``backup``, ``restore`` and ``backup_delete``
+(:mod:`volumes.backup_agent`).
 
 At start (``init_host``, hardening.md 3): interrupted creates and extends become errors,
 interrupted deletes and unexports are run again, and every volume that should be exported is
@@ -39,6 +41,9 @@ from volumes.connection import Chap
 from volumes.glance import ImageClient, check_format, convertible_format, fetch
 from volumes.models import Volume, VolumeAttachment, VolumeHost, VolumeTask
 from volumes.service import Settings, VolumeService
+from volumes.snapshot_tasks import ACTIONS as SNAPSHOT_ACTIONS
+from volumes.snapshot_tasks import RERUN as SNAPSHOT_RERUN
+from volumes.snapshot_tasks import SnapshotTasks
 from volumes.targets import Target, make_target
 
 LOG = logging.getLogger("volumes.agent")
@@ -50,7 +55,7 @@ def host_name(conf: Config) -> str:
     return conf.volume.host or socket.gethostname()
 
 
-class Agent:
+class Agent(SnapshotTasks):
     def __init__(self, conf: Config, db: Database, backend: Backend, target: Target,
                  images: Callable[[], ImageClient], workers: int = 4,
                  idle_wait: float = IDLE_WAIT,
@@ -97,7 +102,8 @@ class Agent:
         """Reconcile the catalog and the host after a restart (see the module docstring)."""
         # Deletes and unexports run again (both tolerate partial state).
         reason = "interrupted by a volume agent restart"
-        for task in self.queue.recover(("delete", "unexport", "backup_delete"), reason):
+        for task in self.queue.recover(("delete", "unexport", "backup_delete",
+                                        *SNAPSHOT_RERUN), reason):
             self._task_failed(task, MinicloudError(reason))
         with self.db.session() as s:
             queued = self.queue.subjects(s, PENDING)
@@ -120,6 +126,7 @@ class Agent:
                     for att in vol.attachments:
                         if att.status == states.A_DETACHING:
                             VolumeService.enqueue(s, vol, "unexport", {"attachment_id": att.id})
+            self.recover_snapshots(s, queued)
         self.sync_exports()
 
     def sync_exports(self) -> None:
@@ -172,7 +179,9 @@ class Agent:
                                                Volume.status == old)
                           .values(status=new, error=message, **values))
 
-            if task.action == "create":
+            if task.action in SNAPSHOT_ACTIONS:
+                self.snapshot_task_failed(s, task, message)
+            elif task.action == "create":
                 move(states.CREATING, states.ERROR)
             elif task.action == "delete":
                 move(states.DELETING, states.ERROR_DELETING)
@@ -212,6 +221,10 @@ class Agent:
             return  # reset or deleted before we started
         if vol.image_id:
             self._create_from_image(vol)
+        elif vol.snapshot_id:
+            self.backend.create_from_snapshot(vol.id, vol.snapshot_id, vol.size)
+        elif vol.source_volid:
+            self.backend.clone(vol.id, vol.source_volid, vol.size)
         else:
             self.backend.create(vol.id, vol.size)
         with self.db.session() as s:

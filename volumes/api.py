@@ -1,7 +1,8 @@
 """Cinder v3 HTTP API: the app, version discovery, os-services, availability zones, the
 extension list, limits.
 
-Volumes, actions and metadata are in :mod:`volumes.api_volumes`, attachments in
+Volumes, actions and metadata are in :mod:`volumes.api_volumes`, snapshots in
+:mod:`volumes.api_snapshots`, attachments in
 :mod:`volumes.api_attachments`, types in :mod:`volumes.api_types`, qos-specs in
 :mod:`volumes.api_qos`, quotas in
 :mod:`volumes.api_quotas`, transfers in :mod:`volumes.api_transfers`, backups in
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import Blueprint, Flask, Response, g, request
+from flask import Blueprint, Flask, Response, current_app, g, request
 
 from minicloud import services
 from minicloud.config import Config
@@ -31,6 +32,7 @@ from volumes import (
     api_pools,
     api_qos,
     api_quotas,
+    api_snapshots,
     api_transfers,
     api_types,
     api_volumes,
@@ -47,6 +49,7 @@ from volumes.policies import RULES
 from volumes.qos import QosService
 from volumes.retype import RetypeService
 from volumes.service import Settings, VolumeService
+from volumes.snapshots import SnapshotService
 from volumes.transfers import TransferService
 from volumes.types import TypeService
 from volumes.upload import UploadService
@@ -82,12 +85,14 @@ def create_app(conf: Config, db: Database | None = None,
     app.extensions["volume_types"] = TypeService(svc.db)
     app.extensions["volume_qos"] = QosService(svc.db)
     app.extensions["volume_transfers"] = TransferService(svc)
+    app.extensions["volume_snapshots"] = SnapshotService(svc.db, svc)
     app.extensions["volume_backups"] = BackupService(svc, BackupStore(
         conf.path(conf.volume.backup_path), conf.volume.backup_chunk_size))
     app.extensions["volume_upload"] = UploadService(svc)
     app.extensions["volume_retype"] = RetypeService(svc)
     for blueprint in (api_volumes.bp, api_attachments.bp, api_types.bp, api_qos.bp,
-                      api_quotas.bp, api_transfers.bp, api_backups.bp, api_pools.bp, bp):
+                      api_quotas.bp, api_transfers.bp, api_snapshots.bp, api_backups.bp,
+                      api_pools.bp, bp):
         app.register_blueprint(blueprint, url_prefix="/v3/<project_id>")
         app.register_blueprint(blueprint, url_prefix="/v3", name=f"{blueprint.name}_v3",
                                url_defaults={"project_id": None})
@@ -156,6 +161,9 @@ EXTENSIONS = (
     ("os-admin-actions", "AdminActions", "Enable admin actions."),
     ("capabilities", "Capabilities", "Capabilities support."),
     ("os-availability-zone", "AvailabilityZones", "Describe Availability Zones."),
+    ("os-extended-snapshot-attributes", "ExtendedSnapshotAttributes",
+     "Extended SnapshotAttributes support."),
+
     ("backups", "Backups", "Backups support."),
     ("os-backup-project-attr", "BackupProjectAttribute", "Expose project_id as an "
                                                          "attribute of a backup."),
@@ -163,6 +171,7 @@ EXTENSIONS = (
     ("os-quota-class-sets", "QuotaClasses", "Quota classes management support."),
     ("os-quota-sets", "Quotas", "Quota management support."),
     ("os-services", "Services", "Services support."),
+    ("os-snapshot-actions", "SnapshotActions", "Enable snapshot manager actions."),
     ("scheduler-stats", "Scheduler_stats", "Scheduler stats support."),
     ("os-types-extra-specs", "TypesExtraSpecs", "Type extra specs support."),
     ("os-types-manage", "TypesManage", "Types manage support."),
@@ -207,6 +216,8 @@ def limits(project_id: str | None) -> Response:
         used_volumes, used_gb = context.volumes().usage(target)
         used_backups, used_backup_gb = context.backups().usage(target)
         absolute.update({"totalVolumesUsed": used_volumes, "totalGigabytesUsed": used_gb,
-                         "totalSnapshotsUsed": 0, "totalBackupsUsed": used_backups,
+                         "totalSnapshotsUsed": current_app.extensions[
+                             "volume_snapshots"].count(target),
+                         "totalBackupsUsed": used_backups,
                          "totalBackupGigabytesUsed": used_backup_gb})
     return json_response({"limits": {"rate": [], "absolute": absolute}})

@@ -3,12 +3,12 @@
 
 Reading a project's quotas is for its readers (and admins); changing them, and quota classes
 at all, is ``rule:admin_api``. A limit below what the project already holds is a 400, as
-Cinder's. Only ``volumes``, ``gigabytes`` and ``per_volume_gigabytes`` are enforced today
-(minicloud has no snapshots, backups or groups yet); the others are kept and shown.
+Cinder's. ``volumes``, ``gigabytes``, ``per_volume_gigabytes`` and ``snapshots`` are enforced
+(minicloud has no backups or groups yet); the others are kept and shown.
 """
 from __future__ import annotations
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, current_app
 
 from minicloud.wsgi import body_schema, json_body, json_response
 from volumes import context, quotas, schema
@@ -35,6 +35,7 @@ def show_quotas(project_id: str | None, target: str) -> Response:
     if context.flag("usage"):
         used = dict(zip(("volumes", "gigabytes"), context.volumes().usage(target),
                         strict=True))
+        used["snapshots"] = current_app.extensions["volume_snapshots"].count(target)
         used.update(zip(("backups", "backup_gigabytes"), context.backups().usage(target),
                         strict=True))
         values = {name: {"limit": limit, "in_use": used.get(name, 0), "reserved": 0,

@@ -19,7 +19,7 @@ bp = Blueprint("volumes", __name__)
 
 #: Sources minicloud has none of (and the minor version each is read from): a volume made
 #: from one is Cinder's 404 for the missing source.
-MISSING_SOURCES = {"snapshot_id": ("Snapshot", 0), "consistencygroup_id": ("ConsistencyGroup", 0),
+MISSING_SOURCES = {"consistencygroup_id": ("ConsistencyGroup", 0),
                    "group_id": ("Group", 13)}
 BACKUP_SOURCE = 47  # backup_id in a volume create (volumes.backups)
 SUMMARY, SUMMARY_METADATA, FORCE_DELETE = 12, 36, 23
@@ -90,13 +90,19 @@ def parse_create(vol: dict, version: Version) -> VolumeRequest:
     if image_ref is not None:
         image_ref = image_ref.rstrip("/").rsplit("/", 1)[-1] or None
     size = _size(vol.get("size"))
-    if size is None and image_ref is None and "source_volid" not in vol and (
-            "backup_id" not in vol or not version.at_least(BACKUP_SOURCE)):
+    sources = [k for k in ("snapshot_id", "source_volid") if k in vol] + \
+        (["imageRef"] if image_ref is not None else []) + \
+        (["backup_id"] if "backup_id" in vol and version.at_least(BACKUP_SOURCE) else [])
+    if len(sources) > 1:
+        raise BadRequest(f"Invalid input received: a volume is made from one source; got "
+                         f"{', '.join(sources)}.")
+    if size is None and not sources:
         raise BadRequest("Invalid input received: 'size' is a required property.")
     return VolumeRequest(size=size, name=vol.get("name", vol.get("display_name")),
                          description=vol.get("description", vol.get("display_description")),
                          metadata=dict(vol.get("metadata") or {}), image_ref=image_ref,
                          source_volid=vol.get("source_volid"),
+                         snapshot_id=vol.get("snapshot_id"),
                          volume_type_id=context.types().for_volume(
                              Caller(auth().project_id, context.is_admin()),
                              vol.get("volume_type")).id)
@@ -146,13 +152,13 @@ def update_volume(project_id: str | None, volume_id: str) -> Response:
 
 @bp.delete("/volumes/<volume_id>", endpoint="delete")
 def delete_volume(project_id: str | None, volume_id: str) -> Response:
-    """``?force=True`` (3.23+, ``volume:force_delete``); ``?cascade`` is accepted: there are
-    no snapshots."""
+    """``?force=True`` (3.23+, ``volume:force_delete``); ``?cascade=True`` deletes the
+    volume's snapshots too (without it a volume with snapshots is a 400)."""
     context.volume(volume_id, "volume:delete")
     force = context.flag("force", FORCE_DELETE)
     if force:
         context.volume(volume_id, "volume:force_delete")
-    context.volumes().delete(auth(), volume_id, force)
+    context.volumes().delete(auth(), volume_id, force, context.flag("cascade"))
     return Response(status=202)
 
 

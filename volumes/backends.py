@@ -15,6 +15,19 @@ Contract (what the agent relies on; ``tests/test_volumes_drivers.py`` runs it ag
   ``dest`` as an image of ``disk_format`` (``qemu-img convert -f raw -O FORMAT``); on failure
   ``dest`` does not exist.
 * ``path(volume_id)`` is what a target exports; ``list_volumes()`` the volume ids present.
+* ``create_snapshot(snapshot_id, volume_id)`` keeps a copy of the volume's bytes as they are
+  now; later writes to the volume never reach it. Made while a guest writes, the copy is
+  crash-consistent (what a power cut would leave), no more. On failure nothing is left.
+* ``delete_snapshot(snapshot_id)`` removes it; already gone is fine.
+* ``create_from_snapshot(volume_id, snapshot_id, size_gb)`` and ``clone(volume_id,
+  source_volume_id, size_gb)`` make a new volume of ``size_gb`` GiB holding exactly the
+  snapshot's (the source volume's) bytes, the tail beyond them reading as zeros; a size below
+  the source's is refused. On failure nothing of the new volume is left.
+
+The file backend copies with ``cp --reflink=auto --sparse=always`` (docs/volumes.md,
+"Snapshots and clones"): on XFS or btrfs the copy shares every block with its source and is
+instant; elsewhere (ext4) it is a sparse copy, costing the space and time of the data
+written, never of the volume's size.
 """
 from __future__ import annotations
 
@@ -30,6 +43,7 @@ from minicloud.errors import CommandFailed, MinicloudError
 
 GIB = 1024 ** 3
 PREFIX = "volume-"
+SNAPSHOT_PREFIX = "snapshot-"
 #: Address-space limit of ``qemu-img convert``. Not the 1 GiB of ``qemu-img info``: convert
 #: reserves about 72 MiB of address space per I/O worker thread (stack + malloc arena) and
 #: measured 0.6-1.05 GiB with 8-14 threads, so 1 GiB aborted it now and then under I/O load
@@ -56,6 +70,11 @@ class Backend(Protocol):
     def size(self, volume_id: str) -> int: ...
     def path(self, volume_id: str) -> str: ...
     def list_volumes(self) -> list[str]: ...
+    def create_snapshot(self, snapshot_id: str, volume_id: str) -> None: ...
+    def delete_snapshot(self, snapshot_id: str) -> None: ...
+    def snapshot_exists(self, snapshot_id: str) -> bool: ...
+    def create_from_snapshot(self, volume_id: str, snapshot_id: str, size_gb: int) -> None: ...
+    def clone(self, volume_id: str, source_volume_id: str, size_gb: int) -> None: ...
 
 
 class FileBackend:
@@ -161,6 +180,57 @@ class FileBackend:
     def size(self, volume_id: str) -> int:
         return self._file(volume_id).stat().st_size
 
+    # -- snapshots and clones -------------------------------------------------------------------
+    def _snapshot(self, snapshot_id: str) -> Path:
+        return self.root / f"{SNAPSHOT_PREFIX}{snapshot_id}"
+
+    def _copy(self, source: Path, dest: Path, size_gb: int | None = None) -> None:
+        """``source`` copied to ``dest`` (reflinked where the filesystem can, else sparse),
+        grown to ``size_gb`` GiB, flushed to disk, then renamed into place: ``dest`` exists
+        only complete."""
+        self._ensure_root()
+        if dest.exists():
+            raise BackendError(f"{dest.name} already exists")
+        if not source.is_file():
+            raise BackendError(f"{source.name} does not exist on this host")
+        if size_gb is not None and size_gb * GIB < source.stat().st_size:
+            raise BackendError(f"a volume of {size_gb}GB cannot hold {source.name} "
+                               f"({-(-source.stat().st_size // GIB)}GB)")
+        tmp = self.root / f".{dest.name}.part"
+        tmp.unlink(missing_ok=True)
+        try:
+            process.run(["cp", "--reflink=auto", "--sparse=always", source, tmp],
+                        timeout=3600)
+            tmp.chmod(0o600)
+            with tmp.open("r+b") as fh:
+                if size_gb is not None:
+                    os.ftruncate(fh.fileno(), size_gb * GIB)
+                os.fsync(fh.fileno())  # a snapshot that a crash could empty is no snapshot
+            tmp.rename(dest)
+        except CommandFailed as exc:
+            raise BackendError(f"copying {source.name} failed: {exc.stderr[-200:]}") from None
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def create_snapshot(self, snapshot_id: str, volume_id: str) -> None:
+        self._copy(self._file(volume_id), self._snapshot(snapshot_id))
+
+    def delete_snapshot(self, snapshot_id: str) -> None:
+        self._snapshot(snapshot_id).unlink(missing_ok=True)
+        (self.root / f".{SNAPSHOT_PREFIX}{snapshot_id}.part").unlink(missing_ok=True)
+
+    def snapshot_exists(self, snapshot_id: str) -> bool:
+        return self._snapshot(snapshot_id).is_file()
+
+    def snapshot_path(self, snapshot_id: str) -> str:
+        return str(self._snapshot(snapshot_id))
+
+    def create_from_snapshot(self, volume_id: str, snapshot_id: str, size_gb: int) -> None:
+        self._copy(self._snapshot(snapshot_id), self._file(volume_id), size_gb)
+
+    def clone(self, volume_id: str, source_volume_id: str, size_gb: int) -> None:
+        self._copy(self._file(source_volume_id), self._file(volume_id), size_gb)
+
     def list_volumes(self) -> list[str]:
         if not self.root.is_dir():
             return []
@@ -173,13 +243,16 @@ class FakeBackend:
     """Volumes in memory: sizes, and the raw bytes of images they were made from.
 
     ``fail_at`` names an operation (``create``, ``create_from_image``, ``extend``,
-    ``delete``) to fail, for tests of the error paths.
+    ``delete``, ``create_snapshot``, ``delete_snapshot``, ``create_from_snapshot``,
+    ``clone``) to fail, for tests of the error paths. Snapshots keep the size and the head
+    bytes of their volume as they were.
     """
 
     name = "fake"
     sizes: dict[str, int] = field(default_factory=dict)        # bytes
     contents: dict[str, bytes] = field(default_factory=dict)   # image bytes at offset 0
     fail_at: str | None = None
+    snapshots: dict[str, tuple[int, bytes]] = field(default_factory=dict)  # size, head
 
     def _maybe_fail(self, op: str) -> None:
         if op == self.fail_at:
@@ -229,6 +302,42 @@ class FakeBackend:
 
     def size(self, volume_id: str) -> int:
         return self.sizes[volume_id]
+
+    def create_snapshot(self, snapshot_id: str, volume_id: str) -> None:
+        self._maybe_fail("create_snapshot")
+        if volume_id not in self.sizes:
+            raise BackendError(f"volume-{volume_id} does not exist on this host")
+        if snapshot_id in self.snapshots:
+            raise BackendError(f"snapshot-{snapshot_id} already exists")
+        self.snapshots[snapshot_id] = (self.sizes[volume_id],
+                                       self.contents.get(volume_id, b""))
+
+    def delete_snapshot(self, snapshot_id: str) -> None:
+        self._maybe_fail("delete_snapshot")
+        self.snapshots.pop(snapshot_id, None)
+
+    def snapshot_exists(self, snapshot_id: str) -> bool:
+        return snapshot_id in self.snapshots
+
+    def _fill(self, volume_id: str, source: tuple[int, bytes] | None, name: str,
+              size_gb: int) -> None:
+        if source is None:
+            raise BackendError(f"{name} does not exist on this host")
+        if size_gb * GIB < source[0]:
+            raise BackendError(f"a volume of {size_gb}GB cannot hold {name}")
+        self.create(volume_id, size_gb)
+        self.contents[volume_id] = source[1]
+
+    def create_from_snapshot(self, volume_id: str, snapshot_id: str, size_gb: int) -> None:
+        self._maybe_fail("create_from_snapshot")
+        self._fill(volume_id, self.snapshots.get(snapshot_id), f"snapshot-{snapshot_id}",
+                   size_gb)
+
+    def clone(self, volume_id: str, source_volume_id: str, size_gb: int) -> None:
+        self._maybe_fail("clone")
+        source = (self.sizes[source_volume_id], self.contents.get(source_volume_id, b"")) \
+            if source_volume_id in self.sizes else None
+        self._fill(volume_id, source, f"volume-{source_volume_id}", size_gb)
 
     def list_volumes(self) -> list[str]:
         return sorted(self.sizes)

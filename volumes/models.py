@@ -42,6 +42,9 @@ class Volume(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
     deleted_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    # What the volume was made from (Cinder's snapshot_id / source_volid), if anything.
+    snapshot_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
+    source_volid: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
     attachments: Mapped[list[VolumeAttachment]] = relationship(
         lazy="selectin", cascade="all, delete-orphan", order_by="VolumeAttachment.created_at")
 
@@ -95,7 +98,8 @@ class VolumeQuotaUsage(Base):
     __tablename__ = "volume_quota_usages"
     project_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     volumes: Mapped[int] = mapped_column(Integer, default=0)
-    gigabytes: Mapped[int] = mapped_column(Integer, default=0)
+    gigabytes: Mapped[int] = mapped_column(Integer, default=0)  # volumes' and snapshots' GB
+    snapshots: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     backups: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     backup_gigabytes: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
 
@@ -194,6 +198,28 @@ class VolumeBackup(Base):
     metadata_: Mapped[dict] = mapped_column("metadata", JSON, default=dict)
     volume_meta: Mapped[dict] = mapped_column(JSON, default=dict)
     data_timestamp: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+    deleted_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class VolumeSnapshot(Base):
+    """A point-in-time copy of a volume's bytes (Cinder's snapshot), kept on the volume's
+    host. Deleted snapshots keep their row (status ``deleted``, ``deleted_at`` set)."""
+
+    __tablename__ = "volume_snapshots"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    volume_id: Mapped[str] = mapped_column(String(36), index=True)
+    project_id: Mapped[str] = mapped_column(String(64), index=True)
+    user_id: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    size: Mapped[int] = mapped_column(Integer)            # GB: the volume's size when taken
+    status: Mapped[str] = mapped_column(String(32), index=True)
+    progress: Mapped[str] = mapped_column(String(255), default="0%")
+    host: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    metadata_: Mapped[dict] = mapped_column("metadata", JSON, default=dict)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
     deleted_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)

@@ -21,6 +21,7 @@ IS_ADMIN = "rule:context_is_admin"
 
 VOLUME = "/volumes/{volume_id}"
 ACTION = "/volumes/{volume_id}/action"
+SNAPSHOT = "/snapshots/{snapshot_id}"
 
 
 def _rule(name: str, check: str, description: str,
@@ -41,7 +42,8 @@ RULES: list[DocumentedRuleDefault] = [
           ("GET", "/volumes"), ("GET", "/volumes/detail"), ("GET", "/volumes/summary")),
     _rule("volume:get_all_tenants", IS_ADMIN,
           "List the volumes of every project (?all_tenants=1); a caller this denies sees "
-          "its own project's volumes.", ("GET", "/volumes"), ("GET", "/volumes/detail")),
+          "its own project's volumes.", ("GET", "/volumes"), ("GET", "/volumes/detail"),
+          ("GET", "/snapshots"), ("GET", "/snapshots/detail")),
     _rule("volume:update", MEMBER, "Update volume or update a volume's bootable status.",
           ("PUT", VOLUME), ("POST", f"{ACTION} (os-set_bootable)")),
     _rule("volume:delete", MEMBER, "Delete volume.", ("DELETE", VOLUME)),
@@ -210,6 +212,31 @@ RULES: list[DocumentedRuleDefault] = [
     _rule("volume:delete_transfer", MEMBER, "Delete volume transfer.",
           ("DELETE", "/os-volume-transfer/{transfer_id}"),
           ("DELETE", "/volume-transfers/{transfer_id}")),
+    # -- snapshots (cinder/policies/snapshots.py, snapshot_metadata.py, snapshot_actions.py)
+    _rule("volume:get_all_snapshots", READER, "List snapshots.", ("GET", "/snapshots"),
+          ("GET", "/snapshots/detail")),
+    _rule("volume_extension:extended_snapshot_attributes", READER,
+          "List or show snapshots with extended attributes.", ("GET", "/snapshots/detail"),
+          ("GET", SNAPSHOT)),
+    _rule("volume:create_snapshot", MEMBER, "Create snapshot.", ("POST", "/snapshots")),
+    _rule("volume:get_snapshot", READER, "Show snapshot.", ("GET", SNAPSHOT)),
+    _rule("volume:update_snapshot", MEMBER, "Update snapshot.", ("PUT", SNAPSHOT)),
+    _rule("volume:delete_snapshot", MEMBER, "Delete snapshot.", ("DELETE", SNAPSHOT)),
+    _rule("volume:get_snapshot_metadata", READER, "Show snapshot's metadata or one "
+          "specified metadata with a given key.", ("GET", f"{SNAPSHOT}/metadata"),
+          ("GET", f"{SNAPSHOT}/metadata/{{key}}")),
+    _rule("volume:update_snapshot_metadata", MEMBER, "Update snapshot's metadata or one "
+          "specified metadata with a given key.", ("POST", f"{SNAPSHOT}/metadata"),
+          ("PUT", f"{SNAPSHOT}/metadata"), ("PUT", f"{SNAPSHOT}/metadata/{{key}}")),
+    _rule("volume:delete_snapshot_metadata", MEMBER, "Delete snapshot's specified metadata "
+          "with a given key.", ("DELETE", f"{SNAPSHOT}/metadata/{{key}}")),
+    _rule("volume_extension:snapshot_admin_actions:reset_status", ADMIN,
+          "Reset status of a snapshot.", ("POST", f"{SNAPSHOT}/action (os-reset_status)")),
+    _rule("volume_extension:snapshot_admin_actions:force_delete", ADMIN,
+          "Force delete a snapshot.", ("POST", f"{SNAPSHOT}/action (os-force_delete)")),
+    _rule("snapshot_extension:snapshot_actions:update_snapshot_status", MEMBER,
+          "Update database fields of snapshot.",
+          ("POST", f"{SNAPSHOT}/action (os-update_snapshot_status)")),
     _rule("volume_extension:access_types_qos_specs_id", ADMIN,
           "Include the volume type's QoS specifications ID attribute in the volume type list "
           "or show requests.", ("GET", "/types/{type_id}"), ("GET", "/types")),

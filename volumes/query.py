@@ -80,7 +80,7 @@ class VolumeQuery:
             all(image.get(k) == v for k, v in self.glance_metadata.items())
 
 
-def _literal_dict(raw: str, name: str) -> dict[str, str]:
+def literal_dict(raw: str, name: str) -> dict[str, str]:
     """``{'k': 'v'}`` as clients send it (Python or JSON literal syntax)."""
     try:
         value = ast.literal_eval(raw) if len(raw) <= MAX_LITERAL else None
@@ -92,7 +92,7 @@ def _literal_dict(raw: str, name: str) -> dict[str, str]:
     return {str(k): str(v) for k, v in value.items()}
 
 
-def _loose_bool(raw: str) -> bool:
+def loose_bool(raw: str) -> bool:
     """Before 3.2 Cinder treated any value but a false word as true."""
     return raw.strip().lower() not in ("0", "f", "false", "off", "n", "no")
 
@@ -125,16 +125,16 @@ def _condition(key: str, raw: str, version: Version, q: VolumeQuery) -> ColumnEl
         return Volume.size == int(raw) if raw.isascii() and raw.isdigit() else false()
     if key == "bootable":
         strict = version.at_least(2)
-        return Volume.bootable == (query_bool({key: raw}, key) if strict else _loose_bool(raw))
+        return Volume.bootable == (query_bool({key: raw}, key) if strict else loose_bool(raw))
     if key in ("created_at", "updated_at"):
         return _time_condition(getattr(Volume, key), raw)
     if key == "consumes_quota":
         return None if query_bool({key: raw}, key) else false()
     if key == "metadata":
-        q.metadata.update(_literal_dict(raw, key))
+        q.metadata.update(literal_dict(raw, key))
         return None
     if key == "glance_metadata":
-        q.glance_metadata.update(_literal_dict(raw, key))
+        q.glance_metadata.update(literal_dict(raw, key))
         return None
     # group_id, migration_status: no volume here belongs to a group or migrates; for an
     # admin, any other key: Cinder's database layer matches nothing for unknown filters.
@@ -190,7 +190,7 @@ def parse(args: Mapping[str, str], version: Version, admin: bool,
     q = VolumeQuery(sort=sort_params(args))
     everyone = args.get("all_tenants")
     q.all_projects = all_tenants_allowed and everyone is not None and \
-        (everyone == "" or _loose_bool(everyone))
+        (everyone == "" or loose_bool(everyone))
     if version.at_least(COUNT):
         q.with_count = bool(query_bool(args, "with_count", False))
     for key, raw in _filters(args, version, admin).items():

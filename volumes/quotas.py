@@ -1,7 +1,7 @@
 """Per-project volume quotas (volumes, gigabytes), counted atomically, and their limits.
 
 Limits, as Cinder's: ``[volume] quota_volumes``/``quota_gigabytes`` (and Cinder's defaults for
-the resources minicloud does not count yet: snapshots, backups, groups) are the defaults; the
+snapshots, backups and for what minicloud does not count yet: groups) are the defaults; the
 ``default`` quota class (``PUT /os-quota-class-sets/default``) overrides them for every
 project; a project's own limits (``PUT /os-quota-sets/{project}``) override those, and
 ``DELETE`` gives a project the defaults back. Rows of ``volume_quotas`` hold what was set
@@ -83,6 +83,7 @@ def set_project_limits(session: Session, project_id: str, values: dict[str, int]
     """Set some of a project's limits; a limit below what the project holds is a 400."""
     _ensure_row(session, project_id)
     held = dict(zip(("volumes", "gigabytes"), usage(session, project_id), strict=True))
+    held["snapshots"] = snapshot_usage(session, project_id)
     held.update(zip(("backups", "backup_gigabytes"), backup_usage(session, project_id),
                     strict=True))
     for resource, limit in values.items():
@@ -169,6 +170,48 @@ def release(session: Session, project_id: str, volumes: int, gigabytes: int) -> 
                     .values(volumes=0).execution_options(synchronize_session=False))
     session.execute(update(row).where(row.project_id == project_id, row.gigabytes < 0)
                     .values(gigabytes=0).execution_options(synchronize_session=False))
+
+
+def snapshot_usage(session: Session, project_id: str) -> int:
+    """How many snapshots the project holds."""
+    return session.scalar(select(VolumeQuotaUsage.snapshots).where(
+        VolumeQuotaUsage.project_id == project_id)) or 0
+
+
+def reserve_snapshot(session: Session, project_id: str, config: Limits, gigabytes: int
+                     ) -> None:
+    """Count one snapshot of ``gigabytes`` GB (snapshots count against ``gigabytes`` too, as
+    Cinder's default ``no_snapshot_gb_quota = False``) in one conditional ``UPDATE``, or
+    raise 413 ``overLimit``."""
+    _ensure_row(session, project_id)
+    limits = project_limits(session, project_id, config)
+    row = VolumeQuotaUsage
+    cond = [row.project_id == project_id]
+    if limits["snapshots"] >= 0:
+        cond.append(row.snapshots + 1 <= limits["snapshots"])
+    if limits["gigabytes"] >= 0:
+        cond.append(row.gigabytes + gigabytes <= limits["gigabytes"])
+    done = session.execute(update(row).where(*cond).values(
+        snapshots=row.snapshots + 1, gigabytes=row.gigabytes + gigabytes)
+        .execution_options(synchronize_session=False))
+    if done.rowcount == 1:
+        return
+    if 0 <= limits["snapshots"] <= snapshot_usage(session, project_id):
+        raise RequestTooLarge(f"SnapshotLimitExceeded: Maximum number of snapshots allowed "
+                              f"({limits['snapshots']}) exceeded for quota 'snapshots'.")
+    used_gb = usage(session, project_id)[1]
+    raise RequestTooLarge(f"VolumeSizeExceedsAvailableQuota: Requested volume or snapshot "
+                          f"exceeds allowed gigabytes quota. Requested {gigabytes}G, quota is "
+                          f"{limits['gigabytes']}G and {used_gb}G has been consumed.")
+
+
+def release_snapshot(session: Session, project_id: str, gigabytes: int) -> None:
+    """Give back what :func:`reserve_snapshot` counted (never below zero)."""
+    release(session, project_id, 0, gigabytes)
+    row = VolumeQuotaUsage
+    session.execute(update(row).where(row.project_id == project_id, row.snapshots > 0)
+                    .values(snapshots=row.snapshots - 1)
+                    .execution_options(synchronize_session=False))
 
 
 class QuotaLimits:

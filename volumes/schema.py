@@ -238,6 +238,33 @@ QOS_DELETE_KEYS = _wrap("keys", {"type": "array", "minItems": 1,
                                  "items": {"type": "string", "minLength": 1,
                                            "maxLength": 255}})
 
+# -- snapshots (cinder/api/schemas/snapshots.py, snapshot_actions.py) -------------------------
+SNAPSHOT_CREATE = _wrap("snapshot", {
+    "type": "object",
+    "properties": {"name": TEXT, "display_name": TEXT, "description": TEXT,
+                   # null passes, to be Cinder's 404 for "Volume None" (as Tempest expects)
+                   "display_description": TEXT, "volume_id": NULLABLE_UUID, "force": BOOLEAN,
+                   "metadata": NULLABLE_METADATA},
+    "required": ["volume_id"], "additionalProperties": False})
+_SNAPSHOT_TEXT = ("name", "description", "display_name", "display_description")
+SNAPSHOT_UPDATE = _wrap("snapshot", {
+    "type": "object", "properties": {key: TEXT for key in _SNAPSHOT_TEXT},
+    "anyOf": [{"required": [key]} for key in _SNAPSHOT_TEXT],
+    "additionalProperties": False})
+_STATUS = {"type": "string", "minLength": 1, "maxLength": 255}
+SNAPSHOT_ACTIONS: dict[str, dict] = {
+    "os-reset_status": {"type": "object", "properties": {"status": _STATUS},
+                        "required": ["status"], "additionalProperties": False},
+    "os-force_delete": EMPTY_ACTION,
+    "os-update_snapshot_status": {"type": "object",
+                                  "properties": {"status": _STATUS,
+                                                 "progress": {"type": "string",
+                                                              "maxLength": 255}},
+                                  "required": ["status"], "additionalProperties": False},
+}
+SNAPSHOT_ACTION = {"type": "object", "properties": SNAPSHOT_ACTIONS, "minProperties": 1,
+                   "maxProperties": 1}
+
 
 # -- backups (cinder/api/schemas/backups.py) -----------------------------------------------
 _BACKUP = {

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from minicloud.db import Database, new_uuid, utcnow
 from minicloud.errors import BadRequest, MinicloudError, NotFound, ServiceUnavailable
 from minicloud.identity.tokens import AuthContext
-from volumes import quotas, states
+from volumes import quotas, snapshots, states
 from volumes.glance import CONVERTIBLE, ImageClient, image_metadata
 from volumes.models import DEFAULT_TYPE_ID, Volume, VolumeHost, VolumeTask
 from volumes.query import VolumeQuery
@@ -56,7 +56,8 @@ class VolumeRequest:
     description: str | None = None
     metadata: dict[str, str] = field(default_factory=dict)
     image_ref: str | None = None
-    source_volid: str | None = None  # a clone: refused once the source is known to exist
+    source_volid: str | None = None  # a clone of this volume (volumes.snapshots)
+    snapshot_id: str | None = None   # made from this snapshot (volumes.snapshots)
     volume_type_id: str = DEFAULT_TYPE_ID  # resolved by the API (volumes.types)
 
 
@@ -159,26 +160,32 @@ class VolumeService:
     def create(self, ctx: AuthContext, req: VolumeRequest) -> Volume:
         """Count quota, record the volume (``creating``) and its create task in one
         transaction; without a live agent the volume is ``error`` at once (as Cinder's
-        scheduler does). A ``source_volid`` the caller cannot see is a 404, as in Cinder;
-        one it can see is a 400 (minicloud does not clone volumes)."""
-        if req.source_volid is not None:
-            self.get(ctx, req.source_volid)
-            raise BadRequest("Invalid input received: creating a volume from another volume "
-                             "(source_volid) is not supported by minicloud.")
+        scheduler does). A volume made from a snapshot or another volume
+        (:func:`volumes.snapshots.origin`: 404 when the caller cannot see it) is made on the
+        origin's host, at least the origin's size, bootable as the origin."""
         image = self._image(ctx, req.image_ref) if req.image_ref else None
         size = self._size_for_image(image, req.size) if image else req.size
-        if size is None:
-            raise BadRequest("Invalid input received: a size is required.")
         vol = Volume(id=new_uuid(), name=req.name, description=req.description,
-                     project_id=ctx.project_id, user_id=ctx.user_id, size=size,
+                     project_id=ctx.project_id, user_id=ctx.user_id,
                      status=states.CREATING, metadata_=dict(req.metadata),
                      bootable=image is not None, image_id=image["id"] if image else None,
                      image_metadata=image_metadata(image) if image else {},
                      volume_type_id=req.volume_type_id,
                      availability_zone=self.settings.zone)
         with self.db.session() as s:
+            if req.snapshot_id is not None or req.source_volid is not None:
+                found = snapshots.origin(s, ctx, req.snapshot_id, req.source_volid,
+                                         self.visible)
+                size = snapshots.check_size(found, size)
+                vol.snapshot_id, vol.source_volid = found.snapshot_id, found.source_volid
+                vol.bootable, vol.image_metadata = found.bootable, found.image_metadata
+                vol.host = found.host
+            else:
+                vol.host = self._pick_host(s)
+            if size is None:
+                raise BadRequest("Invalid input received: a size is required.")
+            vol.size = size
             quotas.reserve(s, ctx.project_id, self.settings.quota, 1, size, volume_size=size)
-            vol.host = self._pick_host(s)
             if vol.host is None:
                 vol.status, vol.error = states.ERROR, NO_HOST
             s.add(vol)
@@ -231,9 +238,11 @@ class VolumeService:
                           .values(updated_at=utcnow(), **values))
         return self.get(ctx, volume_id)
 
-    def delete(self, ctx: AuthContext, volume_id: str, force: bool = False) -> None:
+    def delete(self, ctx: AuthContext, volume_id: str, force: bool = False,
+               cascade: bool = False) -> None:
         """Delete from a deletable status; ``force`` (the API checked the caller may) adds
-        ``error_deleting``."""
+        ``error_deleting``; a volume with snapshots only with ``cascade``, which deletes
+        them first (:func:`volumes.snapshots.before_volume_delete`)."""
         with self.db.session() as s:
             vol = self.visible(s, ctx, volume_id)
             allowed = states.FORCE_DELETABLE if force else states.DELETABLE
@@ -242,6 +251,7 @@ class VolumeService:
                                  f"or error_extending and must not be migrating, attached, "
                                  f"belong to a group or have snapshots, but the current "
                                  f"status is: {vol.status}.")
+            snapshots.before_volume_delete(s, vol, cascade)
             if vol.host is None:  # never reached an agent: nothing exists anywhere
                 states.transition(s, vol.id, {vol.status}, states.DELETING, "delete")
                 self.finish_delete(s, vol)

@@ -40,7 +40,7 @@ from sqlalchemy.orm import Session
 
 from minicloud.db import utcnow
 from minicloud.errors import BadRequest
-from volumes.models import Volume, VolumeAttachment, VolumeBackup
+from volumes.models import Volume, VolumeAttachment, VolumeBackup, VolumeSnapshot
 
 CREATING, AVAILABLE, RESERVED, ATTACHING = "creating", "available", "reserved", "attaching"
 IN_USE, DETACHING, DELETING, EXTENDING = "in-use", "detaching", "deleting", "extending"
@@ -206,5 +206,54 @@ def backup_transition(session: Session, backup_id: str, expected: Iterable[str],
             VolumeBackup.__table__.select().with_only_columns(VolumeBackup.status)
             .where(VolumeBackup.id == backup_id)) or "unknown"
         raise BadRequest(f"Invalid backup: Backup status must be "
+                         f"{' or '.join(sorted(expected))} to {doing}, but the current "
+                         f"status is: {current}.")
+
+
+# -- snapshots (Cinder's SnapshotStatus) ------------------------------------------------------
+# ``creating`` -> ``available`` (the agent copied the volume's bytes) or ``error``;
+# ``available``/``error`` -> ``deleting`` -> ``deleted`` (row kept, hidden) or
+# ``error_deleting``, which a retried delete moves to ``deleting`` again. ``os-reset_status``
+# (admins) sets any of :data:`SNAPSHOT_STATUSES` without the table, as for volumes;
+# ``os-update_snapshot_status`` only makes the moves the table allows.
+S_CREATING, S_AVAILABLE, S_DELETING, S_ERROR = "creating", "available", "deleting", "error"
+S_ERROR_DELETING, S_DELETED = "error_deleting", "deleted"
+
+SNAPSHOT_TRANSITIONS: dict[str, frozenset[str]] = {
+    S_CREATING: frozenset({S_AVAILABLE, S_ERROR, S_DELETING}),  # -> deleting: force only
+    S_AVAILABLE: frozenset({S_DELETING}),
+    S_ERROR: frozenset({S_DELETING}),
+    S_DELETING: frozenset({S_DELETED, S_ERROR_DELETING}),
+    S_ERROR_DELETING: frozenset({S_DELETING}),
+    S_DELETED: frozenset(),
+}
+SNAPSHOT_STATUSES: frozenset[str] = frozenset(SNAPSHOT_TRANSITIONS) - {S_DELETED}
+#: Where a user may delete a snapshot from (Cinder: available or error, and error_deleting
+#: to retry); an admin's force delete adds ``creating``.
+SNAPSHOT_DELETABLE: frozenset[str] = frozenset({S_AVAILABLE, S_ERROR, S_ERROR_DELETING})
+SNAPSHOT_FORCE_DELETABLE: frozenset[str] = SNAPSHOT_DELETABLE | {S_CREATING}
+#: Volume statuses a snapshot may be taken in: ``available``, and with ``force`` (or from
+#: 3.66 without it) ``in-use`` (crash-consistent: the guest keeps writing meanwhile).
+SNAPSHOT_SOURCE, SNAPSHOT_SOURCE_FORCED = frozenset({AVAILABLE}), frozenset({AVAILABLE,
+                                                                             IN_USE})
+
+
+def snapshot_transition(session: Session, snapshot_id: str, expected: Iterable[str],
+                        new: str, doing: str = "change status", **values: Any) -> None:
+    """:func:`transition` for a snapshot: ``UPDATE volume_snapshots SET status=:new WHERE
+    id=:id AND status IN (:expected)``; a lost race is Cinder's ``InvalidSnapshot`` (400)."""
+    expected = frozenset(expected)
+    for old in expected:
+        if new not in SNAPSHOT_TRANSITIONS.get(old, frozenset()):
+            raise ValueError(f"snapshot transition {old} -> {new} is not in the table")
+    stmt = (update(VolumeSnapshot)
+            .where(VolumeSnapshot.id == snapshot_id, VolumeSnapshot.status.in_(expected))
+            .values(status=new, updated_at=utcnow(), **values)
+            .execution_options(synchronize_session=False))
+    if session.execute(stmt).rowcount != 1:
+        current = session.scalar(
+            VolumeSnapshot.__table__.select().with_only_columns(VolumeSnapshot.status)
+            .where(VolumeSnapshot.id == snapshot_id)) or "unknown"
+        raise BadRequest(f"Invalid snapshot: Snapshot {snapshot_id} status must be "
                          f"{' or '.join(sorted(expected))} to {doing}, but the current "
                          f"status is: {current}.")

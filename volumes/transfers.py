@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from minicloud.db import new_uuid, utcnow
 from minicloud.errors import BadRequest, NotFound
 from minicloud.identity.tokens import AuthContext
-from volumes import quotas, states
+from volumes import quotas, snapshots, states
 from volumes.models import Volume, VolumeTransfer
 from volumes.service import VolumeService
 
@@ -76,6 +76,11 @@ class TransferService:
             if vol.attachments:
                 raise BadRequest(f"Invalid volume: Volume {vol.id} has attachments; only an "
                                  f"available volume can be transferred.")
+            if snapshots.of_volume(s, vol.id):
+                # Cinder moves them along (or not, no_snapshots); minicloud does neither, so
+                # no project is left with snapshots of another project's volume.
+                raise BadRequest(f"Invalid volume: Volume {vol.id} has snapshots; minicloud "
+                                 f"transfers volumes without snapshots (delete them first).")
             states.transition(s, vol.id, {states.AVAILABLE}, states.AWAITING_TRANSFER,
                               "transfer it")
             tr = VolumeTransfer(id=new_uuid(), volume_id=vol.id, name=name, salt=salt,

@@ -24,6 +24,7 @@ from volumes.models import (
     VolumeAttachment,
     VolumeBackup,
     VolumeHost,
+    VolumeSnapshot,
     VolumeTransfer,
     VolumeType,
 )
@@ -95,7 +96,8 @@ def volume_view(vol: Volume, viewer: Viewer, extended: bool = True) -> dict:
         "created_at": ts(vol.created_at), "updated_at": ts(vol.updated_at),
         "description": vol.description,
         "volume_type": viewer.type_names.get(vol.volume_type_id, DEFAULT_TYPE_NAME),
-        "snapshot_id": None, "source_volid": None, "metadata": dict(vol.metadata_ or {}),
+        "snapshot_id": vol.snapshot_id, "source_volid": vol.source_volid,
+        "metadata": dict(vol.metadata_ or {}),
         "user_id": vol.user_id, "bootable": "true" if vol.bootable else "false",
         "encrypted": False, "replication_status": "disabled", "consistencygroup_id": None,
         "multiattach": False,
@@ -191,6 +193,30 @@ def transfer_view(tr: VolumeTransfer, viewer: Viewer, detail: bool = True,
     if auth_key is not None:
         view["auth_key"] = auth_key
     return shape(view, viewer.version, TRANSFER_SINCE)
+
+
+#: Snapshot fields of the detailed view by microversion (cinder/api/v3/views/snapshots.py).
+SNAPSHOT_SINCE: dict[str, int] = {"group_snapshot_id": 14, "user_id": 41, "consumes_quota": 65}
+
+
+def snapshot_view(snap: VolumeSnapshot, viewer: Viewer, detail: bool = True,
+                  extended: bool = False) -> dict:
+    """A snapshot: the summary (Cinder's index list: the 3.0 fields) or the detail (create,
+    update, show and the detail list: the microversion's fields); ``extended`` (show and the
+    detail list, under ``volume_extension:extended_snapshot_attributes``) adds the
+    ``os-extended-snapshot-attributes:`` project and progress."""
+    view: dict[str, Any] = {
+        "id": snap.id, "created_at": ts(snap.created_at), "updated_at": ts(snap.updated_at),
+        "name": snap.name, "description": snap.description, "volume_id": snap.volume_id,
+        "status": snap.status, "size": snap.size, "metadata": dict(snap.metadata_ or {})}
+    if detail:
+        view.update({"group_snapshot_id": None, "user_id": snap.user_id,
+                     "consumes_quota": True})
+        view = shape(view, viewer.version, SNAPSHOT_SINCE)
+    if extended:
+        view["os-extended-snapshot-attributes:project_id"] = snap.project_id
+        view["os-extended-snapshot-attributes:progress"] = snap.progress
+    return view
 
 
 #: Backup fields by microversion (Tempest's volume/backups.py and v3_64 schemas): the
