@@ -29,6 +29,7 @@ from minicloud.wsgi import create_app as base_app
 from volumes import (
     api_attachments,
     api_backups,
+    api_hosts,
     api_pools,
     api_qos,
     api_quotas,
@@ -92,7 +93,7 @@ def create_app(conf: Config, db: Database | None = None,
     app.extensions["volume_retype"] = RetypeService(svc)
     for blueprint in (api_volumes.bp, api_attachments.bp, api_types.bp, api_qos.bp,
                       api_quotas.bp, api_transfers.bp, api_snapshots.bp, api_backups.bp,
-                      api_pools.bp, bp):
+                      api_pools.bp, api_hosts.bp, bp):
         app.register_blueprint(blueprint, url_prefix="/v3/<project_id>")
         app.register_blueprint(blueprint, url_prefix="/v3", name=f"{blueprint.name}_v3",
                                url_defaults={"project_id": None})
@@ -170,6 +171,7 @@ EXTENSIONS = (
     ("qos-specs", "Qos_specs_manage", "QoS specs support."),
     ("os-quota-class-sets", "QuotaClasses", "Quota classes management support."),
     ("os-quota-sets", "Quotas", "Quota management support."),
+    ("os-hosts", "Hosts", "Admin-only host administration."),
     ("os-services", "Services", "Services support."),
     ("os-snapshot-actions", "SnapshotActions", "Enable snapshot manager actions."),
     ("scheduler-stats", "Scheduler_stats", "Scheduler stats support."),

@@ -139,6 +139,8 @@ RULES: list[DocumentedRuleDefault] = [
           ("GET", "/limits")),
     _rule("volume_extension:services:index", ADMIN, "List all services.",
           ("GET", "/os-services")),
+    _rule("volume_extension:hosts", ADMIN, "List, update or show hosts for a project.",
+          ("GET", "/os-hosts"), ("GET", "/os-hosts/{host_name}")),
     _rule("volume_extension:type_get", READER, "Get one specific volume type.",
           ("GET", "/types/{type_id}")),
     _rule("volume_extension:type_get_all", READER, "List volume types.", ("GET", "/types")),
