@@ -10,7 +10,7 @@ targets the caller's project. Operators override any rule by name in ``policy.ya
 """
 from __future__ import annotations
 
-from minicloud.policy import DocumentedRuleDefault
+from minicloud.policy import DocumentedRuleDefault, documented
 
 ADMIN = "rule:admin_api"
 READER = "rule:project_reader_or_admin"
@@ -24,10 +24,7 @@ _SERVERS = "/servers/{server_id}"
 
 def _rule(name: str, check: str, description: str, *operations: tuple[str, str]
           ) -> DocumentedRuleDefault:
-    return DocumentedRuleDefault(
-        name=f"os_compute_api:{name}", check_str=check, description=description,
-        operations=[{"method": m, "path": p} for m, p in operations],
-        scope_types=["project"])
+    return documented(f"os_compute_api:{name}", check, description, operations)
 
 
 def _action(name: str, check: str, description: str, action: str) -> DocumentedRuleDefault:

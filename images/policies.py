@@ -20,7 +20,7 @@ them stays valid and the reference is complete.
 """
 from __future__ import annotations
 
-from minicloud.policy import DocumentedRuleDefault, RuleDefault
+from minicloud.policy import DocumentedRuleDefault, RuleDefault, documented
 
 IS_ADMIN = "rule:context_is_admin"
 READER = "rule:project_reader_or_admin"
@@ -48,10 +48,7 @@ MEMBERS = "/v2/images/{image_id}/members"
 
 def _rule(name: str, check: str, description: str,
           *operations: tuple[str, str]) -> DocumentedRuleDefault:
-    return DocumentedRuleDefault(
-        name=name, check_str=check, description=description,
-        operations=[{"method": method, "path": path} for method, path in operations],
-        scope_types=["project"])
+    return documented(name, check, description, operations)
 
 
 NAMESPACES = "/v2/metadefs/namespaces"

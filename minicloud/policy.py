@@ -31,6 +31,17 @@ from minicloud.errors import ConfigError, Forbidden
 RuleDefault = oslo_policy.RuleDefault
 DocumentedRuleDefault = oslo_policy.DocumentedRuleDefault
 
+
+def documented(name: str, check: str, description: str,
+               operations: Sequence[tuple[str, str]],
+               scopes: Sequence[str] | None = ("project",)) -> DocumentedRuleDefault:
+    """A rule with the operations it guards, as ``(method, path)`` pairs: what the policy
+    reference (``minicloud policy reference``) prints for it (``scopes`` None: any)."""
+    return DocumentedRuleDefault(
+        name=name, check_str=check, description=description,
+        operations=[{"method": method, "path": path} for method, path in operations],
+        scope_types=None if scopes is None else list(scopes))
+
 ADMIN = "role:admin"
 PROJECT_READER = "role:reader and project_id:%(project_id)s"
 PROJECT_MEMBER = "role:member and project_id:%(project_id)s"

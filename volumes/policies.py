@@ -12,7 +12,7 @@ denies sees its own project's volumes, as in Cinder.
 """
 from __future__ import annotations
 
-from minicloud.policy import DocumentedRuleDefault
+from minicloud.policy import DocumentedRuleDefault, documented
 
 READER = "rule:project_reader_or_admin"
 MEMBER = "rule:project_member_or_admin"
@@ -26,10 +26,7 @@ SNAPSHOT = "/snapshots/{snapshot_id}"
 
 def _rule(name: str, check: str, description: str,
           *operations: tuple[str, str]) -> DocumentedRuleDefault:
-    return DocumentedRuleDefault(
-        name=name, check_str=check, description=description,
-        operations=[{"method": method, "path": path} for method, path in operations],
-        scope_types=["project"])
+    return documented(name, check, description, operations)
 
 
 RULES: list[DocumentedRuleDefault] = [

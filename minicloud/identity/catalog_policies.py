@@ -15,7 +15,7 @@ Targets the views pass (flattened, as Keystone flattens its target):
 """
 from __future__ import annotations
 
-from minicloud.policy import DocumentedRuleDefault
+from minicloud.policy import DocumentedRuleDefault, documented
 
 SYSTEM_READER = "role:reader and system_scope:all"
 SYSTEM_ADMIN = "role:admin and system_scope:all"
@@ -36,10 +36,8 @@ SYSTEM_PROJECT = ["system", "project"]
 
 def _rule(name: str, check: str, description: str, operations: list[tuple[str, str]],
           scope_types: list[str] | None = None) -> DocumentedRuleDefault:
-    return DocumentedRuleDefault(
-        name=f"identity:{name}", check_str=check, description=description,
-        operations=[{"method": method, "path": path} for method, path in operations],
-        scope_types=scope_types or ALL_SCOPES)
+    return documented(f"identity:{name}", check, description, operations,
+                      scope_types or ALL_SCOPES)
 
 
 def _crud(singular: str, plural: str, collection: str, *, read: str = ADMIN_OR_SYSTEM_READER,

@@ -16,7 +16,7 @@ endpoints, credentials, policies, application credentials, OAuth consumers) come
 from __future__ import annotations
 
 from minicloud.identity import catalog_policies
-from minicloud.policy import DocumentedRuleDefault, RuleDefault
+from minicloud.policy import DocumentedRuleDefault, RuleDefault, documented
 
 ALL_SCOPES = ["system", "domain", "project"]
 SYSTEM_OR_PROJECT = ["system", "project"]
@@ -127,10 +127,7 @@ BASE: list[RuleDefault] = [
 
 def _rule(name: str, check: str, description: str, operations: list[tuple[str, str]],
           scopes: list[str] | None = ALL_SCOPES) -> DocumentedRuleDefault:
-    return DocumentedRuleDefault(
-        name=f"identity:{name}", check_str=check, description=description,
-        operations=[{"method": m, "path": p} for m, p in operations],
-        scope_types=scopes)
+    return documented(f"identity:{name}", check, description, operations, scopes)
 
 
 OWN: list[DocumentedRuleDefault] = [
