@@ -85,6 +85,12 @@ WRITES: dict[tuple[str, str], list[tuple[object, str]]] = {
         "backup_url": "e30="}}, "")],
     ("POST", "/backups/<backup_id>/action"): [({"os-reset_status": {"status": "error"}}, ""),
                                               ({"os-force_delete": {}}, "")],
+    **{("PUT", f"/os-services/{action}"): [(body, "")] for action, body in (
+        ("enable", {"host": "node1@fake", "binary": "cinder-volume"}),
+        ("disable", {"host": "node1@fake", "binary": "cinder-volume"}),
+        ("disable-log-reason", {"host": "node1", "binary": "cinder-backup",
+                                "disabled_reason": "r"}),
+        ("freeze", {"host": "node1@fake"}), ("thaw", {"host": "node1@fake"}))},
 }
 
 #: Admin-only operations (rule:admin_api): a member of the owning project gets 403.
@@ -97,6 +103,9 @@ ADMIN_ONLY: list[tuple[str, str, object]] = [
     ("POST", "/snapshots/{snap}/action", {"os-force_delete": {}}),
     ("GET", "/scheduler-stats/get_pools", None),
     ("GET", "/capabilities/node1@fake", None),
+    ("GET", "/os-hosts", None),
+    ("PUT", "/os-services/disable", {"host": "node1@fake", "binary": "cinder-volume"}),
+    ("PUT", "/os-services/freeze", {"host": "node1@fake"}),
     ("POST", "/volumes/{vol}/action", {"os-force_detach": {}}),
     ("POST", "/volumes/{vol}/action", {"os-volume_upload_image": {
         "image_name": "m", "visibility": "public"}}),

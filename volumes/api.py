@@ -33,6 +33,7 @@ from volumes import (
     api_pools,
     api_qos,
     api_quotas,
+    api_services,
     api_snapshots,
     api_transfers,
     api_types,
@@ -93,7 +94,7 @@ def create_app(conf: Config, db: Database | None = None,
     app.extensions["volume_retype"] = RetypeService(svc)
     for blueprint in (api_volumes.bp, api_attachments.bp, api_types.bp, api_qos.bp,
                       api_quotas.bp, api_transfers.bp, api_snapshots.bp, api_backups.bp,
-                      api_pools.bp, api_hosts.bp, bp):
+                      api_pools.bp, api_hosts.bp, api_services.bp, bp):
         app.register_blueprint(blueprint, url_prefix="/v3/<project_id>")
         app.register_blueprint(blueprint, url_prefix="/v3", name=f"{blueprint.name}_v3",
                                url_defaults={"project_id": None})
@@ -135,10 +136,9 @@ def list_services(project_id: str | None) -> Response:
     host, binary = request.args.get("host"), request.args.get("binary")
     rows = context.volumes().hosts()
     zone = context.volumes().settings.zone
-    found = [views.service_view(row, up, context.version(), zone) for row, up in rows]
     # Each volume agent also runs the backups (Cinder's cinder-backup, host without backend).
-    found += [{**s, "binary": "cinder-backup", "host": s["host"].split("@")[0]}
-              for s in found]
+    found = [views.service_view(row, up, context.version(), zone, binary)
+             for binary in ("cinder-volume", "cinder-backup") for row, up in rows]
     if binary is not None:
         found = [s for s in found if s["binary"] == binary]
     if host:

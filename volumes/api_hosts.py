@@ -35,7 +35,8 @@ def list_hosts(project_id: str | None) -> Response:
                               ("cinder-backup", row.name)):
             rows.append({"host_name": name, "service": service, "zone": zone,
                          "service-status": "available" if up else "unavailable",
-                         "service-state": "enabled", "last-update": ts(row.heartbeat_at)})
+                         "service-state": "enabled" if row.reason(service) is None
+                         else "disabled", "last-update": ts(row.heartbeat_at)})
     return json_response({"hosts": rows})
 
 

@@ -37,7 +37,8 @@ from minicloud.errors import BadRequest, NotFound
 from minicloud.identity.tokens import AuthContext
 from volumes import quotas, states
 from volumes.backup_store import BackupStore, BackupStoreError, safe_name
-from volumes.models import Volume, VolumeBackup
+from volumes.host_status import BACKUP as BACKUP_BINARY
+from volumes.models import Volume, VolumeBackup, VolumeHost
 from volumes.service import NO_HOST, VolumeRequest, VolumeService
 
 DEFAULT_CONTAINER = "volumebackups"  # Cinder's default backup container name
@@ -143,6 +144,10 @@ class BackupService:
                                  f"or in-use, but the current status is \"{vol.status}\".")
             if vol.host is None:
                 raise BadRequest(f"Invalid volume: {NO_HOST}")
+            host = s.get(VolumeHost, vol.host)
+            if host is not None and host.reason(BACKUP_BINARY) is not None:
+                raise BadRequest(f"Invalid volume: the backup service of host {vol.host} is "
+                                 "disabled.")
             parent = self._parent(s, vol.id) if req.incremental else None
             quotas.reserve_backup(s, ctx.project_id, self.volumes.settings.quota, vol.size)
             backup_id = new_uuid()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, text
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from minicloud.db import Base, utcnow
@@ -75,6 +75,13 @@ class VolumeHost(Base):
     backend: Mapped[str] = mapped_column(String(32))
     target_helper: Mapped[str] = mapped_column(String(32))
     heartbeat_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    # os-services: {binary: reason} of its disabled services, and whether it is frozen
+    disabled: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    frozen: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+    def reason(self, binary: str) -> str | None:
+        """Why ``binary`` is disabled here ("" when no reason was given); None: enabled."""
+        return (self.disabled or {}).get(binary)
 
 
 class VolumeTask(Base):

@@ -136,6 +136,12 @@ RULES: list[DocumentedRuleDefault] = [
           ("GET", "/limits")),
     _rule("volume_extension:services:index", ADMIN, "List all services.",
           ("GET", "/os-services")),
+    _rule("volume_extension:services:update", ADMIN, "Update service, including "
+          "failover_host, thaw, freeze, disable, enable, set-log and get-log actions.",
+          ("PUT", "/os-services/{action}")),
+    _rule("volume:freeze_host", ADMIN, "Freeze a backend host.",
+          ("PUT", "/os-services/freeze")),
+    _rule("volume:thaw_host", ADMIN, "Thaw a backend host.", ("PUT", "/os-services/thaw")),
     _rule("volume_extension:hosts", ADMIN, "List, update or show hosts for a project.",
           ("GET", "/os-hosts"), ("GET", "/os-hosts/{host_name}")),
     _rule("volume_extension:type_get", READER, "Get one specific volume type.",

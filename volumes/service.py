@@ -21,6 +21,8 @@ from minicloud.errors import BadRequest, MinicloudError, NotFound, ServiceUnavai
 from minicloud.identity.tokens import AuthContext
 from volumes import quotas, snapshots, states
 from volumes.glance import CONVERTIBLE, ImageClient, image_metadata
+from volumes.host_status import VOLUME as VOLUME_BINARY
+from volumes.host_status import check_not_frozen
 from volumes.models import DEFAULT_TYPE_ID, Volume, VolumeHost, VolumeTask
 from volumes.query import VolumeQuery
 
@@ -154,8 +156,12 @@ class VolumeService:
 
     def _pick_host(self, s: Session) -> str | None:
         fresh = utcnow() - dt.timedelta(seconds=self.settings.service_down_time)
-        return s.scalar(select(VolumeHost.name).where(VolumeHost.heartbeat_at >= fresh)
-                        .order_by(VolumeHost.heartbeat_at.desc()))
+        # a disabled cinder-volume or a frozen host takes no new volumes (os-services)
+        for row in s.scalars(select(VolumeHost).where(VolumeHost.heartbeat_at >= fresh)
+                             .order_by(VolumeHost.heartbeat_at.desc())):
+            if row.reason(VOLUME_BINARY) is None and not row.frozen:
+                return row.name
+        return None
 
     def create(self, ctx: AuthContext, req: VolumeRequest) -> Volume:
         """Count quota, record the volume (``creating``) and its create task in one
@@ -251,6 +257,8 @@ class VolumeService:
                                  f"or error_extending and must not be migrating, attached, "
                                  f"belong to a group or have snapshots, but the current "
                                  f"status is: {vol.status}.")
+            if vol.host is not None:
+                check_not_frozen(s.get(VolumeHost, vol.host), "delete it")
             snapshots.before_volume_delete(s, vol, cascade)
             if vol.host is None:  # never reached an agent: nothing exists anywhere
                 states.transition(s, vol.id, {vol.status}, states.DELETING, "delete")
@@ -273,6 +281,8 @@ class VolumeService:
                 raise BadRequest(f"Invalid input received: New size for extend must be greater "
                                  f"than current size. (current: {vol.size}, extended: "
                                  f"{new_size}).")
+            if vol.host is not None:
+                check_not_frozen(s.get(VolumeHost, vol.host), "extend it")
             states.transition(s, vol.id, {states.AVAILABLE}, states.EXTENDING, "extend")
             quotas.reserve(s, vol.project_id, self.settings.quota, 0, new_size - vol.size,
                            volume_size=new_size)

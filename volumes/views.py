@@ -136,15 +136,19 @@ def attachment_view(att: VolumeAttachment, full: bool = True,
     return view
 
 
-def service_view(row: VolumeHost, up: bool, version: Version, zone: str) -> dict:
-    """One ``cinder-volume`` service (a volume agent's host) as ``GET /os-services`` lists
-    it; the ``disabled_reason``/replication fields are those of Cinder's extended view."""
-    state = "up" if up else "down"
+def service_view(row: VolumeHost, up: bool, version: Version, zone: str,
+                 binary: str = "cinder-volume") -> dict:
+    """One service of a volume agent's host (``cinder-volume`` as ``host@backend``,
+    ``cinder-backup`` as ``host``) as ``GET /os-services`` lists it; the
+    ``disabled_reason``/replication fields are those of Cinder's extended view."""
+    state, reason = ("up" if up else "down"), row.reason(binary)
+    host = f"{row.name}@{row.backend}" if binary == "cinder-volume" else row.name
     return shape({
-        "binary": "cinder-volume", "host": f"{row.name}@{row.backend}", "zone": zone,
-        "status": "enabled", "state": state, "updated_at": ts(row.heartbeat_at),
-        "cluster": None, "backend_state": state, "disabled_reason": None,
-        "replication_status": "disabled", "active_backend_id": None, "frozen": False,
+        "binary": binary, "host": host, "zone": zone,
+        "status": "enabled" if reason is None else "disabled", "state": state,
+        "updated_at": ts(row.heartbeat_at), "cluster": None, "backend_state": state,
+        "disabled_reason": reason or None, "replication_status": "disabled",
+        "active_backend_id": None, "frozen": bool(row.frozen),
     }, version, SERVICE_SINCE)
 
 
