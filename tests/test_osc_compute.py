@@ -403,7 +403,10 @@ def test_quota_and_limits_show(osc):
 
 
 def test_volume_service_list(osc):
-    (svc,) = osc("volume", "service", "list")
-    assert (svc["Binary"], svc["Zone"], svc["Status"], svc["State"]) == (
-        "cinder-volume", "nova", "enabled", "up")
-    assert svc["Host"].endswith("@file")
+    """Each volume agent runs Cinder's two services: cinder-volume (host@backend) and
+    cinder-backup (host)."""
+    volume, backup = osc("volume", "service", "list")
+    for svc, binary in ((volume, "cinder-volume"), (backup, "cinder-backup")):
+        assert (svc["Binary"], svc["Zone"], svc["Status"], svc["State"]) == (
+            binary, "nova", "enabled", "up")
+    assert volume["Host"] == backup["Host"] + "@file"
