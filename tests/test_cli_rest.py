@@ -21,7 +21,7 @@ from tests.conftest import free_port
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as gunicorn answers
     seen: list[dict] = []
-    connections: set[int] = set()
+    connections: set[tuple] = set()
 
     def log_message(self, *args: object) -> None:
         pass
@@ -47,7 +47,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_any(self) -> None:
         body = self._body()
-        Handler.connections.add(id(self.connection))
+        Handler.connections.add(self.client_address)  # id() of a freed socket may be reused
         Handler.seen.append({"method": self.command, "path": self.path, "body": body,
                              "headers": dict(self.headers)})
         if self.path.startswith("/missing"):
