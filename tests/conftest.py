@@ -4,6 +4,7 @@ Tests never touch a user's cloud: every state directory is a temporary one.
 """
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -80,6 +81,31 @@ class RunningCloud:
         return {"OS_AUTH_URL": c["auth_url"], "OS_USERNAME": c["username"],
                 "OS_PASSWORD": c["password"], "OS_PROJECT_NAME": c["project_name"],
                 "OS_USER_DOMAIN_NAME": "Default", "OS_PROJECT_DOMAIN_NAME": "Default"}
+
+
+def osc_runner(os_env: dict[str, str]):
+    """``run(*args, env=None, check=True, stdin=None, as_json=False)``: the unmodified
+    ``openstack`` CLI with the cloud's credentials (``os_env``, e.g. ``cloud.os_env()``) and no
+    OS_* variable of the caller's; ``env`` adds variables (OS_COMPUTE_API_VERSION...). With
+    ``check`` a non-zero exit fails the test; a traceback always does. Returns the
+    CompletedProcess (text), or the parsed ``-f json`` output with ``as_json``."""
+    if not OSC_BIN.exists():
+        pytest.fail(f"{OSC_BIN} is missing: run `make setup`")
+    base = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
+    base.update(os_env)
+
+    def run(*args: str, env: dict[str, str] | None = None, check: bool = True,
+            stdin: str | None = None, as_json: bool = False):
+        argv = [str(OSC_BIN), *args, *(("-f", "json") if as_json else ())]
+        proc = subprocess.run(argv, capture_output=True, text=True, env={**base, **(env or {})},
+                              input=stdin, stdin=None if stdin is not None else subprocess.DEVNULL,
+                              timeout=120, check=False)
+        if check or as_json:
+            assert proc.returncode == 0, f"openstack {' '.join(args)}: {proc.stderr}"
+        assert "Traceback" not in proc.stderr, proc.stderr
+        return json.loads(proc.stdout) if as_json else proc
+
+    return run
 
 
 def start_cloud(state_dir: Path, options: dict[str, dict[str, object]] | None = None,
