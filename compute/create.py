@@ -21,6 +21,7 @@ from compute import (
     scheduler,
     server_groups,
     states,
+    volume_snapshot,
 )
 from compute.block_devices import BootRequest, RootVolume
 from compute.cinder import VolumeClient
@@ -97,6 +98,7 @@ class ServerCreation:
             raise BadRequest(f"Image {image_ref} could not be found.") from None
         if image.get("status") != "active":
             raise BadRequest(f"Image {image_ref} is not active.")
+        volume_snapshot.check_bootable(image)
         if (image.get("min_ram") or 0) > flavor.ram:
             raise BadRequest("Flavor's memory is too small for requested image.")
         if disk_gb:
