@@ -8,7 +8,7 @@ placed on a host and its spawn queued; a failure leaves nothing of it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
@@ -98,7 +98,6 @@ class ServerCreation:
             raise BadRequest(f"Image {image_ref} could not be found.") from None
         if image.get("status") != "active":
             raise BadRequest(f"Image {image_ref} is not active.")
-        volume_snapshot.check_bootable(image)
         if (image.get("min_ram") or 0) > flavor.ram:
             raise BadRequest("Flavor's memory is too small for requested image.")
         if disk_gb:
@@ -146,6 +145,7 @@ class ServerCreation:
         """The image properties of a server booting from ``root`` (checked bootable)."""
         if root.image_id is not None:
             image = self._check_image(ctx, root.image_id, flavor, root.size)
+            volume_snapshot.check_bootable(image)
             return {k: str(v) for k, v in image.items() if k not in NOT_IMAGE_META}
         try:
             volume = self._volumes(ctx).get(root.volume_id)
@@ -158,6 +158,21 @@ class ServerCreation:
         if int(meta.get("min_ram") or 0) > flavor.ram:
             raise BadRequest("Flavor's memory is too small for requested image.")
         return meta
+
+    def _snapshot_image_boot(self, ctx: AuthContext, req: ServerRequest, flavor: Flavor
+                             ) -> tuple[ServerRequest, dict | None]:
+        """A request whose ``imageRef`` is a volume-backed server's snapshot image (it has
+        a ``block_device_mapping``) boots from new volumes made from its snapshots
+        (:mod:`compute.volume_snapshot`): that request, with the image's properties as the
+        server's; any other request as it is, and None."""
+        if req.boot.root_volume is not None:
+            return req, None
+        image = self._check_image(ctx, req.boot.image_ref, flavor, 0)
+        if not image.get("block_device_mapping"):
+            return req, None
+        meta = {k: str(v) for k, v in image.items() if k not in NOT_IMAGE_META
+                and k not in ("block_device_mapping", "bdm_v2", "root_device_name")}
+        return replace(req, boot=volume_snapshot.boot_request(image, req.boot)), meta
 
     def create_server(self, ctx: AuthContext, req: ServerRequest) -> Instance:
         """One server (the first, when the request asks for several)."""
@@ -181,6 +196,7 @@ class ServerCreation:
             key = self.keypairs.find(ctx.user_id, req.key_name)
             if key is None:
                 raise BadRequest("Invalid key_name provided.")
+        req, meta = self._snapshot_image_boot(ctx, req, flavor)
         root, image_id, checked = req.boot.root_volume, None, []
         if req.max_count > 1 and (root is not None or req.boot.volumes):
             raise BadRequest("Cannot attach one or more volumes to multiple instances")
@@ -189,7 +205,7 @@ class ServerCreation:
             meta = {k: str(v) for k, v in image.items() if k not in NOT_IMAGE_META}
             image_id = image["id"]
             checked = [image_id, *self._boot_files(ctx, image)]
-        else:
+        elif meta is None:   # (not None: the properties of a snapshot image it boots from)
             meta = self._boot_volume(ctx, root, flavor)
         zone, forced_host = self._zone(ctx, req.availability_zone)
         self._check_zone(zone)
@@ -265,6 +281,9 @@ class ServerCreation:
         try:
             if root is not None and root.image_id is not None:
                 self._create_root_volume(ctx, inst, root)
+            elif root is not None and root.snapshot_id is not None:
+                volume_snapshot.make_volumes(self._volumes(ctx), inst, req.boot,
+                                             self._add_bdm, self.next_device)
         except MinicloudError:
             self._release_reserved(ctx, inst.id)
             with self.db.session() as s:

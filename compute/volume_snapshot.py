@@ -25,8 +25,11 @@ crash-consistent, as Nova's are when the guest has no agent to freeze it.
 
 The ``createImage`` action and its ``api_snapshot_instance`` event are logged.
 
-An image with a ``block_device_mapping`` has no data to boot from; :func:`check_bootable`
-refuses it (400) where a server would boot from or make a volume from it.
+Booting from such an image (``imageRef``), as Nova: :func:`boot_request` turns its
+mappings into the server's block devices and :func:`make_volumes` makes, as the caller, a new
+root volume from the root disk's snapshot and a data volume from each other snapshot (the
+agent waits for them, as for a volume made from an image). A volume cannot be made from the
+image itself (it has no data): :func:`check_bootable` refuses that (400).
 """
 from __future__ import annotations
 
@@ -37,6 +40,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from compute import instance_actions
+from compute.block_devices import BootRequest, RootVolume
 from compute.cinder import VolumeClient
 from compute.glance import ImageClient
 from compute.models import Instance
@@ -62,15 +66,107 @@ EVENT = "api_snapshot_instance"
 
 
 def check_bootable(image: dict) -> None:
-    """Refuse (400) to boot from, or make a volume from, the image of a volume-backed
-    server's snapshot: it has no data, only the snapshots its ``block_device_mapping``
-    names."""
+    """Refuse (400) to make a boot volume from the image of a volume-backed server's
+    snapshot: it has no data, only the snapshots its ``block_device_mapping`` names (boot
+    from the image itself instead: :func:`boot_request`)."""
     if image.get("block_device_mapping"):
         raise BadRequest(
             f"Image {image.get('id')} is a snapshot of a volume-backed server (it has a "
-            "block_device_mapping and no data): booting from such an image is not "
-            "available in minicloud; make a volume from its volume snapshot and boot "
-            "from that volume.")
+            "block_device_mapping and no data): a volume cannot be made from it; give it "
+            "as imageRef to boot from its volume snapshots.")
+
+
+def _mapping(image: dict) -> list[dict]:
+    value = image.get("block_device_mapping")
+    try:
+        bdms = json.loads(value) if isinstance(value, str) else value
+    except ValueError:
+        bdms = None
+    if not isinstance(bdms, list) or not all(isinstance(b, dict) for b in bdms):
+        raise BadRequest(f"Image {image.get('id')} has an invalid block_device_mapping: a "
+                         "JSON list of block device mappings is required.")
+    return bdms
+
+
+def _size(bdm: dict) -> int | None:
+    value = bdm.get("volume_size")
+    try:
+        return int(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        raise BadRequest(f"Invalid volume_size in an image block device mapping: {value!r}."
+                         ) from None
+
+
+def boot_request(image: dict, boot: BootRequest) -> BootRequest:
+    """The boot of a server whose ``imageRef`` is a volume-backed server's snapshot image
+    (Nova merges the image's mappings into the request's): its root disk a new volume from
+    the root snapshot (``boot_index`` 0), each other snapshot a new data volume, the
+    request's own data volumes kept. A mapping minicloud cannot make (not snapshot to
+    volume, no ``snapshot_id``, no boot disk) is a 400 naming it."""
+    root: RootVolume | None = None
+    data: list[dict] = []
+    for bdm in _mapping(image):
+        if bdm.get("no_device"):
+            continue
+        if (bdm.get("source_type"), bdm.get("destination_type")) != ("snapshot", "volume") \
+                or not bdm.get("snapshot_id"):
+            raise BadRequest(
+                f"Image {image.get('id')}: block device mapping from "
+                f"{bdm.get('source_type')} to {bdm.get('destination_type')} is not "
+                "supported (minicloud boots only from volume snapshots, snapshot_id given).")
+        made = {"snapshot_id": str(bdm["snapshot_id"]), "size": _size(bdm),
+                "delete_on_termination": bool(bdm.get("delete_on_termination"))}
+        if str(bdm.get("boot_index")) == "0":
+            if root is not None:
+                raise BadRequest(f"Image {image.get('id')}: only one block device mapping "
+                                 "may have boot_index 0.")
+            root = RootVolume(snapshot_id=made["snapshot_id"], size=made["size"] or 0,
+                              delete_on_termination=made["delete_on_termination"])
+        else:
+            data.append(made)
+    if root is None:
+        raise BadRequest(f"Image {image.get('id')}: its block_device_mapping has no boot "
+                         "volume snapshot (boot_index 0).")
+    return BootRequest(None, root, boot.volumes, tuple(data))
+
+
+def make_volumes(volumes: VolumeClient, inst: Instance, boot: BootRequest,
+                 add_bdm: Callable[[Instance, dict], None],
+                 next_device: Callable[[Instance], str]) -> None:
+    """Make (with ``volumes``, the caller's client) the server's root volume and data
+    volumes from ``boot``'s snapshots, each recorded ``creating`` on the instance at once
+    (the agent waits for them and reserves them, as for a volume made from an image). A
+    failure deletes the volumes made so far (best effort) and is raised."""
+    made: list[str] = []
+    root = boot.root_volume
+    wanted = [(root.snapshot_id, root.size or None, root.delete_on_termination, True)]
+    wanted += [(d["snapshot_id"], d["size"], d["delete_on_termination"], False)
+               for d in boot.snapshots]
+    try:
+        for snapshot_id, size, delete, is_root in wanted:
+            body = {"snapshot_id": snapshot_id,
+                    "name": f"{inst.name}-root" if is_root else f"{inst.name}-data",
+                    "description": f"{'Root' if is_root else 'Data'} disk of server "
+                                   f"{inst.id}"}
+            if size:
+                body["size"] = size
+            volume = volumes.create(body)
+            made.append(volume["id"])
+            bdm = {"volume_id": volume["id"], "attachment_id": None,
+                   "delete_on_termination": delete, "status": "creating"}
+            if is_root:
+                bdm.update(device="/dev/vda", boot_index=0)
+            else:
+                bdm["device"] = next_device(inst)
+            add_bdm(inst, bdm)
+    except BaseException:
+        for volume_id in made:
+            try:
+                volumes.delete(volume_id)
+            except MinicloudError as exc:
+                LOG.warning("could not delete volume %s of a failed create: %s", volume_id,
+                            exc)
+        raise
 
 
 def image_bdm(bdm: dict, snapshot_id: str, volume_size: int | None, bus: str) -> dict:

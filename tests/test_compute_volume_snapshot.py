@@ -161,13 +161,75 @@ def test_backup_of_a_volume_backed_server_is_refused(venv):
     err(resp, 400, "volume-backed")
 
 
-def test_booting_from_such_an_image_is_refused_clearly(venv):
-    server_id = bfv_server(venv)
+def test_booting_from_such_an_image_makes_volumes_from_its_snapshots(venv):
+    server_id = bfv_server(venv, data_volume=True)
     image_id = create_image(venv, server_id).get_json()["image_id"]
+    snapshots = {b["boot_index"]: b["snapshot_id"] for b in json.loads(
+        venv.images.images[image_id]["block_device_mapping"])}
+    venv.tokens.clear()
     resp = venv.alice.post("/v2.1/servers", json={"server": {
         "name": "again", "imageRef": image_id, "flavorRef": "6"}})
-    err(resp, 400, "block_device_mapping")
+    assert resp.status_code == 202, resp.get_json()
+    again = resp.get_json()["server"]["id"]
+    venv.work()
+    assert venv.alice.get(f"/v2.1/servers/{again}").get_json()["server"]["status"] == "ACTIVE"
+    with venv.db.session() as s:
+        inst = s.get(Instance, again)
+        bdms, meta = inst.block_devices, inst.image_meta
+    root = next(b for b in bdms if b.get("boot_index") == 0)
+    data = [b for b in bdms if b.get("boot_index") != 0]
+    assert root["device"] == "/dev/vda" and root["delete_on_termination"] is True
+    assert venv.volumes.details[root["volume_id"]]["snapshot_id"] == snapshots[0]
+    assert [venv.volumes.details[b["volume_id"]]["snapshot_id"] for b in data] == [
+        snapshots[None]]
+    assert venv.driver.volumes[again]["/dev/vda"] == root["volume_id"]
+    assert "block_device_mapping" not in meta and set(venv.tokens) == {venv.alice.token}
+
+
+def test_a_volume_is_not_made_from_such_an_image(venv):
+    server_id = bfv_server(venv)
+    image_id = create_image(venv, server_id).get_json()["image_id"]
     resp = venv.alice.post("/v2.1/servers", json={"server": {
         "name": "again", "imageRef": "", "flavorRef": "6",
         "block_device_mapping_v2": [{**ROOT_FROM_IMAGE, "uuid": image_id}]}})
     err(resp, 400, "block_device_mapping")
+
+
+@pytest.mark.parametrize("mapping, message", [
+    ("not json", "invalid block_device_mapping"),
+    ([], "no boot volume snapshot"),
+    ([{"source_type": "blank", "destination_type": "local", "boot_index": 0}],
+     "from blank to local is not supported"),
+    ([{"source_type": "snapshot", "destination_type": "volume", "boot_index": 0,
+       "snapshot_id": "s", "volume_size": "big"}], "volume_size")])
+def test_an_image_mapping_minicloud_cannot_make_is_400(venv, mapping, message):
+    image = venv.images.add("odd", {"block_device_mapping": mapping if isinstance(
+        mapping, str) else json.dumps(mapping), "bdm_v2": "True"})
+    volumes_before = dict(venv.volumes.status)
+    resp = venv.alice.post("/v2.1/servers", json={"server": {
+        "name": "x", "imageRef": image["id"], "flavorRef": "6"}})
+    err(resp, 400, message)
+    assert venv.alice.get("/v2.1/servers").get_json()["servers"] == []
+    assert venv.volumes.status == volumes_before
+
+
+def test_a_failed_volume_create_deletes_the_ones_made(venv, monkeypatch):
+    image = venv.images.add("two", {"bdm_v2": "True", "block_device_mapping": json.dumps([
+        {"source_type": "snapshot", "destination_type": "volume", "boot_index": 0,
+         "snapshot_id": "s1", "volume_size": 1},
+        {"source_type": "snapshot", "destination_type": "volume", "boot_index": None,
+         "snapshot_id": "s2", "volume_size": 1}])})
+    volumes_before = dict(venv.volumes.status)
+    made = venv.volumes.create
+
+    def second_refused(body):
+        if body["snapshot_id"] == "s2":
+            raise BadRequest("Invalid snapshot: s2 is not available")
+        return made(body)
+
+    monkeypatch.setattr(venv.volumes, "create", second_refused)
+    resp = venv.alice.post("/v2.1/servers", json={"server": {
+        "name": "x", "imageRef": image["id"], "flavorRef": "6"}})
+    err(resp, 400, "s2 is not available")
+    assert venv.volumes.status == volumes_before
+    assert venv.alice.get("/v2.1/servers").get_json()["servers"] == []
