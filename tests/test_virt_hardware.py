@@ -169,3 +169,13 @@ def test_iso_needs_a_flavor_with_a_root_disk(compute_env) -> None:
     resp = compute_env.alice.post("/v2.1/servers", json={"server": {
         "name": "vm", "imageRef": IMAGE_ID, "flavorRef": "diskless"}})
     assert resp.status_code == 400 and "no root disk" in resp.get_json()["badRequest"]["message"]
+
+
+def test_rebuild_or_rescue_from_an_iso_is_refused(compute_env) -> None:
+    server_id = compute_env.create_server()
+    iso = compute_env.images.add("installer", disk_format="iso")
+    for action in ({"rebuild": {"imageRef": iso["id"]}},
+                   {"rescue": {"rescue_image_ref": iso["id"]}}):
+        resp = compute_env.alice.post(f"/v2.1/servers/{server_id}/action", json=action)
+        assert resp.status_code == 400, resp.get_json()
+        assert "is an iso" in resp.get_json()["badRequest"]["message"]
