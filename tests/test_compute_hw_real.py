@@ -82,7 +82,7 @@ def test_sata_disk_virtio_rng_and_video(real_cloud, tmp_path):
 
 def _data_iso(path: Path) -> None:
     iso = pycdlib.PyCdlib()
-    iso.new(interchange=3, joliet=3, vol_ident="INSTALLER")
+    iso.new(interchange_level=3, joliet=3, vol_ident="INSTALLER")
     payload = b"minicloud installer\n"
     iso.add_fp(io.BytesIO(payload), len(payload), "/README.;1",
                joliet_path="/README")
