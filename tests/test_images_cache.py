@@ -309,3 +309,25 @@ def test_nothing_to_verify_against_is_never_cached():
     assert Expected.of("../etc/passwd", 10, "sha512", "ab", None) is None
     md5 = Expected.of("11111111-2222-4333-8444-555555555555", 10, None, None, "AB")
     assert md5 is not None and (md5.algo, md5.digest) == ("md5", "ab")
+
+
+def test_tempest_image_caching_cycle(env):
+    """Tempest's ImageCachingTest.test_image_caching_cycle, step by step, with the statuses
+    its ImageCacheClient expects (200 list, 202 queue, 204 deletes)."""
+    err(env.alice.get("/v2/cache"), 403, "cache_list")            # primary: Forbidden
+    assert env.admin.get("/v2/cache").status_code == 200
+    err(env.admin.put("/v2/cache/non-existing-image-id"), 404, "")
+    queued = env.alice.create(name="queued")
+    err(env.admin.put(f"/v2/cache/{queued['id']}"), 400, "")
+    first = env.alice.create(name="first", container_format="bare", disk_format="raw",
+                             visibility="private")
+    assert env.alice.upload(first["id"], os.urandom(1024)).status_code == 204
+    assert env.alice.show(first["id"])["status"] == "active"
+    assert env.admin.put(f"/v2/cache/{first['id']}", data=b"").status_code == 202
+    env.app.extensions["images"].cache.periodic()                 # the prefetcher's round
+    cached = [i["image_id"] for i in env.admin.get("/v2/cache").json["cached_images"]]
+    assert first["id"] in cached
+    assert env.admin.delete("/v2/cache").status_code == 204
+    assert env.admin.get("/v2/cache").json == {"cached_images": [], "queued_images": []}
+    resp = env.admin.delete("/v2/cache", headers={"x-image-cache-clear-target": "invalid"})
+    err(resp, 400, "")
