@@ -33,6 +33,7 @@ import hashlib
 import json
 import logging
 import os
+import stat
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -191,6 +192,8 @@ class ImageCache:
             try:
                 info = path.stat()
             except FileNotFoundError:
+                continue
+            if not stat.S_ISREG(info.st_mode):
                 continue
             row = stats.get(path.name) or {}
             out.append(CachedEntry(path.name, info.st_size, int(row.get("hits", 0)),
