@@ -125,7 +125,9 @@ class ImageCache:
             yield data
             if write:
                 tmp = self.root / f".{INDEX}.tmp"
-                tmp.write_text(json.dumps(data))
+                with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600),
+                          "w") as fh:
+                    fh.write(json.dumps(data))
                 os.replace(tmp, self.root / INDEX)
         finally:
             os.close(fd)

@@ -331,3 +331,15 @@ def test_tempest_image_caching_cycle(env):
     assert env.admin.get("/v2/cache").json == {"cached_images": [], "queued_images": []}
     resp = env.admin.delete("/v2/cache", headers={"x-image-cache-clear-target": "invalid"})
     err(resp, 400, "")
+
+
+def test_the_cache_keeps_its_files_private(env):
+    image_id = _image(env, _data(40))
+    assert _read(env.alice, image_id) == _data(40)
+    queued = _image(env, _data(41), "queued")
+    assert env.admin.put(f"/v2/cache/{queued}").status_code == 202
+    root = _cache_dir(env)
+    assert (root / "queue" / queued).exists() and (root / "index.json").exists()
+    for path in [root, *root.rglob("*")]:
+        mode = path.stat().st_mode & 0o777
+        assert mode & 0o077 == 0, (path, oct(mode))
