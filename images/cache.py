@@ -39,7 +39,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from images.store import DataIterator
+from images.store import DataIterator, FileChunks
 
 LOG = logging.getLogger(__name__)
 
@@ -166,7 +166,7 @@ class ImageCache:
         """The cached bytes ``[offset, offset+length)`` counted as a hit, or None (a miss,
         counted): not cached, or an entry whose size is not the catalog's (removed)."""
         try:
-            fh = open(self._entry(expected.image_id), "rb")  # closed by _Chunks
+            fh = open(self._entry(expected.image_id), "rb")  # closed by FileChunks
         except (FileNotFoundError, ValueError):
             self._count(expected.image_id, "misses")
             return None
@@ -181,7 +181,7 @@ class ImageCache:
         self._count(expected.image_id, "hits")
         fh.seek(offset)
         left = max(size - offset, 0) if length is None else min(length, size - offset)
-        return _Chunks(fh, left, self.chunk_size)
+        return FileChunks(fh, left, self.chunk_size)
 
     def entries(self) -> list[CachedEntry]:
         """Every cached image, oldest first."""
@@ -386,25 +386,6 @@ class _Tee:
     def close(self) -> None:
         self._writer.abort()
         self._source.close()
-
-
-class _Chunks:
-    def __init__(self, fh, length: int, chunk_size: int) -> None:
-        self._fh, self._left, self._chunk = fh, length, chunk_size
-
-    def __iter__(self) -> Iterator[bytes]:
-        try:
-            while self._left > 0:
-                chunk = self._fh.read(min(self._chunk, self._left))
-                if not chunk:
-                    break
-                self._left -= len(chunk)
-                yield chunk
-        finally:
-            self.close()
-
-    def close(self) -> None:
-        self._fh.close()
 
 
 def _mtime(path: Path) -> float:
