@@ -189,6 +189,8 @@ OPTIONS: tuple[Option, ...] = (
            "drive labelled `config-2`), as if it were created with `config_drive: true`."),
     Option("compute", "config_drive_format", "str", "iso9660",
            "File system of config drives: `iso9660` (a read-only CD-ROM) or `vfat` (a disk)."),
+    Option("key_manager", "port", "port", 9311,
+           "Port of the key manager API (Barbican v1 secrets; certificates of signed images)."),
     Option("volume", "port", "port", 8776, "Port of the volume API (Cinder v3)."),
     Option("volume", "host", "str", "",
            "Name this host's volume agent registers under. Empty: the machine's hostname."),
