@@ -19,7 +19,7 @@ from typing import Any
 
 from flask import Flask, Response, request
 
-from images import api_tasks, discovery, policies, protections, schema
+from images import api_tasks, discovery, policies, protections, schema, signing
 from images.data import DataInfo, DataService
 from images.imports import METHODS, ImportService
 from images.intake import read_stream
@@ -146,7 +146,8 @@ def build_services(conf: Config, db: Database, policy: Any, store: Store | None 
         staging=staging or FilesystemStore(root / "staging", chunk),
         protections=protections.from_config(conf.image, conf.path, policy),
         property_rules=(ImagePropertyRules().check
-                        if conf.image.validate_properties_with_metadefs else None))
+                        if conf.image.validate_properties_with_metadefs else None),
+        certificates=signing.key_manager_certificates(conf))
     return ImageAPI(ImageService(deps), MemberService(deps), DataService(deps),
                     ImportService(deps))
 
