@@ -180,6 +180,7 @@ class ServerCreation:
             if key is None:
                 raise BadRequest("Invalid key_name provided.")
         root, image_id, checked = req.boot.root_volume, None, []
+        checked_certs: dict = {}
         if req.max_count > 1 and (root is not None or req.boot.volumes):
             raise BadRequest("Cannot attach one or more volumes to multiple instances")
         if root is None:
@@ -187,6 +188,8 @@ class ServerCreation:
             meta = {k: str(v) for k, v in image.items() if k not in NOT_IMAGE_META}
             image_id = image["id"]
             checked = [image_id, *self._boot_files(ctx, image)]
+            if self.certificates is not None:  # fetched as the caller (compute.signing)
+                checked_certs = self.certificates(ctx, image)
         else:
             meta = self._boot_volume(ctx, root, flavor)
         zone, forced_host = self._zone(ctx, req.availability_zone)
@@ -221,7 +224,8 @@ class ServerCreation:
                     group = server_groups.join(s, ctx, req.group, inst.id, self.limits)
         for inst in insts:
             try:
-                self._place(ctx, inst, req, (forced_host, zone), request_id, group, checked)
+                self._place(ctx, inst, req, (forced_host, zone), request_id, group, checked,
+                            checked_certs)
             except MinicloudError as exc:
                 if count == 1:
                     raise
@@ -231,7 +235,7 @@ class ServerCreation:
     def _place(self, ctx: AuthContext, inst: Instance, req: ServerRequest,
                where: tuple[str | None, str | None], request_id: str,
                group: server_groups.Group | None = None,
-               checked: list[str] | None = None) -> None:
+               checked: list[str] | None = None, certificates: dict | None = None) -> None:
         """Reserve the server's volumes, claim a host (``where``: a forced host and zone;
         ``group``'s rule and the request's host hints kept), make its boot volume, queue its
         spawn with the images ``checked`` as the caller; a failure leaves nothing of it (see
@@ -270,8 +274,10 @@ class ServerCreation:
             raise
         with self.db.session() as s:
             # The agent fetches only the images checked here as the caller.
-            s.add(ComputeTask(instance_id=inst.id, host=host, action="spawn",
-                              params={"request_id": request_id, "images": list(checked or [])}))
+            params: dict = {"request_id": request_id, "images": list(checked or [])}
+            if certificates:  # a signed image's certificates (compute.signing)
+                params["certificates"] = certificates
+            s.add(ComputeTask(instance_id=inst.id, host=host, action="spawn", params=params))
 
     def _add_bdm(self, inst: Instance, bdm: dict) -> None:
         inst.block_devices = [*inst.block_devices, bdm]

@@ -1,0 +1,104 @@
+"""Signed images at boot (``[compute] verify_glance_signatures``): the compute API fetches the
+image's certificates as the caller (the key manager is a process boundary: a fake here), the
+agent verifies the cached base the guest would boot from with cursive, and a bad signature, a
+missing property or an untrusted certificate (``enable_certificate_validation``) puts the
+server in ERROR with the reason as its fault, the driver never asked to spawn it."""
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from compute.models import Instance
+from tests.compute_fixtures import *  # noqa: F403 - the fixtures
+from tests.compute_fixtures import IMAGE_ID, RAW, ComputeEnv
+from tests.keymanager_fixtures import SigningKey, make_signing_key, sign
+
+SIGNED = "5e7c8a46-6f4f-4b8e-9d4c-7d0b1b1e5150"
+CERT = "9a1b6a0e-2c3d-4e5f-8a9b-0c1d2e3f4a5b"
+OTHER_CERT = "9a1b6a0e-2c3d-4e5f-8a9b-0c1d2e3f4a5c"
+
+
+@pytest.fixture(scope="module")
+def keys() -> dict[str, SigningKey]:
+    return {CERT: make_signing_key(), OTHER_CERT: make_signing_key("another CA")}
+
+
+@pytest.fixture
+def env(compute_env: ComputeEnv, keys) -> ComputeEnv:
+    compute_env.conf.compute.verify_glance_signatures = True
+    asked: list[tuple[str, str]] = []
+
+    def certificates(ctx, image: dict) -> dict:
+        """What compute.signing.certificates_for returns, without a key manager."""
+        asked.append((ctx.user_name, image["id"]))
+        wanted = [image.get("img_signature_certificate_uuid"),
+                  *[c for c in compute_env.conf.compute.default_trusted_certificate_ids
+                    .split(",") if c]]
+        return {u: base64.b64encode(keys[u].der).decode() if u in keys else None
+                for u in wanted if u}
+
+    compute_env.app.extensions["compute"].service.certificates = certificates
+    compute_env.asked = asked  # type: ignore[attr-defined]
+    base = dict(compute_env.images.images[IMAGE_ID])
+    compute_env.images.images[SIGNED] = dict(
+        base, id=SIGNED, img_signature=sign(keys[CERT], RAW),
+        img_signature_hash_method="SHA-256", img_signature_key_type="RSA-PSS",
+        img_signature_certificate_uuid=CERT)
+    return compute_env
+
+
+def boot(env: ComputeEnv, image_id: str) -> Instance:
+    resp = env.alice.post("/v2.1/servers", json={"server": {
+        "name": "vm", "imageRef": image_id, "flavorRef": "6"}})
+    assert resp.status_code == 202, resp.get_json()
+    env.work()
+    with env.db.session() as s:
+        return s.get(Instance, resp.get_json()["server"]["id"])
+
+
+def test_a_signed_image_boots(env):
+    inst = boot(env, SIGNED)
+    assert inst.vm_state == "active", inst.fault
+    assert env.asked == [("alice", SIGNED)]  # fetched as the server's creator
+
+
+def test_a_bad_signature_is_refused(env, keys):
+    env.images.images[SIGNED]["img_signature"] = sign(keys[CERT], RAW + b"tampered")
+    inst = boot(env, SIGNED)
+    assert inst.vm_state == "error"
+    assert inst.fault["message"] == (f"Image {SIGNED} failed signature verification: "
+                                     "Signature verification failed")
+    assert inst.id not in env.driver.guests
+
+
+def test_an_unsigned_image_is_refused_when_verification_is_on(env):
+    inst = boot(env, IMAGE_ID)
+    assert inst.vm_state == "error"
+    assert "Missing property: img_signature" in inst.fault["message"]
+
+
+def test_a_certificate_the_caller_cannot_read_is_refused(env):
+    env.images.images[SIGNED]["img_signature_certificate_uuid"] = \
+        "00000000-0000-4000-8000-000000000000"
+    inst = boot(env, SIGNED)
+    assert inst.vm_state == "error"
+    assert "Certificate not found with ID: 00000000-0000-4000-8000-000000000000" in \
+        inst.fault["message"]
+
+
+@pytest.mark.parametrize("trusted, ok", [(CERT, True), (OTHER_CERT, False), ("", False)])
+def test_certificate_validation_against_the_trusted_certificates(env, trusted, ok):
+    env.conf.compute.enable_certificate_validation = True
+    env.conf.compute.default_trusted_certificate_ids = trusted
+    inst = boot(env, SIGNED)
+    if ok:
+        assert inst.vm_state == "active", inst.fault
+    else:
+        assert inst.vm_state == "error"
+        assert "Certificate chain building failed" in inst.fault["message"]
+
+
+def test_verification_off_boots_unsigned_images(compute_env):
+    assert not compute_env.conf.compute.verify_glance_signatures
+    assert boot(compute_env, IMAGE_ID).vm_state == "active"
