@@ -221,7 +221,7 @@ class Agent(LifecycleTasks, Recovery):
 
         image, base = fetch(image_id or inst.image_id)
         # [compute] verify_glance_signatures: the bytes the guest boots from, verified
-        signing.verify_base(self.conf, image, base, certificates)
+        signing.verify_base(self.conf, image, base, certificates, inst.trusted_certs)
         args: dict = {"base_image": base}
         for prop, arg in (("kernel_id", "kernel"), ("ramdisk_id", "ramdisk")):
             if inst.image_meta.get(prop):  # AMI-style: boot the kernel directly

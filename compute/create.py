@@ -20,6 +20,7 @@ from compute import (
     quotas,
     scheduler,
     server_groups,
+    signing,
     states,
 )
 from compute.block_devices import BootRequest, RootVolume
@@ -48,6 +49,7 @@ class ServerRequest:
     access_ip_v4: str | None = None
     access_ip_v6: str | None = None
     tags: list[str] = field(default_factory=list)  # 2.52+
+    trusted_certs: list[str] | None = None  # 2.63+ trusted_image_certificates
     min_count: int = 1  # several servers from one request (compute.multi_create)
     max_count: int = 1
     user_data: str | None = None  # base64, validated
@@ -183,13 +185,15 @@ class ServerCreation:
         checked_certs: dict = {}
         if req.max_count > 1 and (root is not None or req.boot.volumes):
             raise BadRequest("Cannot attach one or more volumes to multiple instances")
+        if req.trusted_certs:  # 2.63: validated only where signatures are verified
+            signing.check_trusted_request(self.certificates is not None, root is not None)
         if root is None:
             image = self._check_image(ctx, req.boot.image_ref, flavor, flavor.disk)
             meta = {k: str(v) for k, v in image.items() if k not in NOT_IMAGE_META}
             image_id = image["id"]
             checked = [image_id, *self._boot_files(ctx, image)]
             if self.certificates is not None:  # fetched as the caller (compute.signing)
-                checked_certs = self.certificates(ctx, image)
+                checked_certs = self.certificates(ctx, image, req.trusted_certs)
         else:
             meta = self._boot_volume(ctx, root, flavor)
         zone, forced_host = self._zone(ctx, req.availability_zone)
@@ -214,7 +218,7 @@ class ServerCreation:
                 reservation_id=reservation, launch_index=index,
                 hostname=req.hostname or sanitize_hostname(
                     multi_create.server_name(req.name, index, count)),
-                security_groups=list(req.security_groups),
+                security_groups=list(req.security_groups), trusted_certs=req.trusted_certs,
                 tags=[InstanceTag(tag=t) for t in sorted(set(req.tags))])
                 for index in range(count)]
             for inst in insts:

@@ -29,7 +29,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from keymanager import signatures
 from keymanager.client import KeyManagerClient, load_certificate
 from minicloud.config import Config
-from minicloud.errors import MinicloudError
+from minicloud.errors import BadRequest, MinicloudError
 from minicloud.identity.tokens import AuthContext
 
 CHUNK = 1 << 20
@@ -47,6 +47,24 @@ def trusted_ids(conf: Config, requested: list[str] | None) -> list[str]:
             if c.strip()]
 
 
+def validates(conf: Config, requested: list[str] | None) -> bool:
+    """Whether the signing certificate is validated: always when the server names trusted
+    certificates (as Nova), else with ``enable_certificate_validation``."""
+    return bool(requested) or conf.compute.enable_certificate_validation
+
+
+def check_trusted_request(verifying: bool, from_volume: bool) -> None:
+    """``trusted_image_certificates`` on create: refused (400) where nothing would check
+    them, never silently ignored."""
+    if from_volume:
+        raise BadRequest("Image certificate validation is not supported when booting "
+                         "from volume")
+    if not verifying:
+        raise BadRequest("Image certificate validation needs image signature "
+                         "verification, which is off in this cloud "
+                         "([compute] verify_glance_signatures).")
+
+
 def certificates_for(conf: Config, ctx: AuthContext, image: Mapping,
                      requested: list[str] | None = None) -> dict[str, str | None]:
     """The certificates the agent needs for ``image`` (empty when verification is off)."""
@@ -55,7 +73,7 @@ def certificates_for(conf: Config, ctx: AuthContext, image: Mapping,
         return {}
     wanted = [image.get(signatures.PROPERTIES[3])] if image.get(signatures.PROPERTIES[3]) \
         else []
-    if c.enable_certificate_validation:
+    if validates(conf, requested):
         wanted += trusted_ids(conf, requested)
     from minicloud.services import by_name
 
@@ -105,7 +123,7 @@ def verify_base(conf: Config, image: Mapping, base: Path,
     source = TaskCertificates(certificates or {})
     try:
         check = signatures.verifier(image, source, require=True)
-        if c.enable_certificate_validation:
+        if validates(conf, requested):
             signatures.validate_certificate(image[signatures.PROPERTIES[3]],
                                             trusted_ids(conf, requested), source)
         for _chunk in signatures.verified(_file_chunks(base), check):

@@ -11,7 +11,7 @@ import pytest
 
 from compute.models import Instance
 from tests.compute_fixtures import *  # noqa: F403 - the fixtures
-from tests.compute_fixtures import IMAGE_ID, RAW, ComputeEnv
+from tests.compute_fixtures import IMAGE_ID, RAW, ComputeEnv, err, mv
 from tests.keymanager_fixtures import SigningKey, make_signing_key, sign
 
 SIGNED = "5e7c8a46-6f4f-4b8e-9d4c-7d0b1b1e5150"
@@ -29,10 +29,10 @@ def env(compute_env: ComputeEnv, keys) -> ComputeEnv:
     compute_env.conf.compute.verify_glance_signatures = True
     asked: list[tuple[str, str]] = []
 
-    def certificates(ctx, image: dict) -> dict:
+    def certificates(ctx, image: dict, requested: list[str] | None = None) -> dict:
         """What compute.signing.certificates_for returns, without a key manager."""
         asked.append((ctx.user_name, image["id"]))
-        wanted = [image.get("img_signature_certificate_uuid"),
+        wanted = [image.get("img_signature_certificate_uuid"), *(requested or []),
                   *[c for c in compute_env.conf.compute.default_trusted_certificate_ids
                     .split(",") if c]]
         return {u: base64.b64encode(keys[u].der).decode() if u in keys else None
@@ -48,9 +48,10 @@ def env(compute_env: ComputeEnv, keys) -> ComputeEnv:
     return compute_env
 
 
-def boot(env: ComputeEnv, image_id: str) -> Instance:
-    resp = env.alice.post("/v2.1/servers", json={"server": {
-        "name": "vm", "imageRef": image_id, "flavorRef": "6"}})
+def boot(env: ComputeEnv, image_id: str, **extra) -> Instance:
+    resp = env.alice.post("/v2.1/servers", headers=mv("2.63") if extra else {}, json={
+        "server": {"name": "vm", "imageRef": image_id, "flavorRef": "6",
+                   **({"networks": "none"} if extra else {}), **extra}})
     assert resp.status_code == 202, resp.get_json()
     env.work()
     with env.db.session() as s:
@@ -102,3 +103,32 @@ def test_certificate_validation_against_the_trusted_certificates(env, trusted, o
 def test_verification_off_boots_unsigned_images(compute_env):
     assert not compute_env.conf.compute.verify_glance_signatures
     assert boot(compute_env, IMAGE_ID).vm_state == "active"
+
+
+@pytest.mark.parametrize("trusted, ok", [([CERT], True), ([OTHER_CERT], False),
+                                         (["9a1b6a0e-2c3d-4e5f-8a9b-00000000dead"], False)])
+def test_trusted_image_certificates_at_2_63(env, trusted, ok):
+    inst = boot(env, SIGNED, trusted_image_certificates=trusted)
+    assert inst.trusted_certs == trusted
+    if ok:
+        assert inst.vm_state == "active", inst.fault
+    else:
+        assert inst.vm_state == "error"
+        assert "Certificate chain building failed" in inst.fault["message"]
+    shown = env.alice.get(f"/v2.1/servers/{inst.id}", headers=mv("2.63")).get_json()
+    assert shown["server"]["trusted_image_certificates"] == trusted
+    before = env.alice.get(f"/v2.1/servers/{inst.id}", headers=mv("2.62")).get_json()
+    assert "trusted_image_certificates" not in before["server"]
+
+
+def test_trusted_image_certificates_are_refused_before_2_63_and_without_verification(
+        env, compute_env):
+    body = {"server": {"name": "vm", "imageRef": SIGNED, "flavorRef": "6",
+                       "networks": "none", "trusted_image_certificates": [CERT]}}
+    err(env.alice.post("/v2.1/servers", headers=mv("2.62"), json=body), 400,
+        "trusted_image_certificates")
+    err(env.alice.post("/v2.1/servers", headers=mv("2.63"), json=dict(body, server=dict(
+        body["server"], trusted_image_certificates=[]))), 400, "trusted_image_certificates")
+    env.app.extensions["compute"].service.certificates = None  # verification off
+    err(env.alice.post("/v2.1/servers", headers=mv("2.63"), json=body), 400,
+        "needs image signature verification")

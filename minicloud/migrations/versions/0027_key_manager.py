@@ -1,4 +1,4 @@
-"""key manager: secrets (Barbican v1), payloads sealed
+"""key manager: secrets (Barbican v1), payloads sealed; a server's trusted image certificates
 
 Revision ID: 0027
 Revises: 0021
@@ -33,9 +33,12 @@ def upgrade() -> None:
     )
     op.create_index('ix_km_secrets_project_id', 'km_secrets', ['project_id'])
     op.create_index('ix_km_secrets_name', 'km_secrets', ['name'])
+    op.add_column('instances', sa.Column('trusted_certs', sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('instances') as batch:
+        batch.drop_column('trusted_certs')
     op.drop_index('ix_km_secrets_name', table_name='km_secrets')
     op.drop_index('ix_km_secrets_project_id', table_name='km_secrets')
     op.drop_table('km_secrets')
