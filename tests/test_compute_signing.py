@@ -132,3 +132,23 @@ def test_trusted_image_certificates_are_refused_before_2_63_and_without_verifica
     env.app.extensions["compute"].service.certificates = None  # verification off
     err(env.alice.post("/v2.1/servers", headers=mv("2.63"), json=body), 400,
         "needs image signature verification")
+
+
+def test_rebuild_verifies_the_new_image(env, keys):
+    inst = boot(env, SIGNED)
+    assert inst.vm_state == "active", inst.fault
+    resp = env.alice.post(f"/v2.1/servers/{inst.id}/action",
+                          json={"rebuild": {"imageRef": SIGNED}})
+    assert resp.status_code == 202, resp.get_json()
+    env.work()
+    with env.db.session() as s:
+        assert s.get(Instance, inst.id).vm_state == "active"
+    env.images.images[SIGNED]["img_signature"] = sign(keys[CERT], b"other bytes")
+    resp = env.alice.post(f"/v2.1/servers/{inst.id}/action",
+                          json={"rebuild": {"imageRef": SIGNED}})
+    assert resp.status_code == 202, resp.get_json()
+    env.work()
+    with env.db.session() as s:
+        rebuilt = s.get(Instance, inst.id)
+        assert rebuilt.vm_state == "error"
+        assert "failed signature verification" in rebuilt.fault["message"]
