@@ -46,9 +46,13 @@ def checked_stream(certificates: Certificates | None, ctx: AuthContext | None,
                    ) -> Iterator[bytes]:
     """``chunks``, verified against the image's signature when it is signed. The verifier
     is built when the consumer starts reading, so its errors (an unknown certificate) raise
-    inside the consumer as a bad signature does. ``SignatureVerificationError`` on failure."""
-    if certificates is None or ctx is None or not signatures.is_signed(properties):
+    inside the consumer as a bad signature does. ``SignatureVerificationError`` on failure;
+    ``certificates`` None (no key manager) leaves every image unverified."""
+    if certificates is None or not signatures.is_signed(properties):
         yield from chunks
         return
+    if ctx is None:  # never skip the check for want of a caller (a resumed job, say)
+        raise SignatureVerificationError(
+            reason="Unable to retrieve certificate: no caller to fetch it as")
     check = signatures.verifier(properties, certificates(ctx))
     yield from signatures.verified(chunks, check)
