@@ -1,13 +1,13 @@
 """key manager: secrets (Barbican v1), payloads sealed; a server's trusted image certificates
 
-Revision ID: 0027
+Revision ID: 0022
 Revises: 0021
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0027'
+revision = '0022'
 down_revision = '0021'
 branch_labels = None
 depends_on = None
