@@ -31,7 +31,7 @@ from minicloud.db import Database, utcnow
 from minicloud.errors import MinicloudError
 from minicloud.paths import StatePaths
 from minicloud.taskqueue import IDLE_WAIT, PENDING, RUNNING, TaskQueue, agent_process, serve
-from volumes import quotas, states, upload
+from volumes import messages, quotas, states, upload
 from volumes.attachments import AttachmentService
 from volumes.backends import Backend, make_backend
 from volumes.backup_agent import ACTIONS as BACKUP_ACTIONS
@@ -200,6 +200,7 @@ class Agent(SnapshotTasks):
                     VolumeAttachment.id == task.params["attachment_id"]).values(
                     status=states.A_ERROR))
                 move(states.DETACHING, states.ERROR)
+            messages.task_failed(s, task, self.conf.volume.message_ttl)
         if task.action == "upload":  # after that transaction: it calls the image service
             upload.upload_failed(task, self.db, self._user_images, self.images, message)
 
@@ -310,6 +311,7 @@ class Agent(SnapshotTasks):
     def periodic(self) -> None:
         self.heartbeat()
         self.sync_exports()
+        messages.reap(self.db)
 
     def run(self, stop: threading.Event) -> None:
         self.register()

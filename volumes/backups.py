@@ -276,7 +276,7 @@ class BackupService:
         """A volume for a restore (``restoring-backup`` on a live agent's host), counted."""
         settings, size = self.volumes.settings, req.size or b.size
         quotas.reserve(s, ctx.project_id, settings.quota, 1, size, volume_size=size)
-        host = self.volumes._pick_host(s)  # noqa: SLF001 (the service's own host choice)
+        host = self.volumes._pick_host(s, req.volume_type_id)  # noqa: SLF001
         if host is None:
             raise BadRequest(f"Invalid volume: {NO_HOST}")
         vol = Volume(id=new_uuid(), name=req.name, description=req.description,
