@@ -52,6 +52,7 @@ from volumes.microversion import MAX_VERSION, MIN_VERSION, fmt, negotiate
 from volumes.policies import RULES
 from volumes.qos import QosService
 from volumes.retype import RetypeService
+from volumes.revert import RevertService
 from volumes.service import Settings, VolumeService
 from volumes.snapshots import SnapshotService
 from volumes.transfers import TransferService
@@ -95,6 +96,7 @@ def create_app(conf: Config, db: Database | None = None,
     app.extensions["volume_upload"] = UploadService(svc)
     app.extensions["volume_retype"] = RetypeService(svc)
     app.extensions["volume_messages"] = MessageService(svc.db)
+    app.extensions["volume_revert"] = RevertService(svc)
     for blueprint in (api_volumes.bp, api_attachments.bp, api_types.bp, api_qos.bp,
                       api_quotas.bp, api_transfers.bp, api_snapshots.bp, api_backups.bp,
                       api_pools.bp, api_hosts.bp, api_services.bp, api_messages.bp, bp):
