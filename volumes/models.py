@@ -200,6 +200,7 @@ class VolumeBackup(Base):
     container: Mapped[str] = mapped_column(String(255))
     location: Mapped[str] = mapped_column(String(600))
     parent_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
+    snapshot_id: Mapped[str | None] = mapped_column(String(36), nullable=True)  # its source
     is_incremental: Mapped[bool] = mapped_column(Boolean, default=False)
     object_count: Mapped[int] = mapped_column(Integer, default=0)
     metadata_: Mapped[dict] = mapped_column("metadata", JSON, default=dict)

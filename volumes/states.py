@@ -224,10 +224,12 @@ def backup_transition(session: Session, backup_id: str, expected: Iterable[str],
 S_CREATING, S_AVAILABLE, S_DELETING, S_ERROR = "creating", "available", "deleting", "error"
 S_ERROR_DELETING, S_DELETED = "error_deleting", "deleted"
 S_RESTORING = "restoring"  # its volume is being reverted to it (volumes.revert)
+S_BACKING_UP = "backing-up"  # a backup reads it (volumes.backups, snapshot_id)
 
 SNAPSHOT_TRANSITIONS: dict[str, frozenset[str]] = {
     S_CREATING: frozenset({S_AVAILABLE, S_ERROR, S_DELETING}),  # -> deleting: force only
-    S_AVAILABLE: frozenset({S_DELETING, S_RESTORING}),
+    S_AVAILABLE: frozenset({S_DELETING, S_RESTORING, S_BACKING_UP}),
+    S_BACKING_UP: frozenset({S_AVAILABLE}),
     S_RESTORING: frozenset({S_AVAILABLE, S_ERROR}),
     S_ERROR: frozenset({S_DELETING}),
     S_DELETING: frozenset({S_DELETED, S_ERROR_DELETING}),

@@ -1,4 +1,4 @@
-"""volumes: user messages (Cinder's messages API, 3.3)
+"""volumes: user messages (Cinder's messages API, 3.3); the snapshot a backup was made of
 
 Revision ID: 0024
 Revises: 0021
@@ -30,7 +30,10 @@ def upgrade() -> None:
     op.create_index('ix_volume_messages_project_id', 'volume_messages', ['project_id'])
     op.create_index('ix_volume_messages_resource_uuid', 'volume_messages', ['resource_uuid'])
     op.create_index('ix_volume_messages_expires_at', 'volume_messages', ['expires_at'])
+    op.add_column('volume_backups', sa.Column('snapshot_id', sa.String(36), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('volume_backups') as batch:
+        batch.drop_column('snapshot_id')
     op.drop_table('volume_messages')
