@@ -50,6 +50,8 @@ def list_messages(project_id: str | None) -> Response:
     queried = context.version().at_least(MESSAGES_QUERY)
     args = request.args if queried else {}
     filters = {k: args[k] for k in messages.FILTERS if k in args}
+    if "project_id" in args and context.is_admin():  # `message list --project` (admins)
+        filters["project_id"] = args["project_id"]
     rows = service().list(auth(), filters, messages.parse_sort(args))
     page = Page.from_args(args)
     if page.marker is not None and all(m.id != page.marker for m in rows):
