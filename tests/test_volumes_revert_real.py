@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.test_volumes_snapshots_real import export, holds, qemu_io
+from tests.test_volumes_snapshots_real import holds
 from tests.volumes_fixtures import *  # noqa: F403
-from tests.volumes_fixtures import MV, wait_status
+from tests.volumes_fixtures import MV, iscsi_export, qemu_io, wait_status
 from volumes.backends import FileBackend
 from volumes.targets import TgtTarget
 
@@ -21,7 +21,7 @@ def test_revert_to_a_snapshot_through_iscsi(make_volenv, tgtd, tmp_path):
     env = make_volenv(backend=backend, target=TgtTarget(), **{"volume.bind_initiator": True})
     vid = env.create(name="rev", size=1)["id"]
     env.wait(vid, "available")
-    att, info = export(env, vid)
+    att, info = iscsi_export(env, vid)
     try:
         env.wait(vid, "in-use")
         assert "wrote 512/512 bytes" in qemu_io(info, f"write -P {MARKER_A:#x} 0 512",
@@ -40,7 +40,7 @@ def test_revert_to_a_snapshot_through_iscsi(make_volenv, tgtd, tmp_path):
                           json={"revert": {"snapshot_id": snap["id"]}})
     assert resp.status_code == 202, resp.json
     env.wait(vid, "available")
-    att, info = export(env, vid)
+    att, info = iscsi_export(env, vid)
     try:
         assert holds(info, MARKER_A, tmp_path)
         assert not holds(info, MARKER_B, tmp_path)
