@@ -19,7 +19,16 @@ from typing import Any
 
 from flask import Flask, Response, request
 
-from images import api_cache, api_tasks, discovery, policies, protections, schema
+from images import (
+    api_cache,
+    api_tasks,
+    discovery,
+    formats,
+    inject,
+    policies,
+    protections,
+    schema,
+)
 from images.cache import ImageCache
 from images.cache_service import CacheService, Prefetcher
 from images.data import DataInfo, DataService
@@ -129,6 +138,9 @@ def _download(api: ImageAPI, info: DataInfo) -> Response:
 
 # -- the app -----------------------------------------------------------------------------
 def _check_options(conf: Config) -> None:
+    formats.allowed(conf.image)
+    inject.enabled_plugins(conf.image)
+    inject.parse_inject(conf.inject_metadata_properties.inject)
     if conf.image.convert_to not in ("", "raw"):
         raise ConfigError(f"[image] convert_to must be empty or 'raw', not "
                           f"{conf.image.convert_to!r}.")

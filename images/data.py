@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from images import states
+from images import formats, states
 from images.intake import HASH_ALGO, Intake
 from images.models import Image
 from images.service import Dependencies
@@ -66,6 +66,7 @@ class DataService:
             if need_formats and not (image.disk_format and image.container_format):
                 raise BadRequest("Properties disk_format and container_format must be set "
                                  "before the image data is uploaded.")
+            formats.check_usable(image.disk_format)
             limit = self.deps.conf.image.max_image_size
             if declared_size is not None and declared_size > limit:
                 raise RequestTooLarge(f"Image exceeds the maximum image size of {limit} "

@@ -20,7 +20,7 @@ from typing import Any
 
 from flask import Flask, Response, request
 
-from images import schemas_doc
+from images import formats, schemas_doc
 from images.imports import ImportService
 from images.service import STORE_ID
 from minicloud.errors import NotFound
@@ -66,6 +66,8 @@ def register(app: Flask, imports: ImportService, cache: bool = False) -> None:
         document = schemas_doc.DOCUMENTS.get(name)
         if document is None:
             raise NotFound(f"No schema named {name[:60]!r}.")
+        if name in ("image", "images"):  # the operator's formats (images.formats)
+            return json_response(formats.publish(document(), imports.deps.conf.image))
         return json_response(document())
 
     @app.get("/v2/info/import")
