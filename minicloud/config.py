@@ -283,6 +283,10 @@ OPTIONS: tuple[Option, ...] = (
            "Make volumes from images by converting straight from the image store's file when "
            "the image service shows it (`[image] show_direct_url`) and it is in this cloud's "
            "store on this host; else download the image over the image API first."),
+    Option("volume", "message_ttl", "int", 2592000,
+           "Seconds a user message (`openstack volume message list`) is kept before the "
+           "volume agents' periodic task removes it (Cinder's option of the same name: 30 "
+           "days)."),
 )
 
 _INDEX = {(o.section, o.key): o for o in OPTIONS}
