@@ -28,6 +28,7 @@ from images import (
     policies,
     protections,
     schema,
+    signing,
 )
 from images.cache import ImageCache
 from images.cache_service import CacheService, Prefetcher
@@ -162,7 +163,8 @@ def build_services(conf: Config, db: Database, policy: Any, store: Store | None 
         staging=staging or FilesystemStore(root / "staging", chunk),
         protections=protections.from_config(conf.image, conf.path, policy),
         property_rules=(ImagePropertyRules().check
-                        if conf.image.validate_properties_with_metadefs else None))
+                        if conf.image.validate_properties_with_metadefs else None),
+        certificates=signing.key_manager_certificates(conf))
     cache = prefetcher = None
     if conf.image.cache_enabled:
         cache = CacheService(deps, ImageCache(

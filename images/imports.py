@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from images import formats, inject, states
+from images import formats, inject, signing, states
 from images.conversion import QemuImg
 from images.inspection import inspect_file
 from images.intake import HASH_ALGO, Intake, IntakeResult
@@ -69,6 +69,8 @@ class ImportJob:
     #: legacy ``POST /v2/tasks`` import, which runs no plugins (as Glance's task flow).
     roles: tuple[str, ...] | None = None
     injected: dict[str, str | None] = field(default_factory=dict)
+    #: The caller who started the import (a signed image's certificate is fetched as them).
+    auth: AuthContext | None = None
 
 
 class Step(Protocol):
@@ -128,7 +130,15 @@ class StoreData:
         else:
             chunks = iter(self.deps.staging.get(job.image_id))
         intake = Intake(conf.max_image_size, job.disk_format)
-        self.deps.store.add(job.image_id, intake.wrap(chunks))
+        with self.deps.db.session() as s:
+            image = s.get(Image, job.image_id)
+            props = {p.name: p.value for p in image.properties} if image else {}
+        chunks = signing.checked_stream(self.deps.certificates, job.auth, props,
+                                        intake.wrap(chunks))
+        try:
+            self.deps.store.add(job.image_id, chunks)
+        except signing.SignatureVerificationError as exc:
+            raise signing.failure(job.image_id, exc) from None
         job.result = intake.result
 
     def undo(self, job: ImportJob) -> None:
@@ -239,7 +249,7 @@ class ImportService:
                 request_id)
             _set_progress(image, task=task_id, importing=STORE_ID, failed="")
             job = ImportJob(image.id, method, image.disk_format, task_id, uri=uri,
-                            roles=tuple(ctx.roles))
+                            roles=tuple(ctx.roles), auth=ctx)
         self._spawn(job)
         return task_id
 
@@ -266,7 +276,7 @@ class ImportService:
                 return task_id
             _set_progress(image, task=task_id, importing=STORE_ID, failed="")
             job = ImportJob(image.id, "web-download", image.disk_format or "raw", task_id,
-                            uri=uri)
+                            uri=uri, auth=ctx)
         self._spawn(job)
         return task_id
 
@@ -300,6 +310,9 @@ class ImportService:
             run_flow(self._steps(job), job)
             LOG.info("import %s of image %s finished", job.task_id, job.image_id)
             self.tasks.succeed(job.task_id, {"image_id": job.image_id})
+        except signing.SignatureFailed as exc:
+            LOG.warning("import %s: %s", job.task_id, exc.message)
+            self._failed(job, exc.message, kill=True)
         except MinicloudError as exc:
             LOG.warning("import %s of image %s failed: %s", job.task_id, job.image_id,
                         exc.message)
@@ -315,11 +328,12 @@ class ImportService:
             with self._lock:
                 self._threads.discard(threading.current_thread())
 
-    def _failed(self, job: ImportJob, message: str) -> None:
+    def _failed(self, job: ImportJob, message: str, kill: bool = False) -> None:
         self.tasks.fail(job.task_id, message)
         with self.deps.db.session() as s:
             try:
-                states.transition(s, job.image_id, states.IMPORTING, states.QUEUED)
+                states.transition(s, job.image_id, states.IMPORTING,
+                                  states.KILLED if kill else states.QUEUED)
             except Conflict:
                 LOG.info("image %s changed during its failed import", job.image_id)
                 return

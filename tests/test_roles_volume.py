@@ -33,7 +33,8 @@ WRITES: dict[tuple[str, str], list[tuple[object, str]]] = {
         ({"os-detach": {}}, ""), ({"os-force_detach": {}}, ""),
         ({"os-volume_upload_image": {"image_name": "r"}}, ""),
         ({"os-volume_upload_image": {"image_name": "r", "visibility": "public"}}, ""),
-        ({"os-retype": {"new_type": "{type}"}}, "")],
+        ({"os-retype": {"new_type": "{type}"}}, ""),
+        ({"revert": {"snapshot_id": "{snap}"}}, "")],
     ("POST", "/volumes/<volume_id>/metadata"): [({"metadata": {"k": "v"}}, "")],
     ("PUT", "/volumes/<volume_id>/metadata"): [({"metadata": {"k": "v"}}, "")],
     ("PUT", "/volumes/<volume_id>/metadata/<key>"): [({"meta": {"keep": "x"}}, "")],
@@ -91,6 +92,7 @@ WRITES: dict[tuple[str, str], list[tuple[object, str]]] = {
         ("disable-log-reason", {"host": "node1", "binary": "cinder-backup",
                                 "disabled_reason": "r"}),
         ("freeze", {"host": "node1@fake"}), ("thaw", {"host": "node1@fake"}))},
+    ("DELETE", "/messages/<message_id>"): [(None, "")],
 }
 
 #: Admin-only operations (rule:admin_api): a member of the owning project gets 403.
@@ -152,7 +154,7 @@ def _path(rule: str, prefix: str, project: str, ids: dict[str, str]) -> str:
                         ("<type_id>", ids["type"]), ("<transfer_id>", ids["tr"]),
                         ("<target>", project), ("<class_name>", "default"),
                         ("<qos_id>", ids["qos"]), ("<snapshot_id>", ids["snap"]),
-                        ("<backup_id>", ids["backup"])):
+                        ("<backup_id>", ids["backup"]), ("<message_id>", ids["msg"])):
         path = path.replace(name, value)
     return path
 
@@ -191,7 +193,11 @@ def owned(volenv):
     wait_status(lambda: volenv.alice.get(f"/v3/backups/{backup.json['backup']['id']}")
                 .json["backup"], "error")
     volenv.wait(vol["id"], "available")
-    return {"qos": qos.json["qos_specs"]["id"], "snap": snap.json["snapshot"]["id"],
+    # ... and leaves a user message in alice's project
+    msg = wait_status(lambda: next(({**m, "status": "listed"} for m in volenv.alice.get(
+        "/v3/messages", headers=MV).json["messages"]), {"status": None}), "listed")
+    return {"qos": qos.json["qos_specs"]["id"], "msg": msg["id"],
+            "snap": snap.json["snapshot"]["id"],
             "backup": backup.json["backup"]["id"],
             "vol": vol["id"], "att": att.json["attachment"]["id"], "other": other["id"],
             "offered": offered["id"], "tr": tr.json["transfer"]["id"],
@@ -235,6 +241,7 @@ def test_reader_is_refused_every_write_and_nothing_changes(volenv, owned):
         [(owned["snap"], "snap", "available", {"keep": "1"})]
     backup = volenv.alice.get(f"/v3/backups/{owned['backup']}", headers=MV).json["backup"]
     assert (backup["status"], backup["name"]) == ("error", None)
+    assert volenv.alice.get(f"/v3/messages/{owned['msg']}", headers=MV).status_code == 200
 
 
 def test_reader_still_reads(volenv, owned):

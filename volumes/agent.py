@@ -4,8 +4,9 @@ Tasks come from the catalog's ``volume_tasks`` table through :mod:`minicloud.tas
 API enqueues them, the agent takes each with a compare-and-swap, one task per volume at a
 time, in order, so a task survives restarts and never runs twice. Actions: ``create``
 (allocate the backing file, or fill it from an image, a snapshot or another volume),
-``delete``, ``extend``, ``export``, ``unexport`` and ``upload`` (volume to image,
-:mod:`volumes.upload`); the snapshots' ``create_snapshot`` and ``delete_snapshot``
+``delete``, ``extend``, ``export``, ``unexport``, ``upload`` (volume to image,
+:mod:`volumes.upload`) and ``revert`` (to the latest snapshot, :mod:`volumes.revert`);
+the snapshots' ``create_snapshot`` and ``delete_snapshot``
 (:mod:`volumes.snapshot_tasks`); ``backup``, ``restore`` and ``backup_delete``
 (:mod:`volumes.backup_agent`).
 
@@ -31,7 +32,7 @@ from minicloud.db import Database, utcnow
 from minicloud.errors import MinicloudError
 from minicloud.paths import StatePaths
 from minicloud.taskqueue import IDLE_WAIT, PENDING, RUNNING, TaskQueue, agent_process, serve
-from volumes import quotas, states, upload
+from volumes import messages, quotas, states, upload
 from volumes.attachments import AttachmentService
 from volumes.backends import Backend, make_backend
 from volumes.backup_agent import ACTIONS as BACKUP_ACTIONS
@@ -40,6 +41,8 @@ from volumes.backup_store import BackupStore
 from volumes.connection import Chap
 from volumes.glance import ImageClient, check_format, convertible_format, fetch
 from volumes.models import Volume, VolumeAttachment, VolumeHost, VolumeTask
+from volumes.revert import ACTION as REVERT_ACTION
+from volumes.revert import RevertTasks
 from volumes.service import Settings, VolumeService
 from volumes.snapshot_tasks import ACTIONS as SNAPSHOT_ACTIONS
 from volumes.snapshot_tasks import RERUN as SNAPSHOT_RERUN
@@ -55,7 +58,7 @@ def host_name(conf: Config) -> str:
     return conf.volume.host or socket.gethostname()
 
 
-class Agent(SnapshotTasks):
+class Agent(SnapshotTasks, RevertTasks):
     def __init__(self, conf: Config, db: Database, backend: Backend, target: Target,
                  images: Callable[[], ImageClient], workers: int = 4,
                  idle_wait: float = IDLE_WAIT,
@@ -195,11 +198,14 @@ class Agent(SnapshotTasks):
                 self.attachments.export_failed(s, task.params["attachment_id"])
             elif task.action in BACKUP_ACTIONS:
                 self.backups.failed(task, message)
+            elif task.action == REVERT_ACTION:
+                self.revert_failed(s, task, message)
             elif task.action == "unexport":
                 s.execute(update(VolumeAttachment).where(
                     VolumeAttachment.id == task.params["attachment_id"]).values(
                     status=states.A_ERROR))
                 move(states.DETACHING, states.ERROR)
+            messages.task_failed(s, task, self.conf.volume.message_ttl)
         if task.action == "upload":  # after that transaction: it calls the image service
             upload.upload_failed(task, self.db, self._user_images, self.images, message)
 
@@ -310,6 +316,7 @@ class Agent(SnapshotTasks):
     def periodic(self) -> None:
         self.heartbeat()
         self.sync_exports()
+        messages.reap(self.db)
 
     def run(self, stop: threading.Event) -> None:
         self.register()

@@ -30,6 +30,7 @@ from volumes import (
     api_attachments,
     api_backups,
     api_hosts,
+    api_messages,
     api_pools,
     api_qos,
     api_quotas,
@@ -46,10 +47,12 @@ from volumes.attachments import AttachmentService
 from volumes.backup_store import BackupStore
 from volumes.backups import BackupService
 from volumes.glance import ImageClient
+from volumes.messages import MessageService
 from volumes.microversion import MAX_VERSION, MIN_VERSION, fmt, negotiate
 from volumes.policies import RULES
 from volumes.qos import QosService
 from volumes.retype import RetypeService
+from volumes.revert import RevertService
 from volumes.service import Settings, VolumeService
 from volumes.snapshots import SnapshotService
 from volumes.transfers import TransferService
@@ -92,9 +95,11 @@ def create_app(conf: Config, db: Database | None = None,
         conf.path(conf.volume.backup_path), conf.volume.backup_chunk_size))
     app.extensions["volume_upload"] = UploadService(svc)
     app.extensions["volume_retype"] = RetypeService(svc)
+    app.extensions["volume_messages"] = MessageService(svc.db)
+    app.extensions["volume_revert"] = RevertService(svc)
     for blueprint in (api_volumes.bp, api_attachments.bp, api_types.bp, api_qos.bp,
                       api_quotas.bp, api_transfers.bp, api_snapshots.bp, api_backups.bp,
-                      api_pools.bp, api_hosts.bp, api_services.bp, bp):
+                      api_pools.bp, api_hosts.bp, api_services.bp, api_messages.bp, bp):
         app.register_blueprint(blueprint, url_prefix="/v3/<project_id>")
         app.register_blueprint(blueprint, url_prefix="/v3", name=f"{blueprint.name}_v3",
                                url_defaults={"project_id": None})

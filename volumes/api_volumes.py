@@ -261,7 +261,8 @@ ACTIONS = {"os-extend": _extend, "os-set_bootable": _set_bootable,
            "os-roll_detaching": _simple("volume_extension:volume_actions:roll_detaching",
                                         "roll_detaching"),
            "os-attach": _attach, "os-detach": _detach, "os-force_detach": _force_detach,
-           "os-volume_upload_image": api_upload.upload_image, "os-retype": api_upload.retype}
+           "os-volume_upload_image": api_upload.upload_image, "os-retype": api_upload.retype,
+           "revert": api_upload.revert}
 assert set(ACTIONS) == set(schema.ACTIONS), "every action has a schema and a handler"
 
 

@@ -19,6 +19,10 @@ Contract (what the agent relies on; ``tests/test_volumes_drivers.py`` runs it ag
   now; later writes to the volume never reach it. Made while a guest writes, the copy is
   crash-consistent (what a power cut would leave), no more. On failure nothing is left.
 * ``delete_snapshot(snapshot_id)`` removes it; already gone is fine.
+* ``revert_to_snapshot(volume_id, snapshot_id, size_gb)`` replaces the volume's bytes by the
+  snapshot's, the volume keeping ``size_gb`` GiB (the tail beyond the snapshot reading as
+  zeros). The file backend stages a complete copy and renames it over the volume's file, so
+  a failure leaves the volume as it was.
 * ``create_from_snapshot(volume_id, snapshot_id, size_gb)`` and ``clone(volume_id,
   source_volume_id, size_gb)`` make a new volume of ``size_gb`` GiB holding exactly the
   snapshot's (the source volume's) bytes, the tail beyond them reading as zeros; a size below
@@ -75,6 +79,7 @@ class Backend(Protocol):
     def snapshot_exists(self, snapshot_id: str) -> bool: ...
     def create_from_snapshot(self, volume_id: str, snapshot_id: str, size_gb: int) -> None: ...
     def clone(self, volume_id: str, source_volume_id: str, size_gb: int) -> None: ...
+    def revert_to_snapshot(self, volume_id: str, snapshot_id: str, size_gb: int) -> None: ...
 
 
 class FileBackend:
@@ -231,6 +236,14 @@ class FileBackend:
     def clone(self, volume_id: str, source_volume_id: str, size_gb: int) -> None:
         self._copy(self._file(source_volume_id), self._file(volume_id), size_gb)
 
+    def revert_to_snapshot(self, volume_id: str, snapshot_id: str, size_gb: int) -> None:
+        if not self._file(volume_id).is_file():
+            raise BackendError(f"{PREFIX}{volume_id} does not exist on this host")
+        staged = self.root / f".revert-{volume_id}"  # a dot name: never listed as a volume
+        staged.unlink(missing_ok=True)
+        self._copy(self._snapshot(snapshot_id), staged, size_gb)
+        os.replace(staged, self._file(volume_id))  # atomic: the old bytes or the new ones
+
     def list_volumes(self) -> list[str]:
         if not self.root.is_dir():
             return []
@@ -244,8 +257,8 @@ class FakeBackend:
 
     ``fail_at`` names an operation (``create``, ``create_from_image``, ``extend``,
     ``delete``, ``create_snapshot``, ``delete_snapshot``, ``create_from_snapshot``,
-    ``clone``) to fail, for tests of the error paths. Snapshots keep the size and the head
-    bytes of their volume as they were.
+    ``clone``, ``revert_to_snapshot``) to fail, for tests of the error paths. Snapshots
+    keep the size and the head bytes of their volume as they were.
     """
 
     name = "fake"
@@ -338,6 +351,16 @@ class FakeBackend:
         source = (self.sizes[source_volume_id], self.contents.get(source_volume_id, b"")) \
             if source_volume_id in self.sizes else None
         self._fill(volume_id, source, f"volume-{source_volume_id}", size_gb)
+
+    def revert_to_snapshot(self, volume_id: str, snapshot_id: str, size_gb: int) -> None:
+        self._maybe_fail("revert_to_snapshot")
+        if volume_id not in self.sizes:
+            raise BackendError(f"volume-{volume_id} does not exist on this host")
+        source = self.snapshots.get(snapshot_id)
+        if source is None or size_gb * GIB < source[0]:
+            raise BackendError(f"snapshot-{snapshot_id} cannot be put back into "
+                               f"volume-{volume_id}")
+        self.sizes[volume_id], self.contents[volume_id] = size_gb * GIB, source[1]
 
     def list_volumes(self) -> list[str]:
         return sorted(self.sizes)

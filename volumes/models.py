@@ -200,6 +200,7 @@ class VolumeBackup(Base):
     container: Mapped[str] = mapped_column(String(255))
     location: Mapped[str] = mapped_column(String(600))
     parent_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
+    snapshot_id: Mapped[str | None] = mapped_column(String(36), nullable=True)  # its source
     is_incremental: Mapped[bool] = mapped_column(Boolean, default=False)
     object_count: Mapped[int] = mapped_column(Integer, default=0)
     metadata_: Mapped[dict] = mapped_column("metadata", JSON, default=dict)
@@ -230,3 +231,21 @@ class VolumeSnapshot(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
     deleted_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class VolumeMessage(Base):
+    """A user message (Cinder's ``messages``, 3.3): why an asynchronous request of the
+    project failed. Kept until ``expires_at`` (``[volume] message_ttl`` after it was made),
+    then reaped (:func:`volumes.messages.reap`); deleting one removes its row."""
+
+    __tablename__ = "volume_messages"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(64), index=True)
+    request_id: Mapped[str] = mapped_column(String(255))
+    resource_type: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    resource_uuid: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
+    event_id: Mapped[str] = mapped_column(String(64))
+    message_level: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str] = mapped_column(Text)     # the event's user_message
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)

@@ -268,3 +268,13 @@ RULES += [
     _rule("volume_extension:backup_admin_actions:force_delete", ADMIN,
           "Force delete a backup.", ("POST", f"{BACKUP}/action (os-force_delete)")),
 ]
+
+MESSAGE = "/messages/{message_id}"
+# -- user messages (cinder/policies/messages.py), revert (cinder/policies/volume_actions.py) --
+RULES += [
+    _rule("message:get_all", READER, "List messages.", ("GET", "/messages")),
+    _rule("message:get", READER, "Show message.", ("GET", MESSAGE)),
+    _rule("message:delete", MEMBER, "Delete message.", ("DELETE", MESSAGE)),
+    _rule("volume:revert_to_snapshot", MEMBER, "Revert a volume to a snapshot.",
+          ("POST", f"{ACTION} (revert)")),
+]

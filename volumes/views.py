@@ -246,7 +246,7 @@ def backup_view(b: VolumeBackup, viewer: Viewer, dependent: bool,
         "updated_at": ts(b.updated_at), "has_dependent_backups": dependent,
         "volume_id": b.volume_id, "fail_reason": b.fail_reason, "size": b.size,
         "is_incremental": b.is_incremental, "data_timestamp": ts(b.data_timestamp),
-        "snapshot_id": None, "metadata": dict(b.metadata_ or {}), "user_id": b.user_id,
+        "snapshot_id": b.snapshot_id, "metadata": dict(b.metadata_ or {}), "user_id": b.user_id,
         "encryption_key_id": None}
     if project_attr:
         view["os-backup-project-attr:project_id"] = b.project_id
