@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from minicloud.db import Database, new_uuid, utcnow
 from minicloud.errors import BadRequest, MinicloudError, NotFound, ServiceUnavailable
 from minicloud.identity.tokens import AuthContext
-from volumes import quotas, snapshots, states
+from volumes import groups, quotas, snapshots, states
 from volumes.glance import CONVERTIBLE, ImageClient, image_metadata
 from volumes.host_status import VOLUME as VOLUME_BINARY
 from volumes.host_status import check_not_frozen
@@ -61,6 +61,7 @@ class VolumeRequest:
     source_volid: str | None = None  # a clone of this volume (volumes.snapshots)
     snapshot_id: str | None = None   # made from this snapshot (volumes.snapshots)
     volume_type_id: str = DEFAULT_TYPE_ID  # resolved by the API (volumes.types)
+    group_id: str | None = None      # made in this group (volumes.groups, 3.13)
 
 
 class TaskFailed(MinicloudError):
@@ -177,8 +178,10 @@ class VolumeService:
                      bootable=image is not None, image_id=image["id"] if image else None,
                      image_metadata=image_metadata(image) if image else {},
                      volume_type_id=req.volume_type_id,
-                     availability_zone=self.settings.zone)
+                     availability_zone=self.settings.zone, group_id=req.group_id)
         with self.db.session() as s:
+            if req.group_id is not None:
+                groups.admit_volume(s, ctx, req.group_id, req.volume_type_id)
             if req.snapshot_id is not None or req.source_volid is not None:
                 found = snapshots.origin(s, ctx, req.snapshot_id, req.source_volid,
                                          self.visible)
@@ -259,6 +262,7 @@ class VolumeService:
                                  f"status is: {vol.status}.")
             if vol.host is not None:
                 check_not_frozen(s.get(VolumeHost, vol.host), "delete it")
+            groups.before_volume_delete(s, vol)
             snapshots.before_volume_delete(s, vol, cascade)
             if vol.host is None:  # never reached an agent: nothing exists anywhere
                 states.transition(s, vol.id, {vol.status}, states.DELETING, "delete")
