@@ -65,10 +65,10 @@ def default_group_type(project_id: str | None) -> Response:
     return json_response({"group_type": _view(service().default(context.is_admin()))})
 
 
-@bp.get("/group_types/<type_id>", endpoint="show")
-def show_group_type(project_id: str | None, type_id: str) -> Response:
+@bp.get("/group_types/<group_type_id>", endpoint="show")
+def show_group_type(project_id: str | None, group_type_id: str) -> Response:
     _need()
-    return json_response({"group_type": _view(service().get(context.is_admin(), type_id))})
+    return json_response({"group_type": _view(service().get(context.is_admin(), group_type_id))})
 
 
 # -- changes (admins) -------------------------------------------------------------------------
@@ -91,9 +91,9 @@ def create_group_type(project_id: str | None) -> Response:
     return json_response({"group_type": _view(gtype)}, 202)
 
 
-@bp.put("/group_types/<type_id>", endpoint="update")
+@bp.put("/group_types/<group_type_id>", endpoint="update")
 @body_schema(group_schema.GROUP_TYPE_UPDATE)
-def update_group_type(project_id: str | None, type_id: str) -> Response:
+def update_group_type(project_id: str | None, group_type_id: str) -> Response:
     _need()
     context.authorize_project("group:group_types:update")
     body = json_body()["group_type"]
@@ -106,58 +106,58 @@ def update_group_type(project_id: str | None, type_id: str) -> Response:
         changes["is_public"] = to_bool(body["is_public"])
     if not changes:
         raise BadRequest("Specify group type name, description or a combination thereof.")
-    return json_response({"group_type": _view(service().update(type_id, changes))})
+    return json_response({"group_type": _view(service().update(group_type_id, changes))})
 
 
-@bp.delete("/group_types/<type_id>", endpoint="delete")
-def delete_group_type(project_id: str | None, type_id: str) -> Response:
+@bp.delete("/group_types/<group_type_id>", endpoint="delete")
+def delete_group_type(project_id: str | None, group_type_id: str) -> Response:
     _need()
     context.authorize_project("group:group_types:delete")
-    service().delete(type_id)
+    service().delete(group_type_id)
     return Response(status=202)
 
 
 # -- group specs (admins) ---------------------------------------------------------------------
-@bp.get("/group_types/<type_id>/group_specs", endpoint="list_specs")
-def list_specs(project_id: str | None, type_id: str) -> Response:
+@bp.get("/group_types/<group_type_id>/group_specs", endpoint="list_specs")
+def list_specs(project_id: str | None, group_type_id: str) -> Response:
     _need()
     context.authorize_project("group:group_types_specs:get_all")
-    return json_response({"group_specs": service().specs(type_id)})
+    return json_response({"group_specs": service().specs(group_type_id)})
 
 
-@bp.post("/group_types/<type_id>/group_specs", endpoint="create_specs")
+@bp.post("/group_types/<group_type_id>/group_specs", endpoint="create_specs")
 @body_schema(group_schema.GROUP_SPECS_BODY)
-def create_specs(project_id: str | None, type_id: str) -> Response:
+def create_specs(project_id: str | None, group_type_id: str) -> Response:
     _need()
     context.authorize_project("group:group_types_specs:create")
-    items = service().set_specs(type_id, json_body()["group_specs"])
+    items = service().set_specs(group_type_id, json_body()["group_specs"])
     return json_response({"group_specs": items}, 202)
 
 
-@bp.get("/group_types/<type_id>/group_specs/<key>", endpoint="show_spec")
-def show_spec(project_id: str | None, type_id: str, key: str) -> Response:
+@bp.get("/group_types/<group_type_id>/group_specs/<key>", endpoint="show_spec")
+def show_spec(project_id: str | None, group_type_id: str, key: str) -> Response:
     _need()
     context.authorize_project("group:group_types_specs:get")
-    specs = service().specs(type_id)
+    specs = service().specs(group_type_id)
     if key not in specs:
-        raise NotFound(f"Group Type {type_id} has no specs with key {key}.")
+        raise NotFound(f"Group Type {group_type_id} has no specs with key {key}.")
     return json_response({key: specs[key]})
 
 
-@bp.put("/group_types/<type_id>/group_specs/<key>", endpoint="update_spec")
+@bp.put("/group_types/<group_type_id>/group_specs/<key>", endpoint="update_spec")
 @body_schema(group_schema.GROUP_SPEC_ITEM)
-def update_spec(project_id: str | None, type_id: str, key: str) -> Response:
+def update_spec(project_id: str | None, group_type_id: str, key: str) -> Response:
     _need()
     context.authorize_project("group:group_types_specs:update")
     body = json_body()
     if key not in body:
         raise BadRequest("Request body and URI mismatch")
-    return json_response(service().set_specs(type_id, body))
+    return json_response(service().set_specs(group_type_id, body))
 
 
-@bp.delete("/group_types/<type_id>/group_specs/<key>", endpoint="delete_spec")
-def delete_spec(project_id: str | None, type_id: str, key: str) -> Response:
+@bp.delete("/group_types/<group_type_id>/group_specs/<key>", endpoint="delete_spec")
+def delete_spec(project_id: str | None, group_type_id: str, key: str) -> Response:
     _need()
     context.authorize_project("group:group_types_specs:delete")
-    service().delete_spec(type_id, key)
+    service().delete_spec(group_type_id, key)
     return Response(status=202)
