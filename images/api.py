@@ -19,7 +19,7 @@ from typing import Any
 
 from flask import Flask, Response, request
 
-from images import api_tasks, discovery, policies, protections, schema
+from images import api_tasks, discovery, owners, policies, protections, schema
 from images.data import DataInfo, DataService
 from images.imports import METHODS, ImportService
 from images.intake import read_stream
@@ -161,6 +161,9 @@ def create_app(conf: Config, db: Database | None = None, store: Store | None = N
     api.images.recover()
     api.imports.tasks.recover()
     app.extensions["images"] = api
+    # A worker killed mid-upload is replaced by gunicorn without a new start-up recovery:
+    # each new worker re-queues the uploads and imports whose owner died (images.owners).
+    app.extensions["on_worker_start"] = lambda: owners.reap(api.images)
     discovery.register(app, api.imports)
     _image_routes(app, api)
     _data_routes(app, api)

@@ -42,6 +42,7 @@ from images.conversion import QemuImg
 from images.inspection import inspect_file
 from images.intake import HASH_ALGO, Intake, IntakeResult
 from images.models import Image
+from images.owners import Owner, store_root
 from images.service import STORE_ID, Dependencies, set_properties
 from images.tasks import TaskService
 from images.uri_filter import check_uri
@@ -65,6 +66,8 @@ class ImportJob:
     uri: str | None = None
     converted: Path | None = None
     result: IntakeResult | None = None
+    #: The held owner lock of the image (:mod:`images.owners`), released when the job ends.
+    owner: Owner | None = None
 
 
 class Step(Protocol):
@@ -211,7 +214,21 @@ class ImportService:
     def start(self, ctx: AuthContext, image_id: str, body: dict,
               request_id: str | None = None) -> str:
         """Validate, move the image to ``importing``, record the task (``pending``) and
-        start the flow; returns the task id."""
+        start the flow; returns the task id. The flow's thread owns the import
+        (:mod:`images.owners`): if this process dies, a new worker re-queues the image."""
+        return self._owned(image_id, self._start, ctx, image_id, body, request_id)
+
+    def _owned(self, image_id: str, start: Any, *args: Any) -> str:
+        owner = Owner(store_root(self.deps.conf), image_id)
+        owner.acquire()
+        try:
+            return start(*args, owner)
+        finally:
+            if not owner.handed:
+                owner.release()
+
+    def _start(self, ctx: AuthContext, image_id: str, body: dict, request_id: str | None,
+               owner: Owner) -> str:
         method, uri = self._parse(body)
         with self.deps.db.session() as s:
             image = self.deps.find(s, ctx, image_id,
@@ -233,7 +250,8 @@ class ImportService:
                 "image_id": image.id, "import_req": body, "backend": [STORE_ID]},
                 request_id)
             _set_progress(image, task=task_id, importing=STORE_ID, failed="")
-            job = ImportJob(image.id, method, image.disk_format, task_id, uri=uri)
+            job = ImportJob(image.id, method, image.disk_format, task_id, uri=uri,
+                            owner=owner)
         self._spawn(job)
         return task_id
 
@@ -243,6 +261,10 @@ class ImportService:
         (new, queued) image ``image_id`` as a web-download does. A URI the import filter
         refuses fails the task at once (``failure`` with the reason), as Glance's task flow
         does; the image stays ``queued``."""
+        return self._owned(image_id, self._start_task, ctx, image_id, task_input, request_id)
+
+    def _start_task(self, ctx: AuthContext, image_id: str, task_input: dict,
+                    request_id: str | None, owner: Owner) -> str:
         with self.deps.db.session() as s:
             image = self.deps.find(s, ctx, image_id, "modify_image")
             task_id = self.tasks.add(s, ctx, "import", image.id, task_input, request_id)
@@ -260,7 +282,7 @@ class ImportService:
                 return task_id
             _set_progress(image, task=task_id, importing=STORE_ID, failed="")
             job = ImportJob(image.id, "web-download", image.disk_format or "raw", task_id,
-                            uri=uri)
+                            uri=uri, owner=owner)
         self._spawn(job)
         return task_id
 
@@ -279,6 +301,8 @@ class ImportService:
         return [*steps, StoreData(self.deps), Activate(self.deps)]
 
     def _spawn(self, job: ImportJob) -> None:
+        if job.owner is not None:
+            job.owner.handed = True
         thread = threading.Thread(target=self._run, args=(job,), daemon=True,
                                   name=f"image-import-{job.image_id}")
         with self._lock:
@@ -303,6 +327,8 @@ class ImportService:
             self.deps.staging.delete(job.image_id)
             if job.converted is not None:
                 job.converted.unlink(missing_ok=True)
+            if job.owner is not None:
+                job.owner.release()
             with self._lock:
                 self._threads.discard(threading.current_thread())
 
