@@ -127,6 +127,10 @@ class Agent(SnapshotTasks):
                         if att.status == states.A_DETACHING:
                             VolumeService.enqueue(s, vol, "unexport", {"attachment_id": att.id})
             self.recover_snapshots(s, queued)
+        # No fill runs before the loop starts: a partial file is one the kill interrupted
+        # (its qemu-img convert died with the old agent: process.DIE_WITH_PARENT).
+        for name in self.backend.remove_partials():
+            LOG.warning("removed %s, left by an interrupted fill", name)
         self.sync_exports()
 
     def sync_exports(self) -> None:
