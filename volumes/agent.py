@@ -33,7 +33,7 @@ from minicloud.paths import StatePaths
 from minicloud.taskqueue import IDLE_WAIT, PENDING, RUNNING, TaskQueue, agent_process, serve
 from volumes import quotas, states, upload
 from volumes.attachments import AttachmentService
-from volumes.backends import Backend, make_backend
+from volumes.backends import Backend, DataMissing, make_backend
 from volumes.backup_agent import ACTIONS as BACKUP_ACTIONS
 from volumes.backup_agent import BackupWorker
 from volumes.backup_store import BackupStore
@@ -195,6 +195,8 @@ class Agent(SnapshotTasks):
                     move(states.EXTENDING, states.ERROR_EXTENDING)
                     grow = task.params["new_size"] - task.params["old_size"]
                     quotas.release(s, vol.project_id, 0, grow)
+            elif task.action == "export" and isinstance(exc, DataMissing):
+                self.attachments.data_missing(s, task.params["attachment_id"], message)
             elif task.action == "export":
                 self.attachments.export_failed(s, task.params["attachment_id"])
             elif task.action in BACKUP_ACTIONS:
@@ -290,6 +292,9 @@ class Agent(SnapshotTasks):
             s.refresh(vol)
             chap = Chap(vol.auth_username, vol.auth_password)
             address = (att.connector or {}).get("ip")  # os-brick's: the compute host's
+        if not self.backend.exists(task.volume_id):
+            raise DataMissing(f"The data of volume {task.volume_id} is missing from its host "
+                              "(removed outside the cloud): it cannot be attached.")
         self.target.ensure_export(task.volume_id, self.backend.path(task.volume_id), chap,
                                   self._initiator(task.params), address)
 

@@ -196,6 +196,18 @@ class AttachmentService:
                   .values(status=states.RESERVED, auth_username=None, auth_password=None))
 
     @staticmethod
+    def data_missing(s: Session, attachment_id: str, message: str) -> None:
+        """An export that found the volume's data gone: the attachment is dropped and the
+        volume is ``error`` (with ``message``), so its owner sees why the attach failed
+        instead of a volume silently ``available`` again with nothing behind it."""
+        att = s.get(VolumeAttachment, attachment_id)
+        if att is None or att.status != states.A_ATTACHING:
+            return  # detached meanwhile: the unexport cleans up
+        s.execute(delete(VolumeAttachment).where(VolumeAttachment.id == att.id))
+        states.transition(s, att.volume_id, {states.ATTACHING}, states.ERROR, "fail it",
+                          error=message[:500], auth_username=None, auth_password=None)
+
+    @staticmethod
     def unexported(s: Session, attachment_id: str, volume_id: str) -> None:
         """The export is gone: drop the attachment; the volume is ``available`` again. A
         second unexport of the same attachment (a retried detach queued while the first

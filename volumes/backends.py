@@ -57,6 +57,10 @@ class BackendError(MinicloudError):
     status, kind, title = 500, "volumeBackendError", "Volume backend error"
 
 
+class DataMissing(BackendError):
+    """The volume's data is gone from its host (removed outside the cloud)."""
+
+
 class Backend(Protocol):
     name: str
 
