@@ -28,6 +28,7 @@ from compute.flavors import visible_to
 from compute.glance import ImageClient
 from compute.keypairs import Keypairs
 from compute.models import ComputeTask, Flavor, Instance, InstanceTag, sanitize_hostname
+from minicloud import faults
 from minicloud.db import Database, new_uuid
 from minicloud.errors import BadRequest, Forbidden, MinicloudError, NotFound
 from minicloud.identity.tokens import AuthContext
@@ -268,6 +269,7 @@ class ServerCreation:
             with self.db.session() as s:
                 self._finish_delete(s, inst.id)
             raise
+        faults.point("compute-api.create.placed")
         with self.db.session() as s:
             # The agent fetches only the images checked here as the caller.
             s.add(ComputeTask(instance_id=inst.id, host=host, action="spawn",

@@ -49,6 +49,7 @@ from images.uri_filter import check_uri
 from images.webdownload import ImportFailed, ImportStopped, WebDownload
 
 __all__ = ["ImportFailed", "ImportStopped", "ImportService", "check_uri", "METHODS"]
+from minicloud import faults
 from minicloud.errors import BadRequest, Conflict, MinicloudError
 from minicloud.identity.tokens import AuthContext
 
@@ -312,6 +313,7 @@ class ImportService:
     def _run(self, job: ImportJob) -> None:
         self.tasks.processing(job.task_id)
         try:
+            faults.point("image.import.running")
             run_flow(self._steps(job), job)
             LOG.info("import %s of image %s finished", job.task_id, job.image_id)
             self.tasks.succeed(job.task_id, {"image_id": job.image_id})

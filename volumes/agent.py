@@ -26,6 +26,7 @@ from collections.abc import Callable
 from sqlalchemy import select, update
 
 from images.store import store_file
+from minicloud import faults
 from minicloud.config import Config
 from minicloud.db import Database, utcnow
 from minicloud.errors import MinicloudError
@@ -225,6 +226,7 @@ class Agent(SnapshotTasks):
         vol = self._volume(task.volume_id)
         if vol is None or vol.status != states.CREATING:
             return  # reset or deleted before we started
+        faults.point("volume.create.start")
         if vol.image_id:
             self._create_from_image(vol)
         elif vol.snapshot_id:
@@ -268,6 +270,7 @@ class Agent(SnapshotTasks):
             return
         if vol.auth_username:  # it was exported: the target must not outlive the bytes
             self.target.remove_export(vol.id, vol.auth_username)
+        faults.point("volume.delete.unexported")
         self.backend.delete(vol.id)
         with self.db.session() as s:
             VolumeService.finish_delete(s, vol)
@@ -302,6 +305,7 @@ class Agent(SnapshotTasks):
         vol = self._volume(task.volume_id)
         if vol is None:
             return
+        faults.point("volume.unexport.start")
         self.target.remove_export(vol.id, vol.auth_username)
         with self.db.session() as s:
             self.attachments.unexported(s, task.params["attachment_id"], vol.id)

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from minicloud import process
+from minicloud import faults, process
 from minicloud.config import Config
 from minicloud.errors import CommandFailed, MinicloudError
 
@@ -147,6 +147,7 @@ class FileBackend:
             process.run(["qemu-img", "convert", "-q", "-f", disk_format, "-O", "raw",
                          source.resolve(), tmp], timeout=3600, limits=self.limits,
                         die_with_parent=True)
+            faults.point("volume.create_from_image.converted")
             tmp.chmod(0o600)
             os.truncate(tmp, size_gb * GIB)  # grows sparsely: the tail reads as zeros
             tmp.rename(path)

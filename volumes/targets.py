@@ -37,7 +37,7 @@ import socket
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from minicloud import process
+from minicloud import faults, process
 from minicloud.config import Config
 from minicloud.errors import CommandFailed, MinicloudError
 from volumes.connection import LUN, Chap, iqn_for, volume_id_of
@@ -280,6 +280,7 @@ class TgtTarget:
                     self._delete_account(user)
             if chap.username not in state.accounts:
                 self._new_account(chap)
+                faults.point("volume.export.account")
                 undo.callback(self._delete_account, chap.username)
                 self._tgtadm("--op", "bind", "--mode", "account", "--tid", tid,
                              "--user", chap.username)
