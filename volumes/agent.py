@@ -178,6 +178,7 @@ class Agent(SnapshotTasks):
     def _task_failed(self, task: VolumeTask, exc: BaseException) -> None:
         """Move the volume to where a failure of ``task`` leaves it."""
         message = (exc.message if isinstance(exc, MinicloudError) else str(exc))[:500]
+        leftover = None  # an export's account/target a kill left half made
         with self.db.session() as s:
             def move(old: str, new: str, **values: object) -> None:
                 s.execute(update(Volume).where(Volume.id == task.volume_id,
@@ -199,7 +200,10 @@ class Agent(SnapshotTasks):
             elif task.action == "export" and isinstance(exc, DataMissing):
                 self.attachments.data_missing(s, task.params["attachment_id"], message)
             elif task.action == "export":
-                self.attachments.export_failed(s, task.params["attachment_id"])
+                vol = s.get(Volume, task.volume_id)
+                username = vol.auth_username if vol is not None else None
+                if self.attachments.export_failed(s, task.params["attachment_id"]):
+                    leftover = username
             elif task.action in BACKUP_ACTIONS:
                 self.backups.failed(task, message)
             elif task.action == "unexport":
@@ -207,6 +211,12 @@ class Agent(SnapshotTasks):
                     VolumeAttachment.id == task.params["attachment_id"]).values(
                     status=states.A_ERROR))
                 move(states.DETACHING, states.ERROR)
+        if leftover is not None:  # after that transaction: tgtadm may take a while
+            try:
+                self.target.remove_export(task.volume_id, leftover)
+            except MinicloudError as exc:
+                LOG.error("could not remove the half-made export of volume %s: %s",
+                          task.volume_id, exc.message)
         if task.action == "upload":  # after that transaction: it calls the image service
             upload.upload_failed(task, self.db, self._user_images, self.images, message)
 
