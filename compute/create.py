@@ -32,6 +32,7 @@ from compute.keypairs import Keypairs
 from compute.models import ComputeTask, Flavor, Instance, InstanceTag, sanitize_hostname
 from compute.virt import hardware
 from compute.virt.hardware import CDROM_FORMAT
+from minicloud import faults
 from minicloud.db import Database, new_uuid
 from minicloud.errors import BadRequest, Forbidden, MinicloudError, NotFound
 from minicloud.identity.tokens import AuthContext
@@ -311,6 +312,7 @@ class ServerCreation:
             with self.db.session() as s:
                 self._finish_delete(s, inst.id)
             raise
+        faults.point("compute-api.create.placed")
         with self.db.session() as s:
             # The agent fetches only the images checked here as the caller.
             params: dict = {"request_id": request_id, "images": list(checked or [])}

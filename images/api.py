@@ -25,6 +25,7 @@ from images import (
     discovery,
     formats,
     inject,
+    owners,
     policies,
     protections,
     schema,
@@ -185,6 +186,9 @@ def create_app(conf: Config, db: Database | None = None, store: Store | None = N
     api.images.recover()
     api.imports.tasks.recover()
     app.extensions["images"] = api
+    # A worker killed mid-upload is replaced by gunicorn without a new start-up recovery:
+    # each new worker re-queues the uploads and imports whose owner died (images.owners).
+    app.extensions["on_worker_start"] = lambda: owners.reap(api.images)
     discovery.register(app, api.imports, cache=api.cache is not None)
     _image_routes(app, api)
     _data_routes(app, api)

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 from images import formats, signing, states
 from images.intake import HASH_ALGO, Intake
 from images.models import Image
+from images.owners import owning, store_root
 from images.service import Dependencies
 from images.store import DataIterator, Store
 from minicloud.errors import BadRequest, Conflict, Forbidden, NotFound, RequestTooLarge
@@ -107,7 +108,13 @@ class DataService:
 
     def upload(self, ctx: AuthContext, image_id: str, body: Iterable[bytes],
                declared_size: int | None = None) -> None:
-        """``PUT /v2/images/{id}/file``: see the module docstring."""
+        """``PUT /v2/images/{id}/file``: see the module docstring. This process owns the
+        upload while it runs (:mod:`images.owners`: if it dies, a new worker re-queues it)."""
+        with owning(store_root(self.deps.conf), image_id):
+            self._upload(ctx, image_id, body, declared_size)
+
+    def _upload(self, ctx: AuthContext, image_id: str, body: Iterable[bytes],
+                declared_size: int | None) -> None:
         image = self._begin(ctx, image_id, states.SAVING, declared_size, need_formats=True,
                             rule="upload_image")
         intake = Intake(self.deps.conf.image.max_image_size, image.disk_format)

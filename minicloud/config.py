@@ -259,6 +259,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("volume", "storage_availability_zone", "str", "nova",
            "Availability zone of this cloud's volumes: new volumes are in it and the volume "
            "API lists it (Cinder's option of the same name)."),
+    Option("volume", "default_group_type", "str", "",
+           "Name of the group type `GET /group_types/default` answers (Cinder's "
+           "`default_group_type`); empty: there is none (404)."),
     Option("volume", "quota_gigabytes", "int", 100,
            "Gigabytes of volumes per project (-1: unlimited)."),
     Option("volume", "task_timeout", "float", 60.0,

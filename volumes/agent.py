@@ -27,6 +27,7 @@ from collections.abc import Callable
 from sqlalchemy import select, update
 
 from images.store import store_file
+from minicloud import faults
 from minicloud.config import Config
 from minicloud.db import Database, utcnow
 from minicloud.errors import MinicloudError
@@ -34,7 +35,7 @@ from minicloud.paths import StatePaths
 from minicloud.taskqueue import IDLE_WAIT, PENDING, RUNNING, TaskQueue, agent_process, serve
 from volumes import messages, quotas, states, upload
 from volumes.attachments import AttachmentService
-from volumes.backends import Backend, make_backend
+from volumes.backends import Backend, DataMissing, make_backend
 from volumes.backup_agent import ACTIONS as BACKUP_ACTIONS
 from volumes.backup_agent import BackupWorker
 from volumes.backup_store import BackupStore
@@ -130,6 +131,10 @@ class Agent(SnapshotTasks, RevertTasks):
                         if att.status == states.A_DETACHING:
                             VolumeService.enqueue(s, vol, "unexport", {"attachment_id": att.id})
             self.recover_snapshots(s, queued)
+        # No fill runs before the loop starts: a partial file is one the kill interrupted
+        # (its qemu-img convert died with the old agent: process.DIE_WITH_PARENT).
+        for name in self.backend.remove_partials():
+            LOG.warning("removed %s, left by an interrupted fill", name)
         self.sync_exports()
 
     def sync_exports(self) -> None:
@@ -176,6 +181,7 @@ class Agent(SnapshotTasks, RevertTasks):
     def _task_failed(self, task: VolumeTask, exc: BaseException) -> None:
         """Move the volume to where a failure of ``task`` leaves it."""
         message = (exc.message if isinstance(exc, MinicloudError) else str(exc))[:500]
+        leftover = None  # an export's account/target a kill left half made
         with self.db.session() as s:
             def move(old: str, new: str, **values: object) -> None:
                 s.execute(update(Volume).where(Volume.id == task.volume_id,
@@ -194,8 +200,13 @@ class Agent(SnapshotTasks, RevertTasks):
                     move(states.EXTENDING, states.ERROR_EXTENDING)
                     grow = task.params["new_size"] - task.params["old_size"]
                     quotas.release(s, vol.project_id, 0, grow)
+            elif task.action == "export" and isinstance(exc, DataMissing):
+                self.attachments.data_missing(s, task.params["attachment_id"], message)
             elif task.action == "export":
-                self.attachments.export_failed(s, task.params["attachment_id"])
+                vol = s.get(Volume, task.volume_id)
+                username = vol.auth_username if vol is not None else None
+                if self.attachments.export_failed(s, task.params["attachment_id"]):
+                    leftover = username
             elif task.action in BACKUP_ACTIONS:
                 self.backups.failed(task, message)
             elif task.action == REVERT_ACTION:
@@ -206,6 +217,12 @@ class Agent(SnapshotTasks, RevertTasks):
                     status=states.A_ERROR))
                 move(states.DETACHING, states.ERROR)
             messages.task_failed(s, task, self.conf.volume.message_ttl)
+        if leftover is not None:  # after that transaction: tgtadm may take a while
+            try:
+                self.target.remove_export(task.volume_id, leftover)
+            except MinicloudError as exc:
+                LOG.error("could not remove the half-made export of volume %s: %s",
+                          task.volume_id, exc.message)
         if task.action == "upload":  # after that transaction: it calls the image service
             upload.upload_failed(task, self.db, self._user_images, self.images, message)
 
@@ -225,6 +242,7 @@ class Agent(SnapshotTasks, RevertTasks):
         vol = self._volume(task.volume_id)
         if vol is None or vol.status != states.CREATING:
             return  # reset or deleted before we started
+        faults.point("volume.create.start")
         if vol.image_id:
             self._create_from_image(vol)
         elif vol.snapshot_id:
@@ -268,6 +286,7 @@ class Agent(SnapshotTasks, RevertTasks):
             return
         if vol.auth_username:  # it was exported: the target must not outlive the bytes
             self.target.remove_export(vol.id, vol.auth_username)
+        faults.point("volume.delete.unexported")
         self.backend.delete(vol.id)
         with self.db.session() as s:
             VolumeService.finish_delete(s, vol)
@@ -292,6 +311,9 @@ class Agent(SnapshotTasks, RevertTasks):
             s.refresh(vol)
             chap = Chap(vol.auth_username, vol.auth_password)
             address = (att.connector or {}).get("ip")  # os-brick's: the compute host's
+        if not self.backend.exists(task.volume_id):
+            raise DataMissing(f"The data of volume {task.volume_id} is missing from its host "
+                              "(removed outside the cloud): it cannot be attached.")
         self.target.ensure_export(task.volume_id, self.backend.path(task.volume_id), chap,
                                   self._initiator(task.params), address)
 
@@ -299,6 +321,7 @@ class Agent(SnapshotTasks, RevertTasks):
         vol = self._volume(task.volume_id)
         if vol is None:
             return
+        faults.point("volume.unexport.start")
         self.target.remove_export(vol.id, vol.auth_username)
         with self.db.session() as s:
             self.attachments.unexported(s, task.params["attachment_id"], vol.id)

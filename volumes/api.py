@@ -6,7 +6,8 @@ Volumes, actions and metadata are in :mod:`volumes.api_volumes`, snapshots in
 :mod:`volumes.api_attachments`, types in :mod:`volumes.api_types`, qos-specs in
 :mod:`volumes.api_qos`, quotas in
 :mod:`volumes.api_quotas`, transfers in :mod:`volumes.api_transfers`, backups in
-:mod:`volumes.api_backups`; each is a blueprint
+:mod:`volumes.api_backups`, group types in :mod:`volumes.api_group_types`, groups and
+group snapshots in :mod:`volumes.api_groups`; each is a blueprint
 registered twice, under ``/v3/{project_id}/...`` (the catalog's form) and project-less
 ``/v3/...`` (3.67). A project id in the path must be the caller's (admins may name any).
 Policies are :data:`volumes.policies.RULES`; request bodies are checked against
@@ -29,6 +30,8 @@ from minicloud.wsgi import create_app as base_app
 from volumes import (
     api_attachments,
     api_backups,
+    api_group_types,
+    api_groups,
     api_hosts,
     api_messages,
     api_pools,
@@ -47,6 +50,9 @@ from volumes.attachments import AttachmentService
 from volumes.backup_store import BackupStore
 from volumes.backups import BackupService
 from volumes.glance import ImageClient
+from volumes.group_snapshots import GroupSnapshotService
+from volumes.group_types import GroupTypeService
+from volumes.groups import GroupService
 from volumes.messages import MessageService
 from volumes.microversion import MAX_VERSION, MIN_VERSION, fmt, negotiate
 from volumes.policies import RULES
@@ -97,9 +103,14 @@ def create_app(conf: Config, db: Database | None = None,
     app.extensions["volume_retype"] = RetypeService(svc)
     app.extensions["volume_messages"] = MessageService(svc.db)
     app.extensions["volume_revert"] = RevertService(svc)
+    app.extensions["volume_group_types"] = GroupTypeService(svc.db,
+                                                            conf.volume.default_group_type)
+    app.extensions["volume_groups"] = GroupService(svc.db, svc, app.extensions["volume_types"])
+    app.extensions["volume_group_snapshots"] = GroupSnapshotService(svc.db, svc)
     for blueprint in (api_volumes.bp, api_attachments.bp, api_types.bp, api_qos.bp,
                       api_quotas.bp, api_transfers.bp, api_snapshots.bp, api_backups.bp,
-                      api_pools.bp, api_hosts.bp, api_services.bp, api_messages.bp, bp):
+                      api_pools.bp, api_hosts.bp, api_services.bp, api_messages.bp,
+                      api_group_types.bp, api_groups.bp, bp):
         app.register_blueprint(blueprint, url_prefix="/v3/<project_id>")
         app.register_blueprint(blueprint, url_prefix="/v3", name=f"{blueprint.name}_v3",
                                url_defaults={"project_id": None})

@@ -3,8 +3,8 @@
 
 Reading a project's quotas is for its readers (and admins); changing them, and quota classes
 at all, is ``rule:admin_api``. A limit below what the project already holds is a 400, as
-Cinder's. ``volumes``, ``gigabytes``, ``per_volume_gigabytes`` and ``snapshots`` are enforced
-(minicloud has no backups or groups yet); the others are kept and shown.
+Cinder's. Every resource is enforced: ``volumes``, ``gigabytes``, ``per_volume_gigabytes``,
+``snapshots``, ``backups``, ``backup_gigabytes`` and ``groups`` (:mod:`volumes.groups`).
 """
 from __future__ import annotations
 
@@ -38,6 +38,7 @@ def show_quotas(project_id: str | None, target: str) -> Response:
         used["snapshots"] = current_app.extensions["volume_snapshots"].count(target)
         used.update(zip(("backups", "backup_gigabytes"), context.backups().usage(target),
                         strict=True))
+        used["groups"] = current_app.extensions["volume_groups"].usage(target)
         values = {name: {"limit": limit, "in_use": used.get(name, 0), "reserved": 0,
                          "allocated": 0} for name, limit in values.items()}
     return json_response({"quota_set": {"id": target, **values}})

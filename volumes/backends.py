@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from minicloud import process
+from minicloud import faults, process
 from minicloud.config import Config
 from minicloud.errors import CommandFailed, MinicloudError
 
@@ -59,6 +59,10 @@ QEMU_IMG_FORMATS = {"vhd": "vpc"}
 
 class BackendError(MinicloudError):
     status, kind, title = 500, "volumeBackendError", "Volume backend error"
+
+
+class DataMissing(BackendError):
+    """The volume's data is gone from its host (removed outside the cloud)."""
 
 
 class Backend(Protocol):
@@ -80,6 +84,8 @@ class Backend(Protocol):
     def create_from_snapshot(self, volume_id: str, snapshot_id: str, size_gb: int) -> None: ...
     def clone(self, volume_id: str, source_volume_id: str, size_gb: int) -> None: ...
     def revert_to_snapshot(self, volume_id: str, snapshot_id: str, size_gb: int) -> None: ...
+
+    def remove_partials(self) -> list[str]: ...
 
 
 class FileBackend:
@@ -145,7 +151,9 @@ class FileBackend:
             # raw file starts sparse and zero clusters are skipped, so it stays sparse; `-t none`
             # (O_DIRECT) and `-T none` were 2-6x slower, `-W` and `-n` gained nothing.
             process.run(["qemu-img", "convert", "-q", "-f", disk_format, "-O", "raw",
-                         source.resolve(), tmp], timeout=3600, limits=self.limits)
+                         source.resolve(), tmp], timeout=3600, limits=self.limits,
+                        die_with_parent=True)
+            faults.point("volume.create_from_image.converted")
             tmp.chmod(0o600)
             os.truncate(tmp, size_gb * GIB)  # grows sparsely: the tail reads as zeros
             tmp.rename(path)
@@ -162,7 +170,7 @@ class FileBackend:
         try:
             process.run(["qemu-img", "convert", "-q", "-f", "raw", "-O",
                          QEMU_IMG_FORMATS.get(disk_format, disk_format), source, dest.resolve()],
-                        timeout=3600, limits=self.limits)
+                        timeout=3600, limits=self.limits, die_with_parent=True)
             dest.chmod(0o600)
         except CommandFailed as exc:
             dest.unlink(missing_ok=True)
@@ -178,6 +186,15 @@ class FileBackend:
     def delete(self, volume_id: str) -> None:
         self._file(volume_id).unlink(missing_ok=True)
         (self.root / f".{PREFIX}{volume_id}.part").unlink(missing_ok=True)
+
+    def remove_partials(self) -> list[str]:
+        """Remove the partial files (``.*.part``) of fills that never finished: called by
+        the agent at start, when no fill of this host can be running; returns their names."""
+        removed = []
+        for part in self.root.glob(".*.part") if self.root.is_dir() else ():
+            part.unlink(missing_ok=True)
+            removed.append(part.name)
+        return removed
 
     def exists(self, volume_id: str) -> bool:
         return self._file(volume_id).is_file()
@@ -205,7 +222,7 @@ class FileBackend:
         tmp.unlink(missing_ok=True)
         try:
             process.run(["cp", "--reflink=auto", "--sparse=always", source, tmp],
-                        timeout=3600)
+                        timeout=3600, die_with_parent=True)
             tmp.chmod(0o600)
             with tmp.open("r+b") as fh:
                 if size_gb is not None:
@@ -309,6 +326,9 @@ class FakeBackend:
         self._maybe_fail("delete")
         self.sizes.pop(volume_id, None)
         self.contents.pop(volume_id, None)
+
+    def remove_partials(self) -> list[str]:
+        return []  # a fake fill is never partial
 
     def exists(self, volume_id: str) -> bool:
         return volume_id in self.sizes

@@ -1,7 +1,7 @@
 """Per-project volume quotas (volumes, gigabytes), counted atomically, and their limits.
 
 Limits, as Cinder's: ``[volume] quota_volumes``/``quota_gigabytes`` (and Cinder's defaults for
-snapshots, backups and for what minicloud does not count yet: groups) are the defaults; the
+snapshots, backups and groups) are the defaults; the
 ``default`` quota class (``PUT /os-quota-class-sets/default``) overrides them for every
 project; a project's own limits (``PUT /os-quota-sets/{project}``) override those, and
 ``DELETE`` gives a project the defaults back. Rows of ``volume_quotas`` hold what was set
@@ -86,6 +86,8 @@ def set_project_limits(session: Session, project_id: str, values: dict[str, int]
     held["snapshots"] = snapshot_usage(session, project_id)
     held.update(zip(("backups", "backup_gigabytes"), backup_usage(session, project_id),
                     strict=True))
+    held["groups"] = session.scalar(select(VolumeQuotaUsage.groups).where(
+        VolumeQuotaUsage.project_id == project_id)) or 0
     for resource, limit in values.items():
         if limit < -1:
             raise BadRequest(f"Invalid input received: Quota limit {limit} for {resource} "
@@ -120,6 +122,10 @@ def _ensure_row(session: Session, project_id: str) -> None:
                 project_id=project_id, volumes=0, gigabytes=0))
     except IntegrityError:
         pass  # another transaction made it first
+
+
+#: For counters kept elsewhere (volumes.groups): the project's usage row, made if missing.
+ensure_usage_row = _ensure_row
 
 
 def usage(session: Session, project_id: str) -> tuple[int, int]:

@@ -20,7 +20,7 @@ from minicloud.db import Database, new_uuid, utcnow
 from minicloud.errors import BadRequest, MinicloudError, NotFound, ServiceUnavailable
 from minicloud.identity.tokens import AuthContext
 from minicloud.wsgi import request_id
-from volumes import messages, quotas, scheduler, snapshots, states
+from volumes import groups, messages, quotas, scheduler, snapshots, states
 from volumes.glance import CONVERTIBLE, ImageClient, image_metadata
 from volumes.host_status import check_not_frozen
 from volumes.models import DEFAULT_TYPE_ID, Volume, VolumeHost, VolumeTask, VolumeType
@@ -62,6 +62,7 @@ class VolumeRequest:
     source_volid: str | None = None  # a clone of this volume (volumes.snapshots)
     snapshot_id: str | None = None   # made from this snapshot (volumes.snapshots)
     volume_type_id: str = DEFAULT_TYPE_ID  # resolved by the API (volumes.types)
+    group_id: str | None = None      # made in this group (volumes.groups, 3.13)
 
 
 class TaskFailed(MinicloudError):
@@ -175,8 +176,10 @@ class VolumeService:
                      bootable=image is not None, image_id=image["id"] if image else None,
                      image_metadata=image_metadata(image) if image else {},
                      volume_type_id=req.volume_type_id,
-                     availability_zone=self.settings.zone)
+                     availability_zone=self.settings.zone, group_id=req.group_id)
         with self.db.session() as s:
+            if req.group_id is not None:
+                groups.admit_volume(s, ctx, req.group_id, req.volume_type_id)
             if req.snapshot_id is not None or req.source_volid is not None:
                 found = snapshots.origin(s, ctx, req.snapshot_id, req.source_volid,
                                          self.visible)
@@ -264,6 +267,7 @@ class VolumeService:
                                  f"status is: {vol.status}.")
             if vol.host is not None:
                 check_not_frozen(s.get(VolumeHost, vol.host), "delete it")
+            groups.before_volume_delete(s, vol)
             snapshots.before_volume_delete(s, vol, cascade)
             if vol.host is None:  # never reached an agent: nothing exists anywhere
                 states.transition(s, vol.id, {vol.status}, states.DELETING, "delete")

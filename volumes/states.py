@@ -62,7 +62,8 @@ TRANSITIONS: dict[str, frozenset[str]] = {
                           IN_USE, BACKING_UP, RESTORING_BACKUP, UPLOADING, REVERTING}),
     RESERVED: frozenset({ATTACHING, AVAILABLE}),
     # -> AVAILABLE: os-unreserve
-    ATTACHING: frozenset({IN_USE, RESERVED, DETACHING, AVAILABLE, DELETING}),
+    # -> ERROR: the export found the volume's data missing from its host
+    ATTACHING: frozenset({IN_USE, RESERVED, DETACHING, AVAILABLE, DELETING, ERROR}),
     # -> AVAILABLE: os-detach of the last legacy attachment
     # -> UPLOADING: os-volume_upload_image with force
     IN_USE: frozenset({DETACHING, AVAILABLE, BACKING_UP, UPLOADING}),
