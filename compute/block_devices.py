@@ -39,6 +39,7 @@ class RootVolume:
 
     volume_id: str | None = None   # boot from this volume...
     image_id: str | None = None    # ...or from a new volume made from this image
+    snapshot_id: str | None = None  # ...or from one made from this volume snapshot
     size: int = 0                  # GB of that new volume
     delete_on_termination: bool = False
 
@@ -48,6 +49,9 @@ class BootRequest:
     image_ref: str | None          # boot from this image on local disk (None: a volume)
     root_volume: RootVolume | None
     volumes: tuple[VolumeRequest, ...]
+    #: data volumes to make from volume snapshots (image BDMs of a volume-backed server's
+    #: snapshot image: compute.volume_snapshot)
+    snapshots: tuple[dict, ...] = ()
 
 
 def _flag(bdm: dict, key: str) -> bool:

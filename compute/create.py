@@ -8,7 +8,7 @@ placed on a host and its spawn queued; a failure leaves nothing of it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
@@ -22,6 +22,7 @@ from compute import (
     server_groups,
     signing,
     states,
+    volume_snapshot,
 )
 from compute.block_devices import BootRequest, RootVolume
 from compute.cinder import VolumeClient
@@ -160,6 +161,7 @@ class ServerCreation:
         """The image properties of a server booting from ``root`` (checked bootable)."""
         if root.image_id is not None:
             image = self._check_image(ctx, root.image_id, flavor, root.size)
+            volume_snapshot.check_bootable(image)
             return {k: str(v) for k, v in image.items() if k not in NOT_IMAGE_META}
         try:
             volume = self._volumes(ctx).get(root.volume_id)
@@ -172,6 +174,21 @@ class ServerCreation:
         if int(meta.get("min_ram") or 0) > flavor.ram:
             raise BadRequest("Flavor's memory is too small for requested image.")
         return meta
+
+    def _snapshot_image_boot(self, ctx: AuthContext, req: ServerRequest, flavor: Flavor
+                             ) -> tuple[ServerRequest, dict | None]:
+        """A request whose ``imageRef`` is a volume-backed server's snapshot image (it has
+        a ``block_device_mapping``) boots from new volumes made from its snapshots
+        (:mod:`compute.volume_snapshot`): that request, with the image's properties as the
+        server's; any other request as it is, and None."""
+        if req.boot.root_volume is not None:
+            return req, None
+        image = self._check_image(ctx, req.boot.image_ref, flavor, 0)
+        if not image.get("block_device_mapping"):
+            return req, None
+        meta = {k: str(v) for k, v in image.items() if k not in NOT_IMAGE_META
+                and k not in ("block_device_mapping", "bdm_v2", "root_device_name")}
+        return replace(req, boot=volume_snapshot.boot_request(image, req.boot)), meta
 
     def create_server(self, ctx: AuthContext, req: ServerRequest) -> Instance:
         """One server (the first, when the request asks for several)."""
@@ -195,6 +212,7 @@ class ServerCreation:
             key = self.keypairs.find(ctx.user_id, req.key_name)
             if key is None:
                 raise BadRequest("Invalid key_name provided.")
+        req, meta = self._snapshot_image_boot(ctx, req, flavor)
         root, image_id, checked = req.boot.root_volume, None, []
         checked_certs: dict = {}
         if req.max_count > 1 and (root is not None or req.boot.volumes):
@@ -208,7 +226,7 @@ class ServerCreation:
             checked = [image_id, *self._boot_files(ctx, image)]
             if self.certificates is not None:  # fetched as the caller (compute.signing)
                 checked_certs = self.certificates(ctx, image, req.trusted_certs)
-        else:
+        elif meta is None:   # (not None: the properties of a snapshot image it boots from)
             meta = self._boot_volume(ctx, root, flavor)
         check_hardware(meta, flavor.disk if root is None else None)
         zone, forced_host = self._zone(ctx, req.availability_zone)
@@ -286,6 +304,9 @@ class ServerCreation:
         try:
             if root is not None and root.image_id is not None:
                 self._create_root_volume(ctx, inst, root)
+            elif root is not None and root.snapshot_id is not None:
+                volume_snapshot.make_volumes(self._volumes(ctx), inst, req.boot,
+                                             self._add_bdm, self.next_device)
         except MinicloudError:
             self._release_reserved(ctx, inst.id)
             with self.db.session() as s:

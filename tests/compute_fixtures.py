@@ -123,6 +123,8 @@ class FakeVolumes:
         self.status = dict.fromkeys(VOLUME_IDS, "available")
         self.attachments: dict[str, str] = {}
         self.details: dict[str, dict] = {}   # volume id -> fields the proxy tests set
+        self.snapshots: dict[str, dict] = {}  # snapshot id -> its fields (no status)
+        self.snapshot_status = "available"    # what every snapshot's status is read as
 
     def get(self, volume_id: str) -> dict:
         if volume_id not in self.status:
@@ -178,6 +180,27 @@ class FakeVolumes:
         if volume_id not in self.status:
             raise NotFound(f"Volume {volume_id} could not be found.")
         del self.status[volume_id]
+
+    # -- what createImage of a volume-backed server asks (compute.volume_snapshot) --------------
+    def create_snapshot(self, volume_id: str, name: str, description: str | None = None
+                        ) -> dict:
+        """A forced snapshot, ``creating``; :meth:`get_snapshot` then answers
+        ``snapshot_status`` (``available`` unless a test says otherwise)."""
+        if volume_id not in self.status:
+            raise NotFound(f"Volume {volume_id} could not be found.")
+        self.snapshot_count = getattr(self, "snapshot_count", 0) + 1
+        snapshot_id = f"5a5a5a5a-0000-4000-8000-{self.snapshot_count:012d}"
+        self.snapshots[snapshot_id] = {"id": snapshot_id, "volume_id": volume_id,
+                                       "name": name, "description": description}
+        return {**self.snapshots[snapshot_id], "status": "creating"}
+
+    def get_snapshot(self, snapshot_id: str) -> dict:
+        if snapshot_id not in self.snapshots:
+            raise NotFound(f"Snapshot {snapshot_id} could not be found.")
+        return {**self.snapshots[snapshot_id], "status": self.snapshot_status}
+
+    def delete_snapshot(self, snapshot_id: str) -> None:
+        self.snapshots.pop(snapshot_id, None)
 
 
 @pytest.fixture(scope="session")

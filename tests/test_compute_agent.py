@@ -491,8 +491,9 @@ def test_boot_from_a_volume_is_vda_over_the_volume_with_no_local_root(venv_):
         assert s.get(Allocation, inst.id).disk_gb == server.flavor["ephemeral"]
     with pytest.raises(BadRequest, match="root disk"):
         svc.detach_volume(alice, inst.id, "boot1")
-    with pytest.raises(BadRequest, match="boots from a volume"):
-        svc.snapshot(alice, inst.id, "snap", {})
+    # createImage snapshots the volumes (test_compute_volume_snapshot); a backup: refused
+    with pytest.raises(BadRequest, match="volume-backed"):
+        svc.snapshot(alice, inst.id, "snap", {}, action="backup")
     svc.delete_server(alice, inst.id)
     work(agent)
     assert volumes.status["boot1"] == "available" and volumes.status["vol1"] == "available"

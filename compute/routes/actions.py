@@ -10,9 +10,18 @@ from flask import Blueprint, Response
 
 from compute import console, schema
 from compute.models import Instance
-from compute.routes import PREFIX, compute, lifecycle, mv, server, server_ops
+from compute.routes import (
+    PREFIX,
+    compute,
+    lifecycle,
+    mv,
+    server,
+    server_ops,
+    server_target,
+)
+from compute.service import root_bdm
 from minicloud.errors import BadRequest
-from minicloud.wsgi import auth, body_schema, json_body, json_response
+from minicloud.wsgi import auth, authorize, body_schema, json_body, json_response
 
 bp = Blueprint("actions", __name__, url_prefix=PREFIX)
 #: The action names minicloud offers and their policy rules (Nova's).
@@ -63,6 +72,9 @@ def server_action(server_id: str) -> Response:
 
 
 def _create_image(inst: Instance, params: dict) -> Response:
+    if root_bdm(inst) is not None:   # Nova's second rule for a volume-backed server
+        authorize("os_compute_api:servers:create_image:allow_volume_backed",
+                  server_target(inst))
     image_id = compute().service.snapshot(auth(), inst.id, params["name"],
                                           params.get("metadata") or {})
     location = {"Location": f"{compute().image_url}/v2/images/{image_id}"}
