@@ -92,12 +92,14 @@ class DataService:
                 LOG.info("image %s changed during its failed upload", image_id)
 
     def upload(self, ctx: AuthContext, image_id: str, body: Iterable[bytes],
-               declared_size: int | None = None) -> None:
-        """``PUT /v2/images/{id}/file``: see the module docstring."""
+               declared_size: int | None = None, store_id: str | None = None) -> None:
+        """``PUT /v2/images/{id}/file``: see the module docstring. ``store_id``
+        (``X-Image-Meta-Store``): the store to write to, else the default one."""
+        target = self.deps.store.target(store_id)  # 400 unknown, 410 read-only, as Glance
         image = self._begin(ctx, image_id, states.SAVING, declared_size, need_formats=True,
                             rule="upload_image")
         intake = Intake(self.deps.conf.image.max_image_size, image.disk_format)
-        store = self.deps.store
+        store = target
         self._receive(image.id, states.SAVING, store,
                       lambda: store.add(image.id, intake.wrap(body)))
         result = intake.result

@@ -1,4 +1,5 @@
-"""What the image API says about itself: versions, published schemas, import methods, stores.
+"""What the image API says about itself: versions, published schemas, import methods (the
+stores: ``images.api_stores``).
 
 Versions (``GET /versions``: 200; ``GET /``, ``/v2`` and ``/v2/``: 300 Multiple Choices, as
 Glance's version negotiation answers an unversioned URL; all public) list exactly what Glance
@@ -21,7 +22,6 @@ from flask import Flask, Response, request
 
 from images import schemas_doc
 from images.imports import ImportService
-from images.service import STORE_ID
 from minicloud.errors import NotFound
 from minicloud.wsgi import json_response, public
 
@@ -69,8 +69,3 @@ def register(app: Flask, imports: ImportService) -> None:
         return json_response({"import-methods": {
             "description": "Import methods available.", "type": "array",
             "value": imports.info()}})
-
-    @app.get("/v2/info/stores")
-    def stores_info() -> Response:
-        return json_response({"stores": [
-            {"id": STORE_ID, "default": True, "description": "Local filesystem store"}]})
