@@ -15,7 +15,7 @@ Operators override any rule by name in ``policy.yaml``. Glance's ``default`` rul
 not registered: with it every unknown rule name would allow everything. The tasks rules
 Glance defines as ``rule:default`` are therefore written as the empty rule they resolve to;
 every task route also checks ``tasks_api_access`` (admin), as Glance. Rules for APIs minicloud
-does not serve (cache, store details, locations) are declared so that a policy file naming
+does not serve (cache, locations) are declared so that a policy file naming
 them stays valid and the reference is complete.
 """
 from __future__ import annotations
@@ -142,7 +142,7 @@ RULES: list[RuleDefault] = [
           ("GET", f"{IMAGE}/file")),
     _rule("upload_image", MEMBER, "Uploads data to specified image", ("PUT", f"{IMAGE}/file")),
     _rule("delete_image_location", IS_ADMIN, "Deletes the location of given image",
-          ("PATCH", IMAGE)),
+          ("PATCH", IMAGE), ("DELETE", "/v2/stores/{store_id}/{image_id}")),
     _rule("get_image_location", READER, "Reads the location of the image", ("GET", IMAGE)),
     _rule("set_image_location", MEMBER, "Sets location URI to given image", ("PATCH", IMAGE)),
     _rule("add_member", MEMBER, "Create image member", ("POST", MEMBERS)),

@@ -55,9 +55,14 @@ TASK_ROWS = [
         text="tasks_api_access"),
 ]
 
+#: Removing one store's copy of an image is admin-only (Glance's delete_image_location).
+STORE_DELETE = Row("DELETE", "/v2/stores/<store_id>/<image_id>", "/v2/stores/file/{shared}",
+                   text="delete_image_location")
+
 #: Every write route, sent by a reader of the project owning the images: 403 each time.
 READER_ROWS = [
     *TASK_ROWS,
+    STORE_DELETE,
     Row("POST", "/v2/images", "/v2/images", json={"name": "nope"}, text="add_image"),
     Row("PATCH", IMAGE, "/v2/images/{shared}", content_type=PATCH_TYPE,
         json=[{"op": "add", "path": "/k", "value": "v"}], text="modify_image"),
@@ -96,6 +101,7 @@ ADMIN_ROWS = [
         text="owned by 'another'"),
     Row("POST", f"{IMAGE}/import", "/v2/images/{shared}/import",
         json={"method": {"name": "copy-image"}}, text="copy_image"),
+    STORE_DELETE,
     *TASK_ROWS,
 ]
 
@@ -209,9 +215,11 @@ def test_an_admin_passes_the_admin_only_rules(roles_env):
     resp = env.admin.patch(f"/v2/images/{world['shared']}",
                            [{"op": "replace", "path": "/visibility", "value": "public"}])
     assert resp.status_code == 200 and resp.json["visibility"] == "public"
-    # copy-image passes its policy, then needs a second store this cloud does not have
+    # copy-image passes its policy; the image is already in this cloud's one store
     err(env.admin.post(f"/v2/images/{world['shared']}/import",
-                       json={"method": {"name": "copy-image"}}), 400, "several stores")
+                       json={"method": {"name": "copy-image"}}), 400, "already present")
+    # store delete passes its policy; the one copy of an image cannot go
+    err(env.admin.delete(f"/v2/stores/file/{world['shared']}"), 403, "only store")
 
 
 def test_a_reader_still_reads(roles_env):
