@@ -6,6 +6,9 @@ one run times, for the same bytes (default 1 GiB of random data):
 * baseline: copy the file and compute its md5 and sha512 (what the service must do at least);
 * API upload: ``PUT /v2/images/{id}/file`` streamed from the file;
 * API download: ``GET /v2/images/{id}/file`` streamed to a file, sha512 verified;
+* copy-image: ``POST .../import`` with ``copy-image`` from store ``central`` into ``edge1``
+  (the cloud has two stores), timed until the image lists both stores, against ``cp`` of
+  the stored file (and ``cp`` + fsync: the store syncs what it writes);
 
 and prints the throughputs and ratios, plus the image service's peak memory (VmHWM of its
 gunicorn processes) before and after, to show it does not buffer images.
@@ -17,6 +20,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import subprocess
 import time
 from pathlib import Path
 
@@ -58,12 +62,46 @@ def baseline(src: Path, dst: Path) -> float:
     return time.perf_counter() - start
 
 
+def copy_image(url: str, headers: dict, image_id: str, state: Path, work: Path
+               ) -> tuple[float, float, float]:
+    """Seconds for copy-image into ``edge1`` (until the image lists it), for ``cp`` of the
+    stored file, and for ``cp`` followed by an fsync of the copy."""
+    start = time.perf_counter()
+    resp = requests.post(f"{url}/v2/images/{image_id}/import", headers=headers, timeout=30,
+                         json={"method": {"name": "copy-image"}, "stores": ["edge1"]})
+    resp.raise_for_status()
+    while True:
+        shown = requests.get(f"{url}/v2/images/{image_id}", headers=headers,
+                             timeout=30).json()
+        if shown.get("os_glance_importing_to_stores") == "":
+            break
+        time.sleep(0.2)
+    copy_s = time.perf_counter() - start
+    assert shown.get("stores") == "central,edge1", f"copy failed: {shown}"
+    stored = state / "images" / "stores" / "central" / image_id
+    start = time.perf_counter()
+    subprocess.run(["cp", str(stored), str(work / "cp.raw")], check=True)
+    cp_s = time.perf_counter() - start
+    (work / "cp.raw").unlink()
+    start = time.perf_counter()
+    subprocess.run(["cp", str(stored), str(work / "cp.raw")], check=True)
+    fd = os.open(work / "cp.raw", os.O_RDONLY)
+    os.fsync(fd)
+    os.close(fd)
+    cp_sync_s = time.perf_counter() - start
+    (work / "cp.raw").unlink()
+    return copy_s, cp_s, cp_sync_s
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-mib", type=int, default=1024)
     args = parser.parse_args()
     size = args.size_mib << 20
-    with throwaway_cloud(daemons=False, lab_images=False) as bench:
+    options: dict[str, dict[str, object]] = {"image": {
+        "enabled_backends": "central:file, edge1:file",
+        "enabled_import_methods": "glance-direct,web-download,copy-image"}}
+    with throwaway_cloud(options, daemons=False, lab_images=False) as bench:
         work, state = bench.root, bench.state
         src = work / "data.raw"
         with src.open("wb") as fh:
@@ -100,6 +138,7 @@ def main() -> None:
                              timeout=30).json()
         assert shown["os_hash_value"] == sha.hexdigest(), "download does not match"
         rss_after = peak_rss_mib(pidfile)
+        copy_s, cp_s, cp_sync_s = copy_image(url, headers, image["id"], state, work)
 
         mib = size / (1 << 20)
         print(f"bytes: {mib:.0f} MiB of random data")
@@ -108,6 +147,11 @@ def main() -> None:
               f"ratio {base_s / up_s:.2f} of baseline throughput (target >= 0.70)")
         print(f"API download (+sha512):   {down_s:6.2f} s  {mib / down_s:7.1f} MiB/s  "
               f"ratio {base_s / down_s:.2f}")
+        print(f"copy-image central->edge1:{copy_s:6.2f} s  {mib / copy_s:7.1f} MiB/s  "
+              f"(hashes and inspects the copy)")
+        print(f"cp of the stored file:    {cp_s:6.2f} s  {mib / cp_s:7.1f} MiB/s  "
+              f"ratio {cp_s / copy_s:.2f}; cp + fsync {cp_sync_s:.2f} s, "
+              f"ratio {cp_sync_s / copy_s:.2f}")
         print(f"image service peak RSS:   {rss_before:.0f} MiB before, {rss_after:.0f} MiB "
               f"after ({rss_after - rss_before:+.0f} MiB for a {mib:.0f} MiB image)")
 

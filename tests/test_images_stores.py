@@ -291,3 +291,16 @@ def test_agents_read_any_store_directly(tmp_path: Path):
                       (root / "staging", False)):
         found = store_file({**image, "direct_url": f"file://{where / image_id}"}, root)
         assert (found is not None) is ok, where
+
+
+def test_a_copy_that_does_not_match_the_image_is_refused(env):
+    image_id = _active(env, "central")
+    stored = env.store_dir / "stores" / "central" / image_id
+    stored.write_bytes(b"\0" * len(DATA))  # the store's copy went bad
+    assert _import(env.admin, image_id, "copy-image", stores=["edge1"]).status_code == 202
+    env.wait_imports()
+    shown = env.alice.show(image_id)
+    assert shown["stores"] == "central" and shown["os_glance_failed_import"] == "edge1"
+    assert _files(env, "edge1") == []
+    task = env.admin.get(f"/v2/images/{image_id}/tasks").json["tasks"][0]
+    assert "os_hash_value" in task["message"]
