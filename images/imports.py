@@ -1,4 +1,5 @@
-"""Interoperable image import (``POST /v2/images/{id}/import``): glance-direct, web-download.
+"""Interoperable image import (``POST /v2/images/{id}/import``): glance-direct, web-download,
+copy-image.
 
 ``start`` validates the request and moves the image to ``importing`` (the API answers 202);
 the import then runs in a background thread of the service process as a list of steps, each
@@ -15,13 +16,15 @@ with an undo (Glance's import flow):
    declared format *before* qemu-img reads it; qcow2 is checked again with ``qemu-img info``
    and converted to raw (``qemu-img convert -f qcow2 -O raw``); the output is re-inspected
    and ``disk_format`` becomes ``raw``.
-3. ``StoreData``: staged (or converted) bytes through ``images.intake`` (size cap, hashes,
-   inspection) into the store.
-4. ``Activate``: ``importing -> active`` with the results, in one compare-and-swap.
+3. ``ToStores`` (``images.import_stores``): staged (or converted) bytes through
+   ``images.intake`` (size cap, hashes, inspection) into each requested store, then
+   ``importing -> active`` with the results in one compare-and-swap (after the first store
+   or the last one, per ``all_stores_must_succeed``). ``copy-image`` runs only this step,
+   from a store that has the image, on an image that stays ``active``.
 
 Progress is visible in reserved properties set by the service only, as Glance:
 ``os_glance_import_task`` (the task id, while running), ``os_glance_importing_to_stores``
-(``file`` while running) and ``os_glance_failed_import`` (``file`` after a failure). A failed
+(the stores still to do) and ``os_glance_failed_import`` (the stores that failed). A failed
 import undoes its steps, removes the staged data and returns the image to ``queued``.
 
 Every import is a task (``images.tasks``): ``pending`` when accepted, ``processing`` while
