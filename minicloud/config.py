@@ -202,6 +202,14 @@ OPTIONS: tuple[Option, ...] = (
     Option("compute", "use_direct_url", "bool", True,
            "Copy base images straight from the image store when it is on this host (the "
            "seeds' `filesystems` option); else stream them over the image API."),
+    Option("compute", "image_store", "str", "",
+           "The image store local to this host (an id of `[image] enabled_backends`, e.g. an "
+           "edge site's store): base images are copied from it first when it holds the image "
+           "and is on this host (`use_direct_url`)."),
+    Option("compute", "require_local_image", "bool", False,
+           "With `image_store` set: place a server on this host only when its image is "
+           "already in that store (seed: an edge site needs a local copy first); else the "
+           "scheduler refuses the host (No valid host, naming the store)."),
     Option("compute", "force_config_drive", "bool", False,
            "Give every new server a config drive (its metadata, keys and user data on a "
            "drive labelled `config-2`), as if it were created with `config_drive: true`."),
