@@ -181,12 +181,17 @@ class ToStores:
                                   os_hash_value=result.os_hash_value,
                                   virtual_size=result.virtual_size,
                                   disk_format=job.disk_format)
-                job.activated = True
                 s.refresh(image)
             update_progress(image, done=[done] if done else (),
                             failed=[failed] if failed else ())
+        job.activated = job.activated or activate  # only once it is committed
 
     def undo(self, job: ImportJob) -> None:
+        if job.activated:
+            with self.deps.db.session() as s:
+                image = s.get(Image, job.image_id)
+                if image is not None and image.status in states.WITH_DATA:
+                    return  # an image that went active keeps the data it is active with
         for store_id in job.written:
             self.deps.store.delete_from(store_id, job.image_id)
         job.written.clear()
