@@ -152,8 +152,9 @@ FEATURES: tuple[Feature, ...] = (
        "no encryption; no extend while attached"),
     _F("volume-feature-enabled", "extend_volume_with_snapshot", True,
        "a snapshot is an independent copy: the volume extends as any other"),
-    _F("volume-feature-enabled", "enable_volume_image_dep_tests", False,
-       "no volume upload to image, no volume snapshots"),
+    _F("volume-feature-enabled", "enable_volume_image_dep_tests", True,
+       "volumes from snapshots are independent copies; volume upload to image and server "
+       "snapshots exist"),
     # -- networking and object storage: not offered ------------------------------------------
     _F("network-feature-enabled", "ipv6", False, "no networking service"),
     _F("network-feature-enabled", "api_extensions", [], "no networking service"),
