@@ -130,7 +130,10 @@ FEATURES: tuple[Feature, ...] = (
        "file stores only (read-only stores are file stores with [image] read_only_stores)"),
     _F("image-feature-enabled", "store_weight_enabled", False,
        "no store weights (every store reports weight 0)"),
-    _F("image", "image_caching_enabled", False, "no Glance image cache API"),
+    _F("image", "image_caching_enabled", True,
+       "Glance's image cache and its admin API (the cloud runs with [image] cache_enabled "
+       "and a 5 s cache_prefetcher_interval, so a queued image is cached within Tempest's "
+       "build_timeout)"),
     # -- volume -----------------------------------------------------------------------------
     _F("volume-feature-enabled", "multi_backend", False, "one backend (sparse files)"),
     _F("volume-feature-enabled", "backup", True, "backups to the posix-like store"),

@@ -19,7 +19,9 @@ from typing import Any
 
 from flask import Flask, Response, request
 
-from images import api_stores, api_tasks, discovery, policies, protections, schema
+from images import api_cache, api_stores, api_tasks, discovery, policies, protections, schema
+from images.cache import ImageCache
+from images.cache_service import CacheService, Prefetcher
 from images.data import DataInfo, DataService
 from images.import_stores import recover_copies
 from images.imports import METHODS, ImportService
@@ -48,6 +50,8 @@ class ImageAPI:
     members: MemberService
     data: DataService
     imports: ImportService
+    cache: CacheService | None = None       # [image] cache_enabled
+    prefetcher: Prefetcher | None = None
 
 
 # -- representations ---------------------------------------------------------------------
@@ -149,8 +153,14 @@ def build_services(conf: Config, db: Database, policy: Any, store: Store | None 
         protections=protections.from_config(conf.image, conf.path, policy),
         property_rules=(ImagePropertyRules().check
                         if conf.image.validate_properties_with_metadefs else None))
-    return ImageAPI(ImageService(deps), MemberService(deps), DataService(deps),
-                    ImportService(deps))
+    cache = prefetcher = None
+    if conf.image.cache_enabled:
+        cache = CacheService(deps, ImageCache(
+            conf.path(conf.image.image_cache_dir), conf.image.image_cache_max_size,
+            conf.image.image_cache_stall_time, chunk))
+        prefetcher = Prefetcher(cache, conf.image.cache_prefetcher_interval)
+    return ImageAPI(ImageService(deps), MemberService(deps), DataService(deps, cache),
+                    ImportService(deps), cache, prefetcher)
 
 
 def create_app(conf: Config, db: Database | None = None, store: Store | None = None,
@@ -164,12 +174,13 @@ def create_app(conf: Config, db: Database | None = None, store: Store | None = N
     api.imports.tasks.recover()
     recover_copies(api.imports.deps)
     app.extensions["images"] = api
-    discovery.register(app, api.imports)
+    discovery.register(app, api.imports, cache=api.cache is not None)
     _image_routes(app, api)
     _data_routes(app, api)
     _member_routes(app, api)
     api_tasks.register(app, api)
     api_stores.register(app, api)
+    api_cache.register(app, api)
     register_metadefs(app)
     return app
 
@@ -213,6 +224,8 @@ def _image_routes(app: Flask, api: ImageAPI) -> None:
     @app.delete("/v2/images/<image_id>")
     def delete_image(image_id: str) -> Response:
         api.images.delete(auth(), image_id)
+        if api.cache is not None:
+            api.cache.forget(image_id)
         return Response(status=204)
 
     @app.put("/v2/images/<image_id>/tags/<tag>")
@@ -228,6 +241,8 @@ def _image_routes(app: Flask, api: ImageAPI) -> None:
     @app.post("/v2/images/<image_id>/actions/deactivate")
     def deactivate(image_id: str) -> Response:
         api.images.deactivate(auth(), image_id)
+        if api.cache is not None:
+            api.cache.forget(image_id)
         return Response(status=204)
 
     @app.post("/v2/images/<image_id>/actions/reactivate")

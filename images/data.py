@@ -19,6 +19,7 @@ import errno
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from images import states
 from images.intake import HASH_ALGO, Intake
@@ -27,6 +28,9 @@ from images.service import Dependencies
 from images.store import DataIterator, Store
 from minicloud.errors import BadRequest, Conflict, Forbidden, NotFound, RequestTooLarge
 from minicloud.identity.tokens import AuthContext
+
+if TYPE_CHECKING:
+    from images.cache_service import CacheService
 
 LOG = logging.getLogger(__name__)
 
@@ -38,11 +42,16 @@ class DataInfo:
     image_id: str
     size: int
     checksum: str | None
+    os_hash_algo: str | None = None
+    os_hash_value: str | None = None
+    status: str = states.ACTIVE
 
 
 class DataService:
-    def __init__(self, deps: Dependencies) -> None:
+    def __init__(self, deps: Dependencies, cache: CacheService | None = None) -> None:
         self.deps = deps
+        #: ``images.cache_service``: serves downloads when ``[image] cache_enabled``.
+        self.cache = cache
 
     # -- receiving ---------------------------------------------------------------------
     def _begin(self, ctx: AuthContext, image_id: str, new: str, declared_size: int | None,
@@ -141,11 +150,17 @@ class DataService:
                                 "download is forbidden.")
             if image.status not in states.WITH_DATA:
                 return None
-            info = DataInfo(image.id, image.size or 0, image.checksum)
+            info = DataInfo(image.id, image.size or 0, image.checksum, image.os_hash_algo,
+                            image.os_hash_value, image.status)
         if self.deps.store.size(info.image_id) is None:
             raise NotFound(f"The data of image {info.image_id} is missing from the store.")
         return info
 
     def read(self, info: DataInfo, offset: int = 0, length: int | None = None
              ) -> DataIterator:
-        return self.deps.store.get(info.image_id, offset, length)
+        def from_store() -> DataIterator:
+            return self.deps.store.get(info.image_id, offset, length)
+
+        if self.cache is None:
+            return from_store()
+        return self.cache.serve(info, offset, length, from_store)

@@ -157,6 +157,22 @@ OPTIONS: tuple[Option, ...] = (
            "FAULT INJECTION, for tests only: stores (comma-separated ids) whose every write "
            "fails with an I/O error after the first chunk, to exercise the failure paths of "
            "multi-store imports. Leave empty in a real cloud."),
+    Option("image", "cache_enabled", "bool", False,
+           "Image cache on the image API (Glance's `flavor = keystone+cachemanagement`): "
+           "downloads leave a verified copy in `image_cache_dir` and later ones are served "
+           "from it; the admin cache API (`openstack cached image ...`, API 2.14/2.16) and "
+           "the prefetcher run."),
+    Option("image", "image_cache_dir", "str", "image-cache",
+           "Directory of the image cache (0700; relative paths are taken from the state "
+           "directory)."),
+    Option("image", "image_cache_max_size", "size", "10G",
+           "Size the image cache is pruned to (least recently used entries first); a larger "
+           "image is never cached."),
+    Option("image", "image_cache_stall_time", "int", 86400,
+           "Seconds after which a partly written cache file (a crashed download) is removed."),
+    Option("image", "cache_prefetcher_interval", "int", 300,
+           "Seconds between the prefetcher's rounds (caching queued images, removing stalled "
+           "files, pruning); 0 turns the prefetcher off."),
     Option("compute", "port", "port", 8774, "Port of the compute API (Nova v2.1)."),
     Option("compute", "host", "str", "",
            "Name this host's compute agent registers under. Empty: the machine's hostname."),
