@@ -9,7 +9,8 @@ DEBS := qemu-system-x86 qemu-utils qemu-block-extra libvirt-daemon-system libvir
 	libvirt-dev pkg-config tgt ovmf libiscsi-bin mtools dosfstools fdisk syslinux \
 	syslinux-common grub-efi-amd64-bin busybox-static linux-image-amd64 cpio gcc
 OSC_PINS := python-openstackclient==10.5.0 openstacksdk==4.22.0 keystoneauth1==5.18.1 osc-lib==4.7.0 \
-	python-glanceclient==4.13.0 python-novaclient==18.13.1 python-cinderclient==9.10.0
+	python-glanceclient==4.13.0 python-novaclient==18.13.1 python-cinderclient==9.10.0 \
+	python-barbicanclient==7.6.0
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_ARGS ?=
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from sqlalchemy import select, update
 
-from compute import configdrive, console, scheduler, server_groups, states
+from compute import configdrive, console, scheduler, server_groups, signing, states
 from compute.aggregates import CACHE_ACTION
 from compute.cinder import VolumeClient
 from compute.configdrive import ConfigDrive
@@ -32,6 +32,7 @@ from compute.models import ComputeHost, ComputeTask, Instance
 from compute.recovery import Recovery
 from compute.service import ComputeService, root_bdm
 from compute.uptime import host_uptime
+from compute.virt.hardware import qemu_format
 from minicloud.config import Config
 from minicloud.db import Database, utcnow
 from minicloud.errors import MinicloudError, NotFound
@@ -172,7 +173,8 @@ class Agent(LifecycleTasks, Recovery):
         root = root_bdm(inst)
         image_args: dict = {"base_image": None, "base_format": "raw"}
         if root is None:
-            image_args = self._image_args(inst, checked=task.params.get("images"))
+            image_args = self._image_args(inst, checked=task.params.get("images"),
+                                          certificates=task.params.get("certificates"))
         spec = InstanceSpec(
             id=inst.id, name=inst.name, flavor=inst.flavor, image_meta=inst.image_meta,
             instance_dir=self.instances_path / inst.id,
@@ -206,7 +208,8 @@ class Agent(LifecycleTasks, Recovery):
             user_data=inst.user_data, fmt=c.config_drive_format)
 
     def _image_args(self, inst: Instance, image_id: str | None = None,
-                    checked: list[str] | None = None) -> dict:
+                    checked: list[str] | None = None,
+                    certificates: dict | None = None) -> dict:
         """The cached base image (and AMI kernel/ramdisk) of a server booting from an image
         (``image_id``: another image, with the server's kernel: a rescue or a rebuild).
 
@@ -221,12 +224,14 @@ class Agent(LifecycleTasks, Recovery):
             return image, self.cache.fetch(image)
 
         image, base = fetch(image_id or inst.image_id)
+        # [compute] verify_glance_signatures: the bytes the guest boots from, verified
+        signing.verify_base(self.conf, image, base, certificates, inst.trusted_certs)
         args: dict = {"base_image": base}
         for prop, arg in (("kernel_id", "kernel"), ("ramdisk_id", "ramdisk")):
             if inst.image_meta.get(prop):  # AMI-style: boot the kernel directly
                 args[arg] = fetch(inst.image_meta[prop])[1]
         fmt = image.get("disk_format") or "raw"
-        args["base_format"] = "raw" if fmt in ("ami", "aki", "ari") else fmt
+        args["base_format"] = qemu_format(fmt)  # vhd is QEMU's vpc (compute.virt.hardware)
         return args
 
     def _prepare_volumes(self, instance_id: str) -> None:

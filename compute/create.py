@@ -20,6 +20,7 @@ from compute import (
     quotas,
     scheduler,
     server_groups,
+    signing,
     states,
 )
 from compute.block_devices import BootRequest, RootVolume
@@ -28,6 +29,8 @@ from compute.flavors import visible_to
 from compute.glance import ImageClient
 from compute.keypairs import Keypairs
 from compute.models import ComputeTask, Flavor, Instance, InstanceTag, sanitize_hostname
+from compute.virt import hardware
+from compute.virt.hardware import CDROM_FORMAT
 from minicloud.db import Database, new_uuid
 from minicloud.errors import BadRequest, Forbidden, MinicloudError, NotFound
 from minicloud.identity.tokens import AuthContext
@@ -48,6 +51,7 @@ class ServerRequest:
     access_ip_v4: str | None = None
     access_ip_v6: str | None = None
     tags: list[str] = field(default_factory=list)  # 2.52+
+    trusted_certs: list[str] | None = None  # 2.63+ trusted_image_certificates
     min_count: int = 1  # several servers from one request (compute.multi_create)
     max_count: int = 1
     user_data: str | None = None  # base64, validated
@@ -69,6 +73,17 @@ def flavor_dict(flavor: Flavor) -> dict:
             "disk": flavor.disk, "ephemeral": flavor.ephemeral, "swap": flavor.swap,
             "extra_specs": {s.key: s.value for s in flavor.extra_specs}}
 
+
+
+def check_hardware(meta: dict[str, str], root_gb: int | None) -> None:
+    """The image's ``hw_*`` properties (``compute.virt.hardware``) and disk format, checked
+    before anything is built: a value the hypervisor cannot honour is a 400 here, not a
+    failed build. An ``iso`` image (``root_gb``: the flavor's local root disk; None: it
+    boots from a volume) installs onto an empty root disk of the flavor's size."""
+    hardware.check_image(meta)
+    if meta.get("disk_format") == CDROM_FORMAT and root_gb is not None and root_gb <= 0:
+        raise BadRequest("An iso image boots as a CD-ROM onto an empty root disk of the "
+                         "flavor's size: this flavor has no root disk (disk 0).")
 
 
 class ServerCreation:
@@ -180,15 +195,21 @@ class ServerCreation:
             if key is None:
                 raise BadRequest("Invalid key_name provided.")
         root, image_id, checked = req.boot.root_volume, None, []
+        checked_certs: dict = {}
         if req.max_count > 1 and (root is not None or req.boot.volumes):
             raise BadRequest("Cannot attach one or more volumes to multiple instances")
+        if req.trusted_certs:  # 2.63: validated only where signatures are verified
+            signing.check_trusted_request(self.certificates is not None, root is not None)
         if root is None:
             image = self._check_image(ctx, req.boot.image_ref, flavor, flavor.disk)
             meta = {k: str(v) for k, v in image.items() if k not in NOT_IMAGE_META}
             image_id = image["id"]
             checked = [image_id, *self._boot_files(ctx, image)]
+            if self.certificates is not None:  # fetched as the caller (compute.signing)
+                checked_certs = self.certificates(ctx, image, req.trusted_certs)
         else:
             meta = self._boot_volume(ctx, root, flavor)
+        check_hardware(meta, flavor.disk if root is None else None)
         zone, forced_host = self._zone(ctx, req.availability_zone)
         self._check_zone(zone)
         forced_host = req.host or forced_host
@@ -211,7 +232,7 @@ class ServerCreation:
                 reservation_id=reservation, launch_index=index,
                 hostname=req.hostname or sanitize_hostname(
                     multi_create.server_name(req.name, index, count)),
-                security_groups=list(req.security_groups),
+                security_groups=list(req.security_groups), trusted_certs=req.trusted_certs,
                 tags=[InstanceTag(tag=t) for t in sorted(set(req.tags))])
                 for index in range(count)]
             for inst in insts:
@@ -221,7 +242,8 @@ class ServerCreation:
                     group = server_groups.join(s, ctx, req.group, inst.id, self.limits)
         for inst in insts:
             try:
-                self._place(ctx, inst, req, (forced_host, zone), request_id, group, checked)
+                self._place(ctx, inst, req, (forced_host, zone), request_id, group, checked,
+                            checked_certs)
             except MinicloudError as exc:
                 if count == 1:
                     raise
@@ -231,7 +253,7 @@ class ServerCreation:
     def _place(self, ctx: AuthContext, inst: Instance, req: ServerRequest,
                where: tuple[str | None, str | None], request_id: str,
                group: server_groups.Group | None = None,
-               checked: list[str] | None = None) -> None:
+               checked: list[str] | None = None, certificates: dict | None = None) -> None:
         """Reserve the server's volumes, claim a host (``where``: a forced host and zone;
         ``group``'s rule and the request's host hints kept), make its boot volume, queue its
         spawn with the images ``checked`` as the caller; a failure leaves nothing of it (see
@@ -273,8 +295,10 @@ class ServerCreation:
             raise
         with self.db.session() as s:
             # The agent fetches only the images checked here as the caller.
-            s.add(ComputeTask(instance_id=inst.id, host=host, action="spawn",
-                              params={"request_id": request_id, "images": list(checked or [])}))
+            params: dict = {"request_id": request_id, "images": list(checked or [])}
+            if certificates:  # a signed image's certificates (compute.signing)
+                params["certificates"] = certificates
+            s.add(ComputeTask(instance_id=inst.id, host=host, action="spawn", params=params))
 
     def _add_bdm(self, inst: Instance, bdm: dict) -> None:
         inst.block_devices = [*inst.block_devices, bdm]

@@ -19,7 +19,18 @@ from typing import Any
 
 from flask import Flask, Response, request
 
-from images import api_cache, api_stores, api_tasks, discovery, policies, protections, schema
+from images import (
+    api_cache,
+    api_stores,
+    api_tasks,
+    discovery,
+    formats,
+    inject,
+    policies,
+    protections,
+    schema,
+    signing,
+)
 from images.cache import ImageCache
 from images.cache_service import CacheService, Prefetcher
 from images.data import DataInfo, DataService
@@ -131,6 +142,9 @@ def _download(api: ImageAPI, info: DataInfo) -> Response:
 
 # -- the app -----------------------------------------------------------------------------
 def _check_options(conf: Config) -> None:
+    formats.allowed(conf.image)
+    inject.enabled_plugins(conf.image)
+    inject.parse_inject(conf.inject_metadata_properties.inject)
     if conf.image.convert_to not in ("", "raw"):
         raise ConfigError(f"[image] convert_to must be empty or 'raw', not "
                           f"{conf.image.convert_to!r}.")
@@ -152,7 +166,8 @@ def build_services(conf: Config, db: Database, policy: Any, store: Store | None 
         staging=staging or FilesystemStore(root / "staging", chunk),
         protections=protections.from_config(conf.image, conf.path, policy),
         property_rules=(ImagePropertyRules().check
-                        if conf.image.validate_properties_with_metadefs else None))
+                        if conf.image.validate_properties_with_metadefs else None),
+        certificates=signing.key_manager_certificates(conf))
     cache = prefetcher = None
     if conf.image.cache_enabled:
         cache = CacheService(deps, ImageCache(

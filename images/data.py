@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from images import states
+from images import formats, signing, states
 from images.intake import HASH_ALGO, Intake
 from images.models import Image
 from images.service import Dependencies
@@ -66,6 +66,7 @@ class DataService:
             if need_formats and not (image.disk_format and image.container_format):
                 raise BadRequest("Properties disk_format and container_format must be set "
                                  "before the image data is uploaded.")
+            formats.check_usable(image.disk_format)
             limit = self.deps.conf.image.max_image_size
             if declared_size is not None and declared_size > limit:
                 raise RequestTooLarge(f"Image exceeds the maximum image size of {limit} "
@@ -78,6 +79,9 @@ class DataService:
         """Run ``write``; on any failure remove what it left and re-queue (or kill)."""
         try:
             write()
+        except signing.SignatureVerificationError as exc:
+            self._fail(image_id, status, store, kill=True)
+            raise signing.failure(image_id, exc) from None
         except OSError as exc:
             self._fail(image_id, status, store)
             if exc.errno in (errno.ENOSPC, errno.EDQUOT):
@@ -87,8 +91,9 @@ class DataService:
             self._fail(image_id, status, store)
             raise
 
-    def _fail(self, image_id: str, status: str, store: Store) -> None:
-        new = states.QUEUED
+    def _fail(self, image_id: str, status: str, store: Store, kill: bool = False) -> None:
+        # A signed image whose data did not verify is killed, as Glance does.
+        new = states.KILLED if kill else states.QUEUED
         try:
             store.delete(image_id)
         except OSError:
@@ -104,13 +109,13 @@ class DataService:
                declared_size: int | None = None, store_id: str | None = None) -> None:
         """``PUT /v2/images/{id}/file``: see the module docstring. ``store_id``
         (``X-Image-Meta-Store``): the store to write to, else the default one."""
-        target = self.deps.store.target(store_id)  # 400 unknown, 410 read-only, as Glance
+        store = self.deps.store.target(store_id)  # 400 unknown, 410 read-only, as Glance
         image = self._begin(ctx, image_id, states.SAVING, declared_size, need_formats=True,
                             rule="upload_image")
         intake = Intake(self.deps.conf.image.max_image_size, image.disk_format)
-        store = target
-        self._receive(image.id, states.SAVING, store,
-                      lambda: store.add(image.id, intake.wrap(body)))
+        props = {p.name: p.value for p in image.properties}
+        chunks = signing.checked_stream(self.deps.certificates, ctx, props, intake.wrap(body))
+        self._receive(image.id, states.SAVING, store, lambda: store.add(image.id, chunks))
         result = intake.result
         assert result is not None
         try:

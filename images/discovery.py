@@ -22,7 +22,7 @@ from typing import Any
 
 from flask import Flask, Response, request
 
-from images import schemas_doc
+from images import formats, schemas_doc
 from images.imports import ImportService
 from minicloud.errors import NotFound
 from minicloud.wsgi import json_response, public
@@ -67,6 +67,8 @@ def register(app: Flask, imports: ImportService, cache: bool = False) -> None:
         document = schemas_doc.DOCUMENTS.get(name)
         if document is None:
             raise NotFound(f"No schema named {name[:60]!r}.")
+        if name in ("image", "images"):  # the operator's formats (images.formats)
+            return json_response(formats.publish(document(), imports.deps.conf.image))
         return json_response(document())
 
     @app.get("/v2/info/import")

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from images import states
+from images import signing, states
 from images.intake import HASH_ALGO, Intake
 from images.models import Image, ImageProperty
 from images.service import Dependencies, set_properties
@@ -134,19 +134,28 @@ class ToStores:
     def run(self, job: ImportJob) -> None:
         conf = self.deps.conf.image
         last = len(job.stores) - 1
+        props = self._properties(job)
         for n, store_id in enumerate(job.stores):
             # A copy was inspected when it came in: its sha512 is all there is to check.
             intake = (_Sha512() if job.expect_hash
                       else Intake(conf.max_image_size, job.disk_format))
+            chunks = intake.wrap(self.source(job))
+            if not job.expect_hash:  # new data: a signed image's signature must verify
+                chunks = signing.checked_stream(self.deps.certificates, job.auth, props,
+                                                chunks)
             try:
-                self.deps.store.add_to(store_id, job.image_id,
-                                       intake.wrap(self.source(job)))
+                self.deps.store.add_to(store_id, job.image_id, chunks)
                 job.written.append(store_id)
                 if job.expect_hash and intake.hexdigest() != job.expect_hash:
                     raise ImportFailed(f"The copy in store {store_id} does not match the "
                                        "image's os_hash_value.")
             except ImportStopped:
                 raise
+            except signing.SignatureVerificationError as exc:
+                # Bad data, not a bad store: the import stops whatever all_stores_must_succeed
+                # says, and the image is killed (ImportService._run).
+                job.failed_store = store_id
+                raise signing.failure(job.image_id, exc) from None
             except (MinicloudError, OSError) as exc:
                 if job.must_succeed:
                     job.failed_store = store_id
@@ -161,6 +170,11 @@ class ToStores:
             self._record(job, done=store_id, activate=activate)
         if not job.written:
             raise ImportFailed("None of the uploads finished!")
+
+    def _properties(self, job: ImportJob) -> dict[str, str]:
+        with self.deps.db.session() as s:
+            image = s.get(Image, job.image_id)
+            return {p.name: p.value for p in image.properties} if image else {}
 
     def _record(self, job: ImportJob, done: str | None = None, failed: str | None = None,
                 activate: bool = False) -> None:
@@ -197,18 +211,19 @@ class ToStores:
         job.written.clear()
 
 
-def finish(deps: Dependencies, job: ImportJob, error: str | None) -> None:
+def finish(deps: Dependencies, job: ImportJob, error: str | None, kill: bool = False) -> None:
     """The image's side of the end of an import: the task lock goes; on failure the stores
     still listed as importing are cleared, the store that failed an
     ``all_stores_must_succeed`` import is recorded, and an image that is not active (not a
-    copy) goes back to ``queued``."""
+    copy) goes back to ``queued`` (``killed`` with ``kill``: its signature did not verify)."""
     with deps.db.session() as s:
         image = s.get(Image, job.image_id)
         if image is None or image.status == states.DELETED:
             return
         if error is not None and job.method != "copy-image" and not job.activated:
             try:
-                states.transition(s, job.image_id, states.IMPORTING, states.QUEUED)
+                states.transition(s, job.image_id, states.IMPORTING,
+                                  states.KILLED if kill else states.QUEUED)
             except Conflict:
                 return  # changed meanwhile (deleted): nothing of ours to record
             s.refresh(image)

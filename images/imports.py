@@ -16,8 +16,12 @@ with an undo (Glance's import flow):
    declared format *before* qemu-img reads it; qcow2 is checked again with ``qemu-img info``
    and converted to raw (``qemu-img convert -f qcow2 -O raw``); the output is re-inspected
    and ``disk_format`` becomes ``raw``.
-3. ``ToStores`` (``images.import_stores``): staged (or converted) bytes through
-   ``images.intake`` (size cap, hashes, inspection) into each requested store, then
+3. ``InjectMetadata`` (``images.inject``; only when that import plugin is enabled, and not
+   for ``copy-image`` or a ``POST /v2/tasks`` import): the configured properties.
+4. ``ToStores`` (``images.import_stores``): staged (or converted) bytes through
+   ``images.intake`` (size cap, hashes, inspection) and, for a signed image,
+   ``images.signing.checked_stream`` (a bad signature kills the image) into each requested
+   store, then
    ``importing -> active`` with the results in one compare-and-swap (after the first store
    or the last one, per ``all_stores_must_succeed``). ``copy-image`` runs only this step,
    from a store that has the image, on an image that stays ``active``.
@@ -25,7 +29,8 @@ with an undo (Glance's import flow):
 Progress is visible in reserved properties set by the service only, as Glance:
 ``os_glance_import_task`` (the task id, while running), ``os_glance_importing_to_stores``
 (the stores still to do) and ``os_glance_failed_import`` (the stores that failed). A failed
-import undoes its steps, removes the staged data and returns the image to ``queued``.
+import undoes its steps, removes the staged data and returns the image to ``queued``
+(``killed`` when its signature did not verify).
 
 Every import is a task (``images.tasks``): ``pending`` when accepted, ``processing`` while
 the flow runs, ``success`` or ``failure`` with the reason; ``os_glance_import_task`` is its id.
@@ -40,7 +45,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from images import states
+from images import formats, inject, signing, states
 from images.conversion import QemuImg
 from images.import_stores import (
     ToStores,
@@ -85,6 +90,12 @@ class ImportJob:
     activated: bool = False
     #: copy-image: the hash every copy must have.
     expect_hash: str | None = None
+    #: The importing user's roles, for the import plugins (``images.inject``); None: a
+    #: legacy ``POST /v2/tasks`` import, which runs no plugins (as Glance's task flow).
+    roles: tuple[str, ...] | None = None
+    injected: dict[str, str | None] = field(default_factory=dict)
+    #: The caller who started the import (a signed image's certificate is fetched as them).
+    auth: AuthContext | None = None
 
 
 class Step(Protocol):
@@ -195,10 +206,12 @@ class ImportService:
             task_id = self.tasks.add(s, ctx, "api_image_import", image.id,
                                      task_input(wanted, body, image.id), request_id)
             update_progress(image, start=wanted, task=task_id)
+            # copy-image runs no import plugins (as Glance's flow): roles stay None.
             job = ImportJob(image.id, method, image.disk_format or "raw", task_id, uri=uri,
                             stores=wanted,
                             must_succeed=body.get("all_stores_must_succeed", True),
-                            expect_hash=image.os_hash_value if copying else None)
+                            expect_hash=image.os_hash_value if copying else None,
+                            roles=None if copying else tuple(ctx.roles), auth=ctx)
         self._spawn(job)
         return task_id
 
@@ -214,6 +227,7 @@ class ImportService:
         if not (image.disk_format and image.container_format):
             raise BadRequest("Properties disk_format and container_format must be set "
                              "before an import.")
+        formats.check_usable(image.disk_format)
         wanted = states.UPLOADING if method == "glance-direct" else states.QUEUED
         if image.status != wanted or (
                 method == "glance-direct" and self.deps.staging.size(image.id) is None):
@@ -243,7 +257,7 @@ class ImportService:
                 return task_id
             update_progress(image, start=[self.deps.store.default_id], task=task_id)
             job = ImportJob(image.id, "web-download", image.disk_format or "raw", task_id,
-                            uri=uri, stores=[self.deps.store.default_id])
+                            uri=uri, stores=[self.deps.store.default_id], auth=ctx)
         self._spawn(job)
         return task_id
 
@@ -261,6 +275,9 @@ class ImportService:
             steps.append(WebDownload(self.deps, self._alive))
         if self.deps.conf.image.convert_to == "raw":
             steps.append(Convert(self.deps, self.qemu))
+        if job.roles is not None and inject.PLUGIN in inject.enabled_plugins(
+                self.deps.conf.image):
+            steps.append(inject.InjectMetadata(self.deps))
         return [*steps, ToStores(self.deps, self._staged_chunks)]
 
     def _staged_chunks(self, job: ImportJob) -> Iterator[bytes]:
@@ -285,6 +302,9 @@ class ImportService:
             LOG.info("import %s of image %s finished", job.task_id, job.image_id)
             finish(self.deps, job, None)
             self.tasks.succeed(job.task_id, {"image_id": job.image_id})
+        except signing.SignatureFailed as exc:
+            LOG.warning("import %s: %s", job.task_id, exc.message)
+            self._failed(job, exc.message, kill=True)
         except MinicloudError as exc:
             LOG.warning("import %s of image %s failed: %s", job.task_id, job.image_id,
                         exc.message)
@@ -300,9 +320,9 @@ class ImportService:
             with self._lock:
                 self._threads.discard(threading.current_thread())
 
-    def _failed(self, job: ImportJob, message: str) -> None:
+    def _failed(self, job: ImportJob, message: str, kill: bool = False) -> None:
         self.tasks.fail(job.task_id, message)
-        finish(self.deps, job, message)
+        finish(self.deps, job, message, kill=kill)
 
     def wait(self, timeout: float | None = None) -> bool:
         """Join the running imports (tests and shutdown); True when none is left."""

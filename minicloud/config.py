@@ -173,6 +173,23 @@ OPTIONS: tuple[Option, ...] = (
     Option("image", "cache_prefetcher_interval", "int", 300,
            "Seconds between the prefetcher's rounds (caching queued images, removing stalled "
            "files, pruning); 0 turns the prefetcher off."),
+    Option("image", "disk_formats", "str", "ami,ari,aki,vhd,vhdx,vmdk,raw,qcow2,vdi,iso,ploop",
+           "Disk formats an image may declare (Glance's `[image_format] disk_formats`; the "
+           "seeds' `GlanceDiskFormats`): comma-separated, some of Glance's defaults. Others are "
+           "refused (400) and `/v2/schemas/image` lists only these."),
+    Option("image", "container_formats", "str", "ami,ari,aki,bare,ovf,ova,docker,compressed",
+           "Container formats an image may declare (Glance's `[image_format] "
+           "container_formats`): comma-separated, some of Glance's defaults."),
+    Option("image", "image_import_plugins", "str", "",
+           "Import plugins run on every interoperable import, in order (Glance's "
+           "`[image_import_opts] image_import_plugins`): `inject_image_metadata` (see "
+           "`[inject_metadata_properties]`). Conversion is `[image] convert_to`."),
+    Option("inject_metadata_properties", "ignore_user_roles", "str", "admin",
+           "Roles whose imports get no injected properties (comma-separated), as Glance's "
+           "option of the same name."),
+    Option("inject_metadata_properties", "inject", "str", "",
+           "Properties the `inject_image_metadata` import plugin sets on imported images: "
+           "`key:value,key2:value2` (Glance's option of the same name)."),
     Option("compute", "port", "port", 8774, "Port of the compute API (Nova v2.1)."),
     Option("compute", "host", "str", "",
            "Name this host's compute agent registers under. Empty: the machine's hostname."),
@@ -226,11 +243,25 @@ OPTIONS: tuple[Option, ...] = (
            "With `image_store` set: place a server on this host only when its image is "
            "already in that store (seed: an edge site needs a local copy first); else the "
            "scheduler refuses the host (No valid host, naming the store)."),
+    Option("compute", "verify_glance_signatures", "bool", False,
+           "Verify a signed image's data against its `img_signature*` properties before a "
+           "server boots from it (Nova's `[glance] verify_glance_signatures`); an image "
+           "without the four properties, or whose signature does not verify, puts the "
+           "server in ERROR."),
+    Option("compute", "enable_certificate_validation", "bool", False,
+           "Also validate the image's signing certificate against the trusted certificates "
+           "(`trusted_image_certificates`, else `default_trusted_certificate_ids`), as "
+           "Nova's `[glance] enable_certificate_validation`."),
+    Option("compute", "default_trusted_certificate_ids", "str", "",
+           "Comma-separated key manager ids of the certificates trusted when a server "
+           "names none (Nova's `[glance] default_trusted_certificate_ids`)."),
     Option("compute", "force_config_drive", "bool", False,
            "Give every new server a config drive (its metadata, keys and user data on a "
            "drive labelled `config-2`), as if it were created with `config_drive: true`."),
     Option("compute", "config_drive_format", "str", "iso9660",
            "File system of config drives: `iso9660` (a read-only CD-ROM) or `vfat` (a disk)."),
+    Option("key_manager", "port", "port", 9311,
+           "Port of the key manager API (Barbican v1 secrets; certificates of signed images)."),
     Option("volume", "port", "port", 8776, "Port of the volume API (Cinder v3)."),
     Option("volume", "host", "str", "",
            "Name this host's volume agent registers under. Empty: the machine's hostname."),

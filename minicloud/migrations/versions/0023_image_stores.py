@@ -1,14 +1,14 @@
 """compute: the image store local to a compute host, and whether it requires images there
 
-Revision ID: 0025
-Revises: 0021
+Revision ID: 0023
+Revises: 0022
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0025'
-down_revision = '0021'
+revision = '0023'
+down_revision = '0022'
 branch_labels = None
 depends_on = None
 
