@@ -11,6 +11,9 @@ one run times, for the same bytes (default 1 GiB of random data):
 * image cache: a cached download (from the API's cache) against a store download (the image
   deactivated, so the cache has let it go: what an uncached download costs) and against
   ``cat`` of the cached file, each streamed to a file;
+* copy-image: ``POST .../import`` with ``copy-image`` from store ``central`` into ``edge1``
+  (the cloud has two stores), timed until the image lists both stores, against ``cp`` of
+  the stored file (and ``cp`` + fsync: the store syncs what it writes);
 
 and prints the throughputs and ratios, plus the image service's peak memory (VmHWM of its
 gunicorn processes) before and after, to show it does not buffer images.
@@ -101,12 +104,46 @@ def cache_runs(url: str, headers: dict[str, str], image_id: str, state: Path,
     return hit_s, store_s, cat_s
 
 
+def copy_image(url: str, headers: dict, image_id: str, state: Path, work: Path
+               ) -> tuple[float, float, float]:
+    """Seconds for copy-image into ``edge1`` (until the image lists it), for ``cp`` of the
+    stored file, and for ``cp`` followed by an fsync of the copy."""
+    start = time.perf_counter()
+    resp = requests.post(f"{url}/v2/images/{image_id}/import", headers=headers, timeout=30,
+                         json={"method": {"name": "copy-image"}, "stores": ["edge1"]})
+    resp.raise_for_status()
+    while True:
+        shown = requests.get(f"{url}/v2/images/{image_id}", headers=headers,
+                             timeout=30).json()
+        if shown.get("os_glance_importing_to_stores") == "":
+            break
+        time.sleep(0.2)
+    copy_s = time.perf_counter() - start
+    assert shown.get("stores") == "central,edge1", f"copy failed: {shown}"
+    stored = state / "images" / "stores" / "central" / image_id
+    start = time.perf_counter()
+    subprocess.run(["cp", str(stored), str(work / "cp.raw")], check=True)
+    cp_s = time.perf_counter() - start
+    (work / "cp.raw").unlink()
+    start = time.perf_counter()
+    subprocess.run(["cp", str(stored), str(work / "cp.raw")], check=True)
+    fd = os.open(work / "cp.raw", os.O_RDONLY)
+    os.fsync(fd)
+    os.close(fd)
+    cp_sync_s = time.perf_counter() - start
+    (work / "cp.raw").unlink()
+    return copy_s, cp_s, cp_sync_s
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-mib", type=int, default=1024)
     args = parser.parse_args()
     size = args.size_mib << 20
-    options = {"image": {"cache_enabled": "true", "cache_prefetcher_interval": 0}}
+    options: dict[str, dict[str, object]] = {"image": {
+        "cache_enabled": "true", "cache_prefetcher_interval": 0,
+        "enabled_backends": "central:file, edge1:file",
+        "enabled_import_methods": "glance-direct,web-download,copy-image"}}
     with throwaway_cloud(options, daemons=False, lab_images=False) as bench:
         work, state = bench.root, bench.state
         src = work / "data.raw"
@@ -146,6 +183,7 @@ def main() -> None:
         rss_after = peak_rss_mib(pidfile)
         (work / "down.raw").unlink()
         hit_s, store_s, cat_s = cache_runs(url, headers, image["id"], state, work)
+        copy_s, cp_s, cp_sync_s = copy_image(url, headers, image["id"], state, work)
 
         mib = size / (1 << 20)
         print(f"bytes: {mib:.0f} MiB of random data")
@@ -159,6 +197,11 @@ def main() -> None:
               f"ratio {store_s / hit_s:.2f} of the store download's throughput")
         print(f"cat of the cached file:   {cat_s:6.2f} s  {mib / cat_s:7.1f} MiB/s  "
               f"cached download at {cat_s / hit_s:.2f} of cat's throughput")
+        print(f"copy-image central->edge1:{copy_s:6.2f} s  {mib / copy_s:7.1f} MiB/s  "
+              f"(sha512-checked, fsynced; polled every 0.2 s)")
+        print(f"cp of the stored file:    {cp_s:6.2f} s  {mib / cp_s:7.1f} MiB/s  "
+              f"ratio {cp_s / copy_s:.2f}; cp + fsync {cp_sync_s:.2f} s, "
+              f"ratio {cp_sync_s / copy_s:.2f}")
         print(f"image service peak RSS:   {rss_before:.0f} MiB before, {rss_after:.0f} MiB "
               f"after ({rss_after - rss_before:+.0f} MiB for a {mib:.0f} MiB image)")
 

@@ -64,7 +64,8 @@ class Agent(LifecycleTasks, Recovery):
         self.instances_path = conf.path(conf.compute.instances_path)
         self.cache = ImageCache(self.instances_path / "_base", images,
                                 StatePaths(conf.state_dir).image_store
-                                if conf.compute.use_direct_url else None)
+                                if conf.compute.use_direct_url else None,
+                                local_store=conf.compute.image_store or None)
         self.service = ComputeService(db, lambda _token: images())
         self.queue = TaskQueue(db, ComputeTask, "instance_id", self.host,
                                hooks=ActionEvents(db, self.host))
@@ -79,7 +80,9 @@ class Agent(LifecycleTasks, Recovery):
         values = {"vcpus": c.vcpus or os.cpu_count() or 1,
                   "cpu_allocation_ratio": c.cpu_allocation_ratio,
                   "memory_mib": c.memory_mib or max(_memory_mib() - c.reserved_memory_mib, 0),
-                  "disk_gb": disk, "heartbeat_at": utcnow(), "uptime": host_uptime()}
+                  "disk_gb": disk, "heartbeat_at": utcnow(), "uptime": host_uptime(),
+                  "image_store": c.image_store or None,
+                  "image_store_required": bool(c.image_store and c.require_local_image)}
         with self.db.session() as s:
             row = s.get(ComputeHost, self.host)
             if row is None:

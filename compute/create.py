@@ -286,7 +286,10 @@ class ServerCreation:
                 claimed = dict(inst.flavor, disk=0) if root else inst.flavor
                 hints = scheduler.HostHints(req.same_host, req.different_host,
                                             None if ctx.is_admin else ctx.project_id)
-                host = scheduler.claim(s, inst.id, claimed, forced_host, zone, group, hints)
+                stores = None if root else frozenset(
+                    x for x in (inst.image_meta or {}).get("stores", "").split(",") if x)
+                host = scheduler.claim(s, inst.id, claimed, forced_host, zone, group, hints,
+                                       image_stores=stores)
                 s.execute(update(Instance).where(Instance.id == inst.id).values(
                     host=host, availability_zone=zone or aggregates.zone_of(s, host)))
         except scheduler.NoValidHost as exc:

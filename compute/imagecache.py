@@ -34,6 +34,7 @@ from oslo_utils.imageutils import format_inspector
 from compute.glance import ImageClient
 from images.inspection import BOOT_FILE_FORMATS
 from images.store import store_file
+from images.stores import store_dir
 from minicloud.errors import MinicloudError
 from minicloud.paths import PRIVATE_DIR, TRAVERSABLE
 
@@ -71,10 +72,13 @@ def check_format(path: Path, disk_format: str) -> None:
 
 class ImageCache:
     def __init__(self, base_dir: Path, images: Callable[[], ImageClient],
-                 image_store: Path | None = None) -> None:
+                 image_store: Path | None = None, local_store: str | None = None) -> None:
         """``image_store``: the image service's store on this host, read directly when an
-        image's ``direct_url`` names its file there (None: always download)."""
+        image's ``direct_url`` names its file there (None: always download);
+        ``local_store``: the id of this host's own store (``[compute] image_store``), read
+        first when the image lists it in ``stores``."""
         self.base_dir, self.images, self.image_store = base_dir, images, image_store
+        self.local_store = local_store
 
     def path(self, image_id: str) -> Path:
         return self.base_dir / image_id
@@ -148,6 +152,11 @@ class ImageCache:
 
     def _source(self, image: dict) -> Iterator[bytes]:
         local = store_file(image, self.image_store) if self.image_store else None
+        if self.image_store and self.local_store in (image.get("stores") or "").split(","):
+            # This host's own store (an edge site's) holds a copy: read that one first.
+            mine = store_dir(self.image_store, self.local_store) / image["id"]
+            local = store_file({**image, "direct_url": f"file://{mine}"},
+                               self.image_store) or local
         if local is not None:
             with local.open("rb") as src:
                 while chunk := src.read(CHUNK):

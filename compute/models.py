@@ -102,6 +102,10 @@ class ComputeHost(Base):
     heartbeat_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     #: The host's ``uptime`` line, as its agent last reported it (Nova's host uptime).
     uptime: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    #: ``[compute] image_store``: the image store local to the host (None: none), and
+    #: ``require_local_image``: only images already in it are placed here.
+    image_store: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    image_store_required: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class Allocation(Base):

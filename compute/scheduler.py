@@ -9,6 +9,7 @@ The choice, in order: the enabled hosts that are up (of the requested zone, or t
 host); those with room for the flavor; those a hard server-group rule allows (``affinity``:
 the host of the group's servers once it has any; ``anti-affinity``: a host running fewer
 than ``max_server_per_host`` of them) and the ``same_host``/``different_host`` hints allow;
+those whose local image store holds the image when they require it (edge sites);
 then the best by weight: a soft rule first (most
 members for ``soft-affinity``, fewest for ``soft-anti-affinity``), then the most free RAM
 (spreading). No host left: :class:`NoValidHost` with each host's reason.
@@ -118,9 +119,21 @@ def group_weight(group: server_groups.Group | None, members: Counter[str], host:
     return 0
 
 
+def store_refusal(host: ComputeHost, image_stores: frozenset[str] | None) -> str | None:
+    """A host that requires its images locally (``[compute] require_local_image``) refuses
+    an image its store does not hold yet (``image_stores``: the image's ``stores``; None
+    when the server does not boot from an image)."""
+    if image_stores is None or not host.image_store_required or not host.image_store:
+        return None
+    if host.image_store in image_stores:
+        return None
+    return (f"the image is not in its image store {host.image_store} (copy it there first: "
+            "copy-image)")
+
+
 def claim(session: Session, instance_id: str, flavor: dict, forced_host: str | None = None,
           zone: str | None = None, group: server_groups.Group | None = None,
-          hints: HostHints | None = None) -> str:
+          hints: HostHints | None = None, image_stores: frozenset[str] | None = None) -> str:
     """Claim ``flavor``'s resources for the instance on a host; return the host's name."""
     query = select(ComputeHost).where(ComputeHost.enabled).order_by(ComputeHost.name)
     if session.bind.dialect.name != "sqlite":
@@ -145,7 +158,8 @@ def claim(session: Session, instance_id: str, flavor: dict, forced_host: str | N
         in_use = used(session, host.name)
         reason = (fits(host, in_use, vcpus, ram, disk)
                   or group_refusal(group, members, host.name)
-                  or hint_refusal(hints, same, apart, host.name))
+                  or hint_refusal(hints, same, apart, host.name)
+                  or store_refusal(host, image_stores))
         if reason:
             reasons.append(f"{host.name}: {reason}")
             continue

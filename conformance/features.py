@@ -116,7 +116,8 @@ FEATURES: tuple[Feature, ...] = (
     # -- image ------------------------------------------------------------------------------
     _F("image-feature-enabled", "api_v2", True, "Glance v2"),
     _F("image-feature-enabled", "import_image", True,
-       "interoperable import: glance-direct and web-download"),
+       "interoperable import: glance-direct, web-download and copy-image, to several stores "
+       "(the conformance cloud has two, so MultiStores*/ImportCopyImagesTest run)"),
     _F("image-feature-enabled", "os_glance_reserved", True,
        "os_glance_* properties are the cloud's own"),
     _F("image-feature-enabled", "manage_locations", False, "no multiple-locations API"),
@@ -125,8 +126,10 @@ FEATURES: tuple[Feature, ...] = (
     _F("image-feature-enabled", "image_format_enforcement", True,
        "uploads are inspected; a format other than disk_format is refused"),
     _F("image-feature-enabled", "do_secure_hash", True, "os_hash_algo sha512 on every upload"),
-    _F("image-feature-enabled", "http_store_enabled", False, "one file store"),
-    _F("image-feature-enabled", "store_weight_enabled", False, "one file store"),
+    _F("image-feature-enabled", "http_store_enabled", False,
+       "file stores only (read-only stores are file stores with [image] read_only_stores)"),
+    _F("image-feature-enabled", "store_weight_enabled", False,
+       "no store weights (every store reports weight 0)"),
     _F("image", "image_caching_enabled", True,
        "Glance's image cache and its admin API (the cloud runs with [image] cache_enabled "
        "and a 5 s cache_prefetcher_interval, so a queued image is cached within Tempest's "

@@ -21,6 +21,7 @@ from flask import Flask, Response, request
 
 from images import (
     api_cache,
+    api_stores,
     api_tasks,
     discovery,
     formats,
@@ -34,14 +35,16 @@ from images import (
 from images.cache import ImageCache
 from images.cache_service import CacheService, Prefetcher
 from images.data import DataInfo, DataService
+from images.import_stores import recover_copies
 from images.imports import METHODS, ImportService
 from images.intake import read_stream
 from images.members import MemberRecord, MemberService
 from images.metadef_api import register as register_metadefs
 from images.metadef_catalog import ImagePropertyRules
 from images.query import ListQuery, next_link
-from images.service import STORE_ID, Dependencies, ImageRecord, ImageService
+from images.service import Dependencies, ImageRecord, ImageService
 from images.store import FilesystemStore, Store
+from images.stores import StoreSet
 from minicloud.config import Config
 from minicloud.db import Database
 from minicloud.errors import ConfigError, RangeNotSatisfiable, UnsupportedMediaType
@@ -81,8 +84,8 @@ def image_json(r: ImageRecord) -> dict[str, Any]:
         "self": f"/v2/images/{r.id}", "file": f"/v2/images/{r.id}/file",
         "schema": "/v2/schemas/image",
     })
-    if r.status in ("active", "deactivated"):
-        body["stores"] = STORE_ID
+    if r.stores:
+        body["stores"] = ",".join(r.stores)
     if r.direct_path is not None:
         body["direct_url"] = f"file://{r.direct_path}"
     return body
@@ -160,7 +163,7 @@ def build_services(conf: Config, db: Database, policy: Any, store: Store | None 
     chunk = conf.image.chunk_size
     deps = Dependencies(
         conf=conf, db=db, policy=policy,
-        store=store or FilesystemStore(root, chunk),
+        store=StoreSet.single(store) if store else StoreSet.from_config(conf.image, root),
         staging=staging or FilesystemStore(root / "staging", chunk),
         protections=protections.from_config(conf.image, conf.path, policy),
         property_rules=(ImagePropertyRules().check
@@ -185,6 +188,7 @@ def create_app(conf: Config, db: Database | None = None, store: Store | None = N
     api = build_services(conf, core.db, core.policy, store, staging)
     api.images.recover()
     api.imports.tasks.recover()
+    recover_copies(api.imports.deps)
     app.extensions["images"] = api
     # A worker killed mid-upload is replaced by gunicorn without a new start-up recovery:
     # each new worker re-queues the uploads and imports whose owner died (images.owners).
@@ -194,6 +198,7 @@ def create_app(conf: Config, db: Database | None = None, store: Store | None = N
     _data_routes(app, api)
     _member_routes(app, api)
     api_tasks.register(app, api)
+    api_stores.register(app, api)
     api_cache.register(app, api)
     register_metadefs(app)
     return app
@@ -217,7 +222,7 @@ def _image_routes(app: Flask, api: ImageAPI) -> None:
         return json_response(image_json(record), 201, {
             "Location": f"/v2/images/{record.id}",
             "OpenStack-image-import-methods": ",".join(api.imports.info()),
-            "OpenStack-image-store-ids": STORE_ID})
+            "OpenStack-image-store-ids": ",".join(api.data.deps.store.writable_ids)})
 
     @app.get("/v2/images/<image_id>")
     def show_image(image_id: str) -> Response:
@@ -271,7 +276,8 @@ def _data_routes(app: Flask, api: ImageAPI) -> None:
     @app.put("/v2/images/<image_id>/file")
     def upload(image_id: str) -> Response:
         _require_octet_stream()
-        api.data.upload(auth(), image_id, _body(chunk), _declared_size())
+        api.data.upload(auth(), image_id, _body(chunk), _declared_size(),
+                        store_id=request.headers.get("X-Image-Meta-Store"))
         return Response(status=204)
 
     @app.get("/v2/images/<image_id>/file")
@@ -288,7 +294,8 @@ def _data_routes(app: Flask, api: ImageAPI) -> None:
     @app.post("/v2/images/<image_id>/import")
     @body_schema(schema.IMPORT)
     def import_image(image_id: str) -> Response:
-        api.imports.start(auth(), image_id, json_body(dict), request_id())
+        api.imports.start(auth(), image_id, json_body(dict), request_id(),
+                          header_store=request.headers.get("X-Image-Meta-Store"))
         return Response(status=202)
 
 

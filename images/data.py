@@ -107,18 +107,20 @@ class DataService:
                 LOG.info("image %s changed during its failed upload", image_id)
 
     def upload(self, ctx: AuthContext, image_id: str, body: Iterable[bytes],
-               declared_size: int | None = None) -> None:
-        """``PUT /v2/images/{id}/file``: see the module docstring. This process owns the
-        upload while it runs (:mod:`images.owners`: if it dies, a new worker re-queues it)."""
+               declared_size: int | None = None, store_id: str | None = None) -> None:
+        """``PUT /v2/images/{id}/file``: see the module docstring. ``store_id``
+        (``X-Image-Meta-Store``): the store to write to, else the default one. This process
+        owns the upload while it runs (:mod:`images.owners`: if it dies, a new worker
+        re-queues it)."""
+        store = self.deps.store.target(store_id)  # 400 unknown, 410 read-only, as Glance
         with owning(store_root(self.deps.conf), image_id):
-            self._upload(ctx, image_id, body, declared_size)
+            self._upload(ctx, image_id, body, declared_size, store)
 
     def _upload(self, ctx: AuthContext, image_id: str, body: Iterable[bytes],
-                declared_size: int | None) -> None:
+                declared_size: int | None, store: Store) -> None:
         image = self._begin(ctx, image_id, states.SAVING, declared_size, need_formats=True,
                             rule="upload_image")
         intake = Intake(self.deps.conf.image.max_image_size, image.disk_format)
-        store = self.deps.store
         props = {p.name: p.value for p in image.properties}
         chunks = signing.checked_stream(self.deps.certificates, ctx, props, intake.wrap(body))
         self._receive(image.id, states.SAVING, store, lambda: store.add(image.id, chunks))

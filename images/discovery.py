@@ -1,9 +1,11 @@
-"""What the image API says about itself: versions, published schemas, import methods, stores.
+"""What the image API says about itself: versions, published schemas, import methods (the
+stores: ``images.api_stores``).
 
 Versions (``GET /versions``: 200; ``GET /``, ``/v2`` and ``/v2/``: 300 Multiple Choices, as
 Glance's version negotiation answers an unversioned URL; all public) list exactly what Glance
-lists for a deployment like this one: ``enabled_backends`` set (one filesystem store,
-``file``, which is why images carry ``stores`` and ``/v2/info/stores`` answers) and no image
+lists for a deployment like this one: ``enabled_backends`` set (``file`` or
+the configured stores, ``images.stores``: why images carry ``stores`` and
+``/v2/info/stores`` answers) and no image
 cache unless ``[image] cache_enabled`` (then 2.16 and 2.14 too, as Glance lists them with
 ``image_cache_dir`` set: clients call the cache API of ``images.api_cache``). Glance's order is kept
 (it is not sorted: 2.17 CURRENT comes after the multi-store versions). Every link is
@@ -22,7 +24,6 @@ from flask import Flask, Response, request
 
 from images import formats, schemas_doc
 from images.imports import ImportService
-from images.service import STORE_ID
 from minicloud.errors import NotFound
 from minicloud.wsgi import json_response, public
 
@@ -75,8 +76,3 @@ def register(app: Flask, imports: ImportService, cache: bool = False) -> None:
         return json_response({"import-methods": {
             "description": "Import methods available.", "type": "array",
             "value": imports.info()}})
-
-    @app.get("/v2/info/stores")
-    def stores_info() -> Response:
-        return json_response({"stores": [
-            {"id": STORE_ID, "default": True, "description": "Local filesystem store"}]})

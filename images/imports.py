@@ -1,4 +1,5 @@
-"""Interoperable image import (``POST /v2/images/{id}/import``): glance-direct, web-download.
+"""Interoperable image import (``POST /v2/images/{id}/import``): glance-direct, web-download,
+copy-image.
 
 ``start`` validates the request and moves the image to ``importing`` (the API answers 202);
 the import then runs in a background thread of the service process as a list of steps, each
@@ -15,14 +16,21 @@ with an undo (Glance's import flow):
    declared format *before* qemu-img reads it; qcow2 is checked again with ``qemu-img info``
    and converted to raw (``qemu-img convert -f qcow2 -O raw``); the output is re-inspected
    and ``disk_format`` becomes ``raw``.
-3. ``StoreData``: staged (or converted) bytes through ``images.intake`` (size cap, hashes,
-   inspection) into the store.
-4. ``Activate``: ``importing -> active`` with the results, in one compare-and-swap.
+3. ``InjectMetadata`` (``images.inject``; only when that import plugin is enabled, and not
+   for ``copy-image`` or a ``POST /v2/tasks`` import): the configured properties.
+4. ``ToStores`` (``images.import_stores``): staged (or converted) bytes through
+   ``images.intake`` (size cap, hashes, inspection) and, for a signed image,
+   ``images.signing.checked_stream`` (a bad signature kills the image) into each requested
+   store, then
+   ``importing -> active`` with the results in one compare-and-swap (after the first store
+   or the last one, per ``all_stores_must_succeed``). ``copy-image`` runs only this step,
+   from a store that has the image, on an image that stays ``active``.
 
 Progress is visible in reserved properties set by the service only, as Glance:
 ``os_glance_import_task`` (the task id, while running), ``os_glance_importing_to_stores``
-(``file`` while running) and ``os_glance_failed_import`` (``file`` after a failure). A failed
-import undoes its steps, removes the staged data and returns the image to ``queued``.
+(the stores still to do) and ``os_glance_failed_import`` (the stores that failed). A failed
+import undoes its steps, removes the staged data and returns the image to ``queued``
+(``killed`` when its signature did not verify).
 
 Every import is a task (``images.tasks``): ``pending`` when accepted, ``processing`` while
 the flow runs, ``success`` or ``failure`` with the reason; ``os_glance_import_task`` is its id.
@@ -39,11 +47,19 @@ from typing import Any, Protocol
 
 from images import formats, inject, signing, states
 from images.conversion import QemuImg
+from images.import_stores import (
+    ToStores,
+    copy_targets,
+    finish,
+    requested_stores,
+    task_input,
+    update_progress,
+)
 from images.inspection import inspect_file
-from images.intake import HASH_ALGO, Intake, IntakeResult
+from images.intake import IntakeResult
 from images.models import Image
 from images.owners import Owner, store_root
-from images.service import STORE_ID, Dependencies, set_properties
+from images.service import Dependencies
 from images.tasks import TaskService
 from images.uri_filter import check_uri
 from images.webdownload import ImportFailed, ImportStopped, WebDownload
@@ -67,6 +83,15 @@ class ImportJob:
     uri: str | None = None
     converted: Path | None = None
     result: IntakeResult | None = None
+    #: The stores to write, in order, and Glance's ``all_stores_must_succeed``.
+    stores: list[str] = field(default_factory=list)
+    must_succeed: bool = True
+    #: Progress of ``images.import_stores.ToStores``.
+    written: list[str] = field(default_factory=list)
+    failed_store: str | None = None
+    activated: bool = False
+    #: copy-image: the hash every copy must have.
+    expect_hash: str | None = None
     #: The importing user's roles, for the import plugins (``images.inject``); None: a
     #: legacy ``POST /v2/tasks`` import, which runs no plugins (as Glance's task flow).
     roles: tuple[str, ...] | None = None
@@ -121,66 +146,6 @@ class Convert:
             job.converted.unlink(missing_ok=True)
 
 
-class StoreData:
-    name = "store"
-
-    def __init__(self, deps: Dependencies) -> None:
-        self.deps = deps
-
-    def run(self, job: ImportJob) -> None:
-        conf = self.deps.conf.image
-        if job.converted is not None:
-            chunks = _file_chunks(job.converted, conf.chunk_size)
-        else:
-            chunks = iter(self.deps.staging.get(job.image_id))
-        intake = Intake(conf.max_image_size, job.disk_format)
-        with self.deps.db.session() as s:
-            image = s.get(Image, job.image_id)
-            props = {p.name: p.value for p in image.properties} if image else {}
-        chunks = signing.checked_stream(self.deps.certificates, job.auth, props,
-                                        intake.wrap(chunks))
-        try:
-            self.deps.store.add(job.image_id, chunks)
-        except signing.SignatureVerificationError as exc:
-            raise signing.failure(job.image_id, exc) from None
-        job.result = intake.result
-
-    def undo(self, job: ImportJob) -> None:
-        self.deps.store.delete(job.image_id)
-
-
-class Activate:
-    name = "activate"
-
-    def __init__(self, deps: Dependencies) -> None:
-        self.deps = deps
-
-    def run(self, job: ImportJob) -> None:
-        result = job.result
-        if result is None:
-            raise ImportFailed("No data was stored.")
-        with self.deps.db.session() as s:
-            states.transition(s, job.image_id, states.IMPORTING, states.ACTIVE,
-                              size=result.size, checksum=result.checksum,
-                              os_hash_algo=HASH_ALGO, os_hash_value=result.os_hash_value,
-                              virtual_size=result.virtual_size, disk_format=job.disk_format)
-            _set_progress(s.get(Image, job.image_id), task=None, importing="", failed="")
-
-    def undo(self, job: ImportJob) -> None:
-        pass  # last step: nothing runs after it
-
-
-def _set_progress(image: Image | None, task: str | None, importing: str, failed: str) -> None:
-    if image is None:
-        return
-    props = {p.name: p.value for p in image.properties}
-    props.pop("os_glance_import_task", None)
-    if task is not None:
-        props["os_glance_import_task"] = task
-    props.update(os_glance_importing_to_stores=importing, os_glance_failed_import=failed)
-    set_properties(image, props)
-
-
 def run_flow(steps: list[Step], job: ImportJob) -> None:
     """Run ``steps`` in order; on failure undo the steps that ran (the failing one included,
     since it may have left something) in reverse order, then re-raise."""
@@ -219,21 +184,21 @@ class ImportService:
         if name not in self.info():
             raise BadRequest(f"Import method {name!r} is not enabled (enabled: "
                              f"{', '.join(self.info()) or 'none'}).")
-        stores = body.get("stores")
-        if stores is not None and stores != [STORE_ID]:
-            raise BadRequest(f"Unknown stores {stores!r}: the only store is '{STORE_ID}'.")
-        if name != "web-download":  # copy-image is refused once its policy has been checked
+        if name != "web-download":
             return name, None
         return name, check_uri(method.get("uri"), self.deps.conf.image)
 
     def start(self, ctx: AuthContext, image_id: str, body: dict,
-              request_id: str | None = None) -> str:
-        """Validate, move the image to ``importing``, record the task (``pending``) and
-        start the flow; returns the task id. The flow's thread owns the import
-        (:mod:`images.owners`): if this process dies, a new worker re-queues the image."""
-        return self._owned(image_id, self._start, ctx, image_id, body, request_id)
+              request_id: str | None = None, header_store: str | None = None) -> str | None:
+        """Validate, move the image to ``importing`` (a copy-image leaves it ``active``),
+        record the task (``pending``) and start the flow; returns the task id (None when a
+        copy to ``all_stores`` finds every store already holding the image). The flow's
+        thread owns the import (:mod:`images.owners`): if this process dies, a new worker
+        re-queues the image."""
+        return self._owned(image_id, self._start, ctx, image_id, body, request_id,
+                           header_store)
 
-    def _owned(self, image_id: str, start: Any, *args: Any) -> str:
+    def _owned(self, image_id: str, start: Any, *args: Any) -> str | None:
         owner = Owner(store_root(self.deps.conf), image_id)
         owner.acquire()
         try:
@@ -243,33 +208,52 @@ class ImportService:
                 owner.release()
 
     def _start(self, ctx: AuthContext, image_id: str, body: dict, request_id: str | None,
-               owner: Owner) -> str:
+               header_store: str | None, owner: Owner) -> str | None:
         method, uri = self._parse(body)
+        copying = method == "copy-image"
         with self.deps.db.session() as s:
             image = self.deps.find(s, ctx, image_id,
-                                   "copy_image" if method == "copy-image" else "modify_image")
-            if method == "copy-image":
-                raise BadRequest("Import method 'copy-image' needs several stores; this "
-                                 "cloud has one.")
-            if not (image.disk_format and image.container_format):
-                raise BadRequest("Properties disk_format and container_format must be set "
-                                 "before an import.")
-            formats.check_usable(image.disk_format)
-            wanted = states.UPLOADING if method == "glance-direct" else states.QUEUED
-            if image.status != wanted or (
-                    method == "glance-direct" and self.deps.staging.size(image.id) is None):
-                raise Conflict(f"Image {image.id} is {image.status}: {method} needs a "
-                               f"{'staged' if wanted == states.UPLOADING else 'queued'} "
-                               "image.")
-            states.transition(s, image.id, wanted, states.IMPORTING)
-            task_id = self.tasks.add(s, ctx, "api_image_import", image.id, {
-                "image_id": image.id, "import_req": body, "backend": [STORE_ID]},
-                request_id)
-            _set_progress(image, task=task_id, importing=STORE_ID, failed="")
-            job = ImportJob(image.id, method, image.disk_format, task_id, uri=uri,
-                            roles=tuple(ctx.roles), auth=ctx, owner=owner)
+                                   "copy_image" if copying else "modify_image")
+            self._check_status(image, method)
+            wanted = requested_stores(self.deps.store, body, header_store)
+            if copying:
+                wanted = copy_targets(self.deps.store, image.id, wanted,
+                                      bool(body.get("all_stores")))
+                if not wanted:
+                    return None
+            else:
+                states.transition(s, image.id, image.status, states.IMPORTING)
+            task_id = self.tasks.add(s, ctx, "api_image_import", image.id,
+                                     task_input(wanted, body, image.id), request_id)
+            update_progress(image, start=wanted, task=task_id)
+            # copy-image runs no import plugins (as Glance's flow): roles stay None.
+            job = ImportJob(image.id, method, image.disk_format or "raw", task_id, uri=uri,
+                            stores=wanted,
+                            must_succeed=body.get("all_stores_must_succeed", True),
+                            expect_hash=image.os_hash_value if copying else None,
+                            roles=None if copying else tuple(ctx.roles), auth=ctx,
+                            owner=owner)
         self._spawn(job)
         return task_id
+
+    def _check_status(self, image: Image, method: str) -> None:
+        """Glance's checks of the image before an import (409s)."""
+        if method == "copy-image":
+            if image.status != states.ACTIVE:
+                raise Conflict("Only images with status active can be targeted for copying")
+            if any(p.name == "os_glance_import_task" for p in image.properties):
+                raise Conflict(f"New operation on image '{image.id}' is not permitted as "
+                               "prior operation is still in progress")
+            return
+        if not (image.disk_format and image.container_format):
+            raise BadRequest("Properties disk_format and container_format must be set "
+                             "before an import.")
+        formats.check_usable(image.disk_format)
+        wanted = states.UPLOADING if method == "glance-direct" else states.QUEUED
+        if image.status != wanted or (
+                method == "glance-direct" and self.deps.staging.size(image.id) is None):
+            raise Conflict(f"Image {image.id} is {image.status}: {method} needs a "
+                           f"{'staged' if wanted == states.UPLOADING else 'queued'} image.")
 
     def start_task(self, ctx: AuthContext, image_id: str, task_input: dict,
                    request_id: str | None = None) -> str:
@@ -296,9 +280,10 @@ class ImportService:
             except Conflict as exc:
                 self.tasks.fail(task_id, exc.message)
                 return task_id
-            _set_progress(image, task=task_id, importing=STORE_ID, failed="")
+            update_progress(image, start=[self.deps.store.default_id], task=task_id)
             job = ImportJob(image.id, "web-download", image.disk_format or "raw", task_id,
-                            uri=uri, auth=ctx, owner=owner)
+                            uri=uri, stores=[self.deps.store.default_id], auth=ctx,
+                            owner=owner)
         self._spawn(job)
         return task_id
 
@@ -309,6 +294,8 @@ class ImportService:
             return image is not None and image.status == states.IMPORTING
 
     def _steps(self, job: ImportJob) -> list[Step]:
+        if job.method == "copy-image":
+            return [ToStores(self.deps, self._stored_chunks)]
         steps: list[Step] = []
         if job.method == "web-download":
             steps.append(WebDownload(self.deps, self._alive))
@@ -317,7 +304,15 @@ class ImportService:
         if job.roles is not None and inject.PLUGIN in inject.enabled_plugins(
                 self.deps.conf.image):
             steps.append(inject.InjectMetadata(self.deps))
-        return [*steps, StoreData(self.deps), Activate(self.deps)]
+        return [*steps, ToStores(self.deps, self._staged_chunks)]
+
+    def _staged_chunks(self, job: ImportJob) -> Iterator[bytes]:
+        if job.converted is not None:
+            return _file_chunks(job.converted, self.deps.conf.image.chunk_size)
+        return iter(self.deps.staging.get(job.image_id))
+
+    def _stored_chunks(self, job: ImportJob) -> Iterator[bytes]:
+        return iter(self.deps.store.get(job.image_id))
 
     def _spawn(self, job: ImportJob) -> None:
         if job.owner is not None:
@@ -334,6 +329,7 @@ class ImportService:
             faults.point("image.import.running")
             run_flow(self._steps(job), job)
             LOG.info("import %s of image %s finished", job.task_id, job.image_id)
+            finish(self.deps, job, None)
             self.tasks.succeed(job.task_id, {"image_id": job.image_id})
         except signing.SignatureFailed as exc:
             LOG.warning("import %s: %s", job.task_id, exc.message)
@@ -357,15 +353,7 @@ class ImportService:
 
     def _failed(self, job: ImportJob, message: str, kill: bool = False) -> None:
         self.tasks.fail(job.task_id, message)
-        with self.deps.db.session() as s:
-            try:
-                states.transition(s, job.image_id, states.IMPORTING,
-                                  states.KILLED if kill else states.QUEUED)
-            except Conflict:
-                LOG.info("image %s changed during its failed import", job.image_id)
-                return
-            _set_progress(s.get(Image, job.image_id), task=None, importing="",
-                          failed=STORE_ID)
+        finish(self.deps, job, message, kill=kill)
 
     def wait(self, timeout: float | None = None) -> bool:
         """Join the running imports (tests and shutdown); True when none is left."""

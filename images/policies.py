@@ -17,7 +17,7 @@ Glance defines as ``rule:default`` are therefore written as the empty rule they 
 every task route also checks ``tasks_api_access`` (admin), as Glance. The cache API
 (``images.api_cache``, when ``[image] cache_enabled``) has Glance's three rules
 (``cache_list``, ``cache_image``, ``cache_delete``: ``DELETE /v2/cache`` is ``cache_delete``
-too). Rules for APIs minicloud does not serve (store details, locations) are declared so that
+too). Rules for APIs minicloud does not serve (locations) are declared so that
 a policy file naming them stays valid and the reference is complete.
 """
 from __future__ import annotations
@@ -144,7 +144,7 @@ RULES: list[RuleDefault] = [
           ("GET", f"{IMAGE}/file")),
     _rule("upload_image", MEMBER, "Uploads data to specified image", ("PUT", f"{IMAGE}/file")),
     _rule("delete_image_location", IS_ADMIN, "Deletes the location of given image",
-          ("PATCH", IMAGE)),
+          ("PATCH", IMAGE), ("DELETE", "/v2/stores/{store_id}/{image_id}")),
     _rule("get_image_location", READER, "Reads the location of the image", ("GET", IMAGE)),
     _rule("set_image_location", MEMBER, "Sets location URI to given image", ("PATCH", IMAGE)),
     _rule("add_member", MEMBER, "Create image member", ("POST", MEMBERS)),

@@ -24,6 +24,7 @@ from images.models import Image, ImageMember, ImageProperty, ImageTag
 from images.protections import PropertyProtections
 from images.query import ListQuery, statement
 from images.store import Store
+from images.stores import LEGACY_ID, StoreSet
 from minicloud.config import Config
 from minicloud.db import Database, new_uuid, utcnow
 from minicloud.errors import BadRequest, Conflict, Forbidden, NotFound, RequestTooLarge
@@ -32,8 +33,8 @@ from minicloud.policy import Enforcer
 
 LOG = logging.getLogger(__name__)
 
-#: The single store's name, as reported in ``os_glance_*`` import properties.
-STORE_ID = "file"
+#: The store's name when only one is configured (``[image] enabled_backends`` unchanged).
+STORE_ID = LEGACY_ID
 
 
 @dataclass
@@ -42,7 +43,8 @@ class Dependencies:
 
     conf: Config
     db: Database
-    store: Store
+    #: Every configured store (``images.stores``); also a Store over all of them.
+    store: StoreSet
     staging: Store
     policy: Enforcer
     protections: PropertyProtections | None = None
@@ -82,6 +84,8 @@ class ImageRecord:
     tags: tuple[str, ...] = ()
     properties: dict[str, str] = field(default_factory=dict)
     direct_path: Path | None = None
+    #: The stores holding the image's data (Glance's ``stores``), sorted.
+    stores: tuple[str, ...] = ()
 
 
 def readable_properties(deps: Dependencies, ctx: AuthContext, image: Image) -> dict[str, str]:
@@ -105,7 +109,9 @@ def to_record(deps: Dependencies, ctx: AuthContext, image: Image) -> ImageRecord
         container_format=image.container_format, created_at=image.created_at,
         updated_at=image.updated_at, tags=tuple(sorted(t.value for t in image.tags)),
         properties=readable_properties(deps, ctx, image),
-        direct_path=deps.store.path(image.id) if show_path else None)
+        direct_path=deps.store.path(image.id) if show_path else None,
+        stores=(tuple(deps.store.holding(image.id))
+                if image.status not in (states.QUEUED, states.DELETED) else ()))
 
 
 def set_properties(image: Image, props: dict[str, str]) -> None:
@@ -374,6 +380,9 @@ class ImageService:
         self.deps.store.cleanup()
         self.deps.staging.cleanup()
         with self.deps.db.session() as s:
+            self.deps.store.adopt_legacy(s.scalars(select(Image.id).where(
+                Image.status.in_(states.WITH_DATA))).all())
+        with self.deps.db.session() as s:
             rows = s.execute(select(Image.id, Image.status).where(Image.status.in_(
                 (states.SAVING, states.IMPORTING, states.UPLOADING, states.DELETED)))).all()
         for image_id, status in rows:
@@ -393,7 +402,8 @@ class ImageService:
                 props = {p.name: p.value for p in image.properties}
                 props.pop("os_glance_import_task", None)
                 props.update(os_glance_importing_to_stores="",
-                             os_glance_failed_import=STORE_ID)
+                             os_glance_failed_import=props.get(
+                                 "os_glance_importing_to_stores", ""))
                 set_properties(image, props)
         if status != states.UPLOADING:
             self.deps.store.delete(image_id)

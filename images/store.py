@@ -203,7 +203,8 @@ def store_file(image: dict, store: Path) -> Path | None:
     """The image's own data file in this cloud's image ``store``, if ``direct_url`` names it.
 
     Accepted only when the URL, with every symlink resolved, is exactly ``<store>/<image id>``
-    (``store`` resolved too): a regular file of the catalog's ``size`` that this process may
+    or ``<store>/stores/<store id>/<image id>`` (one of several stores, ``images.stores``;
+    ``store`` resolved too): a regular file of the catalog's ``size`` that this process may
     read. Anything else is ``None`` (the caller downloads instead): no direct URL, another
     host's store, a path elsewhere on this host, the store's staging area, another image's
     file, or a link out of the store. So the catalog can never make the agent read some
@@ -218,7 +219,8 @@ def store_file(image: dict, store: Path) -> Path | None:
         info = path.stat()
     except (OSError, RuntimeError):  # missing, unreadable, a symlink loop
         return None
-    if (path.parent != root or path.name != image.get("id")
+    in_a_store = path.parent == root or (path.parent.parent == root / "stores")
+    if (not in_a_store or path.name != image.get("id")
             or not stat.S_ISREG(info.st_mode) or info.st_size != image.get("size")
             or not os.access(path, os.R_OK)):
         return None

@@ -139,6 +139,24 @@ OPTIONS: tuple[Option, ...] = (
            "instead of the API. Glance's default is off; set false to hide it."),
     Option("image", "inspect_cpu_seconds", "int", 8,
            "CPU-time limit of qemu-img on untrusted images (hardening: CVE-2015-5162)."),
+    Option("image", "enabled_backends", "str", "file:file",
+           "Image stores, Glance's option: comma-separated `id:type` pairs (type `file` only), "
+           "e.g. `central:file, edge1:file`. The store `file` keeps its data in `images/`, any "
+           "other store `id` in `images/stores/<id>/` (0700)."),
+    Option("image", "default_backend", "str", "",
+           "The store uploads and imports go to when the request names none (Glance's "
+           "`[glance_store] default_backend`); empty: the first of `enabled_backends`."),
+    Option("image", "store_descriptions", "str", "",
+           "A description per store, as Glance's `[<store>] store_description`: "
+           "`id: text` entries separated by `;` (`central: Hub site; edge1: Edge site 1`)."),
+    Option("image", "read_only_stores", "str", "",
+           "Stores (comma-separated ids) that serve their data but accept no new data: left "
+           "out of `all_stores`, shown `read-only` in `/v2/info/stores`, an upload to one is a "
+           "410, an import or copy to one fails for that store."),
+    Option("image", "failing_stores", "str", "",
+           "FAULT INJECTION, for tests only: stores (comma-separated ids) whose every write "
+           "fails with an I/O error after the first chunk, to exercise the failure paths of "
+           "multi-store imports. Leave empty in a real cloud."),
     Option("image", "cache_enabled", "bool", False,
            "Image cache on the image API (Glance's `flavor = keystone+cachemanagement`): "
            "downloads leave a verified copy in `image_cache_dir` and later ones are served "
@@ -217,6 +235,14 @@ OPTIONS: tuple[Option, ...] = (
     Option("compute", "use_direct_url", "bool", True,
            "Copy base images straight from the image store when it is on this host (the "
            "seeds' `filesystems` option); else stream them over the image API."),
+    Option("compute", "image_store", "str", "",
+           "The image store local to this host (an id of `[image] enabled_backends`, e.g. an "
+           "edge site's store): base images are copied from it first when it holds the image "
+           "and is on this host (`use_direct_url`)."),
+    Option("compute", "require_local_image", "bool", False,
+           "With `image_store` set: place a server on this host only when its image is "
+           "already in that store (seed: an edge site needs a local copy first); else the "
+           "scheduler refuses the host (No valid host, naming the store)."),
     Option("compute", "verify_glance_signatures", "bool", False,
            "Verify a signed image's data against its `img_signature*` properties before a "
            "server boots from it (Nova's `[glance] verify_glance_signatures`); an image "

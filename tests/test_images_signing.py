@@ -165,3 +165,44 @@ def test_tampered_import_is_killed_with_the_reason_in_its_task(env, signing):
     assert task["status"] == "failure"
     assert task["message"] == (f"Signature verification failed for image {img['id']}: "
                                "Signature verification failed")
+
+
+def test_tampered_import_to_several_stores_is_killed_even_with_allow_failure(
+        make_images_env, signing):
+    """A bad signature is bad data, not a bad store: the import stops at the first store,
+    keeps nothing anywhere and kills the image, whatever all_stores_must_succeed says."""
+    images = make_images_env(**{"image.enabled_backends": "central:file, edge1:file"})
+    certs = FakeCertificates()
+    images.app.extensions["images"].images.deps.certificates = certs
+    img = signed_image(images.alice, sign(signing, DATA), certs.add(signing))
+    assert images.alice.put(f"/v2/images/{img['id']}/stage", data=DATA + b"!", headers={
+        "Content-Type": "application/octet-stream"}).status_code == 204
+    resp = images.alice.post(f"/v2/images/{img['id']}/import", json={
+        "method": {"name": "glance-direct"}, "all_stores": True,
+        "all_stores_must_succeed": False})
+    assert resp.status_code == 202, resp.json
+    images.wait_imports()
+    shown = images.alice.show(img["id"])
+    assert shown["status"] == "killed"
+    assert shown["os_glance_failed_import"] == "central"
+    assert shown["os_glance_importing_to_stores"] == ""
+    assert shown.get("stores", "") == ""
+    for store in ("central", "edge1"):
+        root = images.store_dir / "stores" / store
+        assert not root.exists() or not [p for p in root.iterdir() if p.is_file()]
+
+
+def test_signed_import_to_several_stores_is_verified_in_each(make_images_env, signing):
+    images = make_images_env(**{"image.enabled_backends": "central:file, edge1:file"})
+    certs = FakeCertificates()
+    images.app.extensions["images"].images.deps.certificates = certs
+    img = signed_image(images.alice, sign(signing, DATA), certs.add(signing))
+    assert images.alice.put(f"/v2/images/{img['id']}/stage", data=DATA, headers={
+        "Content-Type": "application/octet-stream"}).status_code == 204
+    resp = images.alice.post(f"/v2/images/{img['id']}/import", json={
+        "method": {"name": "glance-direct"}, "all_stores": True})
+    assert resp.status_code == 202, resp.json
+    images.wait_imports()
+    shown = images.alice.show(img["id"])
+    assert shown["status"] == "active" and shown["stores"] == "central,edge1"
+    assert certs.callers == ["alice", "alice"]  # one verification per store, as the caller

@@ -55,6 +55,10 @@ TASK_ROWS = [
         text="tasks_api_access"),
 ]
 
+#: Removing one store's copy of an image is admin-only (Glance's delete_image_location).
+STORE_DELETE = Row("DELETE", "/v2/stores/<store_id>/<image_id>", "/v2/stores/file/{shared}",
+                   text="delete_image_location")
+
 #: Glance's cache API is admin-only (cache_image, cache_delete), for readers and members alike.
 CACHE_ROWS = [
     Row("PUT", "/v2/cache/<image_id>", "/v2/cache/{shared}", text="cache_image"),
@@ -65,6 +69,7 @@ CACHE_ROWS = [
 #: Every write route, sent by a reader of the project owning the images: 403 each time.
 READER_ROWS = [
     *TASK_ROWS,
+    STORE_DELETE,
     *CACHE_ROWS,
     Row("POST", "/v2/images", "/v2/images", json={"name": "nope"}, text="add_image"),
     Row("PATCH", IMAGE, "/v2/images/{shared}", content_type=PATCH_TYPE,
@@ -104,6 +109,7 @@ ADMIN_ROWS = [
         text="owned by 'another'"),
     Row("POST", f"{IMAGE}/import", "/v2/images/{shared}/import",
         json={"method": {"name": "copy-image"}}, text="copy_image"),
+    STORE_DELETE,
     *TASK_ROWS,
     *CACHE_ROWS,
 ]
@@ -221,9 +227,11 @@ def test_an_admin_passes_the_admin_only_rules(roles_env):
     resp = env.admin.patch(f"/v2/images/{world['shared']}",
                            [{"op": "replace", "path": "/visibility", "value": "public"}])
     assert resp.status_code == 200 and resp.json["visibility"] == "public"
-    # copy-image passes its policy, then needs a second store this cloud does not have
+    # copy-image passes its policy; the image is already in this cloud's one store
     err(env.admin.post(f"/v2/images/{world['shared']}/import",
-                       json={"method": {"name": "copy-image"}}), 400, "several stores")
+                       json={"method": {"name": "copy-image"}}), 400, "already present")
+    # store delete passes its policy; the one copy of an image cannot go
+    err(env.admin.delete(f"/v2/stores/file/{world['shared']}"), 403, "only store")
 
 
 def test_a_reader_still_reads(roles_env):

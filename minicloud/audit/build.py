@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from compute.driver import Driver
 from compute.imagecache import ImageCache
 from images.store import FilesystemStore
+from images.stores import parse_backends, store_dir
 from minicloud.audit import checks_catalog, checks_compute, checks_storage
 from minicloud.audit.core import Check
 from minicloud.config import Config
@@ -74,7 +75,8 @@ def checks(conf: Config, db: Database, access: HostAccess,
     instances = conf.path(conf.compute.instances_path)
     cache = ImageCache(instances / checks_compute.BASE_DIR, _no_download)
     chunk = conf.image.chunk_size
-    store = FilesystemStore(paths.image_store, chunk)
+    store_roots = [store_dir(paths.image_store, i)
+                   for i, _ in parse_backends(conf.image.enabled_backends)]
     staging = FilesystemStore(paths.image_store / "staging", chunk)
     found: list[Check] = []
     if access.driver is not None:
@@ -90,7 +92,10 @@ def checks(conf: Config, db: Database, access: HostAccess,
             found.append(checks_storage.Targets(db, vhost, access.backend, access.target))
             found.append(checks_storage.ChapAccounts(access.target))
     found += [
-        checks_storage.ImageFiles(db, store, store.root, staging=False, max_age=max_age),
+        *(checks_storage.ImageFiles(db, FilesystemStore(root, chunk), root, staging=False,
+                                    max_age=max_age,
+                                    others=tuple(r for r in store_roots if r != root))
+          for root in store_roots),
         checks_storage.ImageFiles(db, staging, staging.root, staging=True, max_age=max_age),
         checks_catalog.Tasks(db, max_age),
         checks_catalog.Claims(db),

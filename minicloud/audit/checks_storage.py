@@ -126,6 +126,9 @@ class ImageFiles:
     root: Path
     staging: bool
     max_age: float
+    #: The other stores' directories (several stores, ``images.stores``): an image whose
+    #: file is in one of them is not missing.
+    others: tuple[Path, ...] = ()
 
     @property
     def name(self) -> str:
@@ -150,7 +153,8 @@ class ImageFiles:
             found += [Finding(self.name, MISSING, str(self.root / image_id),
                               f"image is {status}")
                       for image_id, status in sorted(images.items())
-                      if status in ("active", "deactivated") and image_id not in files]
+                      if status in ("active", "deactivated") and image_id not in files
+                      and not any((o / image_id).is_file() for o in self.others)]
         return found
 
     def _orphan(self, status: str | None) -> bool:
