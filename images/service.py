@@ -401,9 +401,10 @@ class ImageService:
             if image is not None and failed_import:
                 props = {p.name: p.value for p in image.properties}
                 props.pop("os_glance_import_task", None)
-                props.update(os_glance_importing_to_stores="",
-                             os_glance_failed_import=props.get(
-                                 "os_glance_importing_to_stores", ""))
+                # the stores it was importing to failed (at least the default one)
+                failed = (props.get("os_glance_importing_to_stores")
+                          or self.deps.store.default_id)
+                props.update(os_glance_importing_to_stores="", os_glance_failed_import=failed)
                 set_properties(image, props)
         if status != states.UPLOADING:
             self.deps.store.delete(image_id)
