@@ -8,9 +8,9 @@ project; a project's own limits (``PUT /os-quota-sets/{project}``) override thos
 through the API, so a changed configuration still applies to everything nobody set.
 
 Usage lives in ``volume_quota_usages``, one row per project, and changes only through a
-conditional ``UPDATE ... SET volumes = volumes + :n ... WHERE volumes + :n <= :limit``: the
-database checks and counts in one statement, so concurrent creates can never overshoot a
-limit, whatever the database. Callers run it in the transaction that inserts the volume, so
+conditional ``UPDATE ... SET volumes = volumes + :n ... WHERE volumes + :n <= :limit`` (one
+function, :func:`_count`, for every resource): the database checks and counts in one
+statement, so concurrent creates can never overshoot a limit, whatever the database. Callers run it in the transaction that inserts the volume, so
 the count and the volume commit (or roll back) together.
 """
 from __future__ import annotations
@@ -62,11 +62,6 @@ def class_limits(session: Session, config: Limits, class_name: str = DEFAULT_CLA
 def project_limits(session: Session, project_id: str, config: Limits) -> dict[str, int]:
     """The project's limits: the ``default`` class's, then its own."""
     return {**class_limits(session, config), **_rows(session, PROJECT, project_id)}
-
-
-def effective(session: Session, project_id: str, config: Limits) -> Limits:
-    values = project_limits(session, project_id, config)
-    return Limits(values["volumes"], values["gigabytes"], values["per_volume_gigabytes"])
 
 
 def _store(session: Session, scope: str, owner: str, values: dict[str, int]) -> None:
@@ -128,35 +123,53 @@ def usage(session: Session, project_id: str) -> tuple[int, int]:
     return (row[0], row[1]) if row else (0, 0)
 
 
+def _count(session: Session, project_id: str, limits: dict[str, int],
+           deltas: dict[str, int]) -> str | None:
+    """Add ``deltas`` ({column of ``volume_quota_usages``: amount}) to the project's usage in
+    one conditional ``UPDATE`` that also checks every column against its limit in ``limits``
+    (-1 or absent: unlimited). Returns None when counted, else the first column (in the order
+    of ``deltas``) that would go over, with nothing counted."""
+    _ensure_row(session, project_id)
+    row = VolumeQuotaUsage
+    cond = [row.project_id == project_id]
+    for column, delta in deltas.items():
+        if limits.get(column, -1) >= 0:
+            cond.append(getattr(row, column) + delta <= limits[column])
+    done = session.execute(update(row).where(*cond).values(
+        {column: getattr(row, column) + delta for column, delta in deltas.items()})
+        .execution_options(synchronize_session=False))
+    if done.rowcount == 1:
+        return None
+    held = session.execute(select(*(getattr(row, c) for c in deltas)).where(
+        row.project_id == project_id)).one()
+    for (column, delta), used in zip(deltas.items(), held, strict=True):
+        if 0 <= limits.get(column, -1) < used + delta:
+            return column
+    return next(iter(deltas))  # the row changed under us: report the first resource
+
+
+def _gigabytes_over(limit: int, requested: int, used: int) -> RequestTooLarge:
+    return RequestTooLarge(f"VolumeSizeExceedsAvailableQuota: Requested volume or snapshot "
+                           f"exceeds allowed gigabytes quota. Requested {requested}G, quota "
+                           f"is {limit}G and {used}G has been consumed.")
+
+
 def reserve(session: Session, project_id: str, config: Limits, volumes: int,
             gigabytes: int, volume_size: int | None = None) -> None:
     """Count ``volumes`` more volumes and ``gigabytes`` more GB against the project's limits
     (``config`` as overridden through the API), or raise 413 ``overLimit``; a volume of
     ``volume_size`` GB must also fit ``per_volume_gigabytes``."""
-    _ensure_row(session, project_id)
-    limits = effective(session, project_id, config)
-    if volume_size is not None and 0 <= limits.per_volume_gigabytes < volume_size:
+    limits = project_limits(session, project_id, config)
+    per_volume = limits["per_volume_gigabytes"]
+    if volume_size is not None and 0 <= per_volume < volume_size:
         raise RequestTooLarge(f"VolumeSizeExceedsLimit: Requested volume size {volume_size}G "
-                              f"is larger than maximum allowed limit "
-                              f"{limits.per_volume_gigabytes}G.")
-    usage_row = VolumeQuotaUsage
-    cond = [usage_row.project_id == project_id]
-    if limits.volumes >= 0:
-        cond.append(usage_row.volumes + volumes <= limits.volumes)
-    if limits.gigabytes >= 0:
-        cond.append(usage_row.gigabytes + gigabytes <= limits.gigabytes)
-    done = session.execute(update(usage_row).where(*cond).values(
-        volumes=usage_row.volumes + volumes, gigabytes=usage_row.gigabytes + gigabytes)
-        .execution_options(synchronize_session=False))
-    if done.rowcount == 1:
-        return
-    used_volumes, used_gb = usage(session, project_id)
-    if limits.volumes >= 0 and used_volumes + volumes > limits.volumes:
+                              f"is larger than maximum allowed limit {per_volume}G.")
+    over = _count(session, project_id, limits, {"volumes": volumes, "gigabytes": gigabytes})
+    if over == "volumes":
         raise RequestTooLarge(f"VolumeLimitExceeded: Maximum number of volumes allowed "
-                              f"({limits.volumes}) exceeded for quota 'volumes'.")
-    raise RequestTooLarge(f"VolumeSizeExceedsAvailableQuota: Requested volume or snapshot "
-                          f"exceeds allowed gigabytes quota. Requested {gigabytes}G, quota is "
-                          f"{limits.gigabytes}G and {used_gb}G has been consumed.")
+                              f"({limits['volumes']}) exceeded for quota 'volumes'.")
+    if over:
+        raise _gigabytes_over(limits["gigabytes"], gigabytes, usage(session, project_id)[1])
 
 
 def release(session: Session, project_id: str, volumes: int, gigabytes: int) -> None:
@@ -183,26 +196,13 @@ def reserve_snapshot(session: Session, project_id: str, config: Limits, gigabyte
     """Count one snapshot of ``gigabytes`` GB (snapshots count against ``gigabytes`` too, as
     Cinder's default ``no_snapshot_gb_quota = False``) in one conditional ``UPDATE``, or
     raise 413 ``overLimit``."""
-    _ensure_row(session, project_id)
     limits = project_limits(session, project_id, config)
-    row = VolumeQuotaUsage
-    cond = [row.project_id == project_id]
-    if limits["snapshots"] >= 0:
-        cond.append(row.snapshots + 1 <= limits["snapshots"])
-    if limits["gigabytes"] >= 0:
-        cond.append(row.gigabytes + gigabytes <= limits["gigabytes"])
-    done = session.execute(update(row).where(*cond).values(
-        snapshots=row.snapshots + 1, gigabytes=row.gigabytes + gigabytes)
-        .execution_options(synchronize_session=False))
-    if done.rowcount == 1:
-        return
-    if 0 <= limits["snapshots"] <= snapshot_usage(session, project_id):
+    over = _count(session, project_id, limits, {"snapshots": 1, "gigabytes": gigabytes})
+    if over == "snapshots":
         raise RequestTooLarge(f"SnapshotLimitExceeded: Maximum number of snapshots allowed "
                               f"({limits['snapshots']}) exceeded for quota 'snapshots'.")
-    used_gb = usage(session, project_id)[1]
-    raise RequestTooLarge(f"VolumeSizeExceedsAvailableQuota: Requested volume or snapshot "
-                          f"exceeds allowed gigabytes quota. Requested {gigabytes}G, quota is "
-                          f"{limits['gigabytes']}G and {used_gb}G has been consumed.")
+    if over:
+        raise _gigabytes_over(limits["gigabytes"], gigabytes, usage(session, project_id)[1])
 
 
 def release_snapshot(session: Session, project_id: str, gigabytes: int) -> None:
@@ -254,26 +254,17 @@ def backup_usage(session: Session, project_id: str) -> tuple[int, int]:
 def reserve_backup(session: Session, project_id: str, config: Limits, gigabytes: int) -> None:
     """Count one backup of ``gigabytes`` against the project's ``backups`` and
     ``backup_gigabytes`` limits in one conditional UPDATE (as :func:`reserve`), or 413."""
-    _ensure_row(session, project_id)
     limits = project_limits(session, project_id, config)
-    row = VolumeQuotaUsage
-    cond = [row.project_id == project_id]
-    if limits["backups"] >= 0:
-        cond.append(row.backups + 1 <= limits["backups"])
-    if limits["backup_gigabytes"] >= 0:
-        cond.append(row.backup_gigabytes + gigabytes <= limits["backup_gigabytes"])
-    done = session.execute(update(row).where(*cond).values(
-        backups=row.backups + 1, backup_gigabytes=row.backup_gigabytes + gigabytes)
-        .execution_options(synchronize_session=False))
-    if done.rowcount == 1:
-        return
-    used, used_gb = backup_usage(session, project_id)
-    if 0 <= limits["backups"] < used + 1:
+    over = _count(session, project_id, limits, {"backups": 1, "backup_gigabytes": gigabytes})
+    if over == "backups":
         raise RequestTooLarge(f"BackupLimitExceeded: Maximum number of backups allowed "
                               f"({limits['backups']}) exceeded.")
-    raise RequestTooLarge(f"VolumeBackupSizeExceedsAvailableQuota: Requested backup exceeds "
-                          f"allowed Backup gigabytes quota. Requested {gigabytes}G, quota is "
-                          f"{limits['backup_gigabytes']}G and {used_gb}G has been consumed.")
+    if over:
+        used_gb = backup_usage(session, project_id)[1]
+        raise RequestTooLarge(f"VolumeBackupSizeExceedsAvailableQuota: Requested backup "
+                              f"exceeds allowed Backup gigabytes quota. Requested {gigabytes}G,"
+                              f" quota is {limits['backup_gigabytes']}G and {used_gb}G has "
+                              f"been consumed.")
 
 
 def release_backup(session: Session, project_id: str, gigabytes: int) -> None:
