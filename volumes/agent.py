@@ -190,7 +190,7 @@ class Agent(SnapshotTasks):
                 if vol is not None and vol.status == states.EXTENDING:
                     move(states.EXTENDING, states.ERROR_EXTENDING)
                     grow = task.params["new_size"] - task.params["old_size"]
-                    quotas.release(s, vol.project_id, 0, grow)
+                    quotas.release(s, vol.project_id, 0, grow, vol.volume_type_id)
             elif task.action == "export":
                 self.attachments.export_failed(s, task.params["attachment_id"])
             elif task.action in BACKUP_ACTIONS:

@@ -275,7 +275,8 @@ class BackupService:
                     req: VolumeRequest) -> Volume:
         """A volume for a restore (``restoring-backup`` on a live agent's host), counted."""
         settings, size = self.volumes.settings, req.size or b.size
-        quotas.reserve(s, ctx.project_id, settings.quota, 1, size, volume_size=size)
+        quotas.reserve(s, ctx.project_id, settings.quota, 1, size, volume_size=size,
+                       volume_type_id=req.volume_type_id)
         host = self.volumes._pick_host(s)  # noqa: SLF001 (the service's own host choice)
         if host is None:
             raise BadRequest(f"Invalid volume: {NO_HOST}")

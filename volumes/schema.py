@@ -205,9 +205,11 @@ QUOTA_RESOURCES = ("volumes", "gigabytes", "snapshots", "backups", "backup_gigab
 QUOTA_IGNORED = ("id", "tenant_id", "class_name", "skip_validation")
 _IGNORED = {k: {"type": ["string", "boolean", "null"], "maxLength": 255}
             for k in QUOTA_IGNORED}
+#: Any other key is a limit too: ``volumes_<type name>`` and so on; volumes.quotas refuses
+#: (400 "Bad key(s)", as Cinder) one that names no resource of an existing volume type.
 _LIMITS = {"type": "object",
            "properties": {**_IGNORED, **{r: QUOTA_LIMIT for r in QUOTA_RESOURCES}},
-           "additionalProperties": False}
+           "additionalProperties": QUOTA_LIMIT}
 QUOTA_UPDATE = _wrap("quota_set", _LIMITS)
 QUOTA_CLASS_UPDATE = _wrap("quota_class_set", _LIMITS)
 

@@ -111,8 +111,8 @@ class TransferService:
             if vol is None or vol.status == states.DELETED:
                 raise NotFound(f"Volume {tr.volume_id} could not be found.")
             quotas.reserve(s, ctx.project_id, self.volumes.settings.quota, 1, vol.size,
-                           volume_size=vol.size)
-            quotas.release(s, vol.project_id, 1, vol.size)
+                           volume_size=vol.size, volume_type_id=vol.volume_type_id)
+            quotas.release(s, vol.project_id, 1, vol.size, vol.volume_type_id)
             states.transition(s, vol.id, {states.AWAITING_TRANSFER}, states.AVAILABLE,
                               "accept its transfer", project_id=ctx.project_id,
                               user_id=ctx.user_id)
