@@ -49,6 +49,11 @@ WRITES: dict[tuple[str, str], list[tuple[object, str]]] = {
     ("POST", "/types/<type_id>/extra_specs"): [({"extra_specs": {"k": "v"}}, "")],
     ("PUT", "/types/<type_id>/extra_specs/<key>"): [({"keep": "v"}, "")],
     ("DELETE", "/types/<type_id>/extra_specs/<key>"): [(None, "")],
+    ("POST", "/types/<type_id>/encryption"): [({"encryption": {
+        "provider": "luks", "control_location": "front-end"}}, "")],
+    ("PUT", "/types/<type_id>/encryption/<encryption_id>"): [({"encryption": {
+        "cipher": "aes-xts-plain64"}}, "")],
+    ("DELETE", "/types/<type_id>/encryption/<encryption_id>"): [(None, "")],
     ("POST", "/types/<type_id>/action"): [
         ({"addProjectAccess": {"project": "{project}"}}, ""),
         ({"removeProjectAccess": {"project": "{project}"}}, "")],
@@ -117,6 +122,12 @@ ADMIN_ONLY: list[tuple[str, str, object]] = [
     ("DELETE", "/types/{type}/extra_specs/keep", None),
     ("POST", "/types/{type}/action", {"addProjectAccess": {"project": "{project}"}}),
     ("GET", "/types/{type}/os-volume-type-access", None),
+    ("POST", "/types/{type}/encryption", {"encryption": {
+        "provider": "luks", "control_location": "front-end"}}),
+    ("GET", "/types/{type}/encryption", None),
+    ("GET", "/types/{type}/encryption/provider", None),
+    ("PUT", "/types/{type}/encryption/e", {"encryption": {"cipher": "aes-xts-plain64"}}),
+    ("DELETE", "/types/{type}/encryption/e", None),
     ("PUT", "/os-quota-sets/{project}", {"quota_set": {"volumes": 1}}),
     ("DELETE", "/os-quota-sets/{project}", None),
     ("GET", "/os-quota-class-sets/default", None),
@@ -152,7 +163,7 @@ def _path(rule: str, prefix: str, project: str, ids: dict[str, str]) -> str:
                         ("<type_id>", ids["type"]), ("<transfer_id>", ids["tr"]),
                         ("<target>", project), ("<class_name>", "default"),
                         ("<qos_id>", ids["qos"]), ("<snapshot_id>", ids["snap"]),
-                        ("<backup_id>", ids["backup"])):
+                        ("<backup_id>", ids["backup"]), ("<encryption_id>", "e")):
         path = path.replace(name, value)
     return path
 

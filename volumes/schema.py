@@ -213,6 +213,20 @@ _LIMITS = {"type": "object",
 QUOTA_UPDATE = _wrap("quota_set", _LIMITS)
 QUOTA_CLASS_UPDATE = _wrap("quota_class_set", _LIMITS)
 
+# -- volume type encryption (cinder/api/schemas/volume_type_encryption.py) ------------------
+_ENCRYPTION = {
+    "type": "object",
+    "properties": {
+        "key_size": {"type": ["string", "integer", "null"], "pattern": "^[0-9]+$",
+                     "minimum": 0, "maximum": DB_MAX_INT},
+        "provider": {"type": "string", "maxLength": 255},
+        "control_location": {"enum": ["front-end", "back-end"]},
+        "cipher": {"type": ["string", "null"], "maxLength": 255}},
+    "required": ["provider", "control_location"], "additionalProperties": False}
+ENCRYPTION_CREATE = _wrap("encryption", _ENCRYPTION)
+ENCRYPTION_UPDATE = _wrap("encryption", {k: v for k, v in _ENCRYPTION.items()
+                                         if k != "required"})
+
 # -- transfers (cinder/api/schemas/volume_transfer.py) -----------------------------------------
 TRANSFER_CREATE = _wrap("transfer", {
     "type": "object",
