@@ -32,6 +32,7 @@ from compute.models import ComputeHost, ComputeTask, Instance
 from compute.recovery import Recovery
 from compute.service import ComputeService, root_bdm
 from compute.uptime import host_uptime
+from compute.virt.hardware import qemu_format
 from minicloud.config import Config
 from minicloud.db import Database, utcnow
 from minicloud.errors import MinicloudError, NotFound
@@ -223,7 +224,7 @@ class Agent(LifecycleTasks, Recovery):
             if inst.image_meta.get(prop):  # AMI-style: boot the kernel directly
                 args[arg] = fetch(inst.image_meta[prop])[1]
         fmt = image.get("disk_format") or "raw"
-        args["base_format"] = "raw" if fmt in ("ami", "aki", "ari") else fmt
+        args["base_format"] = qemu_format(fmt)  # vhd is QEMU's vpc (compute.virt.hardware)
         return args
 
     def _prepare_volumes(self, instance_id: str) -> None:

@@ -28,6 +28,8 @@ from compute.flavors import visible_to
 from compute.glance import ImageClient
 from compute.keypairs import Keypairs
 from compute.models import ComputeTask, Flavor, Instance, InstanceTag, sanitize_hostname
+from compute.virt import hardware
+from compute.virt.hardware import CDROM_FORMAT
 from minicloud.db import Database, new_uuid
 from minicloud.errors import BadRequest, Forbidden, MinicloudError, NotFound
 from minicloud.identity.tokens import AuthContext
@@ -69,6 +71,17 @@ def flavor_dict(flavor: Flavor) -> dict:
             "disk": flavor.disk, "ephemeral": flavor.ephemeral, "swap": flavor.swap,
             "extra_specs": {s.key: s.value for s in flavor.extra_specs}}
 
+
+
+def check_hardware(meta: dict[str, str], root_gb: int | None) -> None:
+    """The image's ``hw_*`` properties (``compute.virt.hardware``) and disk format, checked
+    before anything is built: a value the hypervisor cannot honour is a 400 here, not a
+    failed build. An ``iso`` image (``root_gb``: the flavor's local root disk; None: it
+    boots from a volume) installs onto an empty root disk of the flavor's size."""
+    hardware.check_image(meta)
+    if meta.get("disk_format") == CDROM_FORMAT and root_gb is not None and root_gb <= 0:
+        raise BadRequest("An iso image boots as a CD-ROM onto an empty root disk of the "
+                         "flavor's size: this flavor has no root disk (disk 0).")
 
 
 class ServerCreation:
@@ -189,6 +202,7 @@ class ServerCreation:
             checked = [image_id, *self._boot_files(ctx, image)]
         else:
             meta = self._boot_volume(ctx, root, flavor)
+        check_hardware(meta, flavor.disk if root is None else None)
         zone, forced_host = self._zone(ctx, req.availability_zone)
         self._check_zone(zone)
         forced_host = req.host or forced_host

@@ -16,6 +16,7 @@ from compute import instance_actions
 from compute.create import NOT_IMAGE_META
 from compute.models import Instance
 from compute.service import ComputeService, root_bdm
+from compute.virt.hardware import CDROM_FORMAT
 from minicloud.errors import BadRequest
 from minicloud.identity.tokens import AuthContext
 
@@ -149,6 +150,9 @@ class Lifecycle:
                     f"Image {image_ref} differs from the server's image in {prop}: the "
                     "server keeps its hardware, so it needs an image with the same "
                     "firmware, machine type, disk bus and kernel.")
+        if meta.get("disk_format") == CDROM_FORMAT:  # a CD-ROM is not a root disk to copy
+            raise BadRequest(f"Image {image_ref} is an iso: a server is rebuilt or rescued "
+                             "from a disk image, not an installer CD-ROM.")
         return image, checked
 
     # -- backups ---------------------------------------------------------------------------------

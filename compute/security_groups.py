@@ -30,6 +30,9 @@ class SecurityGroups:
     def _change(self, server_id: str, name: str, add: bool) -> None:
         if name not in KNOWN:
             raise NotFound(f"Security group {name[:255]} not found.")
+        # One transaction reads and writes the list: on SQLite every session begins with
+        # BEGIN IMMEDIATE (minicloud.db), so a second change waits for the first to commit
+        # and then reads its result; on a server database FOR UPDATE locks the row.
         with self.db.session() as s:
             inst = s.get(Instance, server_id, with_for_update=True)
             if inst is None:

@@ -96,6 +96,9 @@ class ThrowawayCloud:
         sections: dict[str, dict[str, object]] = {n: {"port": free_port()} for n in SERVICES}
         sections["compute"].update(driver="libvirt", virt_type="qemu")
         sections["volume"].update(driver="file", target_helper="tgtadm")
+        # Tempest's image_caching_enabled: the cache on, and the prefetcher's round short
+        # enough for ImageCachingTest to see a queued image cached (it waits build_timeout).
+        sections["image"].update(cache_enabled="true", cache_prefetcher_interval=5)
         (self.state / "minicloud.conf").write_text("".join(
             f"[{name}]\n" + "".join(f"{k} = {v}\n" for k, v in values.items()) + "\n"
             for name, values in sections.items()))

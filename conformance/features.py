@@ -127,7 +127,10 @@ FEATURES: tuple[Feature, ...] = (
     _F("image-feature-enabled", "do_secure_hash", True, "os_hash_algo sha512 on every upload"),
     _F("image-feature-enabled", "http_store_enabled", False, "one file store"),
     _F("image-feature-enabled", "store_weight_enabled", False, "one file store"),
-    _F("image", "image_caching_enabled", False, "no Glance image cache API"),
+    _F("image", "image_caching_enabled", True,
+       "Glance's image cache and its admin API (the cloud runs with [image] cache_enabled "
+       "and a 5 s cache_prefetcher_interval, so a queued image is cached within Tempest's "
+       "build_timeout)"),
     # -- volume -----------------------------------------------------------------------------
     _F("volume-feature-enabled", "multi_backend", False, "one backend (sparse files)"),
     _F("volume-feature-enabled", "backup", True, "backups to the posix-like store"),
@@ -149,8 +152,9 @@ FEATURES: tuple[Feature, ...] = (
        "no encryption; no extend while attached"),
     _F("volume-feature-enabled", "extend_volume_with_snapshot", True,
        "a snapshot is an independent copy: the volume extends as any other"),
-    _F("volume-feature-enabled", "enable_volume_image_dep_tests", False,
-       "no volume upload to image, no volume snapshots"),
+    _F("volume-feature-enabled", "enable_volume_image_dep_tests", True,
+       "volumes from snapshots are independent copies; volume upload to image and server "
+       "snapshots exist"),
     # -- networking and object storage: not offered ------------------------------------------
     _F("network-feature-enabled", "ipv6", False, "no networking service"),
     _F("network-feature-enabled", "api_extensions", [], "no networking service"),

@@ -19,7 +19,18 @@ from typing import Any
 
 from flask import Flask, Response, request
 
-from images import api_tasks, discovery, policies, protections, schema
+from images import (
+    api_cache,
+    api_tasks,
+    discovery,
+    formats,
+    inject,
+    policies,
+    protections,
+    schema,
+)
+from images.cache import ImageCache
+from images.cache_service import CacheService, Prefetcher
 from images.data import DataInfo, DataService
 from images.imports import METHODS, ImportService
 from images.intake import read_stream
@@ -46,6 +57,8 @@ class ImageAPI:
     members: MemberService
     data: DataService
     imports: ImportService
+    cache: CacheService | None = None       # [image] cache_enabled
+    prefetcher: Prefetcher | None = None
 
 
 # -- representations ---------------------------------------------------------------------
@@ -125,6 +138,9 @@ def _download(api: ImageAPI, info: DataInfo) -> Response:
 
 # -- the app -----------------------------------------------------------------------------
 def _check_options(conf: Config) -> None:
+    formats.allowed(conf.image)
+    inject.enabled_plugins(conf.image)
+    inject.parse_inject(conf.inject_metadata_properties.inject)
     if conf.image.convert_to not in ("", "raw"):
         raise ConfigError(f"[image] convert_to must be empty or 'raw', not "
                           f"{conf.image.convert_to!r}.")
@@ -147,8 +163,14 @@ def build_services(conf: Config, db: Database, policy: Any, store: Store | None 
         protections=protections.from_config(conf.image, conf.path, policy),
         property_rules=(ImagePropertyRules().check
                         if conf.image.validate_properties_with_metadefs else None))
-    return ImageAPI(ImageService(deps), MemberService(deps), DataService(deps),
-                    ImportService(deps))
+    cache = prefetcher = None
+    if conf.image.cache_enabled:
+        cache = CacheService(deps, ImageCache(
+            conf.path(conf.image.image_cache_dir), conf.image.image_cache_max_size,
+            conf.image.image_cache_stall_time, chunk))
+        prefetcher = Prefetcher(cache, conf.image.cache_prefetcher_interval)
+    return ImageAPI(ImageService(deps), MemberService(deps), DataService(deps, cache),
+                    ImportService(deps), cache, prefetcher)
 
 
 def create_app(conf: Config, db: Database | None = None, store: Store | None = None,
@@ -161,11 +183,12 @@ def create_app(conf: Config, db: Database | None = None, store: Store | None = N
     api.images.recover()
     api.imports.tasks.recover()
     app.extensions["images"] = api
-    discovery.register(app, api.imports)
+    discovery.register(app, api.imports, cache=api.cache is not None)
     _image_routes(app, api)
     _data_routes(app, api)
     _member_routes(app, api)
     api_tasks.register(app, api)
+    api_cache.register(app, api)
     register_metadefs(app)
     return app
 
@@ -209,6 +232,8 @@ def _image_routes(app: Flask, api: ImageAPI) -> None:
     @app.delete("/v2/images/<image_id>")
     def delete_image(image_id: str) -> Response:
         api.images.delete(auth(), image_id)
+        if api.cache is not None:
+            api.cache.forget(image_id)
         return Response(status=204)
 
     @app.put("/v2/images/<image_id>/tags/<tag>")
@@ -224,6 +249,8 @@ def _image_routes(app: Flask, api: ImageAPI) -> None:
     @app.post("/v2/images/<image_id>/actions/deactivate")
     def deactivate(image_id: str) -> Response:
         api.images.deactivate(auth(), image_id)
+        if api.cache is not None:
+            api.cache.forget(image_id)
         return Response(status=204)
 
     @app.post("/v2/images/<image_id>/actions/reactivate")

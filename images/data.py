@@ -19,14 +19,18 @@ import errno
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from images import states
+from images import formats, states
 from images.intake import HASH_ALGO, Intake
 from images.models import Image
 from images.service import Dependencies
 from images.store import DataIterator, Store
 from minicloud.errors import BadRequest, Conflict, Forbidden, NotFound, RequestTooLarge
 from minicloud.identity.tokens import AuthContext
+
+if TYPE_CHECKING:
+    from images.cache_service import CacheService
 
 LOG = logging.getLogger(__name__)
 
@@ -38,11 +42,16 @@ class DataInfo:
     image_id: str
     size: int
     checksum: str | None
+    os_hash_algo: str | None = None
+    os_hash_value: str | None = None
+    status: str = states.ACTIVE
 
 
 class DataService:
-    def __init__(self, deps: Dependencies) -> None:
+    def __init__(self, deps: Dependencies, cache: CacheService | None = None) -> None:
         self.deps = deps
+        #: ``images.cache_service``: serves downloads when ``[image] cache_enabled``.
+        self.cache = cache
 
     # -- receiving ---------------------------------------------------------------------
     def _begin(self, ctx: AuthContext, image_id: str, new: str, declared_size: int | None,
@@ -57,6 +66,7 @@ class DataService:
             if need_formats and not (image.disk_format and image.container_format):
                 raise BadRequest("Properties disk_format and container_format must be set "
                                  "before the image data is uploaded.")
+            formats.check_usable(image.disk_format)
             limit = self.deps.conf.image.max_image_size
             if declared_size is not None and declared_size > limit:
                 raise RequestTooLarge(f"Image exceeds the maximum image size of {limit} "
@@ -139,11 +149,17 @@ class DataService:
                                 "download is forbidden.")
             if image.status not in states.WITH_DATA:
                 return None
-            info = DataInfo(image.id, image.size or 0, image.checksum)
+            info = DataInfo(image.id, image.size or 0, image.checksum, image.os_hash_algo,
+                            image.os_hash_value, image.status)
         if self.deps.store.size(info.image_id) is None:
             raise NotFound(f"The data of image {info.image_id} is missing from the store.")
         return info
 
     def read(self, info: DataInfo, offset: int = 0, length: int | None = None
              ) -> DataIterator:
-        return self.deps.store.get(info.image_id, offset, length)
+        def from_store() -> DataIterator:
+            return self.deps.store.get(info.image_id, offset, length)
+
+        if self.cache is None:
+            return from_store()
+        return self.cache.serve(info, offset, length, from_store)

@@ -4,7 +4,8 @@ Versions (``GET /versions``: 200; ``GET /``, ``/v2`` and ``/v2/``: 300 Multiple 
 Glance's version negotiation answers an unversioned URL; all public) list exactly what Glance
 lists for a deployment like this one: ``enabled_backends`` set (one filesystem store,
 ``file``, which is why images carry ``stores`` and ``/v2/info/stores`` answers) and no image
-cache (so no 2.14/2.16/2.18, whose cache API clients would then call). Glance's order is kept
+cache unless ``[image] cache_enabled`` (then 2.16 and 2.14 too, as Glance lists them with
+``image_cache_dir`` set: clients call the cache API of ``images.api_cache``). Glance's order is kept
 (it is not sorted: 2.17 CURRENT comes after the multi-store versions). Every link is
 ``<endpoint>/v2/``: Glance has one v2 API and no per-request microversion, so no image field
 depends on the version a client saw here; images look the same to every client.
@@ -19,7 +20,7 @@ from typing import Any
 
 from flask import Flask, Response, request
 
-from images import schemas_doc
+from images import formats, schemas_doc
 from images.imports import ImportService
 from images.service import STORE_ID
 from minicloud.errors import NotFound
@@ -33,35 +34,40 @@ VERSIONS: tuple[tuple[str, str], ...] = (
     (CURRENT, "CURRENT"),
     *((f"2.{minor}", "SUPPORTED") for minor in range(7, -1, -1)),
 )
+#: The same with the image cache on: 2.16 before and 2.14 after 2.15, as Glance.
+CACHE_VERSIONS: tuple[tuple[str, str], ...] = (
+    ("2.16", "SUPPORTED"), VERSIONS[0], ("2.14", "SUPPORTED"), *VERSIONS[1:])
 
 
-def versions_json(base_url: str) -> dict[str, Any]:
+def versions_json(base_url: str, cache: bool = False) -> dict[str, Any]:
     """The versions document, every link pointing at ``<base_url>/v2/``."""
     href = base_url.rstrip("/") + "/v2/"
     return {"versions": [{"id": f"v{version}", "status": status,
                           "links": [{"rel": "self", "href": href}]}
-                         for version, status in VERSIONS]}
+                         for version, status in (CACHE_VERSIONS if cache else VERSIONS)]}
 
 
-def register(app: Flask, imports: ImportService) -> None:
-    """Add the discovery routes to the image app."""
+def register(app: Flask, imports: ImportService, cache: bool = False) -> None:
+    """Add the discovery routes to the image app (``cache``: the image cache is on)."""
     @app.get("/versions")
     @public
     def list_versions() -> Response:
-        return json_response(versions_json(request.host_url))
+        return json_response(versions_json(request.host_url, cache))
 
     @app.get("/")
     @app.get("/v2")
     @app.get("/v2/")
     @public
     def versions() -> Response:
-        return json_response(versions_json(request.host_url), 300)
+        return json_response(versions_json(request.host_url, cache), 300)
 
     @app.get("/v2/schemas/<name>")
     def show_schema(name: str) -> Response:
         document = schemas_doc.DOCUMENTS.get(name)
         if document is None:
             raise NotFound(f"No schema named {name[:60]!r}.")
+        if name in ("image", "images"):  # the operator's formats (images.formats)
+            return json_response(formats.publish(document(), imports.deps.conf.image))
         return json_response(document())
 
     @app.get("/v2/info/import")

@@ -33,11 +33,11 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from images import states
+from images import formats, inject, states
 from images.conversion import QemuImg
 from images.inspection import inspect_file
 from images.intake import HASH_ALGO, Intake, IntakeResult
@@ -65,6 +65,10 @@ class ImportJob:
     uri: str | None = None
     converted: Path | None = None
     result: IntakeResult | None = None
+    #: The importing user's roles, for the import plugins (``images.inject``); None: a
+    #: legacy ``POST /v2/tasks`` import, which runs no plugins (as Glance's task flow).
+    roles: tuple[str, ...] | None = None
+    injected: dict[str, str | None] = field(default_factory=dict)
 
 
 class Step(Protocol):
@@ -222,6 +226,7 @@ class ImportService:
             if not (image.disk_format and image.container_format):
                 raise BadRequest("Properties disk_format and container_format must be set "
                                  "before an import.")
+            formats.check_usable(image.disk_format)
             wanted = states.UPLOADING if method == "glance-direct" else states.QUEUED
             if image.status != wanted or (
                     method == "glance-direct" and self.deps.staging.size(image.id) is None):
@@ -233,7 +238,8 @@ class ImportService:
                 "image_id": image.id, "import_req": body, "backend": [STORE_ID]},
                 request_id)
             _set_progress(image, task=task_id, importing=STORE_ID, failed="")
-            job = ImportJob(image.id, method, image.disk_format, task_id, uri=uri)
+            job = ImportJob(image.id, method, image.disk_format, task_id, uri=uri,
+                            roles=tuple(ctx.roles))
         self._spawn(job)
         return task_id
 
@@ -276,6 +282,9 @@ class ImportService:
             steps.append(WebDownload(self.deps, self._alive))
         if self.deps.conf.image.convert_to == "raw":
             steps.append(Convert(self.deps, self.qemu))
+        if job.roles is not None and inject.PLUGIN in inject.enabled_plugins(
+                self.deps.conf.image):
+            steps.append(inject.InjectMetadata(self.deps))
         return [*steps, StoreData(self.deps), Activate(self.deps)]
 
     def _spawn(self, job: ImportJob) -> None:

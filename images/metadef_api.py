@@ -10,13 +10,19 @@ on updates, 204 on deletes. The logic is in :mod:`images.metadefs` and
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import quote
 
 from flask import Blueprint, Flask, Response, request
 
 from images import metadef_schemas as schemas
-from images.metadef_content import ObjectService, PropertyService, TagService
+from images.metadef_content import (
+    ContentService,
+    ObjectService,
+    PropertyService,
+    TagService,
+)
 from images.metadefs import NamespaceService
 from minicloud.db import Database
 from minicloud.errors import NotFound
@@ -46,9 +52,7 @@ def blueprint(db: Database, policy: Enforcer) -> Blueprint:
     bp = Blueprint("metadefs", __name__)
     _schema_routes(bp)
     _namespace_routes(bp, api)
-    _object_routes(bp, api)
-    _property_routes(bp, api)
-    _tag_routes(bp, api)
+    _content_routes(bp, api)
     return bp
 
 
@@ -114,80 +118,75 @@ def _namespace_routes(bp: Blueprint, api: Metadefs) -> None:
         return _no_content()
 
 
-def _object_routes(bp: Blueprint, api: Metadefs) -> None:
-    objects = api.objects
+#: (collection, singular used in endpoint names, the services' attribute, PUT/POST schema)
+CONTENT = (("objects", "object", "objects", schemas.OBJECT),
+           ("properties", "property", "properties", schemas.PROPERTY),
+           ("tags", "tag", "tags", schemas.TAG))
 
-    @bp.get(f"{NS}/objects")
-    def list_objects(namespace: str) -> Response:
-        return json_response(objects.list(auth(), namespace, request.args))
 
-    @bp.post(f"{NS}/objects")
-    @body_schema(schemas.OBJECT)
-    def create_object(namespace: str) -> Response:
-        return json_response(objects.create(auth(), namespace, json_body(dict)), 201)
+def _content_routes(bp: Blueprint, api: Metadefs) -> None:
+    """List, show, update, delete one and delete all, alike for every kind of content."""
+    for collection, singular, attr, schema in CONTENT:
+        service = getattr(api, attr)
+        # the item's URL variable keeps Glance's name ({object_name}...): policy and role
+        # tables name routes by their rule
+        base, one = f"{NS}/{collection}", f"{NS}/{collection}/<{singular}_name>"
+        bp.add_url_rule(base, f"list_{collection}", _lister(service), methods=["GET"])
+        bp.add_url_rule(base, f"delete_{collection}", _emptier(service), methods=["DELETE"])
+        bp.add_url_rule(one, f"show_{singular}", _shower(service), methods=["GET"])
+        bp.add_url_rule(one, f"update_{singular}", _updater(service, schema), methods=["PUT"])
+        bp.add_url_rule(one, f"delete_{singular}", _deleter(service), methods=["DELETE"])
+    for attr, schema, singular in (("objects", schemas.OBJECT, "object"),
+                                   ("properties", schemas.PROPERTY, "property")):
+        bp.add_url_rule(f"{NS}/{attr}", f"create_{singular}",
+                        _creator(getattr(api, attr), schema), methods=["POST"])
+    _tag_creates(bp, api)
 
-    @bp.delete(f"{NS}/objects")
-    def delete_objects(namespace: str) -> Response:
-        objects.delete_all(auth(), namespace)
+
+def _lister(service: ContentService) -> Callable[..., Response]:
+    def view(namespace: str) -> Response:
+        return json_response(service.list(auth(), namespace, request.args))
+    return view
+
+
+def _emptier(service: ContentService) -> Callable[..., Response]:
+    def view(namespace: str) -> Response:
+        service.delete_all(auth(), namespace)
         return _no_content()
+    return view
 
-    @bp.get(f"{NS}/objects/<object_name>")
-    def show_object(namespace: str, object_name: str) -> Response:
-        return json_response(objects.get(auth(), namespace, object_name,
+
+def _shower(service: ContentService) -> Callable[..., Response]:
+    def view(namespace: str, **item: str) -> Response:
+        return json_response(service.get(auth(), namespace, *item.values(),
                                          request.args.get("resource_type")))
+    return view
 
-    @bp.put(f"{NS}/objects/<object_name>")
-    @body_schema(schemas.OBJECT)
-    def update_object(namespace: str, object_name: str) -> Response:
-        return json_response(objects.update(auth(), namespace, object_name,
+
+def _creator(service: ContentService, schema: dict) -> Callable[..., Response]:
+    @body_schema(schema)
+    def view(namespace: str) -> Response:
+        return json_response(service.create(auth(), namespace, json_body(dict)), 201)
+    return view
+
+
+def _updater(service: ContentService, schema: dict) -> Callable[..., Response]:
+    @body_schema(schema)
+    def view(namespace: str, **item: str) -> Response:
+        return json_response(service.update(auth(), namespace, *item.values(),
                                             json_body(dict)))
+    return view
 
-    @bp.delete(f"{NS}/objects/<object_name>")
-    def delete_object(namespace: str, object_name: str) -> Response:
-        objects.delete(auth(), namespace, object_name)
+
+def _deleter(service: ContentService) -> Callable[..., Response]:
+    def view(namespace: str, **item: str) -> Response:
+        service.delete(auth(), namespace, *item.values())
         return _no_content()
+    return view
 
 
-def _property_routes(bp: Blueprint, api: Metadefs) -> None:
-    props = api.properties
-
-    @bp.get(f"{NS}/properties")
-    def list_properties(namespace: str) -> Response:
-        return json_response(props.list(auth(), namespace))
-
-    @bp.post(f"{NS}/properties")
-    @body_schema(schemas.PROPERTY)
-    def create_property(namespace: str) -> Response:
-        return json_response(props.create(auth(), namespace, json_body(dict)), 201)
-
-    @bp.delete(f"{NS}/properties")
-    def delete_properties(namespace: str) -> Response:
-        props.delete_all(auth(), namespace)
-        return _no_content()
-
-    @bp.get(f"{NS}/properties/<property_name>")
-    def show_property(namespace: str, property_name: str) -> Response:
-        return json_response(props.get(auth(), namespace, property_name,
-                                       request.args.get("resource_type")))
-
-    @bp.put(f"{NS}/properties/<property_name>")
-    @body_schema(schemas.PROPERTY)
-    def update_property(namespace: str, property_name: str) -> Response:
-        return json_response(props.update(auth(), namespace, property_name,
-                                          json_body(dict)))
-
-    @bp.delete(f"{NS}/properties/<property_name>")
-    def delete_property(namespace: str, property_name: str) -> Response:
-        props.delete(auth(), namespace, property_name)
-        return _no_content()
-
-
-def _tag_routes(bp: Blueprint, api: Metadefs) -> None:
+def _tag_creates(bp: Blueprint, api: Metadefs) -> None:
     tags = api.tags
-
-    @bp.get(f"{NS}/tags")
-    def list_tags(namespace: str) -> Response:
-        return json_response(tags.list(auth(), namespace, request.args))
 
     @bp.post(f"{NS}/tags")
     @body_schema(schemas.TAGS)
@@ -196,25 +195,6 @@ def _tag_routes(bp: Blueprint, api: Metadefs) -> None:
         return json_response(tags.create_many(auth(), namespace, json_body(dict), append),
                              201)
 
-    @bp.delete(f"{NS}/tags")
-    def delete_tags(namespace: str) -> Response:
-        tags.delete_all(auth(), namespace)
-        return _no_content()
-
-    @bp.get(f"{NS}/tags/<tag_name>")
-    def show_tag(namespace: str, tag_name: str) -> Response:
-        return json_response(tags.get(auth(), namespace, tag_name))
-
     @bp.post(f"{NS}/tags/<tag_name>")
     def create_tag(namespace: str, tag_name: str) -> Response:
-        return json_response(tags.create(auth(), namespace, tag_name), 201)
-
-    @bp.put(f"{NS}/tags/<tag_name>")
-    @body_schema(schemas.TAG)
-    def update_tag(namespace: str, tag_name: str) -> Response:
-        return json_response(tags.update(auth(), namespace, tag_name, json_body(dict)))
-
-    @bp.delete(f"{NS}/tags/<tag_name>")
-    def delete_tag(namespace: str, tag_name: str) -> Response:
-        tags.delete(auth(), namespace, tag_name)
-        return _no_content()
+        return json_response(tags.create(auth(), namespace, {"name": tag_name}), 201)

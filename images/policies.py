@@ -14,9 +14,11 @@ caller's project. A rule that denies on an image the caller may not ``get_image`
 Operators override any rule by name in ``policy.yaml``. Glance's ``default`` rule (empty) is
 not registered: with it every unknown rule name would allow everything. The tasks rules
 Glance defines as ``rule:default`` are therefore written as the empty rule they resolve to;
-every task route also checks ``tasks_api_access`` (admin), as Glance. Rules for APIs minicloud
-does not serve (cache, store details, locations) are declared so that a policy file naming
-them stays valid and the reference is complete.
+every task route also checks ``tasks_api_access`` (admin), as Glance. The cache API
+(``images.api_cache``, when ``[image] cache_enabled``) has Glance's three rules
+(``cache_list``, ``cache_image``, ``cache_delete``: ``DELETE /v2/cache`` is ``cache_delete``
+too). Rules for APIs minicloud does not serve (store details, locations) are declared so that
+a policy file naming them stays valid and the reference is complete.
 """
 from __future__ import annotations
 

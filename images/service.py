@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from images import access, schema, states
+from images import access, formats, schema, states
 from images.models import Image, ImageMember, ImageProperty, ImageTag
 from images.protections import PropertyProtections
 from images.query import ListQuery, statement
@@ -157,6 +157,7 @@ class ImageService:
     def create(self, ctx: AuthContext, body: dict) -> ImageRecord:
         """A new ``queued`` image from a body valid against ``schema.CREATE``."""
         core, props = schema.parse_create(body)
+        formats.check(self.deps.conf.image, core)
         owner = core.pop("owner", None) or ctx.project_id
         target = access.new_image_target(owner, core.get("visibility"))
         if not self.deps.policy.check("add_image", ctx.credentials(), target):
@@ -220,6 +221,8 @@ class ImageService:
             if len(draft.props) > schema.MAX_PROPERTIES:
                 raise RequestTooLarge(f"Maximum number of image properties "
                                       f"({schema.MAX_PROPERTIES}) exceeded.")
+            formats.check(self.deps.conf.image, {
+                k: v for k, v in draft.core.items() if v != getattr(image, k)})
             for key, value in draft.core.items():
                 setattr(image, key, value)
             if self.deps.property_rules is not None:

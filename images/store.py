@@ -66,7 +66,7 @@ def _checked(image_id: str) -> str:
     raise ValueError(f"not an image id: {image_id!r}")
 
 
-class _FileChunks:
+class FileChunks:
     """Reads ``length`` bytes from an open file in chunks; closes the file when done."""
 
     def __init__(self, fh, length: int, chunk_size: int) -> None:
@@ -116,15 +116,15 @@ class FilesystemStore:
             raise
         return size
 
-    def get(self, image_id: str, offset: int = 0, length: int | None = None) -> _FileChunks:
+    def get(self, image_id: str, offset: int = 0, length: int | None = None) -> FileChunks:
         try:
-            fh = open(self._file(image_id), "rb")  # closed by _FileChunks
+            fh = open(self._file(image_id), "rb")  # closed by FileChunks
         except FileNotFoundError:
             raise NotFound(f"No data found for image {image_id}.") from None
         total = os.fstat(fh.fileno()).st_size
         fh.seek(offset)
         left = max(total - offset, 0) if length is None else min(length, total - offset)
-        return _FileChunks(fh, left, self.chunk_size)
+        return FileChunks(fh, left, self.chunk_size)
 
     def delete(self, image_id: str) -> None:
         with contextlib.suppress(FileNotFoundError):

@@ -139,6 +139,39 @@ OPTIONS: tuple[Option, ...] = (
            "instead of the API. Glance's default is off; set false to hide it."),
     Option("image", "inspect_cpu_seconds", "int", 8,
            "CPU-time limit of qemu-img on untrusted images (hardening: CVE-2015-5162)."),
+    Option("image", "cache_enabled", "bool", False,
+           "Image cache on the image API (Glance's `flavor = keystone+cachemanagement`): "
+           "downloads leave a verified copy in `image_cache_dir` and later ones are served "
+           "from it; the admin cache API (`openstack cached image ...`, API 2.14/2.16) and "
+           "the prefetcher run."),
+    Option("image", "image_cache_dir", "str", "image-cache",
+           "Directory of the image cache (0700; relative paths are taken from the state "
+           "directory)."),
+    Option("image", "image_cache_max_size", "size", "10G",
+           "Size the image cache is pruned to (least recently used entries first); a larger "
+           "image is never cached."),
+    Option("image", "image_cache_stall_time", "int", 86400,
+           "Seconds after which a partly written cache file (a crashed download) is removed."),
+    Option("image", "cache_prefetcher_interval", "int", 300,
+           "Seconds between the prefetcher's rounds (caching queued images, removing stalled "
+           "files, pruning); 0 turns the prefetcher off."),
+    Option("image", "disk_formats", "str", "ami,ari,aki,vhd,vhdx,vmdk,raw,qcow2,vdi,iso,ploop",
+           "Disk formats an image may declare (Glance's `[image_format] disk_formats`; the "
+           "seeds' `GlanceDiskFormats`): comma-separated, some of Glance's defaults. Others are "
+           "refused (400) and `/v2/schemas/image` lists only these."),
+    Option("image", "container_formats", "str", "ami,ari,aki,bare,ovf,ova,docker,compressed",
+           "Container formats an image may declare (Glance's `[image_format] "
+           "container_formats`): comma-separated, some of Glance's defaults."),
+    Option("image", "image_import_plugins", "str", "",
+           "Import plugins run on every interoperable import, in order (Glance's "
+           "`[image_import_opts] image_import_plugins`): `inject_image_metadata` (see "
+           "`[inject_metadata_properties]`). Conversion is `[image] convert_to`."),
+    Option("inject_metadata_properties", "ignore_user_roles", "str", "admin",
+           "Roles whose imports get no injected properties (comma-separated), as Glance's "
+           "option of the same name."),
+    Option("inject_metadata_properties", "inject", "str", "",
+           "Properties the `inject_image_metadata` import plugin sets on imported images: "
+           "`key:value,key2:value2` (Glance's option of the same name)."),
     Option("compute", "port", "port", 8774, "Port of the compute API (Nova v2.1)."),
     Option("compute", "host", "str", "",
            "Name this host's compute agent registers under. Empty: the machine's hostname."),

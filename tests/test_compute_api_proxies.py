@@ -287,6 +287,8 @@ def test_extensions_list_what_is_served(compute_env):
     # features this cloud does not have are not claimed
     assert not {"os-consoles", "os-personality", "os-shelve",
                 "os-console-auth-tokens"} & set(aliases)
+    # accepted by the action schema only to be refused with Nova's reason
+    assert "os-migrate-server" not in aliases and "os-lock-server" in aliases
     assert "os-migrations" in aliases  # GET /os-migrations is served (an empty list)
     assert "os-server-external-events" in aliases
     shown = compute_env.reader.get("/v2.1/extensions/os-volumes").get_json()["extension"]

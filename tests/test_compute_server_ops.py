@@ -4,7 +4,11 @@ the guest's hostname (2.90/2.94), a server's security groups, the ``migrate`` re
 as the caller. In-process, on the fake driver."""
 from __future__ import annotations
 
+import threading
+
 from compute.models import ComputeTask, Instance
+from compute.security_groups import SecurityGroups
+from minicloud.errors import BadRequest
 from minicloud.identity.service import IdentityService
 from minicloud.identity.tokens import TokenProvider, ensure_key
 from tests.compute_fixtures import *  # noqa: F403
@@ -100,6 +104,32 @@ def test_remove_and_add_the_default_group(compute_env):
         "Security group web not found")
     err(act(env.alice, sid, {"addSecurityGroup": {}}), 400, "'name' is a required property")
     err(act(env.bob, sid, {"removeSecurityGroup": {"name": "default"}}), 404, "")
+    assert show(env, sid)["security_groups"] == [{"name": "default"}]
+
+
+def test_concurrent_group_changes_do_not_lose_an_update(compute_env):
+    """Eight threads add ``default`` to a server in no group at once: exactly one wins and
+    the others get Nova's 400, never a second copy nor a lost change."""
+    env = compute_env
+    sid = env.create_server()
+    groups = SecurityGroups(env.db)
+    groups.remove(sid, "default")
+    start, outcomes = threading.Barrier(8), []
+
+    def add() -> None:
+        start.wait()
+        try:
+            groups.add(sid, "default")
+            outcomes.append("added")
+        except BadRequest:
+            outcomes.append("refused")
+
+    threads = [threading.Thread(target=add) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["added"] + ["refused"] * 7
     assert show(env, sid)["security_groups"] == [{"name": "default"}]
 
 

@@ -44,6 +44,7 @@ NO_JSON_BODY = {
         ("PUT", "/v2/images/<image_id>/file"),
         ("PUT", "/v2/images/<image_id>/stage"),
         ("PUT", "/v2/images/<image_id>/tags/<tag>"),
+        ("PUT", "/v2/cache/<image_id>"),
         ("POST", "/v2/metadefs/namespaces/<namespace>/tags/<tag_name>"),
     },
     "compute": {("PUT", "/v2.1/servers/<server_id>/tags/<tag>")},
@@ -79,7 +80,9 @@ def target(request) -> Target:
             "project_id": env.ids["demo"], "user_id": env.user_ids["alice"],
             "domain_id": "default", "target_id": env.ids["demo"]})
     if name == "image":
-        env = request.getfixturevalue("images_env")
+        # The image cache on: its routes are fed too.
+        env = request.getfixturevalue("make_images_env")(**{
+            "image.cache_enabled": True, "image.cache_prefetcher_interval": 0})
         image = env.alice.create(name="target", disk_format="raw", container_format="bare")
         namespace = env.admin.post("/v2/metadefs/namespaces", json={
             "namespace": "target", "objects": [{"name": "o"}], "tags": [{"name": "t"}],

@@ -3,14 +3,11 @@ cloud of this test's own (services under gunicorn, fake compute driver, no host 
 the identity commands an operator uses, output checked."""
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 from collections.abc import Callable, Iterator
 
 import pytest
 
-from tests.conftest import OSC_BIN, RunningCloud, start_cloud
+from tests.conftest import RunningCloud, osc_runner, start_cloud
 
 pytestmark = [pytest.mark.osc]
 
@@ -26,21 +23,17 @@ def identity_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running
 
 @pytest.fixture(scope="module")
 def osc(identity_cloud: RunningCloud) -> Callable[..., object]:
-    if not OSC_BIN.exists():
-        pytest.fail(f"{OSC_BIN} is missing: run `make setup`")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
-    env.update(identity_cloud.os_env())
+    """``osc(*args)``: the output (parsed with ``as_json``); with ``check=False`` the
+    CompletedProcess, whatever the exit status."""
+    run = osc_runner(identity_cloud.os_env())
 
-    def run(*args: str, check: bool = True, as_json: bool = False):
-        argv = [str(OSC_BIN), *args, *(("-f", "json") if as_json else ())]
-        proc = subprocess.run(argv, capture_output=True, env=env, timeout=120, check=False,
-                              stdin=subprocess.DEVNULL)
-        if not check:
-            return proc
-        assert proc.returncode == 0, f"openstack {' '.join(args)}: {proc.stderr.decode()}"
-        return json.loads(proc.stdout) if as_json else proc.stdout.decode()
+    def call(*args: str, check: bool = True, as_json: bool = False):
+        if as_json:
+            return run(*args, as_json=True)
+        proc = run(*args, check=check)
+        return proc.stdout if check else proc
 
-    return run
+    return call
 
 
 def test_domains(osc):

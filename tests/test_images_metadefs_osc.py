@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from tests.conftest import OSC_BIN, RunningCloud, start_cloud
+from tests.conftest import OSC_BIN, RunningCloud, osc_runner, start_cloud
 
 pytestmark = [pytest.mark.osc]
 
@@ -27,21 +27,18 @@ def metadef_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningC
 
 @pytest.fixture(scope="module")
 def osc(metadef_cloud: RunningCloud) -> Callable[..., object]:
-    if not OSC_BIN.exists():
-        pytest.fail(f"{OSC_BIN} is missing: run `make setup`")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
-    env.update(metadef_cloud.os_env())
+    """``osc(*args)``: the output (parsed with ``as_json``); with ``check=False`` the
+    CompletedProcess, whatever the exit status."""
+    run = osc_runner(metadef_cloud.os_env())
 
-    def run(*args: str, check: bool = True, as_json: bool = False):
-        argv = [str(OSC_BIN), "image", "metadef", *args, *(("-f", "json") if as_json else ())]
-        proc = subprocess.run(argv, capture_output=True, env=env, timeout=120, check=False,
-                              stdin=subprocess.DEVNULL)
-        if not check:
-            return proc
-        assert proc.returncode == 0, f"openstack {' '.join(args)}: {proc.stderr.decode()}"
-        return json.loads(proc.stdout) if as_json else proc.stdout.decode()
+    def call(*args: str, check: bool = True, as_json: bool = False):
+        args = ("image", "metadef", *args)
+        if as_json:
+            return run(*args, as_json=True)
+        proc = run(*args, check=check)
+        return proc.stdout if check else proc
 
-    return run
+    return call
 
 
 def test_the_catalog_is_there(osc):
@@ -92,7 +89,7 @@ def test_objects_properties_and_associations(osc):
     assert shown["title"] == "CPU cores" and shown["minimum"] == 1  # the rest kept
     refused = osc("property", "create", "--name", "bad", "--title", "B", "--type",
                   "integer", "--schema", '{"enum": ["x"]}', "parts", check=False)
-    assert refused.returncode != 0 and "does not match" in refused.stderr.decode()
+    assert refused.returncode != 0 and "does not match" in refused.stderr
 
     obj = osc("object", "create", "--namespace", "parts", "CPU", as_json=True)
     assert obj["name"] == "CPU"

@@ -55,9 +55,17 @@ TASK_ROWS = [
         text="tasks_api_access"),
 ]
 
+#: Glance's cache API is admin-only (cache_image, cache_delete), for readers and members alike.
+CACHE_ROWS = [
+    Row("PUT", "/v2/cache/<image_id>", "/v2/cache/{shared}", text="cache_image"),
+    Row("DELETE", "/v2/cache/<image_id>", "/v2/cache/{shared}", text="cache_delete"),
+    Row("DELETE", "/v2/cache", "/v2/cache", text="cache_delete"),
+]
+
 #: Every write route, sent by a reader of the project owning the images: 403 each time.
 READER_ROWS = [
     *TASK_ROWS,
+    *CACHE_ROWS,
     Row("POST", "/v2/images", "/v2/images", json={"name": "nope"}, text="add_image"),
     Row("PATCH", IMAGE, "/v2/images/{shared}", content_type=PATCH_TYPE,
         json=[{"op": "add", "path": "/k", "value": "v"}], text="modify_image"),
@@ -97,6 +105,7 @@ ADMIN_ROWS = [
     Row("POST", f"{IMAGE}/import", "/v2/images/{shared}/import",
         json={"method": {"name": "copy-image"}}, text="copy_image"),
     *TASK_ROWS,
+    *CACHE_ROWS,
 ]
 
 
@@ -174,7 +183,10 @@ def _user(env: Env, name: str, project: str, role: str) -> UserClient:
 
 @pytest.fixture
 def roles_env(make_images_env) -> Env:
-    return make_images_env(**{"image.enabled_import_methods": METHODS})
+    # The image cache on, so that its admin API is covered too (no prefetcher thread).
+    return make_images_env(**{"image.enabled_import_methods": METHODS,
+                              "image.cache_enabled": True,
+                              "image.cache_prefetcher_interval": 0})
 
 
 def test_the_tables_cover_every_write_route(roles_env):

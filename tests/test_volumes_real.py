@@ -5,38 +5,16 @@ tgtd no longer lists the target."""
 from __future__ import annotations
 
 import subprocess
-from pathlib import Path
 
 import pytest
 
 from tests.volumes_fixtures import *  # noqa: F403
-from tests.volumes_fixtures import MV, wait_status
+from tests.volumes_fixtures import INITIATOR, MV, qemu_io_run, wait_status
 from volumes.backends import FileBackend
 from volumes.connection import ConnectionInfo
 from volumes.targets import TgtTarget
 
 pytestmark = pytest.mark.real
-INITIATOR = "iqn.2008-11.org.linux-kvm:minicloud-test"
-
-
-def qemu_io_read(info: ConnectionInfo, pattern: int, tmp_path: Path, *,
-                 password: str | None = None, initiator: str = INITIATOR
-                 ) -> subprocess.CompletedProcess:
-    """``qemu-io -c 'read -P PATTERN 0 512'`` over iSCSI; the password goes in a secret file,
-    never on the command line."""
-    d = info.data
-    secret = tmp_path / "chap.secret"
-    secret.write_text(password if password is not None else d.auth_password)
-    secret.chmod(0o600)
-    opts = ",".join([
-        "driver=raw", "file.driver=iscsi", "file.transport=tcp",
-        f"file.portal={d.target_portal}", f"file.target={d.target_iqn}",
-        f"file.lun={d.target_lun}", f"file.user={d.auth_username}",
-        "file.password-secret=chap", f"file.initiator-name={initiator}"])
-    return subprocess.run(
-        ["qemu-io", "--object", f"secret,id=chap,file={secret}", "--image-opts", "-r",
-         "-c", f"read -P {pattern:#x} 0 512", opts],
-        capture_output=True, text=True, timeout=60, check=False)
 
 
 def iqns() -> str:
@@ -62,11 +40,12 @@ def test_chap_export_read_through_qemu_then_unexport(make_volenv, tgtd, tmp_path
     info = ConnectionInfo.from_dict(resp.json["attachment"]["connection_info"])
     try:
         assert info.data.target_iqn in iqns()
-        ok = qemu_io_read(info, 0xAB, tmp_path)
+        read = "read -P 0xab 0 512"
+        ok = qemu_io_run(info, read, tmp_path)
         assert ok.returncode == 0 and "read 512/512 bytes" in ok.stdout, ok.stderr
-        wrong = qemu_io_read(info, 0xAB, tmp_path, password="not-the-password")
+        wrong = qemu_io_run(info, read, tmp_path, password="not-the-password")
         assert wrong.returncode != 0 and "Authentication failure" in wrong.stderr
-        stranger = qemu_io_read(info, 0xAB, tmp_path, initiator="iqn.2024-01.evil:host")
+        stranger = qemu_io_run(info, read, tmp_path, initiator="iqn.2024-01.evil:host")
         assert stranger.returncode != 0
         assert info.data.auth_password not in iqns()  # tgtadm never shows the secret
     finally:

@@ -6,60 +6,24 @@ iSCSI in turn, holds the first marker and not the second, and a clone of the sou
 the second."""
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.test_volumes_real import INITIATOR
 from tests.volumes_fixtures import *  # noqa: F403
-from tests.volumes_fixtures import MV, wait_status
+from tests.volumes_fixtures import MV, iscsi_export, qemu_io, wait_status
 from volumes.backends import FileBackend
 from volumes.connection import ConnectionInfo
 from volumes.targets import TgtTarget
 
 pytestmark = pytest.mark.real
 FIRST, SECOND = 0xA1, 0xB2
-SERVER = "8f0e6c1e-2a51-4d1b-9f9e-5a7c3b2d1e0f"
-
-
-def qemu_io(info: ConnectionInfo, command: str, tmp_path: Path) -> str:
-    """``qemu-io -c COMMAND`` on the exported LUN over iSCSI (CHAP password in a secret
-    file); its output, after checking it ran (a failed pattern check is an answer too)."""
-    d = info.data
-    secret = tmp_path / "chap.secret"
-    secret.write_text(d.auth_password)
-    secret.chmod(0o600)
-    opts = ",".join([
-        "driver=raw", "file.driver=iscsi", "file.transport=tcp",
-        f"file.portal={d.target_portal}", f"file.target={d.target_iqn}",
-        f"file.lun={d.target_lun}", f"file.user={d.auth_username}",
-        "file.password-secret=chap", f"file.initiator-name={INITIATOR}"])
-    proc = subprocess.run(["qemu-io", "--object", f"secret,id=chap,file={secret}",
-                           "--image-opts", "-c", command, opts],
-                          capture_output=True, text=True, timeout=60, check=False)
-    out = proc.stdout + proc.stderr
-    assert proc.returncode == 0 or "Pattern verification failed" in out, out
-    return out
 
 
 def holds(info: ConnectionInfo, pattern: int, tmp_path: Path) -> bool:
     """Whether the first 512 bytes of the LUN are all ``pattern``."""
     out = qemu_io(info, f"read -P {pattern:#x} 0 512", tmp_path)
     return "Pattern verification failed" not in out and "read 512/512 bytes" in out
-
-
-def export(env, volume_id: str) -> tuple[str, ConnectionInfo]:
-    """Attach ``volume_id`` as compute does (reserve, connect, complete): (attachment id,
-    connection info)."""
-    att = env.alice.post("/v3/attachments", headers=MV, json={"attachment": {
-        "volume_uuid": volume_id, "instance_uuid": SERVER}}).json["attachment"]
-    resp = env.service.put(f"/v3/attachments/{att['id']}", headers=MV, json={"attachment": {
-        "connector": {"host": "node1", "initiator": INITIATOR, "mountpoint": "/dev/vdc"}}})
-    assert resp.status_code == 200, resp.json
-    assert env.service.post(f"/v3/attachments/{att['id']}/action", headers=MV,
-                            json={"os-complete": None}).status_code == 204
-    return att["id"], ConnectionInfo.from_dict(resp.json["attachment"]["connection_info"])
 
 
 def test_snapshot_of_an_in_use_volume_and_a_clone_through_iscsi(make_volenv, tgtd, tmp_path):
@@ -69,7 +33,7 @@ def test_snapshot_of_an_in_use_volume_and_a_clone_through_iscsi(make_volenv, tgt
     env.wait(src, "available")
     attachments = []
     try:
-        att, info = export(env, src)
+        att, info = iscsi_export(env, src)
         attachments.append(att)
         env.wait(src, "in-use")
         assert "wrote 512/512 bytes" in qemu_io(info, f"write -P {FIRST:#x} 0 512", tmp_path)
@@ -85,11 +49,11 @@ def test_snapshot_of_an_in_use_volume_and_a_clone_through_iscsi(make_volenv, tgt
         clone = env.create(source_volid=src, size=None, name="clone")["id"]
         for vid in (restored, clone):
             env.wait(vid, "available")
-        att, restored_info = export(env, restored)
+        att, restored_info = iscsi_export(env, restored)
         attachments.append(att)
         assert holds(restored_info, FIRST, tmp_path)
         assert not holds(restored_info, SECOND, tmp_path)
-        att, clone_info = export(env, clone)
+        att, clone_info = iscsi_export(env, clone)
         attachments.append(att)
         assert holds(clone_info, SECOND, tmp_path)
         print(f"snapshot volume reads {FIRST:#x}, clone reads {SECOND:#x} over iSCSI")

@@ -34,6 +34,7 @@ from tests.images_fixtures import Template, UserClient, err, images_template, qe
 from volumes.agent import Agent
 from volumes.api import create_app
 from volumes.backends import Backend, FakeBackend
+from volumes.connection import ConnectionInfo
 from volumes.targets import FakeTarget, Target
 
 __all__ = ["VolEnv", "FakeImages", "make_volenv", "volenv", "images_template",
@@ -263,3 +264,50 @@ def tgtd() -> None:
             if probe.returncode == 0:
                 break
             time.sleep(0.1)
+
+
+# -- data over iSCSI, as a guest would see it (real tests) -------------------------------------
+INITIATOR = "iqn.2008-11.org.linux-kvm:minicloud-test"
+SERVER = "8f0e6c1e-2a51-4d1b-9f9e-5a7c3b2d1e0f"  # a made-up server the volume is attached to
+
+
+def iscsi_export(env: VolEnv, volume_id: str) -> tuple[str, ConnectionInfo]:
+    """Attach ``volume_id`` as compute does (reserve, connect with INITIATOR, complete):
+    (attachment id, connection info). Deleting the attachment detaches it."""
+    att = env.alice.post("/v3/attachments", headers=MV, json={"attachment": {
+        "volume_uuid": volume_id, "instance_uuid": SERVER}}).json["attachment"]
+    resp = env.service.put(f"/v3/attachments/{att['id']}", headers=MV, json={"attachment": {
+        "connector": {"host": "node1", "initiator": INITIATOR, "mountpoint": "/dev/vdc"}}})
+    assert resp.status_code == 200, resp.json
+    assert env.service.post(f"/v3/attachments/{att['id']}/action", headers=MV,
+                            json={"os-complete": None}).status_code == 204
+    return att["id"], ConnectionInfo.from_dict(resp.json["attachment"]["connection_info"])
+
+
+def qemu_io_run(info: ConnectionInfo, command: str, tmp_path: Path, *,
+                password: str | None = None, initiator: str = INITIATOR
+                ) -> subprocess.CompletedProcess:
+    """``qemu-io -c COMMAND`` on the exported LUN over iSCSI (libiscsi, as QEMU attaches a
+    guest's volume), with the connection info's CHAP user and ``password`` (default: the
+    info's) in a 0600 secret file, never on the command line."""
+    d = info.data
+    secret = tmp_path / "chap.secret"
+    secret.write_text(password if password is not None else d.auth_password)
+    secret.chmod(0o600)
+    opts = ",".join([
+        "driver=raw", "file.driver=iscsi", "file.transport=tcp",
+        f"file.portal={d.target_portal}", f"file.target={d.target_iqn}",
+        f"file.lun={d.target_lun}", f"file.user={d.auth_username}",
+        "file.password-secret=chap", f"file.initiator-name={initiator}"])
+    return subprocess.run(["qemu-io", "--object", f"secret,id=chap,file={secret}",
+                           "--image-opts", "-c", command, opts],
+                          capture_output=True, text=True, timeout=120, check=False)
+
+
+def qemu_io(info: ConnectionInfo, command: str, tmp_path: Path) -> str:
+    """:func:`qemu_io_run` as INITIATOR; its output, after checking it ran (a failed pattern
+    check is an answer too)."""
+    proc = qemu_io_run(info, command, tmp_path)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0 or "Pattern verification failed" in out, out
+    return out

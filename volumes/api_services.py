@@ -3,6 +3,8 @@
 :mod:`volumes.host_status`."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Blueprint, Response
 
 from minicloud.validation import NAME
@@ -36,31 +38,32 @@ def _answer(body: dict, disabled: bool, reason: object = ...) -> Response:
     return json_response(view)
 
 
-@bp.put("/os-services/enable", endpoint="enable_service")
-@body_schema(SERVICE)
-def enable(project_id: str | None) -> Response:
-    context.authorize_project(UPDATE)
-    body = json_body()
-    _status().set_disabled(body["host"], body["binary"], False)
-    return _answer(body, False, None)
+# action: (body schema, disabled after it, the ``disabled_reason`` answered: Cinder answers
+# null on enable, the given reason on disable-log-reason and no key on a plain disable)
+_SWITCHES: dict[str, tuple[dict, bool, Callable[[dict], object]]] = {
+    "enable": (SERVICE, False, lambda body: None),
+    "disable": (SERVICE, True, lambda body: ...),
+    "disable-log-reason": (WITH_REASON, True, lambda body: body["disabled_reason"]),
+}
 
 
-@bp.put("/os-services/disable", endpoint="disable_service")
-@body_schema(SERVICE)
-def disable(project_id: str | None) -> Response:
-    context.authorize_project(UPDATE)
-    body = json_body()
-    _status().set_disabled(body["host"], body["binary"], True)
-    return _answer(body, True)
+def _switch(action: str) -> Callable[[str | None], Response]:
+    schema, disabled, reason_of = _SWITCHES[action]
+
+    @body_schema(schema)
+    def view(project_id: str | None) -> Response:
+        context.authorize_project(UPDATE)
+        body = json_body()
+        _status().set_disabled(body["host"], body["binary"], disabled,
+                               body.get("disabled_reason"))
+        return _answer(body, disabled, reason_of(body))
+
+    return view
 
 
-@bp.put("/os-services/disable-log-reason", endpoint="disable_log_reason")
-@body_schema(WITH_REASON)
-def disable_log_reason(project_id: str | None) -> Response:
-    context.authorize_project(UPDATE)
-    body = json_body()
-    _status().set_disabled(body["host"], body["binary"], True, body["disabled_reason"])
-    return _answer(body, True, body["disabled_reason"])
+for _action in _SWITCHES:
+    bp.add_url_rule(f"/os-services/{_action}", methods=["PUT"],
+                    endpoint=f"{_action.replace('-', '_')}_service", view_func=_switch(_action))
 
 
 @bp.put("/os-services/freeze", endpoint="freeze_host")

@@ -5,9 +5,10 @@ Nova answers with a fixed list of every extension it ever had. minicloud lists a
 only when its feature is there, and decides that from the running app itself rather than
 from a list kept by hand: a route the app serves (``os-hosts`` when ``/os-hosts`` is routed),
 a server action the action route's body schema accepts (``os-lock-server`` when ``lock``
-is), a field the server create schema accepts, or a part of the bodies every server or
-flavor carries. A feature added later (a route, an action) appears here with no edit;
-one that does not exist is absent (and ``/extensions/{alias}`` is a 404 for it).
+is) and does not only refuse (``server_ops.REFUSED``), a field the server create schema
+accepts, or a part of the bodies every server or flavor carries. A feature added later (a
+route, an action) appears here with no edit; one that does not exist is absent (and
+``/extensions/{alias}`` is a 404 for it).
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from collections.abc import Iterator
 
 from flask import Blueprint, Flask, Response, current_app
 
-from compute.routes import PREFIX
+from compute.routes import PREFIX, server_ops
 from minicloud.errors import NotFound
 from minicloud.wsgi import authorize, json_response
 
@@ -188,7 +189,7 @@ def _offered(app: Flask, need: tuple[str, ...], routes: set[tuple[str, str]]) ->
     if kind == "route":
         return (need[1], _shape(need[2])) in routes
     if kind == "action":
-        return any(need[1] in _properties(s)
+        return need[1] not in server_ops.REFUSED and any(need[1] in _properties(s)
                    for s in _schemas(app, "POST", f"{PREFIX}{_SERVER}/action"))
     creates = list(_schemas(app, "POST", f"{PREFIX}/servers"))
     if kind == "create":

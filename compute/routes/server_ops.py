@@ -48,6 +48,10 @@ def _migrate(inst: Instance, params: dict) -> Response:
                      "its host (its disks live in the host's instance directory).")
 
 
+#: Actions the action schema accepts only to answer Nova's refusal: the feature is absent
+#: (``/extensions`` does not list it).
+REFUSED = frozenset({"migrate"})
+
 HANDLERS: dict[str, Callable[[Instance, dict], Response]] = {
     "addSecurityGroup": _add_group, "removeSecurityGroup": _remove_group,
     "migrate": _migrate}

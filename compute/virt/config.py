@@ -144,6 +144,32 @@ class Controller:
 
 
 @dataclass
+class Video:
+    """A video adapter: ``<video><model type="virtio"/></video>`` (``none``: explicitly
+    none)."""
+
+    model: str
+
+    def to_element(self) -> ET.Element:
+        video = ET.Element("video")
+        ET.SubElement(video, "model", {"type": self.model})
+        return video
+
+
+@dataclass
+class Rng:
+    """A random-number generator device fed from a host file (``/dev/urandom``)."""
+
+    model: str
+    backend: str
+
+    def to_element(self) -> ET.Element:
+        rng = ET.Element("rng", {"model": self.model})
+        _text(rng, "backend", self.backend, model="random")
+        return rng
+
+
+@dataclass
 class InstanceMetadata:
     """minicloud's ``<metadata>``: which cloud owns the guest, and the instance's name."""
 
@@ -182,6 +208,10 @@ class DomainConfig:
     kernel_boot: KernelBoot | None = None
     disks: list[Disk] = field(default_factory=list)
     controllers: list[Controller] = field(default_factory=list)
+    #: Other devices (``hw_video_model``, ``hw_rng_model``: compute.virt.hardware).
+    devices: list[Video | Rng] = field(default_factory=list)
+    #: BIOS boot order (``cdrom`` first for an ``iso`` image).
+    boot: tuple[str, ...] = ("hd",)
     console_log: str | None = None
     metadata: InstanceMetadata | None = None
 
@@ -221,7 +251,8 @@ class DomainConfig:
             if self.kernel_boot.cmdline is not None:
                 _text(os_, "cmdline", self.kernel_boot.cmdline)
         else:
-            ET.SubElement(os_, "boot", {"dev": "hd"})
+            for dev in self.boot:
+                ET.SubElement(os_, "boot", {"dev": dev})
         return os_
 
     def _devices_element(self) -> ET.Element:
@@ -230,6 +261,8 @@ class DomainConfig:
             devices.append(disk.to_element())
         for controller in self.controllers:
             devices.append(controller.to_element())
+        for device in self.devices:
+            devices.append(device.to_element())
         if self.console_log is not None:
             # A pty whose output virtlogd copies to the log file: the file holds everything
             # the guest printed whether or not anyone is attached, virtlogd (root) writes it

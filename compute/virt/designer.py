@@ -23,8 +23,11 @@ from compute.virt.config import (
     InstanceMetadata,
     KernelBoot,
     NetworkDisk,
+    Rng,
     UefiBoot,
+    Video,
 )
+from compute.virt.hardware import RNG_BACKEND, Hardware, resolve
 from minicloud.errors import BadRequest, ConfigError
 
 DEFAULT_UEFI_LOADER = "/usr/share/OVMF/OVMF_CODE_4M.fd"
@@ -187,6 +190,23 @@ def config_drive_disk(path: str | Path, fmt: str, used: Collection[str]) -> File
     return FileDisk(str(path), "raw", target, CONFIG_DRIVE_BUS, readonly=True, device="cdrom")
 
 
+def _controllers(hw: Hardware, with_cdrom: bool) -> list[Controller]:
+    """A virtio-scsi controller when a disk (or the CD-ROM) is on the scsi bus; the other
+    buses' controllers come with the machine type (libvirt adds an AHCI one to i440fx)."""
+    if hw.disk_bus == "scsi" or (with_cdrom and hw.cdrom_bus == "scsi"):
+        return [Controller("scsi", "virtio-scsi")]
+    return []
+
+
+def _devices(hw: Hardware) -> list[Video | Rng]:
+    devices: list[Video | Rng] = []
+    if hw.video is not None:
+        devices.append(Video(hw.video))
+    if hw.rng is not None:
+        devices.append(Rng(hw.rng, RNG_BACKEND))
+    return devices
+
+
 def design_domain(*, instance_uuid: str, name: str, cloud_id: str, vcpus: int,
                   memory_mib: int, image_properties: Mapping[str, str],
                   instance_dir: str | Path, root_disk: str | VolumeConnection,
@@ -194,7 +214,8 @@ def design_domain(*, instance_uuid: str, name: str, cloud_id: str, vcpus: int,
                   disk_format: DiskFormat = "qcow2", kernel: str | None = None,
                   ramdisk: str | None = None, volumes: Sequence[VolumeConnection] = (),
                   settings: VirtSettings | None = None, config_drive: str | None = None,
-                  config_drive_format: str = "iso9660") -> DomainConfig:
+                  config_drive_format: str = "iso9660", cdrom: str | None = None
+                  ) -> DomainConfig:
     """Design the domain of one instance.
 
     - Name ``minicloud-<instance_uuid>``; the domain UUID is the instance id, so the guest's
@@ -210,14 +231,17 @@ def design_domain(*, instance_uuid: str, name: str, cloud_id: str, vcpus: int,
     - ``config_drive`` (a raw image) is attached as Nova attaches it: iso9660 as a
       read-only CD-ROM, vfat as a disk, on the SATA bus whatever ``hw_disk_bus`` says (both
       i440fx and q35 have an AHCI controller then, and the vd* names stay as they are).
+    - ``cdrom`` (an ``iso`` image, raw) is a read-only CD-ROM on ``hw_cdrom_bus``, after
+      the disks, and the guest boots from it first (then from the root disk).
+    - The ``hw_*`` properties of :mod:`compute.virt.hardware` choose the machine type, the
+      buses, a video adapter and an RNG device (BadRequest for a value it refuses).
     - Console output goes to ``<instance_dir>/console.log``.
     """
     settings = settings or VirtSettings()
     instance_dir = Path(instance_dir)
-    bus = disk_bus(image_properties)
     firmware = _firmware(image_properties, instance_dir, settings)
-    machine = image_properties.get("hw_machine_type") or (
-        "q35" if isinstance(firmware, UefiBoot) else None)
+    hw = resolve(image_properties, uefi=isinstance(firmware, UefiBoot))
+    bus = hw.disk_bus
 
     disks: list[Disk] = []
     used: list[str] = []
@@ -228,6 +252,10 @@ def design_domain(*, instance_uuid: str, name: str, cloud_id: str, vcpus: int,
         disks.append(volume_disk(disk, bus, used[-1]) if isinstance(disk, VolumeConnection)
                      else FileDisk(disk, disk_format, used[-1], bus))
 
+    if cdrom is not None:
+        used.append(next_device_name(hw.cdrom_bus, used))
+        disks.append(FileDisk(cdrom, "raw", used[-1], hw.cdrom_bus,  # type: ignore[arg-type]
+                              readonly=True, device="cdrom"))
     if config_drive is not None:
         disks.append(config_drive_disk(config_drive, config_drive_format, used))
 
@@ -240,8 +268,8 @@ def design_domain(*, instance_uuid: str, name: str, cloud_id: str, vcpus: int,
 
     return DomainConfig(
         type=settings.virt_type, name=domain_name(instance_uuid), uuid=instance_uuid,
-        memory_mib=memory_mib, vcpus=vcpus, machine=machine, firmware=firmware,
-        kernel_boot=kernel_boot, disks=disks,
-        controllers=[Controller("scsi", "virtio-scsi")] if bus == "scsi" else [],
+        memory_mib=memory_mib, vcpus=vcpus, machine=hw.machine, firmware=firmware,
+        kernel_boot=kernel_boot, disks=disks, controllers=_controllers(hw, cdrom is not None),
+        devices=_devices(hw), boot=("cdrom", "hd") if cdrom is not None else ("hd",),
         console_log=str(instance_dir / CONSOLE_LOG),
         metadata=InstanceMetadata(cloud_id=cloud_id, name=name))

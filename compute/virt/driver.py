@@ -21,6 +21,7 @@ from compute.virt.designer import (
     iotune_from_qos,
     volume_disk,
 )
+from compute.virt.hardware import CDROM_FORMAT
 from compute.virt.host import Host
 from minicloud.config import Config
 from minicloud.errors import MinicloudError, NotFound
@@ -76,8 +77,13 @@ class LibvirtDriver:
                 undo.callback(self.host.remove_secret, secret_id)
                 return _connection(info, secret_id)
 
+            cdrom = None
             if spec.root_volume is not None:
                 root: str | VolumeConnection = connect(spec.root_volume)
+            elif spec.base_format == CDROM_FORMAT:  # an installer: boot it, install on vda
+                cdrom = str(spec.base_image)
+                root = str(spec.instance_dir / ROOT_DISK)
+                disks.create_blank(Path(root), flavor["disk"])
             else:
                 root = str(spec.instance_dir / ROOT_DISK)
                 disks.create_overlay(spec.base_image, spec.base_format, Path(root),
@@ -99,7 +105,8 @@ class LibvirtDriver:
                 kernel=str(spec.kernel) if spec.kernel else None,
                 ramdisk=str(spec.ramdisk) if spec.ramdisk else None, volumes=connections,
                 settings=self.settings, config_drive=str(drive) if drive else None,
-                config_drive_format=spec.config_drive.format if drive else "iso9660")
+                config_drive_format=spec.config_drive.format if drive else "iso9660",
+                cdrom=cdrom)
             guest = self.host.define(config)
             undo.callback(guest.undefine)
             guest.start()
