@@ -1,13 +1,13 @@
 """volumes: volume type encryption specs, quota usage per volume type
 
-Revision ID: 0023
+Revision ID: 0022
 Revises: 0021
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0023'
+revision = '0022'
 down_revision = '0021'
 branch_labels = None
 depends_on = None
