@@ -18,7 +18,7 @@ from pathlib import Path
 
 from sqlalchemy import select, update
 
-from compute import configdrive, console, scheduler, server_groups, states
+from compute import configdrive, console, scheduler, server_groups, signing, states
 from compute.aggregates import CACHE_ACTION
 from compute.cinder import VolumeClient
 from compute.configdrive import ConfigDrive
@@ -33,6 +33,7 @@ from compute.recovery import Recovery
 from compute.service import ComputeService, root_bdm
 from compute.uptime import host_uptime
 from compute.virt.hardware import qemu_format
+from minicloud import faults
 from minicloud.config import Config
 from minicloud.db import Database, utcnow
 from minicloud.errors import MinicloudError, NotFound
@@ -170,14 +171,17 @@ class Agent(LifecycleTasks, Recovery):
         root = root_bdm(inst)
         image_args: dict = {"base_image": None, "base_format": "raw"}
         if root is None:
-            image_args = self._image_args(inst, checked=task.params.get("images"))
+            image_args = self._image_args(inst, checked=task.params.get("images"),
+                                          certificates=task.params.get("certificates"))
         spec = InstanceSpec(
             id=inst.id, name=inst.name, flavor=inst.flavor, image_meta=inst.image_meta,
             instance_dir=self.instances_path / inst.id,
             root_volume=connected.pop(root["volume_id"]) if root else None,
             volumes=tuple(connected.values()), config_drive=self._config_drive(inst),
             **image_args)
+        faults.point("compute.spawn.spawning")
         self.driver.spawn(spec)
+        faults.point("compute.spawn.started")
         for bdm in reserved:
             self.volumes().complete(bdm["attachment_id"])
         if reserved:
@@ -204,7 +208,8 @@ class Agent(LifecycleTasks, Recovery):
             user_data=inst.user_data, fmt=c.config_drive_format)
 
     def _image_args(self, inst: Instance, image_id: str | None = None,
-                    checked: list[str] | None = None) -> dict:
+                    checked: list[str] | None = None,
+                    certificates: dict | None = None) -> dict:
         """The cached base image (and AMI kernel/ramdisk) of a server booting from an image
         (``image_id``: another image, with the server's kernel: a rescue or a rebuild).
 
@@ -219,6 +224,8 @@ class Agent(LifecycleTasks, Recovery):
             return image, self.cache.fetch(image)
 
         image, base = fetch(image_id or inst.image_id)
+        # [compute] verify_glance_signatures: the bytes the guest boots from, verified
+        signing.verify_base(self.conf, image, base, certificates, inst.trusted_certs)
         args: dict = {"base_image": base}
         for prop, arg in (("kernel_id", "kernel"), ("ramdisk_id", "ramdisk")):
             if inst.image_meta.get(prop):  # AMI-style: boot the kernel directly
@@ -255,6 +262,7 @@ class Agent(LifecycleTasks, Recovery):
 
     def _do_delete(self, task: ComputeTask) -> None:
         self.driver.destroy(task.instance_id, self.instances_path / task.instance_id)
+        faults.point("compute.delete.destroyed")
         # Volumes survive the instance (detached, exports removed, back to available),
         # unless they were given with delete_on_termination.
         for bdm in self._instance(task.instance_id).block_devices:
@@ -299,6 +307,7 @@ class Agent(LifecycleTasks, Recovery):
         dest = inst_dir / f"snapshot-{image_id}"
         try:
             fmt = self.driver.snapshot(task.instance_id, inst_dir, dest)
+            faults.point("compute.snapshot.taken")
             if fmt != "qcow2":
                 raise MinicloudError(f"snapshot came out as {fmt}, expected qcow2")
 
@@ -340,6 +349,7 @@ class Agent(LifecycleTasks, Recovery):
         then delete the volume when it was given with delete_on_termination (not ``keep``)."""
         if bdm.get("attachment_id"):
             self.driver.detach_volume(instance_id, bdm["device"], bdm["attachment_id"])
+            faults.point("compute.release.unplugged")
             if self.volumes is not None:
                 self.volumes().delete_attachment(bdm["attachment_id"])
         if bdm.get("delete_on_termination") and not keep and self.volumes is not None:
@@ -368,8 +378,10 @@ class Agent(LifecycleTasks, Recovery):
             raise MinicloudError("nothing to attach")
         client = self.volumes()
         info = client.connect(bdm["attachment_id"], self.host, bdm["device"])
+        faults.point("compute.attach.connected")
         self.driver.attach_volume(inst.id, inst.image_meta, info, bdm["device"],
                                   bdm["attachment_id"])
+        faults.point("compute.attach.plugged")
         client.complete(bdm["attachment_id"])
         bdms = [dict(b, status="attached") if b["volume_id"] == bdm["volume_id"] else b
                 for b in inst.block_devices]

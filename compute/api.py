@@ -8,11 +8,12 @@ legacy ``X-OpenStack-Nova-API-Version``).
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 from flask import Flask, Response, g, request
 
-from compute import quotas
+from compute import quotas, signing
 from compute.aggregates import Aggregates
 from compute.cinder import VolumeClient
 from compute.console import ConsoleReader
@@ -78,6 +79,8 @@ def create_app(conf: Config, db: Database | None = None,
     db = app.extensions["minicloud"].db
     svc = ComputeService(db, image_client, volume_client, quotas.Limits.from_conf(conf),
                          conf.compute.reclaim_instance_interval)
+    if conf.compute.verify_glance_signatures:
+        svc.certificates = functools.partial(signing.certificates_for, conf)
     app.extensions["compute"] = Compute(svc, Hosts(db), ConsoleReader(db), image_url)
     app.extensions["server_groups"] = ServerGroups(db, svc.limits)
     app.extensions["aggregates"] = Aggregates(db)

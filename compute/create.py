@@ -20,6 +20,7 @@ from compute import (
     quotas,
     scheduler,
     server_groups,
+    signing,
     states,
 )
 from compute.block_devices import BootRequest, RootVolume
@@ -30,6 +31,7 @@ from compute.keypairs import Keypairs
 from compute.models import ComputeTask, Flavor, Instance, InstanceTag, sanitize_hostname
 from compute.virt import hardware
 from compute.virt.hardware import CDROM_FORMAT
+from minicloud import faults
 from minicloud.db import Database, new_uuid
 from minicloud.errors import BadRequest, Forbidden, MinicloudError, NotFound
 from minicloud.identity.tokens import AuthContext
@@ -50,6 +52,7 @@ class ServerRequest:
     access_ip_v4: str | None = None
     access_ip_v6: str | None = None
     tags: list[str] = field(default_factory=list)  # 2.52+
+    trusted_certs: list[str] | None = None  # 2.63+ trusted_image_certificates
     min_count: int = 1  # several servers from one request (compute.multi_create)
     max_count: int = 1
     user_data: str | None = None  # base64, validated
@@ -193,13 +196,18 @@ class ServerCreation:
             if key is None:
                 raise BadRequest("Invalid key_name provided.")
         root, image_id, checked = req.boot.root_volume, None, []
+        checked_certs: dict = {}
         if req.max_count > 1 and (root is not None or req.boot.volumes):
             raise BadRequest("Cannot attach one or more volumes to multiple instances")
+        if req.trusted_certs:  # 2.63: validated only where signatures are verified
+            signing.check_trusted_request(self.certificates is not None, root is not None)
         if root is None:
             image = self._check_image(ctx, req.boot.image_ref, flavor, flavor.disk)
             meta = {k: str(v) for k, v in image.items() if k not in NOT_IMAGE_META}
             image_id = image["id"]
             checked = [image_id, *self._boot_files(ctx, image)]
+            if self.certificates is not None:  # fetched as the caller (compute.signing)
+                checked_certs = self.certificates(ctx, image, req.trusted_certs)
         else:
             meta = self._boot_volume(ctx, root, flavor)
         check_hardware(meta, flavor.disk if root is None else None)
@@ -225,7 +233,7 @@ class ServerCreation:
                 reservation_id=reservation, launch_index=index,
                 hostname=req.hostname or sanitize_hostname(
                     multi_create.server_name(req.name, index, count)),
-                security_groups=list(req.security_groups),
+                security_groups=list(req.security_groups), trusted_certs=req.trusted_certs,
                 tags=[InstanceTag(tag=t) for t in sorted(set(req.tags))])
                 for index in range(count)]
             for inst in insts:
@@ -235,7 +243,8 @@ class ServerCreation:
                     group = server_groups.join(s, ctx, req.group, inst.id, self.limits)
         for inst in insts:
             try:
-                self._place(ctx, inst, req, (forced_host, zone), request_id, group, checked)
+                self._place(ctx, inst, req, (forced_host, zone), request_id, group, checked,
+                            checked_certs)
             except MinicloudError as exc:
                 if count == 1:
                     raise
@@ -245,7 +254,7 @@ class ServerCreation:
     def _place(self, ctx: AuthContext, inst: Instance, req: ServerRequest,
                where: tuple[str | None, str | None], request_id: str,
                group: server_groups.Group | None = None,
-               checked: list[str] | None = None) -> None:
+               checked: list[str] | None = None, certificates: dict | None = None) -> None:
         """Reserve the server's volumes, claim a host (``where``: a forced host and zone;
         ``group``'s rule and the request's host hints kept), make its boot volume, queue its
         spawn with the images ``checked`` as the caller; a failure leaves nothing of it (see
@@ -282,10 +291,13 @@ class ServerCreation:
             with self.db.session() as s:
                 self._finish_delete(s, inst.id)
             raise
+        faults.point("compute-api.create.placed")
         with self.db.session() as s:
             # The agent fetches only the images checked here as the caller.
-            s.add(ComputeTask(instance_id=inst.id, host=host, action="spawn",
-                              params={"request_id": request_id, "images": list(checked or [])}))
+            params: dict = {"request_id": request_id, "images": list(checked or [])}
+            if certificates:  # a signed image's certificates (compute.signing)
+                params["certificates"] = certificates
+            s.add(ComputeTask(instance_id=inst.id, host=host, action="spawn", params=params))
 
     def _add_bdm(self, inst: Instance, bdm: dict) -> None:
         inst.block_devices = [*inst.block_devices, bdm]

@@ -92,16 +92,25 @@ class Lifecycle:
                 raise BadRequest("Unable to rebuild with a different image for a "
                                  "volume-backed server.")
         checked: list[str] = []
+        params: dict = {}
         if root_bdm(inst) is None:
             image, checked = self._checked_image(ctx, inst, req.image_ref)
             values.update(image_id=image["id"], image_meta={
                 k: str(v) for k, v in image.items() if k not in NOT_IMAGE_META})
+            params = self._certificates(ctx, inst, image)
         values.update(self._changed_fields(req))
         if req.set_key_name:  # the key the config drive carries changes with it (Nova)
             values["key_data"] = self._key_data(ctx, req.key_name)
         return self.service.start_action(
-            ctx, server_id, "rebuild", {"image_id": values.get("image_id"), "images": checked},
-            values)
+            ctx, server_id, "rebuild",
+            {"image_id": values.get("image_id"), "images": checked, **params}, values)
+
+    def _certificates(self, ctx: AuthContext, inst: Instance, image: dict) -> dict:
+        """The spawn-like task's ``certificates`` of a signed image, fetched as the caller
+        when signatures are verified (``compute.signing``)."""
+        fetch = self.service.certificates
+        certs = fetch(ctx, image, inst.trusted_certs) if fetch is not None else {}
+        return {"certificates": certs} if certs else {}
 
     def _key_data(self, ctx: AuthContext, key_name: str | None) -> str | None:
         """The public key of the caller's key pair ``key_name`` (400 when unknown)."""
@@ -133,7 +142,8 @@ class Lifecycle:
             raise BadRequest("Cannot rescue a volume-backed instance.")
         image, checked = self._checked_image(ctx, inst, image_ref or inst.image_id)
         self.service.start_action(ctx, server_id, "rescue",
-                                  {"image_id": image["id"], "images": checked})
+                                  {"image_id": image["id"], "images": checked,
+                                   **self._certificates(ctx, inst, image)})
 
     def _checked_image(self, ctx: AuthContext, inst: Instance, image_ref: str
                        ) -> tuple[dict, list[str]]:

@@ -93,7 +93,8 @@ class LifecycleTasks:
             base, fmt = None, "raw"
             if task.params.get("image_id"):  # only the images the API checked as the caller
                 args = self._image_args(inst, task.params["image_id"],
-                                        checked=task.params.get("images"))
+                                        checked=task.params.get("images"),
+                                        certificates=task.params.get("certificates"))
                 base, fmt = args["base_image"], args["base_format"]
             if not self._transition(inst.id, "rebuilding", task_state="rebuild_spawning"):
                 return  # deleted meanwhile
@@ -115,7 +116,8 @@ class LifecycleTasks:
         inst = self._instance(task.instance_id)
         try:
             args = self._image_args(inst, task.params["image_id"],
-                                    checked=task.params.get("images"))
+                                    checked=task.params.get("images"),
+                                    certificates=task.params.get("certificates"))
             self.driver.rescue(InstanceSpec(
                 id=inst.id, name=inst.name, flavor=inst.flavor, image_meta=inst.image_meta,
                 instance_dir=self.instances_path / inst.id, **args))

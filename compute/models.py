@@ -146,6 +146,9 @@ class Instance(Base):
     # lock: who locked it ("owner" or "admin", None: unlocked) and why (2.73)
     locked_by: Mapped[str | None] = mapped_column(String(5), nullable=True)
     locked_reason: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    #: ``trusted_image_certificates`` (2.63): key manager ids of the certificates trusted to
+    #: have signed the image (``compute.signing``); None: not given.
+    trusted_certs: Mapped[list | None] = mapped_column(JSON, nullable=True)
     # The guest's hostname (set at create from 2.90, else derived from the name then; a
     # rename does not change it, as Nova's) and its security group names (None: ["default"]).
     hostname: Mapped[str | None] = mapped_column(String(255), nullable=True)

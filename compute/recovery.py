@@ -101,23 +101,19 @@ class Recovery:
         """ERROR, with a fault, for the builds that have no task and have not moved for
         LOST_BUILD_AFTER seconds: this host's, and those no host took; how many."""
         cutoff = utcnow() - dt.timedelta(seconds=LOST_BUILD_AFTER)
+        # One transaction (BEGIN IMMEDIATE: no task can be queued meanwhile) reads the busy
+        # set once and claims the unplaced lost builds for this host (one agent wins each).
         with self.db.session() as s:
             busy = self.queue.subjects(s, PENDING, RUNNING)
             lost = [i for i in s.scalars(select(Instance.id).where(
                 Instance.vm_state == states.BUILDING, Instance.updated_at < cutoff,
                 or_(Instance.host == self.host, Instance.host.is_(None)))) if i not in busy]
-        failed = 0
-        for instance_id in lost:
-            with self.db.session() as s:
-                # an unplaced build becomes this host's to clean (one agent wins it)
-                s.execute(update(Instance).where(Instance.id == instance_id,
+            if lost:
+                s.execute(update(Instance).where(Instance.id.in_(lost),
                                                  Instance.host.is_(None))
                           .values(host=self.host))
-                inst = s.get(Instance, instance_id)
-                if inst is None or inst.host != self.host or inst.vm_state != states.BUILDING:
-                    continue
-                if self.queue.subjects(s, PENDING, RUNNING) & {instance_id}:
-                    continue
+        failed = 0
+        for instance_id in lost:
             LOG.warning("build of %s has had no task for %.0f s: it was lost", instance_id,
                         LOST_BUILD_AFTER)
             self._fail_spawn(instance_id, MinicloudError(

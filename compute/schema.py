@@ -4,7 +4,7 @@ Each view that reads a body declares its schema with :func:`minicloud.wsgi.body_
 (stacked with ``min_minor``/``max_minor`` where the body changes with the microversion), so a
 body is refused with a 400 naming the field before any view code runs. The schemas follow
 ``nova/api/openstack/compute/schemas`` where minicloud offers the feature; a field of a
-feature minicloud does not offer (personality files, trusted certificates) is
+feature minicloud does not offer (personality files, rebuild's trusted certificates) is
 simply absent, so sending it is a 400
 ("Additional properties are not allowed") rather than being silently ignored.
 """
@@ -104,7 +104,7 @@ def _create(extra: dict, required: tuple[str, ...] = ()) -> dict:
 
 #: ``POST /servers``: 2.1; 2.19 adds description; 2.37 makes networks required ("auto",
 #: "none" or a list); 2.52 adds tags; 2.74 adds host and hypervisor_hostname (admins); 2.90
-#: hostname (2.94: a fully qualified one).
+#: hostname (2.94: a fully qualified one); 2.63 adds trusted_image_certificates.
 CREATE_SERVER = _create({})
 CREATE_SERVER_V219 = _create({"description": DESCRIPTION})
 CREATE_SERVER_V237 = _create({"description": DESCRIPTION, "networks": _NETWORKS_V237},
@@ -113,8 +113,15 @@ CREATE_SERVER_V252 = _create({"description": DESCRIPTION, "networks": _NETWORKS_
                               "tags": _CREATE_TAGS}, ("networks",))
 _FQDN = {"type": "string", "pattern": r"^[a-zA-Z0-9-._]*$", "minLength": 1,
          "maxLength": 255}
+#: ``trusted_image_certificates`` (2.63): key manager ids, as Nova's schema.
+TRUSTED_CERTS = {"type": ["array", "null"], "minItems": 1, "maxItems": 50,
+                 "uniqueItems": True, "items": {"type": "string", "minLength": 1}}
+CREATE_SERVER_V263 = _create({"description": DESCRIPTION, "networks": _NETWORKS_V237,
+                              "tags": _CREATE_TAGS,
+                              "trusted_image_certificates": TRUSTED_CERTS}, ("networks",))
 _V274 = {"description": DESCRIPTION, "networks": _NETWORKS_V237, "tags": _CREATE_TAGS,
-         "host": _FQDN, "hypervisor_hostname": _FQDN}
+         "host": _FQDN, "hypervisor_hostname": _FQDN,
+         "trusted_image_certificates": TRUSTED_CERTS}
 CREATE_SERVER_V274 = _create(_V274, ("networks",))
 #: The guest's hostname (2.90): an RFC 1123 label; from 2.94 a fully qualified name.
 HOSTNAME = {"type": "string", "minLength": 2, "maxLength": 63,

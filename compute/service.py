@@ -53,6 +53,9 @@ class ComputeService(ServerCreation):
         self.reclaim_interval = reclaim_interval
         self.limits = limits or quotas.Limits(-1, -1, -1)
         self.image_client = image_client  # token -> client acting for that caller
+        #: (caller, image) -> the certificates a signed image's boot needs
+        #: (``compute.signing.certificates_for``); None: signatures are not verified.
+        self.certificates: Callable[[AuthContext, dict], dict] | None = None
         self.volume_client = volume_client
         self.flavors = Flavors(db)
         self.keypairs = Keypairs(db, self.limits)

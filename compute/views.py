@@ -149,7 +149,7 @@ def _full(inst: Instance, viewer: Viewer) -> dict:
         "os-extended-volumes:volumes_attached": _volumes_attached(inst, viewer),
         "locked": inst.locked_by is not None, "locked_reason": inst.locked_reason,
         "description": inst.description, "tags": [t.tag for t in inst.tags],
-        "trusted_image_certificates": None, "server_groups": [],
+        "trusted_image_certificates": inst.trusted_certs, "server_groups": [],
         "pinned_availability_zone": None,
     }
     if inst.group_names:  # Nova leaves the key out when the server is in no group

@@ -25,9 +25,11 @@ from images import (
     discovery,
     formats,
     inject,
+    owners,
     policies,
     protections,
     schema,
+    signing,
 )
 from images.cache import ImageCache
 from images.cache_service import CacheService, Prefetcher
@@ -162,7 +164,8 @@ def build_services(conf: Config, db: Database, policy: Any, store: Store | None 
         staging=staging or FilesystemStore(root / "staging", chunk),
         protections=protections.from_config(conf.image, conf.path, policy),
         property_rules=(ImagePropertyRules().check
-                        if conf.image.validate_properties_with_metadefs else None))
+                        if conf.image.validate_properties_with_metadefs else None),
+        certificates=signing.key_manager_certificates(conf))
     cache = prefetcher = None
     if conf.image.cache_enabled:
         cache = CacheService(deps, ImageCache(
@@ -183,6 +186,9 @@ def create_app(conf: Config, db: Database | None = None, store: Store | None = N
     api.images.recover()
     api.imports.tasks.recover()
     app.extensions["images"] = api
+    # A worker killed mid-upload is replaced by gunicorn without a new start-up recovery:
+    # each new worker re-queues the uploads and imports whose owner died (images.owners).
+    app.extensions["on_worker_start"] = lambda: owners.reap(api.images)
     discovery.register(app, api.imports, cache=api.cache is not None)
     _image_routes(app, api)
     _data_routes(app, api)

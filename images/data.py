@@ -21,9 +21,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from images import formats, states
+from images import formats, signing, states
 from images.intake import HASH_ALGO, Intake
 from images.models import Image
+from images.owners import owning, store_root
 from images.service import Dependencies
 from images.store import DataIterator, Store
 from minicloud.errors import BadRequest, Conflict, Forbidden, NotFound, RequestTooLarge
@@ -79,6 +80,9 @@ class DataService:
         """Run ``write``; on any failure remove what it left and re-queue (or kill)."""
         try:
             write()
+        except signing.SignatureVerificationError as exc:
+            self._fail(image_id, status, store, kill=True)
+            raise signing.failure(image_id, exc) from None
         except OSError as exc:
             self._fail(image_id, status, store)
             if exc.errno in (errno.ENOSPC, errno.EDQUOT):
@@ -88,8 +92,9 @@ class DataService:
             self._fail(image_id, status, store)
             raise
 
-    def _fail(self, image_id: str, status: str, store: Store) -> None:
-        new = states.QUEUED
+    def _fail(self, image_id: str, status: str, store: Store, kill: bool = False) -> None:
+        # A signed image whose data did not verify is killed, as Glance does.
+        new = states.KILLED if kill else states.QUEUED
         try:
             store.delete(image_id)
         except OSError:
@@ -103,13 +108,20 @@ class DataService:
 
     def upload(self, ctx: AuthContext, image_id: str, body: Iterable[bytes],
                declared_size: int | None = None) -> None:
-        """``PUT /v2/images/{id}/file``: see the module docstring."""
+        """``PUT /v2/images/{id}/file``: see the module docstring. This process owns the
+        upload while it runs (:mod:`images.owners`: if it dies, a new worker re-queues it)."""
+        with owning(store_root(self.deps.conf), image_id):
+            self._upload(ctx, image_id, body, declared_size)
+
+    def _upload(self, ctx: AuthContext, image_id: str, body: Iterable[bytes],
+                declared_size: int | None) -> None:
         image = self._begin(ctx, image_id, states.SAVING, declared_size, need_formats=True,
                             rule="upload_image")
         intake = Intake(self.deps.conf.image.max_image_size, image.disk_format)
         store = self.deps.store
-        self._receive(image.id, states.SAVING, store,
-                      lambda: store.add(image.id, intake.wrap(body)))
+        props = {p.name: p.value for p in image.properties}
+        chunks = signing.checked_stream(self.deps.certificates, ctx, props, intake.wrap(body))
+        self._receive(image.id, states.SAVING, store, lambda: store.add(image.id, chunks))
         result = intake.result
         assert result is not None
         try:

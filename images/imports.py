@@ -37,17 +37,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from images import formats, inject, states
+from images import formats, inject, signing, states
 from images.conversion import QemuImg
 from images.inspection import inspect_file
 from images.intake import HASH_ALGO, Intake, IntakeResult
 from images.models import Image
+from images.owners import Owner, store_root
 from images.service import STORE_ID, Dependencies, set_properties
 from images.tasks import TaskService
 from images.uri_filter import check_uri
 from images.webdownload import ImportFailed, ImportStopped, WebDownload
 
 __all__ = ["ImportFailed", "ImportStopped", "ImportService", "check_uri", "METHODS"]
+from minicloud import faults
 from minicloud.errors import BadRequest, Conflict, MinicloudError
 from minicloud.identity.tokens import AuthContext
 
@@ -69,6 +71,10 @@ class ImportJob:
     #: legacy ``POST /v2/tasks`` import, which runs no plugins (as Glance's task flow).
     roles: tuple[str, ...] | None = None
     injected: dict[str, str | None] = field(default_factory=dict)
+    #: The caller who started the import (a signed image's certificate is fetched as them).
+    auth: AuthContext | None = None
+    #: The held owner lock of the image (:mod:`images.owners`), released when the job ends.
+    owner: Owner | None = None
 
 
 class Step(Protocol):
@@ -128,7 +134,15 @@ class StoreData:
         else:
             chunks = iter(self.deps.staging.get(job.image_id))
         intake = Intake(conf.max_image_size, job.disk_format)
-        self.deps.store.add(job.image_id, intake.wrap(chunks))
+        with self.deps.db.session() as s:
+            image = s.get(Image, job.image_id)
+            props = {p.name: p.value for p in image.properties} if image else {}
+        chunks = signing.checked_stream(self.deps.certificates, job.auth, props,
+                                        intake.wrap(chunks))
+        try:
+            self.deps.store.add(job.image_id, chunks)
+        except signing.SignatureVerificationError as exc:
+            raise signing.failure(job.image_id, exc) from None
         job.result = intake.result
 
     def undo(self, job: ImportJob) -> None:
@@ -215,7 +229,21 @@ class ImportService:
     def start(self, ctx: AuthContext, image_id: str, body: dict,
               request_id: str | None = None) -> str:
         """Validate, move the image to ``importing``, record the task (``pending``) and
-        start the flow; returns the task id."""
+        start the flow; returns the task id. The flow's thread owns the import
+        (:mod:`images.owners`): if this process dies, a new worker re-queues the image."""
+        return self._owned(image_id, self._start, ctx, image_id, body, request_id)
+
+    def _owned(self, image_id: str, start: Any, *args: Any) -> str:
+        owner = Owner(store_root(self.deps.conf), image_id)
+        owner.acquire()
+        try:
+            return start(*args, owner)
+        finally:
+            if not owner.handed:
+                owner.release()
+
+    def _start(self, ctx: AuthContext, image_id: str, body: dict, request_id: str | None,
+               owner: Owner) -> str:
         method, uri = self._parse(body)
         with self.deps.db.session() as s:
             image = self.deps.find(s, ctx, image_id,
@@ -239,7 +267,7 @@ class ImportService:
                 request_id)
             _set_progress(image, task=task_id, importing=STORE_ID, failed="")
             job = ImportJob(image.id, method, image.disk_format, task_id, uri=uri,
-                            roles=tuple(ctx.roles))
+                            roles=tuple(ctx.roles), auth=ctx, owner=owner)
         self._spawn(job)
         return task_id
 
@@ -249,6 +277,10 @@ class ImportService:
         (new, queued) image ``image_id`` as a web-download does. A URI the import filter
         refuses fails the task at once (``failure`` with the reason), as Glance's task flow
         does; the image stays ``queued``."""
+        return self._owned(image_id, self._start_task, ctx, image_id, task_input, request_id)
+
+    def _start_task(self, ctx: AuthContext, image_id: str, task_input: dict,
+                    request_id: str | None, owner: Owner) -> str:
         with self.deps.db.session() as s:
             image = self.deps.find(s, ctx, image_id, "modify_image")
             task_id = self.tasks.add(s, ctx, "import", image.id, task_input, request_id)
@@ -266,7 +298,7 @@ class ImportService:
                 return task_id
             _set_progress(image, task=task_id, importing=STORE_ID, failed="")
             job = ImportJob(image.id, "web-download", image.disk_format or "raw", task_id,
-                            uri=uri)
+                            uri=uri, auth=ctx, owner=owner)
         self._spawn(job)
         return task_id
 
@@ -288,6 +320,8 @@ class ImportService:
         return [*steps, StoreData(self.deps), Activate(self.deps)]
 
     def _spawn(self, job: ImportJob) -> None:
+        if job.owner is not None:
+            job.owner.handed = True
         thread = threading.Thread(target=self._run, args=(job,), daemon=True,
                                   name=f"image-import-{job.image_id}")
         with self._lock:
@@ -297,9 +331,13 @@ class ImportService:
     def _run(self, job: ImportJob) -> None:
         self.tasks.processing(job.task_id)
         try:
+            faults.point("image.import.running")
             run_flow(self._steps(job), job)
             LOG.info("import %s of image %s finished", job.task_id, job.image_id)
             self.tasks.succeed(job.task_id, {"image_id": job.image_id})
+        except signing.SignatureFailed as exc:
+            LOG.warning("import %s: %s", job.task_id, exc.message)
+            self._failed(job, exc.message, kill=True)
         except MinicloudError as exc:
             LOG.warning("import %s of image %s failed: %s", job.task_id, job.image_id,
                         exc.message)
@@ -312,14 +350,17 @@ class ImportService:
             self.deps.staging.delete(job.image_id)
             if job.converted is not None:
                 job.converted.unlink(missing_ok=True)
+            if job.owner is not None:
+                job.owner.release()
             with self._lock:
                 self._threads.discard(threading.current_thread())
 
-    def _failed(self, job: ImportJob, message: str) -> None:
+    def _failed(self, job: ImportJob, message: str, kill: bool = False) -> None:
         self.tasks.fail(job.task_id, message)
         with self.deps.db.session() as s:
             try:
-                states.transition(s, job.image_id, states.IMPORTING, states.QUEUED)
+                states.transition(s, job.image_id, states.IMPORTING,
+                                  states.KILLED if kill else states.QUEUED)
             except Conflict:
                 LOG.info("image %s changed during its failed import", job.image_id)
                 return

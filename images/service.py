@@ -48,6 +48,9 @@ class Dependencies:
     protections: PropertyProtections | None = None
     #: ``[image] validate_properties_with_metadefs``: checks new property values (400).
     property_rules: Callable[[Session, Mapping[str, str]], None] | None = None
+    #: Certificates of signed images, fetched as the caller (``images.signing``); None: no
+    #: key manager, signed images are not verified.
+    certificates: Callable[[AuthContext], Any] | None = None
 
     def find(self, session: Session, ctx: AuthContext, image_id: str, rule: str) -> Image:
         """The visible image ``image_id`` on which the caller passes policy ``rule``."""

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import unquote, urlsplit
 
+from minicloud import faults
 from minicloud.errors import NotFound
 
 _TMP_SUFFIX = ".tmp"
@@ -107,6 +108,8 @@ class FilesystemStore:
                 for chunk in chunks:
                     fh.write(chunk)
                     size += len(chunk)
+                    if size == len(chunk):  # the first chunk is on its way to the disk
+                        faults.point("image.store.writing")
                 fh.flush()
                 os.fsync(fh.fileno())
             os.replace(tmp, final)

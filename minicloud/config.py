@@ -217,11 +217,25 @@ OPTIONS: tuple[Option, ...] = (
     Option("compute", "use_direct_url", "bool", True,
            "Copy base images straight from the image store when it is on this host (the "
            "seeds' `filesystems` option); else stream them over the image API."),
+    Option("compute", "verify_glance_signatures", "bool", False,
+           "Verify a signed image's data against its `img_signature*` properties before a "
+           "server boots from it (Nova's `[glance] verify_glance_signatures`); an image "
+           "without the four properties, or whose signature does not verify, puts the "
+           "server in ERROR."),
+    Option("compute", "enable_certificate_validation", "bool", False,
+           "Also validate the image's signing certificate against the trusted certificates "
+           "(`trusted_image_certificates`, else `default_trusted_certificate_ids`), as "
+           "Nova's `[glance] enable_certificate_validation`."),
+    Option("compute", "default_trusted_certificate_ids", "str", "",
+           "Comma-separated key manager ids of the certificates trusted when a server "
+           "names none (Nova's `[glance] default_trusted_certificate_ids`)."),
     Option("compute", "force_config_drive", "bool", False,
            "Give every new server a config drive (its metadata, keys and user data on a "
            "drive labelled `config-2`), as if it were created with `config_drive: true`."),
     Option("compute", "config_drive_format", "str", "iso9660",
            "File system of config drives: `iso9660` (a read-only CD-ROM) or `vfat` (a disk)."),
+    Option("key_manager", "port", "port", 9311,
+           "Port of the key manager API (Barbican v1 secrets; certificates of signed images)."),
     Option("volume", "port", "port", 8776, "Port of the volume API (Cinder v3)."),
     Option("volume", "host", "str", "",
            "Name this host's volume agent registers under. Empty: the machine's hostname."),
@@ -245,6 +259,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("volume", "storage_availability_zone", "str", "nova",
            "Availability zone of this cloud's volumes: new volumes are in it and the volume "
            "API lists it (Cinder's option of the same name)."),
+    Option("volume", "default_group_type", "str", "",
+           "Name of the group type `GET /group_types/default` answers (Cinder's "
+           "`default_group_type`); empty: there is none (404)."),
     Option("volume", "quota_gigabytes", "int", 100,
            "Gigabytes of volumes per project (-1: unlimited)."),
     Option("volume", "task_timeout", "float", 60.0,
@@ -269,6 +286,10 @@ OPTIONS: tuple[Option, ...] = (
            "Make volumes from images by converting straight from the image store's file when "
            "the image service shows it (`[image] show_direct_url`) and it is in this cloud's "
            "store on this host; else download the image over the image API first."),
+    Option("volume", "message_ttl", "int", 2592000,
+           "Seconds a user message (`openstack volume message list`) is kept before the "
+           "volume agents' periodic task removes it (Cinder's option of the same name: 30 "
+           "days)."),
 )
 
 _INDEX = {(o.section, o.key): o for o in OPTIONS}

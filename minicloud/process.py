@@ -26,15 +26,24 @@ class Limits:
         return ["prlimit", f"--cpu={self.cpu_seconds}", f"--as={self.address_space}", "--"]
 
 
+#: Makes a command die with the thread that started it (``PR_SET_PDEATHSIG``, kept across
+#: exec): a long conversion must not outlive an agent killed with ``kill -9``.
+DIE_WITH_PARENT = ["setpriv", "--pdeathsig", "KILL", "--"]
+
+
 def run(argv: Sequence[str], *, timeout: float = 120, limits: Limits | None = None,
-        check: bool = True, input: bytes | None = None) -> subprocess.CompletedProcess:
+        check: bool = True, input: bytes | None = None,
+        die_with_parent: bool = False) -> subprocess.CompletedProcess:
     """Run ``argv`` (never through a shell) and return the completed process.
 
-    Raises :class:`CommandFailed` on a non-zero exit (when ``check``), a timeout, a missing
-    program, or a kill by a resource limit (reported as such).
+    With ``die_with_parent`` the command is killed when the calling thread's process dies
+    (:data:`DIE_WITH_PARENT`). Raises :class:`CommandFailed` on a non-zero exit (when
+    ``check``), a timeout, a missing program, or a kill by a resource limit (reported as such).
     """
     argv = [str(a) for a in argv]
     full = (limits.prefix() + argv) if limits else argv
+    if die_with_parent:
+        full = DIE_WITH_PARENT + full
     for hook in recorder:
         hook(argv)
     env = dict(os.environ, LC_ALL="C", LANG="C")

@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> None:
         handler.addFilter(RequestIdFilter())
     app = svc.create_app(conf)
     httpserver.Worker.read_timeout = conf.DEFAULT.client_timeout
-    _Gunicorn(app, {
+    options = {
         "bind": f"{conf.DEFAULT.bind_host}:{svc.port(conf)}",
         "workers": conf.DEFAULT.workers,
         "threads": conf.DEFAULT.threads,
@@ -58,7 +58,21 @@ def main(argv: list[str] | None = None) -> None:
         "errorlog": str(paths.log(svc.name)),
         "loglevel": conf.DEFAULT.log_level.lower(),
         "proc_name": f"minicloud-{svc.name}",
-    }).run()
+    }
+    on_worker_start = app.extensions.get("on_worker_start")
+    if on_worker_start is not None:
+        options["post_worker_init"] = lambda _worker: _run_hook(on_worker_start)
+    _Gunicorn(app, options).run()
+
+
+def _run_hook(hook) -> None:
+    """A service's work at each worker's start (``app.extensions["on_worker_start"]``, e.g.
+    the image service re-queueing uploads whose worker died); a failure is logged, the
+    worker serves anyway."""
+    try:
+        hook()
+    except Exception:  # noqa: BLE001 - never keep a worker from serving
+        logging.getLogger(__name__).exception("worker start hook failed")
 
 
 if __name__ == "__main__":

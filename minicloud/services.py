@@ -62,6 +62,8 @@ SERVICES: tuple[ServiceDef, ...] = (
     ServiceDef("volume", "volumev3", "cinderv3", "volumes.api:create_app", "/v3",
                project_in_path=True, extra_types=(("block-storage", "cinder"),),
                policies="volumes.policies:RULES"),
+    ServiceDef("key_manager", "key-manager", "barbican", "keymanager.api:create_app", "",
+               policies="keymanager.policies:RULES"),
 )
 
 

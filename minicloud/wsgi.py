@@ -75,6 +75,8 @@ def auth() -> AuthContext:
 def error_body(exc: errors.MinicloudError, style: str) -> dict:
     if style == "keystone":
         return {"error": {"code": exc.status, "title": exc.title, "message": exc.message}}
+    if style == "barbican":  # Barbican's flat shape (python-barbicanclient reads it)
+        return {"code": exc.status, "title": exc.title, "description": exc.message}
     return exc.to_dict()
 
 

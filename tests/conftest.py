@@ -35,7 +35,7 @@ def write_conf(state_dir: Path, options: dict[str, dict[str, object]] | None = N
     files with the fake iSCSI target, so no tgtd is needed, unless ``options`` say
     otherwise); returns the ports chosen."""
     ports = {"identity": free_port(), "image": free_port(), "compute": free_port(),
-             "volume": free_port()}
+             "volume": free_port(), "key_manager": free_port()}
     sections: dict[str, dict[str, object]] = {name: {"port": port}
                                               for name, port in ports.items()}
     sections["compute"]["driver"] = "fake"

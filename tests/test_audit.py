@@ -20,7 +20,7 @@ from images.store import FilesystemStore
 from minicloud.audit import core
 from minicloud.audit.checks_catalog import Claims, Tasks
 from minicloud.audit.checks_compute import BaseImages, ChapSecrets, Domains, InstanceDirs
-from minicloud.audit.checks_storage import ImageFiles, Targets, VolumeFiles
+from minicloud.audit.checks_storage import ChapAccounts, ImageFiles, Targets, VolumeFiles
 from minicloud.cli.main import cli
 from tests.audit_fixtures import HOST, Catalog, FakeSecrets, make_catalog, new_id
 from volumes.backends import FakeBackend, FileBackend
@@ -190,6 +190,26 @@ def test_targets(cat: Catalog) -> None:
     assert all("CHAP account u" in f.detail for f in found if f.kind == "orphan")
     assert by_kind(fix_and_rerun(check)) == {"missing": {lost}}
     assert len(target.exports) == 2 and exported in target.exports
+
+
+def test_chap_accounts_bound_to_no_target(cat: Catalog) -> None:
+    backend, target = FakeBackend(), FakeTarget()
+    bound = Chap.generate()
+    target.ensure_export(new_id(), backend.path("v"), bound)
+    loose, foreign = Chap.generate().username, "someone-elses"
+    target.loose_accounts |= {loose, foreign}
+    check = ChapAccounts(target, settle=0)
+    found = check.findings()
+    assert [(f.kind, f.item) for f in found] == [("orphan", loose)]
+    assert fix_and_rerun(check) == []
+    assert set(target.accounts()) == {bound.username, foreign}
+
+
+def test_parse_accounts() -> None:
+    from volumes.targets import parse_accounts
+
+    assert parse_accounts("Account list:\n    abc\n    out (outgoing)\n") == ["abc", "out"]
+    assert parse_accounts("") == []
 
 
 # -- image store and staging -----------------------------------------------------------------

@@ -21,6 +21,7 @@ from tests.compute_fixtures import mv
 from tests.hostile import GENERIC, assert_never_5xx, json_routes
 from tests.identity_fixtures import *  # noqa: F403
 from tests.images_fixtures import *  # noqa: F403
+from tests.keymanager_fixtures import *  # noqa: F403
 from tests.roles import write_routes
 from tests.volumes_fixtures import *  # noqa: F403
 
@@ -49,6 +50,8 @@ NO_JSON_BODY = {
     },
     "compute": {("PUT", "/v2.1/servers/<server_id>/tags/<tag>")},
     "volume": set(),
+    # a secret's payload is sent as itself, typed by Content-Type
+    "key_manager": {("PUT", "/v1/secrets/<secret_id>")},
 }
 SERVICES = sorted(NO_JSON_BODY)
 
@@ -98,6 +101,13 @@ def target(request) -> Target:
         return Target(env.app, env.admin.client, env.admin.token, {
             "server_id": server, "flavor_id": "6", "key": "k",
             "project_id": env.alice.project_id}, mv("2.96"))
+    if name == "key_manager":
+        env = request.getfixturevalue("km_env")
+        made = env.users["alice"].post("/v1/secrets", json={"name": "target"})
+        assert made.status_code == 201, made.json
+        admin = env.users["admin"]
+        return Target(env.app, admin.client, admin.token,
+                      {"secret_id": made.json["secret_ref"].rsplit("/", 1)[1]})
     env = request.getfixturevalue("volenv")
     volume = env.create(name="target")
     return Target(env.app, env.admin.client, env.admin.token, {

@@ -28,7 +28,8 @@ def test_catalog_lists_the_registered_services(catalog_env: CatalogEnv):
     body = env.alice.ok("GET", "/v3/auth/catalog")
     assert body["links"]["self"].endswith("/v3/auth/catalog")
     types = _by_type(body["catalog"])
-    assert set(types) == {"identity", "image", "compute", "volumev3", "block-storage"}
+    assert set(types) == {"identity", "image", "compute", "volumev3", "block-storage",
+                          "key-manager"}
     assert types["identity"]["name"] == "keystone"
     [endpoint] = types["identity"]["endpoints"]
     assert endpoint["url"] == "http://127.0.0.1:5000/v3"
@@ -38,6 +39,8 @@ def test_catalog_lists_the_registered_services(catalog_env: CatalogEnv):
     for kind in ("volumev3", "block-storage"):  # the project is part of Cinder's URL
         assert types[kind]["endpoints"][0]["url"] == f"http://127.0.0.1:8776/v3/{project}"
     assert types["image"]["endpoints"][0]["url"] == "http://127.0.0.1:9292"
+    assert types["key-manager"]["name"] == "barbican"
+    assert types["key-manager"]["endpoints"][0]["url"] == "http://127.0.0.1:9311"
 
 
 def test_catalog_follows_the_database(catalog_env: CatalogEnv):
@@ -98,7 +101,7 @@ def test_register_cloud_is_idempotent_and_follows_the_ports(catalog_env: Catalog
     before = rows()
     register_cloud(env.db, env.conf)
     assert rows() == before
-    assert len(before[0]) == len(cloud_entries(env.conf)) == 5
+    assert len(before[0]) == len(cloud_entries(env.conf)) == 6
 
     image_entry = next(e for e in cloud_entries(env.conf) if e["type"] == "image")
     env.admin.ok("PATCH", f"/v3/services/{image_entry['service_id']}",
@@ -228,7 +231,7 @@ def test_endpoint_lifecycle(catalog_env: CatalogEnv):
     assert internal["id"] in ids("?interface=internal") and ep["id"] not in \
         ids("?interface=internal")
     assert ids(f"?region_id=legacy-region&service_id={one}") == [ep["id"]]
-    assert len(ids("")) == 7
+    assert len(ids("")) == 8  # the cloud's 6 + 2 made here
     updated = admin.ok("PATCH", f"/v3/endpoints/{ep['id']}", {"endpoint": {
         "service_id": two, "interface": "internal", "url": "http://new",
         "region": "second-region", "enabled": False}})["endpoint"]

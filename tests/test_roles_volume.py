@@ -33,7 +33,8 @@ WRITES: dict[tuple[str, str], list[tuple[object, str]]] = {
         ({"os-detach": {}}, ""), ({"os-force_detach": {}}, ""),
         ({"os-volume_upload_image": {"image_name": "r"}}, ""),
         ({"os-volume_upload_image": {"image_name": "r", "visibility": "public"}}, ""),
-        ({"os-retype": {"new_type": "{type}"}}, "")],
+        ({"os-retype": {"new_type": "{type}"}}, ""),
+        ({"revert": {"snapshot_id": "{snap}"}}, "")],
     ("POST", "/volumes/<volume_id>/metadata"): [({"metadata": {"k": "v"}}, "")],
     ("PUT", "/volumes/<volume_id>/metadata"): [({"metadata": {"k": "v"}}, "")],
     ("PUT", "/volumes/<volume_id>/metadata/<key>"): [({"meta": {"keep": "x"}}, "")],
@@ -90,12 +91,30 @@ WRITES: dict[tuple[str, str], list[tuple[object, str]]] = {
         "backup_url": "e30="}}, "")],
     ("POST", "/backups/<backup_id>/action"): [({"os-reset_status": {"status": "error"}}, ""),
                                               ({"os-force_delete": {}}, "")],
+    ("POST", "/group_types"): [({"group_type": {"name": "r"}}, "")],
+    ("PUT", "/group_types/<group_type_id>"): [({"group_type": {"name": "r"}}, "")],
+    ("DELETE", "/group_types/<group_type_id>"): [(None, "")],
+    ("POST", "/group_types/<group_type_id>/group_specs"): [({"group_specs": {"k": "v"}}, "")],
+    ("PUT", "/group_types/<group_type_id>/group_specs/<key>"): [({"keep": "v"}, "")],
+    ("DELETE", "/group_types/<group_type_id>/group_specs/<key>"): [(None, "")],
+    ("POST", "/groups"): [({"group": {"group_type": "{gtype}", "volume_types": ["{type}"]}},
+                           "")],
+    ("POST", "/groups/action"): [({"create-from-src": {"source_group_id": "{group}"}}, "")],
+    ("PUT", "/groups/<group_id>"): [({"group": {"name": "r", "remove_volumes": "{gvol}"}},
+                                     "")],
+    ("POST", "/groups/<group_id>/action"): [({"delete": {"delete-volumes": True}}, ""),
+                                            ({"reset_status": {"status": "error"}}, "")],
+    ("POST", "/group_snapshots"): [({"group_snapshot": {"group_id": "{group}"}}, "")],
+    ("DELETE", "/group_snapshots/<group_snapshot_id>"): [(None, "")],
+    ("POST", "/group_snapshots/<group_snapshot_id>/action"): [
+        ({"reset_status": {"status": "error"}}, "")],
     **{("PUT", f"/os-services/{action}"): [(body, "")] for action, body in (
         ("enable", {"host": "node1@fake", "binary": "cinder-volume"}),
         ("disable", {"host": "node1@fake", "binary": "cinder-volume"}),
         ("disable-log-reason", {"host": "node1", "binary": "cinder-backup",
                                 "disabled_reason": "r"}),
         ("freeze", {"host": "node1@fake"}), ("thaw", {"host": "node1@fake"}))},
+    ("DELETE", "/messages/<message_id>"): [(None, "")],
 }
 
 #: Admin-only operations (rule:admin_api): a member of the owning project gets 403.
@@ -146,6 +165,16 @@ ADMIN_ONLY: list[tuple[str, str, object]] = [
         "backup_url": "e30="}}),
     ("POST", "/backups/{backup}/action", {"os-reset_status": {"status": "error"}}),
     ("POST", "/backups/{backup}/action", {"os-force_delete": {}}),
+    ("POST", "/group_types", {"group_type": {"name": "m"}}),
+    ("PUT", "/group_types/{gtype}", {"group_type": {"name": "m"}}),
+    ("DELETE", "/group_types/{gtype}", None),
+    ("GET", "/group_types/{gtype}/group_specs", None),
+    ("POST", "/group_types/{gtype}/group_specs", {"group_specs": {"k": "v"}}),
+    ("GET", "/group_types/{gtype}/group_specs/keep", None),
+    ("PUT", "/group_types/{gtype}/group_specs/keep", {"keep": "v"}),
+    ("DELETE", "/group_types/{gtype}/group_specs/keep", None),
+    ("POST", "/groups/{group}/action", {"reset_status": {"status": "error"}}),
+    ("POST", "/group_snapshots/{gsnap}/action", {"reset_status": {"status": "error"}}),
 ]
 
 
@@ -163,7 +192,10 @@ def _path(rule: str, prefix: str, project: str, ids: dict[str, str]) -> str:
                         ("<type_id>", ids["type"]), ("<transfer_id>", ids["tr"]),
                         ("<target>", project), ("<class_name>", "default"),
                         ("<qos_id>", ids["qos"]), ("<snapshot_id>", ids["snap"]),
-                        ("<backup_id>", ids["backup"]), ("<encryption_id>", "e")):
+                        ("<backup_id>", ids["backup"]), ("<message_id>", ids["msg"]),
+                        ("<group_type_id>", ids["gtype"]), ("<group_id>", ids["group"]),
+                        ("<group_snapshot_id>", ids["gsnap"]),
+                        ("<encryption_id>", "e")):
         path = path.replace(name, value)
     return path
 
@@ -202,12 +234,34 @@ def owned(volenv):
     wait_status(lambda: volenv.alice.get(f"/v3/backups/{backup.json['backup']['id']}")
                 .json["backup"], "error")
     volenv.wait(vol["id"], "available")
-    return {"qos": qos.json["qos_specs"]["id"], "snap": snap.json["snapshot"]["id"],
+    # ... and leaves a user message in alice's project
+    msg = wait_status(lambda: next(({**m, "status": "listed"} for m in volenv.alice.get(
+        "/v3/messages", headers=MV).json["messages"]), {"status": None}), "listed")
+    groups = _group_fixture(volenv, vtype["id"])
+    return {**groups, "qos": qos.json["qos_specs"]["id"], "msg": msg["id"],
+            "snap": snap.json["snapshot"]["id"],
             "backup": backup.json["backup"]["id"],
             "vol": vol["id"], "att": att.json["attachment"]["id"], "other": other["id"],
             "offered": offered["id"], "tr": tr.json["transfer"]["id"],
             "key": tr.json["transfer"]["auth_key"], "type": vtype["id"],
             "project": volenv.alice.project_id}
+
+
+def _group_fixture(volenv, vtype_id: str) -> dict:
+    """A group type (spec ``keep``), alice's group of ``vtype_id`` holding one volume, and
+    a group snapshot of it (both available)."""
+    gtype = volenv.admin.post("/v3/group_types", headers=MV, json={"group_type": {
+        "name": "gt", "group_specs": {"keep": "1"}}}).json["group_type"]
+    group = volenv.alice.post("/v3/groups", headers=MV, json={"group": {
+        "group_type": gtype["id"], "volume_types": [vtype_id]}}).json["group"]
+    gvol = volenv.create(name="grouped", volume_type=vtype_id, group_id=group["id"])
+    volenv.wait(gvol["id"], "available")
+    gsnap = volenv.alice.post("/v3/group_snapshots", headers=MV, json={"group_snapshot": {
+        "group_id": group["id"], "name": "gsnap"}}).json["group_snapshot"]
+    wait_status(lambda: volenv.alice.get(f"/v3/group_snapshots/{gsnap['id']}", headers=MV)
+                .json["group_snapshot"], "available")
+    return {"gtype": gtype["id"], "group": group["id"], "gvol": gvol["id"],
+            "gsnap": gsnap["id"]}
 
 
 def test_the_table_covers_every_write_route(volenv):
@@ -231,7 +285,7 @@ def test_reader_is_refused_every_write_and_nothing_changes(volenv, owned):
     att = volenv.alice.get(f"/v3/attachments/{owned['att']}", headers=MV).json["attachment"]
     assert att["status"] == "reserved"
     names = {v["name"] for v in volenv.alice.get("/v3/volumes").json["volumes"]}
-    assert names == {"owned", "attached", "offered"}
+    assert names == {"owned", "attached", "offered", "grouped"}
     assert volenv.show(owned["offered"])["status"] == "awaiting-transfer"
     vtype = volenv.admin.get(f"/v3/types/{owned['type']}").json["volume_type"]
     assert (vtype["name"], vtype["extra_specs"]) == ("private", {"keep": "1"})
@@ -242,24 +296,35 @@ def test_reader_is_refused_every_write_and_nothing_changes(volenv, owned):
     assert volenv.admin.get(f"/v3/qos-specs/{owned['qos']}").json["qos_specs"]["specs"] == \
         {"k": "v"}
     snaps = volenv.alice.get("/v3/snapshots/detail").json["snapshots"]
-    assert [(x["id"], x["name"], x["status"], x["metadata"]) for x in snaps] == \
-        [(owned["snap"], "snap", "available", {"keep": "1"})]
+    assert [(x["id"], x["name"], x["status"], x["metadata"]) for x in snaps
+            if x["name"] != "gsnap"] == [(owned["snap"], "snap", "available", {"keep": "1"})]
     backup = volenv.alice.get(f"/v3/backups/{owned['backup']}", headers=MV).json["backup"]
     assert (backup["status"], backup["name"]) == ("error", None)
+    assert volenv.alice.get(f"/v3/messages/{owned['msg']}", headers=MV).status_code == 200
+    group = volenv.alice.get(f"/v3/groups/{owned['group']}?list_volume=True", headers=MV
+                             ).json["group"]
+    assert (group["status"], group["name"], group["volumes"]) == \
+        ("available", None, [owned["gvol"]])
+    gtype = volenv.admin.get(f"/v3/group_types/{owned['gtype']}", headers=MV).json
+    assert (gtype["group_type"]["name"], gtype["group_type"]["group_specs"]) == \
+        ("gt", {"keep": "1"})
+    gsnap = volenv.alice.get(f"/v3/group_snapshots/{owned['gsnap']}", headers=MV).json
+    assert gsnap["group_snapshot"]["status"] == "available"
 
 
 def test_reader_still_reads(volenv, owned):
     reader, vid = volenv.reader, owned["vol"]
     assert reader.get(f"/v3/volumes/{vid}", headers=MV).json["volume"]["name"] == "owned"
     listed = reader.get(f"/v3/{reader.project_id}/volumes/detail", headers=MV).json
-    assert {v["id"] for v in listed["volumes"]} == {vid, owned["other"], owned["offered"]}
+    assert {v["id"] for v in listed["volumes"]} == {vid, owned["other"], owned["offered"],
+                                                   owned["gvol"]}
     assert reader.get(f"/v3/volumes/{vid}/metadata").json == {"metadata": {"keep": "1"}}
     assert reader.get(f"/v3/volumes/{vid}/metadata/keep").json == {"meta": {"keep": "1"}}
     shown = reader.post(f"/v3/volumes/{vid}/action", json={"os-show_image_metadata": None})
     assert shown.status_code == 200 and shown.json["metadata"]["image_id"] == "raw-img"
     atts = reader.get("/v3/attachments", headers=MV).json["attachments"]
     assert [a["id"] for a in atts] == [owned["att"]]
-    assert reader.get("/v3/limits").json["limits"]["absolute"]["totalVolumesUsed"] == 3
+    assert reader.get("/v3/limits").json["limits"]["absolute"]["totalVolumesUsed"] == 4
     assert reader.get(f"/v3/os-quota-sets/{reader.project_id}").status_code == 200
     assert owned["type"] in {t["id"] for t in reader.get("/v3/types").json["volume_types"]}
     assert reader.get(f"/v3/types/{owned['type']}/extra_specs").json == {"extra_specs": {}}
@@ -268,11 +333,19 @@ def test_reader_still_reads(volenv, owned):
     assert [t["id"] for t in reader.get("/v3/os-volume-transfer/detail").json[
         "transfers"]] == [owned["tr"]]
     assert reader.get("/v3/volumes/summary", headers=MV).json["volume-summary"][
-        "total_count"] == 3
+        "total_count"] == 4
     snap = f"/v3/snapshots/{owned['snap']}"
     assert reader.get(snap).json["snapshot"]["name"] == "snap"
     assert reader.get(f"{snap}/metadata/keep").json == {"meta": {"keep": "1"}}
-    assert [x["id"] for x in reader.get("/v3/snapshots").json["snapshots"]] == [owned["snap"]]
+    assert [x["id"] for x in reader.get("/v3/snapshots").json["snapshots"]
+            if x["name"] != "gsnap"] == [owned["snap"]]
+    assert reader.get(f"/v3/groups/{owned['group']}", headers=MV).json["group"]["id"] == \
+        owned["group"]
+    assert [g["id"] for g in reader.get("/v3/groups", headers=MV).json["groups"]] == \
+        [owned["group"]]
+    assert [x["id"] for x in reader.get("/v3/group_snapshots/detail", headers=MV).json[
+        "group_snapshots"]] == [owned["gsnap"]]
+    assert reader.get(f"/v3/group_types/{owned['gtype']}", headers=MV).status_code == 200
     assert reader.get(f"/v3/backups/{owned['backup']}").json["backup"]["volume_id"] == vid
     assert [b["id"] for b in reader.get("/v3/backups/detail").json["backups"]] == \
         [owned["backup"]]

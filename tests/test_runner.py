@@ -33,7 +33,7 @@ def test_up_is_idempotent_survives_a_crash_and_down_stops(tmp_path):
     try:
         first = _pids(cloud)
         assert set(first) == {"identity", "image", "compute", "compute-agent", "volume",
-                              "volume-agent"}
+                              "volume-agent", "key_manager"}
         out = cloud.minicloud("up", "--no-daemons").stdout.decode()
         assert "clouds.yaml" in out and f":{cloud.ports['image']}" in out
         assert _pids(cloud) == first, "re-running up must not restart running services"

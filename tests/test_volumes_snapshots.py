@@ -354,14 +354,6 @@ def test_failed_snapshot_copy_is_error_and_deletable(make_volenv):
     gone(env, f"/v3/snapshots/{sid}")
 
 
-def test_a_volume_with_snapshots_is_not_offered_for_transfer(volenv, ready):
-    sid = snap_create(volenv, ready)["id"]
-    snap_wait(volenv, sid, "available")
-    err(volenv.alice.post("/v3/os-volume-transfer", json={"transfer": {"volume_id": ready}}),
-        400, "transfers volumes without snapshots")
-    assert volenv.show(ready)["status"] == "available"
-
-
 def test_agent_restart_fails_an_interrupted_copy_and_reruns_a_delete(make_volenv):
     from sqlalchemy import update
 

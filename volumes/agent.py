@@ -4,8 +4,9 @@ Tasks come from the catalog's ``volume_tasks`` table through :mod:`minicloud.tas
 API enqueues them, the agent takes each with a compare-and-swap, one task per volume at a
 time, in order, so a task survives restarts and never runs twice. Actions: ``create``
 (allocate the backing file, or fill it from an image, a snapshot or another volume),
-``delete``, ``extend``, ``export``, ``unexport`` and ``upload`` (volume to image,
-:mod:`volumes.upload`); the snapshots' ``create_snapshot`` and ``delete_snapshot``
+``delete``, ``extend``, ``export``, ``unexport``, ``upload`` (volume to image,
+:mod:`volumes.upload`) and ``revert`` (to the latest snapshot, :mod:`volumes.revert`);
+the snapshots' ``create_snapshot`` and ``delete_snapshot``
 (:mod:`volumes.snapshot_tasks`); ``backup``, ``restore`` and ``backup_delete``
 (:mod:`volumes.backup_agent`).
 
@@ -26,20 +27,23 @@ from collections.abc import Callable
 from sqlalchemy import select, update
 
 from images.store import store_file
+from minicloud import faults
 from minicloud.config import Config
 from minicloud.db import Database, utcnow
 from minicloud.errors import MinicloudError
 from minicloud.paths import StatePaths
 from minicloud.taskqueue import IDLE_WAIT, PENDING, RUNNING, TaskQueue, agent_process, serve
-from volumes import quotas, states, upload
+from volumes import messages, quotas, states, upload
 from volumes.attachments import AttachmentService
-from volumes.backends import Backend, make_backend
+from volumes.backends import Backend, DataMissing, make_backend
 from volumes.backup_agent import ACTIONS as BACKUP_ACTIONS
 from volumes.backup_agent import BackupWorker
 from volumes.backup_store import BackupStore
 from volumes.connection import Chap
 from volumes.glance import ImageClient, check_format, convertible_format, fetch
 from volumes.models import Volume, VolumeAttachment, VolumeHost, VolumeTask
+from volumes.revert import ACTION as REVERT_ACTION
+from volumes.revert import RevertTasks
 from volumes.service import Settings, VolumeService
 from volumes.snapshot_tasks import ACTIONS as SNAPSHOT_ACTIONS
 from volumes.snapshot_tasks import RERUN as SNAPSHOT_RERUN
@@ -55,7 +59,7 @@ def host_name(conf: Config) -> str:
     return conf.volume.host or socket.gethostname()
 
 
-class Agent(SnapshotTasks):
+class Agent(SnapshotTasks, RevertTasks):
     def __init__(self, conf: Config, db: Database, backend: Backend, target: Target,
                  images: Callable[[], ImageClient], workers: int = 4,
                  idle_wait: float = IDLE_WAIT,
@@ -127,6 +131,10 @@ class Agent(SnapshotTasks):
                         if att.status == states.A_DETACHING:
                             VolumeService.enqueue(s, vol, "unexport", {"attachment_id": att.id})
             self.recover_snapshots(s, queued)
+        # No fill runs before the loop starts: a partial file is one the kill interrupted
+        # (its qemu-img convert died with the old agent: process.DIE_WITH_PARENT).
+        for name in self.backend.remove_partials():
+            LOG.warning("removed %s, left by an interrupted fill", name)
         self.sync_exports()
 
     def sync_exports(self) -> None:
@@ -173,6 +181,7 @@ class Agent(SnapshotTasks):
     def _task_failed(self, task: VolumeTask, exc: BaseException) -> None:
         """Move the volume to where a failure of ``task`` leaves it."""
         message = (exc.message if isinstance(exc, MinicloudError) else str(exc))[:500]
+        leftover = None  # an export's account/target a kill left half made
         with self.db.session() as s:
             def move(old: str, new: str, **values: object) -> None:
                 s.execute(update(Volume).where(Volume.id == task.volume_id,
@@ -191,15 +200,29 @@ class Agent(SnapshotTasks):
                     move(states.EXTENDING, states.ERROR_EXTENDING)
                     grow = task.params["new_size"] - task.params["old_size"]
                     quotas.release(s, vol.project_id, 0, grow, vol.volume_type_id)
+            elif task.action == "export" and isinstance(exc, DataMissing):
+                self.attachments.data_missing(s, task.params["attachment_id"], message)
             elif task.action == "export":
-                self.attachments.export_failed(s, task.params["attachment_id"])
+                vol = s.get(Volume, task.volume_id)
+                username = vol.auth_username if vol is not None else None
+                if self.attachments.export_failed(s, task.params["attachment_id"]):
+                    leftover = username
             elif task.action in BACKUP_ACTIONS:
                 self.backups.failed(task, message)
+            elif task.action == REVERT_ACTION:
+                self.revert_failed(s, task, message)
             elif task.action == "unexport":
                 s.execute(update(VolumeAttachment).where(
                     VolumeAttachment.id == task.params["attachment_id"]).values(
                     status=states.A_ERROR))
                 move(states.DETACHING, states.ERROR)
+            messages.task_failed(s, task, self.conf.volume.message_ttl)
+        if leftover is not None:  # after that transaction: tgtadm may take a while
+            try:
+                self.target.remove_export(task.volume_id, leftover)
+            except MinicloudError as exc:
+                LOG.error("could not remove the half-made export of volume %s: %s",
+                          task.volume_id, exc.message)
         if task.action == "upload":  # after that transaction: it calls the image service
             upload.upload_failed(task, self.db, self._user_images, self.images, message)
 
@@ -219,6 +242,7 @@ class Agent(SnapshotTasks):
         vol = self._volume(task.volume_id)
         if vol is None or vol.status != states.CREATING:
             return  # reset or deleted before we started
+        faults.point("volume.create.start")
         if vol.image_id:
             self._create_from_image(vol)
         elif vol.snapshot_id:
@@ -262,6 +286,7 @@ class Agent(SnapshotTasks):
             return
         if vol.auth_username:  # it was exported: the target must not outlive the bytes
             self.target.remove_export(vol.id, vol.auth_username)
+        faults.point("volume.delete.unexported")
         self.backend.delete(vol.id)
         with self.db.session() as s:
             VolumeService.finish_delete(s, vol)
@@ -286,6 +311,9 @@ class Agent(SnapshotTasks):
             s.refresh(vol)
             chap = Chap(vol.auth_username, vol.auth_password)
             address = (att.connector or {}).get("ip")  # os-brick's: the compute host's
+        if not self.backend.exists(task.volume_id):
+            raise DataMissing(f"The data of volume {task.volume_id} is missing from its host "
+                              "(removed outside the cloud): it cannot be attached.")
         self.target.ensure_export(task.volume_id, self.backend.path(task.volume_id), chap,
                                   self._initiator(task.params), address)
 
@@ -293,6 +321,7 @@ class Agent(SnapshotTasks):
         vol = self._volume(task.volume_id)
         if vol is None:
             return
+        faults.point("volume.unexport.start")
         self.target.remove_export(vol.id, vol.auth_username)
         with self.db.session() as s:
             self.attachments.unexported(s, task.params["attachment_id"], vol.id)
@@ -310,6 +339,7 @@ class Agent(SnapshotTasks):
     def periodic(self) -> None:
         self.heartbeat()
         self.sync_exports()
+        messages.reap(self.db)
 
     def run(self, stop: threading.Event) -> None:
         self.register()

@@ -6,7 +6,9 @@ Volumes, actions and metadata are in :mod:`volumes.api_volumes`, snapshots in
 :mod:`volumes.api_attachments`, types in :mod:`volumes.api_types`, qos-specs in
 :mod:`volumes.api_qos`, quotas in
 :mod:`volumes.api_quotas`, transfers in :mod:`volumes.api_transfers`, backups in
-:mod:`volumes.api_backups`, type encryption in :mod:`volumes.api_encryption`; each is a blueprint
+:mod:`volumes.api_backups`, type encryption in :mod:`volumes.api_encryption`, group types in
+:mod:`volumes.api_group_types`, groups and group snapshots in :mod:`volumes.api_groups`; each
+is a blueprint
 registered twice, under ``/v3/{project_id}/...`` (the catalog's form) and project-less
 ``/v3/...`` (3.67). A project id in the path must be the caller's (admins may name any).
 Policies are :data:`volumes.policies.RULES`; request bodies are checked against
@@ -30,7 +32,10 @@ from volumes import (
     api_attachments,
     api_backups,
     api_encryption,
+    api_group_types,
+    api_groups,
     api_hosts,
+    api_messages,
     api_pools,
     api_qos,
     api_quotas,
@@ -48,10 +53,15 @@ from volumes.backup_store import BackupStore
 from volumes.backups import BackupService
 from volumes.encryption import EncryptionService
 from volumes.glance import ImageClient
+from volumes.group_snapshots import GroupSnapshotService
+from volumes.group_types import GroupTypeService
+from volumes.groups import GroupService
+from volumes.messages import MessageService
 from volumes.microversion import MAX_VERSION, MIN_VERSION, fmt, negotiate
 from volumes.policies import RULES
 from volumes.qos import QosService
 from volumes.retype import RetypeService
+from volumes.revert import RevertService
 from volumes.service import Settings, VolumeService
 from volumes.snapshots import SnapshotService
 from volumes.transfers import TransferService
@@ -95,9 +105,16 @@ def create_app(conf: Config, db: Database | None = None,
     app.extensions["volume_upload"] = UploadService(svc)
     app.extensions["volume_retype"] = RetypeService(svc)
     app.extensions["volume_encryption"] = EncryptionService(svc.db)
+    app.extensions["volume_messages"] = MessageService(svc.db)
+    app.extensions["volume_revert"] = RevertService(svc)
+    app.extensions["volume_group_types"] = GroupTypeService(svc.db,
+                                                            conf.volume.default_group_type)
+    app.extensions["volume_groups"] = GroupService(svc.db, svc, app.extensions["volume_types"])
+    app.extensions["volume_group_snapshots"] = GroupSnapshotService(svc.db, svc)
     for blueprint in (api_volumes.bp, api_attachments.bp, api_types.bp, api_qos.bp,
                       api_quotas.bp, api_transfers.bp, api_snapshots.bp, api_backups.bp,
-                      api_pools.bp, api_hosts.bp, api_services.bp, api_encryption.bp, bp):
+                      api_pools.bp, api_hosts.bp, api_services.bp, api_messages.bp,
+                      api_group_types.bp, api_groups.bp, api_encryption.bp, bp):
         app.register_blueprint(blueprint, url_prefix="/v3/<project_id>")
         app.register_blueprint(blueprint, url_prefix="/v3", name=f"{blueprint.name}_v3",
                                url_defaults={"project_id": None})

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
-from minicloud.errors import BadRequest, NotFound
+from minicloud.errors import BadRequest
 from minicloud.paging import Page, next_href
 from minicloud.validation import query_bool, to_bool
 from minicloud.wsgi import auth, body_schema, json_body, json_response
@@ -96,8 +96,6 @@ def create_backup(project_id: str | None) -> Response:
     """Start a backup (202, the summary); the agent does the work."""
     body = {k: v for k, v in json_body()["backup"].items() if v is not None}
     context.authorize_project("backup:create")
-    if "snapshot_id" in body:
-        raise NotFound(f"Snapshot {body['snapshot_id']} could not be found.")
     vol = context.volumes().get(auth(), body["volume_id"])  # 404 before any policy
     context.authorize_project("backup:create", vol.project_id)
     req = BackupRequest(volume_id=vol.id, name=body.get("name"),
@@ -105,7 +103,8 @@ def create_backup(project_id: str | None) -> Response:
                         incremental=to_bool(body.get("incremental", False)),
                         force=to_bool(body.get("force", False)),
                         metadata=dict(body.get("metadata") or {}),
-                        availability_zone=body.get("availability_zone"))
+                        availability_zone=body.get("availability_zone"),
+                        snapshot_id=body.get("snapshot_id"))
     backup = _backups().create(auth(), req)
     return json_response({"backup": views.backup_summary(backup, context.viewer())}, 202)
 

@@ -14,11 +14,11 @@ from flask import Blueprint, Response, request
 
 from minicloud.errors import NotFound
 from minicloud.wsgi import json_response
-from volumes import context, views
+from volumes import context, scheduler, views
 from volumes.models import VolumeHost
+from volumes.scheduler import DRIVER_VERSION, PROTOCOL, VENDOR
 
 bp = Blueprint("pools", __name__)
-VENDOR, DRIVER_VERSION, PROTOCOL = "Open Source", "1.0", "iSCSI"
 
 
 def pool_name(row: VolumeHost) -> str:
@@ -27,11 +27,7 @@ def pool_name(row: VolumeHost) -> str:
 
 def _capabilities(row: VolumeHost) -> dict:
     return {"updated": views.ts(row.heartbeat_at), "timestamp": views.ts(row.heartbeat_at),
-            "QoS_support": True, "volume_backend_name": row.backend,
-            "total_capacity_gb": "unknown", "free_capacity_gb": "unknown",
-            "reserved_percentage": 0, "driver_version": DRIVER_VERSION,
-            "storage_protocol": PROTOCOL, "vendor_name": VENDOR,
-            "thin_provisioning_support": True, "multiattach": False}
+            **scheduler.capabilities(row)}
 
 
 def _up_hosts() -> list[VolumeHost]:

@@ -3,9 +3,10 @@
 
 Reading a project's quotas is for its readers (and admins); changing them, and quota classes
 at all, is ``rule:admin_api``. A limit below what the project already holds is a 400, as
-Cinder's. Every limit but ``groups`` is enforced, the per-type ones (``volumes_<type>``,
-``gigabytes_<type>``, ``snapshots_<type>`` of every volume type) too; a key that names no
-resource or no existing type is a 400.
+Cinder's. Every resource is enforced: ``volumes``, ``gigabytes``, ``per_volume_gigabytes``,
+``snapshots``, ``backups``, ``backup_gigabytes``, ``groups`` (:mod:`volumes.groups`) and the
+per-type ones (``volumes_<type>``, ``gigabytes_<type>``, ``snapshots_<type>`` of every volume
+type); a key that names no resource or no existing type is a 400.
 """
 from __future__ import annotations
 

@@ -19,8 +19,8 @@ bp = Blueprint("volumes", __name__)
 
 #: Sources minicloud has none of (and the minor version each is read from): a volume made
 #: from one is Cinder's 404 for the missing source.
-MISSING_SOURCES = {"consistencygroup_id": ("ConsistencyGroup", 0),
-                   "group_id": ("Group", 13)}
+MISSING_SOURCES = {"consistencygroup_id": ("ConsistencyGroup", 0)}
+GROUP_MEMBER = 13  # group_id in a volume create (volumes.groups)
 BACKUP_SOURCE = 47  # backup_id in a volume create (volumes.backups)
 SUMMARY, SUMMARY_METADATA, FORCE_DELETE = 12, 36, 23
 
@@ -103,6 +103,8 @@ def parse_create(vol: dict, version: Version) -> VolumeRequest:
                          metadata=dict(vol.get("metadata") or {}), image_ref=image_ref,
                          source_volid=vol.get("source_volid"),
                          snapshot_id=vol.get("snapshot_id"),
+                         group_id=vol.get("group_id") if version.at_least(GROUP_MEMBER)
+                         else None,
                          volume_type_id=context.types().for_volume(
                              Caller(auth().project_id, context.is_admin()),
                              vol.get("volume_type")).id)
@@ -261,7 +263,8 @@ ACTIONS = {"os-extend": _extend, "os-set_bootable": _set_bootable,
            "os-roll_detaching": _simple("volume_extension:volume_actions:roll_detaching",
                                         "roll_detaching"),
            "os-attach": _attach, "os-detach": _detach, "os-force_detach": _force_detach,
-           "os-volume_upload_image": api_upload.upload_image, "os-retype": api_upload.retype}
+           "os-volume_upload_image": api_upload.upload_image, "os-retype": api_upload.retype,
+           "revert": api_upload.revert}
 assert set(ACTIONS) == set(schema.ACTIONS), "every action has a schema and a handler"
 
 

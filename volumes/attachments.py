@@ -185,16 +185,30 @@ class AttachmentService:
         self.volumes.wait_task(task)
 
     # -- called by the agent ----------------------------------------------------------------------
-    def export_failed(self, s: Session, attachment_id: str) -> None:
-        """Undo ``update`` after a failed export: back to ``reserved``, no credentials."""
+    def export_failed(self, s: Session, attachment_id: str) -> bool:
+        """Undo ``update`` after a failed export: back to ``reserved``, no credentials;
+        whether it did (False: detached meanwhile, the unexport cleans up)."""
         att = s.get(VolumeAttachment, attachment_id)
         if att is None or att.status != states.A_ATTACHING:
-            return  # detached meanwhile: the unexport cleans up
+            return False
         s.execute(update(VolumeAttachment).where(VolumeAttachment.id == att.id).values(
             status=states.A_RESERVED, connector=None, host=None, device=None))
         s.execute(update(Volume).where(Volume.id == att.volume_id,
                                        Volume.status == states.ATTACHING)
                   .values(status=states.RESERVED, auth_username=None, auth_password=None))
+        return True
+
+    @staticmethod
+    def data_missing(s: Session, attachment_id: str, message: str) -> None:
+        """An export that found the volume's data gone: the attachment is dropped and the
+        volume is ``error`` (with ``message``), so its owner sees why the attach failed
+        instead of a volume silently ``available`` again with nothing behind it."""
+        att = s.get(VolumeAttachment, attachment_id)
+        if att is None or att.status != states.A_ATTACHING:
+            return  # detached meanwhile: the unexport cleans up
+        s.execute(delete(VolumeAttachment).where(VolumeAttachment.id == att.id))
+        states.transition(s, att.volume_id, {states.ATTACHING}, states.ERROR, "fail it",
+                          error=message[:500], auth_username=None, auth_password=None)
 
     @staticmethod
     def unexported(s: Session, attachment_id: str, volume_id: str) -> None:

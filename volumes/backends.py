@@ -19,6 +19,10 @@ Contract (what the agent relies on; ``tests/test_volumes_drivers.py`` runs it ag
   now; later writes to the volume never reach it. Made while a guest writes, the copy is
   crash-consistent (what a power cut would leave), no more. On failure nothing is left.
 * ``delete_snapshot(snapshot_id)`` removes it; already gone is fine.
+* ``revert_to_snapshot(volume_id, snapshot_id, size_gb)`` replaces the volume's bytes by the
+  snapshot's, the volume keeping ``size_gb`` GiB (the tail beyond the snapshot reading as
+  zeros). The file backend stages a complete copy and renames it over the volume's file, so
+  a failure leaves the volume as it was.
 * ``create_from_snapshot(volume_id, snapshot_id, size_gb)`` and ``clone(volume_id,
   source_volume_id, size_gb)`` make a new volume of ``size_gb`` GiB holding exactly the
   snapshot's (the source volume's) bytes, the tail beyond them reading as zeros; a size below
@@ -37,7 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from minicloud import process
+from minicloud import faults, process
 from minicloud.config import Config
 from minicloud.errors import CommandFailed, MinicloudError
 
@@ -55,6 +59,10 @@ QEMU_IMG_FORMATS = {"vhd": "vpc"}
 
 class BackendError(MinicloudError):
     status, kind, title = 500, "volumeBackendError", "Volume backend error"
+
+
+class DataMissing(BackendError):
+    """The volume's data is gone from its host (removed outside the cloud)."""
 
 
 class Backend(Protocol):
@@ -75,6 +83,9 @@ class Backend(Protocol):
     def snapshot_exists(self, snapshot_id: str) -> bool: ...
     def create_from_snapshot(self, volume_id: str, snapshot_id: str, size_gb: int) -> None: ...
     def clone(self, volume_id: str, source_volume_id: str, size_gb: int) -> None: ...
+    def revert_to_snapshot(self, volume_id: str, snapshot_id: str, size_gb: int) -> None: ...
+
+    def remove_partials(self) -> list[str]: ...
 
 
 class FileBackend:
@@ -140,7 +151,9 @@ class FileBackend:
             # raw file starts sparse and zero clusters are skipped, so it stays sparse; `-t none`
             # (O_DIRECT) and `-T none` were 2-6x slower, `-W` and `-n` gained nothing.
             process.run(["qemu-img", "convert", "-q", "-f", disk_format, "-O", "raw",
-                         source.resolve(), tmp], timeout=3600, limits=self.limits)
+                         source.resolve(), tmp], timeout=3600, limits=self.limits,
+                        die_with_parent=True)
+            faults.point("volume.create_from_image.converted")
             tmp.chmod(0o600)
             os.truncate(tmp, size_gb * GIB)  # grows sparsely: the tail reads as zeros
             tmp.rename(path)
@@ -157,7 +170,7 @@ class FileBackend:
         try:
             process.run(["qemu-img", "convert", "-q", "-f", "raw", "-O",
                          QEMU_IMG_FORMATS.get(disk_format, disk_format), source, dest.resolve()],
-                        timeout=3600, limits=self.limits)
+                        timeout=3600, limits=self.limits, die_with_parent=True)
             dest.chmod(0o600)
         except CommandFailed as exc:
             dest.unlink(missing_ok=True)
@@ -173,6 +186,15 @@ class FileBackend:
     def delete(self, volume_id: str) -> None:
         self._file(volume_id).unlink(missing_ok=True)
         (self.root / f".{PREFIX}{volume_id}.part").unlink(missing_ok=True)
+
+    def remove_partials(self) -> list[str]:
+        """Remove the partial files (``.*.part``) of fills that never finished: called by
+        the agent at start, when no fill of this host can be running; returns their names."""
+        removed = []
+        for part in self.root.glob(".*.part") if self.root.is_dir() else ():
+            part.unlink(missing_ok=True)
+            removed.append(part.name)
+        return removed
 
     def exists(self, volume_id: str) -> bool:
         return self._file(volume_id).is_file()
@@ -200,7 +222,7 @@ class FileBackend:
         tmp.unlink(missing_ok=True)
         try:
             process.run(["cp", "--reflink=auto", "--sparse=always", source, tmp],
-                        timeout=3600)
+                        timeout=3600, die_with_parent=True)
             tmp.chmod(0o600)
             with tmp.open("r+b") as fh:
                 if size_gb is not None:
@@ -231,6 +253,14 @@ class FileBackend:
     def clone(self, volume_id: str, source_volume_id: str, size_gb: int) -> None:
         self._copy(self._file(source_volume_id), self._file(volume_id), size_gb)
 
+    def revert_to_snapshot(self, volume_id: str, snapshot_id: str, size_gb: int) -> None:
+        if not self._file(volume_id).is_file():
+            raise BackendError(f"{PREFIX}{volume_id} does not exist on this host")
+        staged = self.root / f".revert-{volume_id}"  # a dot name: never listed as a volume
+        staged.unlink(missing_ok=True)
+        self._copy(self._snapshot(snapshot_id), staged, size_gb)
+        os.replace(staged, self._file(volume_id))  # atomic: the old bytes or the new ones
+
     def list_volumes(self) -> list[str]:
         if not self.root.is_dir():
             return []
@@ -244,8 +274,8 @@ class FakeBackend:
 
     ``fail_at`` names an operation (``create``, ``create_from_image``, ``extend``,
     ``delete``, ``create_snapshot``, ``delete_snapshot``, ``create_from_snapshot``,
-    ``clone``) to fail, for tests of the error paths. Snapshots keep the size and the head
-    bytes of their volume as they were.
+    ``clone``, ``revert_to_snapshot``) to fail, for tests of the error paths. Snapshots
+    keep the size and the head bytes of their volume as they were.
     """
 
     name = "fake"
@@ -297,6 +327,9 @@ class FakeBackend:
         self.sizes.pop(volume_id, None)
         self.contents.pop(volume_id, None)
 
+    def remove_partials(self) -> list[str]:
+        return []  # a fake fill is never partial
+
     def exists(self, volume_id: str) -> bool:
         return volume_id in self.sizes
 
@@ -338,6 +371,16 @@ class FakeBackend:
         source = (self.sizes[source_volume_id], self.contents.get(source_volume_id, b"")) \
             if source_volume_id in self.sizes else None
         self._fill(volume_id, source, f"volume-{source_volume_id}", size_gb)
+
+    def revert_to_snapshot(self, volume_id: str, snapshot_id: str, size_gb: int) -> None:
+        self._maybe_fail("revert_to_snapshot")
+        if volume_id not in self.sizes:
+            raise BackendError(f"volume-{volume_id} does not exist on this host")
+        source = self.snapshots.get(snapshot_id)
+        if source is None or size_gb * GIB < source[0]:
+            raise BackendError(f"snapshot-{snapshot_id} cannot be put back into "
+                               f"volume-{volume_id}")
+        self.sizes[volume_id], self.contents[volume_id] = size_gb * GIB, source[1]
 
     def list_volumes(self) -> list[str]:
         return sorted(self.sizes)

@@ -29,7 +29,7 @@ from volumes import states
 from volumes.backends import Backend
 from volumes.backup_store import BackupStore, BackupStoreError, Manifest
 from volumes.backups import BackupService
-from volumes.models import Volume, VolumeBackup, VolumeTask
+from volumes.models import Volume, VolumeBackup, VolumeSnapshot, VolumeTask
 
 LOG = logging.getLogger("volumes.backup")
 ACTIONS = ("backup", "restore", "backup_delete")
@@ -48,6 +48,18 @@ class BackupWorker:
         if not path.is_file():
             raise BackupStoreError(f"the {self.backend.name} backend has no file for volume "
                                    f"{volume_id} to back up or restore")
+        return path
+
+    def _source(self, task: VolumeTask) -> Path:
+        """What a backup reads: the snapshot's file when it names one, else the volume's."""
+        snapshot_id = task.params.get("snapshot_id")
+        if snapshot_id is None:
+            return self._file(task.volume_id)
+        snapshot_path = getattr(self.backend, "snapshot_path", None)
+        path = Path(snapshot_path(snapshot_id)) if snapshot_path else None
+        if path is None or not path.is_file():
+            raise BackupStoreError(f"the {self.backend.name} backend has no file for snapshot "
+                                   f"{snapshot_id} to back up")
         return path
 
     def _backup_row(self, backup_id: str) -> VolumeBackup | None:
@@ -73,8 +85,7 @@ class BackupWorker:
             if moved != 1:
                 raise BackupCancelled(f"backup {backup.id} is no longer being created")
 
-        manifest = self.store.backup(self._file(task.volume_id), backup.location, parent,
-                                     progress)
+        manifest = self.store.backup(self._source(task), backup.location, parent, progress)
         with self.db.session() as s:
             states.backup_transition(s, backup.id, {states.B_CREATING}, states.B_AVAILABLE,
                                      "finish it", object_count=manifest.stored)
@@ -83,11 +94,18 @@ class BackupWorker:
                  len(manifest.chunks), manifest.stored)
 
     def _volume_back(self, task: VolumeTask, s=None) -> None:
-        """The backed-up volume back to the status it had before (``backing-up`` only)."""
+        """The backed-up volume back to the status it had before (``backing-up`` only);
+        a backed-up snapshot back to ``available``."""
         previous = task.params.get("previous_status", states.AVAILABLE)
         if s is None:
             with self.db.session() as s2:
                 return self._volume_back(task, s2)
+        if task.params.get("snapshot_id"):
+            s.execute(update(VolumeSnapshot).where(
+                VolumeSnapshot.id == task.params["snapshot_id"],
+                VolumeSnapshot.status == states.S_BACKING_UP)
+                .values(status=states.S_AVAILABLE, updated_at=utcnow()))
+            return None
         s.execute(update(Volume).where(Volume.id == task.volume_id,
                                        Volume.status == states.BACKING_UP)
                   .values(status=previous, updated_at=utcnow()))

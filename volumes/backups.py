@@ -8,6 +8,9 @@ an API restart and its progress (``object_count``) grows while it runs.
 
 * ``create``: the volume must be ``available``, or ``in-use`` with ``force``; it goes
   ``backing-up`` (compare-and-swap) and comes back to what it was when the agent is done.
+  With ``snapshot_id`` (a snapshot of that volume, ``available``) the snapshot's data is
+  read instead: the snapshot goes ``backing-up`` and back, the volume is not touched, and
+  the backup's ``data_timestamp`` is the snapshot's creation time, as Cinder's.
   ``incremental`` takes the volume's latest available backup as parent (400 when there is
   none). The project's ``backups`` and ``backup_gigabytes`` quotas are counted in the same
   transaction (413 when full).
@@ -35,10 +38,10 @@ from sqlalchemy.orm import Session
 from minicloud.db import Database, new_uuid, utcnow
 from minicloud.errors import BadRequest, NotFound
 from minicloud.identity.tokens import AuthContext
-from volumes import quotas, states
+from volumes import quotas, snapshots, states
 from volumes.backup_store import BackupStore, BackupStoreError, safe_name
 from volumes.host_status import BACKUP as BACKUP_BINARY
-from volumes.models import Volume, VolumeBackup, VolumeHost
+from volumes.models import Volume, VolumeBackup, VolumeHost, VolumeSnapshot
 from volumes.service import NO_HOST, VolumeRequest, VolumeService
 
 DEFAULT_CONTAINER = "volumebackups"  # Cinder's default backup container name
@@ -59,6 +62,7 @@ class BackupRequest:
     force: bool = False
     metadata: dict[str, str] = field(default_factory=dict)
     availability_zone: str | None = None
+    snapshot_id: str | None = None  # back up this snapshot of the volume instead
 
 
 def invalid_backup(message: str) -> BadRequest:
@@ -136,12 +140,9 @@ class BackupService:
                              f"'{req.availability_zone}' is invalid.")
         with self.db.session() as s:
             vol = self.volumes.visible(s, ctx, req.volume_id)
-            if vol.status == states.IN_USE and not req.force:
-                raise BadRequest("Invalid volume: Backing up an in-use volume must use the "
-                                 "force flag.")
-            if vol.status not in (states.AVAILABLE, states.IN_USE):
-                raise BadRequest(f"Invalid volume: Volume to be backed up must be available "
-                                 f"or in-use, but the current status is \"{vol.status}\".")
+            snap = snapshot_source(s, ctx, vol, req.snapshot_id) if req.snapshot_id else None
+            if snap is None:
+                check_volume_source(vol, req.force)
             if vol.host is None:
                 raise BadRequest(f"Invalid volume: {NO_HOST}")
             host = s.get(VolumeHost, vol.host)
@@ -154,18 +155,26 @@ class BackupService:
             backup = VolumeBackup(
                 id=backup_id, name=req.name, description=req.description,
                 project_id=ctx.project_id, user_id=ctx.user_id, volume_id=vol.id,
-                size=vol.size, status=states.B_CREATING, host=vol.host, availability_zone=zone,
+                size=snap.size if snap else vol.size, status=states.B_CREATING, host=vol.host,
+                availability_zone=zone,
                 container=container, location=BackupStore.location(container, backup_id),
                 parent_id=parent.id if parent else None, is_incremental=parent is not None,
-                metadata_=dict(req.metadata), data_timestamp=utcnow(),
+                metadata_=dict(req.metadata), snapshot_id=snap.id if snap else None,
+                data_timestamp=snap.created_at if snap else utcnow(),
                 volume_meta={"metadata": dict(vol.metadata_ or {}), "bootable": vol.bootable,
                              "image_metadata": dict(vol.image_metadata or {}),
                              "image_id": vol.image_id})
             s.add(backup)
             previous = vol.status
-            states.transition(s, vol.id, {previous}, states.BACKING_UP, "back it up")
-            VolumeService.enqueue(s, vol, "backup", {"backup_id": backup_id,
-                                                      "previous_status": previous})
+            if snap is not None:  # the snapshot is read, the volume stays as it is
+                states.snapshot_transition(s, snap.id, {states.S_AVAILABLE},
+                                           states.S_BACKING_UP, "back it up")
+                VolumeService.enqueue(s, vol, "backup", {"backup_id": backup_id,
+                                                          "snapshot_id": snap.id})
+            else:
+                states.transition(s, vol.id, {previous}, states.BACKING_UP, "back it up")
+                VolumeService.enqueue(s, vol, "backup", {"backup_id": backup_id,
+                                                          "previous_status": previous})
             s.flush()
             s.refresh(backup)
             return backup
@@ -277,7 +286,7 @@ class BackupService:
         settings, size = self.volumes.settings, req.size or b.size
         quotas.reserve(s, ctx.project_id, settings.quota, 1, size, volume_size=size,
                        volume_type_id=req.volume_type_id)
-        host = self.volumes._pick_host(s)  # noqa: SLF001 (the service's own host choice)
+        host = self.volumes._pick_host(s, req.volume_type_id)  # noqa: SLF001
         if host is None:
             raise BadRequest(f"Invalid volume: {NO_HOST}")
         vol = Volume(id=new_uuid(), name=req.name, description=req.description,
@@ -351,6 +360,30 @@ class BackupService:
             s.flush()
             s.refresh(b)
             return b
+
+
+def check_volume_source(vol: Volume, force: bool) -> None:
+    """400 unless the volume may be read into a backup now (``in-use`` needs ``force``)."""
+    if vol.status == states.IN_USE and not force:
+        raise BadRequest("Invalid volume: Backing up an in-use volume must use the force "
+                         "flag.")
+    if vol.status not in (states.AVAILABLE, states.IN_USE):
+        raise BadRequest(f"Invalid volume: Volume to be backed up must be available or "
+                         f"in-use, but the current status is \"{vol.status}\".")
+
+
+def snapshot_source(s: Session, ctx: AuthContext, vol: Volume, snapshot_id: str
+                    ) -> VolumeSnapshot:
+    """The snapshot a backup reads instead of its volume, as Cinder checks it: visible
+    (else 404), of that volume and ``available`` (else 400)."""
+    snap = snapshots.visible(s, ctx, snapshot_id)
+    if snap.volume_id != vol.id:
+        raise BadRequest(f"Invalid volume: Volume {vol.id} does not match with "
+                         f"snapshot.volume_id {snap.volume_id}.")
+    if snap.status != states.S_AVAILABLE:
+        raise BadRequest(f"Invalid snapshot: Snapshot to be backed up must be available, "
+                         f"but the current status is \"{snap.status}\".")
+    return snap
 
 
 @dataclass

@@ -45,6 +45,8 @@ class Volume(Base):
     # What the volume was made from (Cinder's snapshot_id / source_volid), if anything.
     snapshot_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
     source_volid: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
+    # The generic volume group it belongs to (volumes.groups), if any.
+    group_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
     attachments: Mapped[list[VolumeAttachment]] = relationship(
         lazy="selectin", cascade="all, delete-orphan", order_by="VolumeAttachment.created_at")
 
@@ -109,6 +111,7 @@ class VolumeQuotaUsage(Base):
     snapshots: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     backups: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     backup_gigabytes: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    groups: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
 
 
 class QosSpecs(Base):
@@ -200,6 +203,7 @@ class VolumeBackup(Base):
     container: Mapped[str] = mapped_column(String(255))
     location: Mapped[str] = mapped_column(String(600))
     parent_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
+    snapshot_id: Mapped[str | None] = mapped_column(String(36), nullable=True)  # its source
     is_incremental: Mapped[bool] = mapped_column(Boolean, default=False)
     object_count: Mapped[int] = mapped_column(Integer, default=0)
     metadata_: Mapped[dict] = mapped_column("metadata", JSON, default=dict)
@@ -227,6 +231,9 @@ class VolumeSnapshot(Base):
     host: Mapped[str | None] = mapped_column(String(255), nullable=True)
     metadata_: Mapped[dict] = mapped_column("metadata", JSON, default=dict)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The group snapshot it was taken for (volumes.group_snapshots), if any.
+    group_snapshot_id: Mapped[str | None] = mapped_column(String(36), nullable=True,
+                                                          index=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
     deleted_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
@@ -260,3 +267,74 @@ class VolumeTypeEncryption(Base):
     control_location: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class GroupType(Base):
+    """A group type (Cinder's generic volume groups, 3.11): a name, ``group_specs`` and
+    whether every project may use it (a private one: admins only)."""
+
+    __tablename__ = "volume_group_types"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    is_public: Mapped[bool] = mapped_column(Boolean, default=True)
+    group_specs: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+class VolumeGroup(Base):
+    """A generic volume group (3.13): volumes of the listed volume types, snapshotted
+    together. A deleted group keeps its row (status ``deleted``, ``deleted_at`` set)."""
+
+    __tablename__ = "volume_groups"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    project_id: Mapped[str] = mapped_column(String(64), index=True)
+    user_id: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(32), index=True)
+    availability_zone: Mapped[str] = mapped_column(String(255))
+    group_type_id: Mapped[str] = mapped_column(String(36), index=True)
+    volume_type_ids: Mapped[list] = mapped_column(JSON, default=list)
+    group_snapshot_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    source_group_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+    deleted_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class GroupSnapshot(Base):
+    """A snapshot of every volume of a group at once (3.14): one volume snapshot per member
+    (``volume_snapshots.group_snapshot_id``). A deleted one keeps its row."""
+
+    __tablename__ = "volume_group_snapshots"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    group_id: Mapped[str] = mapped_column(String(36), index=True)
+    group_type_id: Mapped[str] = mapped_column(String(36))
+    name: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    project_id: Mapped[str] = mapped_column(String(64), index=True)
+    user_id: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(32), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+    deleted_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class VolumeMessage(Base):
+    """A user message (Cinder's ``messages``, 3.3): why an asynchronous request of the
+    project failed. Kept until ``expires_at`` (``[volume] message_ttl`` after it was made),
+    then reaped (:func:`volumes.messages.reap`); deleting one removes its row."""
+
+    __tablename__ = "volume_messages"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(64), index=True)
+    request_id: Mapped[str] = mapped_column(String(255))
+    resource_type: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    resource_uuid: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
+    event_id: Mapped[str] = mapped_column(String(64))
+    message_level: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str] = mapped_column(Text)     # the event's user_message
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)

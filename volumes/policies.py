@@ -279,3 +279,59 @@ RULES += [
     _rule("volume_extension:backup_admin_actions:force_delete", ADMIN,
           "Force delete a backup.", ("POST", f"{BACKUP}/action (os-force_delete)")),
 ]
+
+MESSAGE = "/messages/{message_id}"
+# -- user messages (cinder/policies/messages.py), revert (cinder/policies/volume_actions.py) --
+RULES += [
+    _rule("message:get_all", READER, "List messages.", ("GET", "/messages")),
+    _rule("message:get", READER, "Show message.", ("GET", MESSAGE)),
+    _rule("message:delete", MEMBER, "Delete message.", ("DELETE", MESSAGE)),
+    _rule("volume:revert_to_snapshot", MEMBER, "Revert a volume to a snapshot.",
+          ("POST", f"{ACTION} (revert)")),
+]
+GROUP_TYPE = "/group_types/{group_type_id}"
+GROUP = "/groups/{group_id}"
+GROUP_SNAPSHOT = "/group_snapshots/{group_snapshot_id}"
+# -- generic volume groups (cinder/policies/group_types.py, groups.py, group_actions.py,
+#    group_snapshots.py, group_snapshot_actions.py; their Yoga+ names and defaults) ---------
+RULES += [
+    _rule("group:group_types:create", ADMIN, "Create a group type.", ("POST", "/group_types/")),
+    _rule("group:group_types:update", ADMIN, "Update a group type.", ("PUT", GROUP_TYPE)),
+    _rule("group:group_types:delete", ADMIN, "Delete a group type.", ("DELETE", GROUP_TYPE)),
+    _rule("group:access_group_types_specs", ADMIN,
+          "Show group type with type specs attributes.", ("GET", GROUP_TYPE)),
+    _rule("group:group_types_specs:get", ADMIN, "Show a group type spec.",
+          ("GET", f"{GROUP_TYPE}/group_specs/{{g_spec_id}}")),
+    _rule("group:group_types_specs:get_all", ADMIN, "List group type specs.",
+          ("GET", f"{GROUP_TYPE}/group_specs")),
+    _rule("group:group_types_specs:create", ADMIN, "Create a group type spec.",
+          ("POST", f"{GROUP_TYPE}/group_specs")),
+    _rule("group:group_types_specs:update", ADMIN, "Update a group type spec.",
+          ("PUT", f"{GROUP_TYPE}/group_specs/{{g_spec_id}}")),
+    _rule("group:group_types_specs:delete", ADMIN, "Delete a group type spec.",
+          ("DELETE", f"{GROUP_TYPE}/group_specs/{{g_spec_id}}")),
+    _rule("group:get_all", READER, "List groups.", ("GET", "/groups"),
+          ("GET", "/groups/detail")),
+    _rule("group:create", MEMBER, "Create group.", ("POST", "/groups"),
+          ("POST", "/groups/action (create-from-src)")),
+    _rule("group:get", READER, "Show group.", ("GET", GROUP)),
+    _rule("group:update", MEMBER, "Update group.", ("PUT", GROUP)),
+    _rule("group:group_project_attribute", ADMIN,
+          "List groups or show group with project attributes.", ("GET", GROUP),
+          ("GET", "/groups/detail")),
+    _rule("group:delete", MEMBER, "Delete group.", ("POST", f"{GROUP}/action (delete)")),
+    _rule("group:reset_status", ADMIN, "Reset status of group.",
+          ("POST", f"{GROUP}/action (reset_status)")),
+    _rule("group:get_all_group_snapshots", READER, "List group snapshots.",
+          ("GET", "/group_snapshots"), ("GET", "/group_snapshots/detail")),
+    _rule("group:create_group_snapshot", MEMBER, "Create group snapshot.",
+          ("POST", "/group_snapshots")),
+    _rule("group:get_group_snapshot", READER, "Show group snapshot.", ("GET", GROUP_SNAPSHOT)),
+    _rule("group:delete_group_snapshot", MEMBER, "Delete group snapshot.",
+          ("DELETE", GROUP_SNAPSHOT)),
+    _rule("group:group_snapshot_project_attribute", ADMIN,
+          "List group snapshots or show group snapshot with project attributes.",
+          ("GET", GROUP_SNAPSHOT), ("GET", "/group_snapshots/detail")),
+    _rule("group:reset_group_snapshot_status", ADMIN, "Reset status of group snapshot.",
+          ("POST", f"{GROUP_SNAPSHOT}/action (reset_status)")),
+]

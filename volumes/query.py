@@ -136,7 +136,9 @@ def _condition(key: str, raw: str, version: Version, q: VolumeQuery) -> ColumnEl
     if key == "glance_metadata":
         q.glance_metadata.update(literal_dict(raw, key))
         return None
-    # group_id, migration_status: no volume here belongs to a group or migrates; for an
+    if key == "group_id":
+        return Volume.group_id == raw
+    # migration_status: no volume here migrates; for an
     # admin, any other key: Cinder's database layer matches nothing for unknown filters.
     return false()
 

@@ -1,7 +1,7 @@
 """Per-project volume quotas, counted atomically, and their limits.
 
 Limits, as Cinder's: ``[volume] quota_volumes``/``quota_gigabytes`` (and Cinder's defaults for
-snapshots, backups and for what minicloud does not count yet: groups) are the defaults; the
+snapshots, backups and groups) are the defaults; the
 ``default`` quota class (``PUT /os-quota-class-sets/default``) overrides them for every
 project; a project's own limits (``PUT /os-quota-sets/{project}``) override those, and
 ``DELETE`` gives a project the defaults back. Rows of ``volume_quotas`` hold what was set
@@ -139,6 +139,7 @@ def _held(session: Session, project_id: str) -> dict[str, int]:
     held["snapshots"] = snapshot_usage(session, project_id)
     held.update(zip(("backups", "backup_gigabytes"), backup_usage(session, project_id),
                     strict=True))
+    held["groups"] = group_usage(session, project_id)
     row = VolumeTypeQuotaUsage
     for type_id, *counts in session.execute(select(
             row.volume_type_id, row.volumes, row.gigabytes, row.snapshots)
@@ -393,6 +394,26 @@ class QuotaLimits:
         with self.db.session() as s:
             set_class_limits(s, class_name, unnamed(s, values))
             return named(s, class_limits(s, self.config, class_name))
+
+
+# -- groups ----------------------------------------------------------------------------------
+def group_usage(session: Session, project_id: str) -> int:
+    """How many groups (volumes.groups) the project holds."""
+    return session.scalar(select(VolumeQuotaUsage.groups).where(
+        VolumeQuotaUsage.project_id == project_id)) or 0
+
+
+def reserve_group(session: Session, project_id: str, config: Limits) -> None:
+    """Count one group against the project's ``groups`` limit (:func:`_count`), or 413."""
+    limits = project_limits(session, project_id, config)
+    if _count(session, project_id, limits, {"groups": 1}):
+        raise RequestTooLarge(f"GroupLimitExceeded: Maximum number of groups allowed "
+                              f"({limits['groups']}) exceeded for quota 'groups'.")
+
+
+def release_group(session: Session, project_id: str) -> None:
+    """Give back what :func:`reserve_group` counted (never below zero)."""
+    _give_back(session, project_id, {"groups": 1})
 
 
 # -- backups -----------------------------------------------------------------------------------

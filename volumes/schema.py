@@ -141,6 +141,9 @@ ACTIONS: dict[str, dict] = {
                                 "properties": {"key": {"type": "string", "minLength": 1,
                                                        "maxLength": 255}},
                                 "required": ["key"], "additionalProperties": False},
+    # 3.40 (the view answers 404 below)
+    "revert": {"type": "object", "properties": {"snapshot_id": UUID},
+               "required": ["snapshot_id"], "additionalProperties": False},
 }
 #: The action body: exactly one key; a known action's parameters are checked here, an
 #: unknown action is refused by the view with Cinder's "There is no such action".

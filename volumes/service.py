@@ -19,11 +19,11 @@ from sqlalchemy.orm import Session
 from minicloud.db import Database, new_uuid, utcnow
 from minicloud.errors import BadRequest, MinicloudError, NotFound, ServiceUnavailable
 from minicloud.identity.tokens import AuthContext
-from volumes import quotas, snapshots, states
+from minicloud.wsgi import request_id
+from volumes import groups, messages, quotas, scheduler, snapshots, states
 from volumes.glance import CONVERTIBLE, ImageClient, image_metadata
-from volumes.host_status import VOLUME as VOLUME_BINARY
 from volumes.host_status import check_not_frozen
-from volumes.models import DEFAULT_TYPE_ID, Volume, VolumeHost, VolumeTask
+from volumes.models import DEFAULT_TYPE_ID, Volume, VolumeHost, VolumeTask, VolumeType
 from volumes.query import VolumeQuery
 
 GIB = 1024 ** 3
@@ -40,13 +40,14 @@ class Settings:
     task_timeout: float = 60.0      # how long the API waits for an export/unexport
     service_down_time: float = 60.0  # an agent whose heartbeat is older is down
     zone: str = "nova"               # [volume] storage_availability_zone
+    message_ttl: int = 2592000       # [volume] message_ttl: seconds a user message is kept
 
     @classmethod
     def from_conf(cls, conf) -> Settings:
         v = conf.volume
         return cls(quotas.Limits(v.quota_volumes, v.quota_gigabytes), v.iscsi_ip_address,
                    v.iscsi_port, v.task_timeout, v.service_down_time,
-                   v.storage_availability_zone)
+                   v.storage_availability_zone, message_ttl=v.message_ttl)
 
 
 @dataclass
@@ -61,6 +62,7 @@ class VolumeRequest:
     source_volid: str | None = None  # a clone of this volume (volumes.snapshots)
     snapshot_id: str | None = None   # made from this snapshot (volumes.snapshots)
     volume_type_id: str = DEFAULT_TYPE_ID  # resolved by the API (volumes.types)
+    group_id: str | None = None      # made in this group (volumes.groups, 3.13)
 
 
 class TaskFailed(MinicloudError):
@@ -154,14 +156,11 @@ class VolumeService:
             rows = list(s.scalars(select(VolumeHost).order_by(VolumeHost.name)))
         return [(row, row.heartbeat_at >= fresh) for row in rows]
 
-    def _pick_host(self, s: Session) -> str | None:
-        fresh = utcnow() - dt.timedelta(seconds=self.settings.service_down_time)
-        # a disabled cinder-volume or a frozen host takes no new volumes (os-services)
-        for row in s.scalars(select(VolumeHost).where(VolumeHost.heartbeat_at >= fresh)
-                             .order_by(VolumeHost.heartbeat_at.desc())):
-            if row.reason(VOLUME_BINARY) is None and not row.frozen:
-                return row.name
-        return None
+    def _pick_host(self, s: Session, volume_type_id: str | None = None) -> str | None:
+        """A host whose backend satisfies the type's extra specs (volumes.scheduler)."""
+        vtype = s.get(VolumeType, volume_type_id) if volume_type_id else None
+        return scheduler.pick_host(s, vtype.extra_specs if vtype is not None else {},
+                                   self.settings.service_down_time)
 
     def create(self, ctx: AuthContext, req: VolumeRequest) -> Volume:
         """Count quota, record the volume (``creating``) and its create task in one
@@ -177,8 +176,10 @@ class VolumeService:
                      bootable=image is not None, image_id=image["id"] if image else None,
                      image_metadata=image_metadata(image) if image else {},
                      volume_type_id=req.volume_type_id,
-                     availability_zone=self.settings.zone)
+                     availability_zone=self.settings.zone, group_id=req.group_id)
         with self.db.session() as s:
+            if req.group_id is not None:
+                groups.admit_volume(s, ctx, req.group_id, req.volume_type_id)
             if req.snapshot_id is not None or req.source_volid is not None:
                 found = snapshots.origin(s, ctx, req.snapshot_id, req.source_volid,
                                          self.visible)
@@ -187,16 +188,20 @@ class VolumeService:
                 vol.bootable, vol.image_metadata = found.bootable, found.image_metadata
                 vol.host = found.host
             else:
-                vol.host = self._pick_host(s)
+                vol.host = self._pick_host(s, vol.volume_type_id)
             if size is None:
                 raise BadRequest("Invalid input received: a size is required.")
             vol.size = size
             quotas.reserve(s, ctx.project_id, self.settings.quota, 1, size, volume_size=size,
                            volume_type_id=vol.volume_type_id)
             if vol.host is None:
-                vol.status, vol.error = states.ERROR, NO_HOST
+                vol.status, vol.error = states.ERROR, scheduler.NO_VALID_BACKEND
             s.add(vol)
             s.flush()
+            if vol.host is None:  # what Cinder's scheduler tells the user
+                messages.record(s, vol.project_id, messages.SCHEDULE_ALLOCATE_VOLUME,
+                                messages.NO_BACKEND_AVAILABLE, resource_uuid=vol.id,
+                                ttl=self.settings.message_ttl)
             if vol.host is not None:
                 self.enqueue(s, vol, "create", {"image_id": vol.image_id} if image else {})
             s.refresh(vol)  # loads every attribute now: the answer is the volume as created
@@ -207,7 +212,10 @@ class VolumeService:
     # -- tasks ----------------------------------------------------------------------------------
     @staticmethod
     def enqueue(s: Session, vol: Volume, action: str, params: dict | None = None) -> int:
-        task = VolumeTask(volume_id=vol.id, host=vol.host, action=action, params=params or {})
+        params = dict(params or {})
+        if request_id() is not None:  # the request a user message names if the task fails
+            params.setdefault("request_id", request_id())
+        task = VolumeTask(volume_id=vol.id, host=vol.host, action=action, params=params)
         s.add(task)
         s.flush()
         return task.id
@@ -260,6 +268,7 @@ class VolumeService:
                                  f"status is: {vol.status}.")
             if vol.host is not None:
                 check_not_frozen(s.get(VolumeHost, vol.host), "delete it")
+            groups.before_volume_delete(s, vol)
             snapshots.before_volume_delete(s, vol, cascade)
             if vol.host is None:  # never reached an agent: nothing exists anywhere
                 states.transition(s, vol.id, {vol.status}, states.DELETING, "delete")

@@ -188,6 +188,20 @@ def before_volume_delete(s: Session, vol: Volume, cascade: bool) -> None:
             _enqueue(s, vol.id, snap.host, "delete_snapshot", snap.id)
 
 
+def begin_delete(s: Session, snap: VolumeSnapshot, allowed: frozenset[str]) -> None:
+    """In the caller's transaction: ``allowed`` -> ``deleting`` and the delete task queued
+    (or, never taken on a host, gone at once). A snapshot a volume is being made from is
+    refused (400)."""
+    if _being_made_from(s, Volume.snapshot_id, snap.id):
+        raise BadRequest(f"Invalid snapshot: Snapshot {snap.id} is the source of a "
+                         f"volume being created.")
+    states.snapshot_transition(s, snap.id, allowed, states.S_DELETING, "delete")
+    if snap.host is None:
+        finish_delete(s, snap)
+    else:
+        _enqueue(s, snap.volume_id, snap.host, "delete_snapshot", snap.id)
+
+
 def finish_delete(s: Session, snap: VolumeSnapshot) -> None:
     """The snapshot is gone from its host: hide it and give its quota back."""
     states.snapshot_transition(s, snap.id, {states.S_DELETING}, states.S_DELETED, "delete",
@@ -195,6 +209,31 @@ def finish_delete(s: Session, snap: VolumeSnapshot) -> None:
     vol = s.get(Volume, snap.volume_id)
     quotas.release_snapshot(s, snap.project_id, snap.size,
                             vol.volume_type_id if vol is not None else None)
+
+
+def take(s: Session, ctx: AuthContext, volumes, req: SnapshotRequest,
+         group_snapshot_id: str | None = None) -> VolumeSnapshot:
+    """In the caller's transaction: count quota, record the snapshot (``creating``) and queue
+    its copy. The volume must be ``available``, or ``in-use`` with ``force`` (400);
+    ``volumes`` is the volume service (visibility, quota settings). A group snapshot
+    (:mod:`volumes.group_snapshots`) takes one per member volume this way."""
+    vol = volumes.visible(s, ctx, req.volume_id)
+    allowed = states.SNAPSHOT_SOURCE_FORCED if req.force else states.SNAPSHOT_SOURCE
+    if vol.host is None or not _guard(s, Volume, vol.id, allowed):
+        raise BadRequest(f"Invalid volume: Volume {vol.id} status must be "
+                         f"{' or '.join(sorted(allowed))}, but current status is: "
+                         f"{vol.status}.")
+    quotas.reserve_snapshot(s, vol.project_id, volumes.settings.quota, vol.size,
+                            vol.volume_type_id)
+    snap = VolumeSnapshot(
+        id=new_uuid(), volume_id=vol.id, project_id=vol.project_id,
+        user_id=ctx.user_id, name=req.name, description=req.description,
+        size=vol.size, status=states.S_CREATING, progress="0%", host=vol.host,
+        metadata_=dict(req.metadata), group_snapshot_id=group_snapshot_id)
+    s.add(snap)
+    s.flush()
+    _enqueue(s, vol.id, vol.host, "create_snapshot", snap.id)
+    return snap
 
 
 class SnapshotService:
@@ -219,22 +258,7 @@ class SnapshotService:
         """Count quota, record the snapshot (``creating``) and queue its copy, in one
         transaction. The volume must be ``available``, or ``in-use`` with ``force``."""
         with self.db.session() as s:
-            vol = self.volumes.visible(s, ctx, req.volume_id)
-            allowed = states.SNAPSHOT_SOURCE_FORCED if req.force else states.SNAPSHOT_SOURCE
-            if vol.host is None or not _guard(s, Volume, vol.id, allowed):
-                raise BadRequest(f"Invalid volume: Volume {vol.id} status must be "
-                                 f"{' or '.join(sorted(allowed))}, but current status is: "
-                                 f"{vol.status}.")
-            quotas.reserve_snapshot(s, vol.project_id, self.volumes.settings.quota, vol.size,
-                                    vol.volume_type_id)
-            snap = VolumeSnapshot(
-                id=new_uuid(), volume_id=vol.id, project_id=vol.project_id,
-                user_id=ctx.user_id, name=req.name, description=req.description,
-                size=vol.size, status=states.S_CREATING, progress="0%", host=vol.host,
-                metadata_=dict(req.metadata))
-            s.add(snap)
-            s.flush()
-            _enqueue(s, vol.id, vol.host, "create_snapshot", snap.id)
+            snap = take(s, ctx, self.volumes, req)
             s.refresh(snap)
             return snap
 
@@ -256,18 +280,12 @@ class SnapshotService:
                 _enqueue(s, snap.volume_id, snap.host, "delete_snapshot", snap.id)
                 return
             allowed = states.SNAPSHOT_FORCE_DELETABLE if force else states.SNAPSHOT_DELETABLE
-            if snap.status not in allowed:
+            if snap.status not in allowed or snap.group_snapshot_id is not None:
                 raise BadRequest(f"Invalid snapshot: Snapshot status must be "
-                                 f"{' or '.join(sorted(allowed))} to delete, but the "
-                                 f"current status is: {snap.status}.")
-            if _being_made_from(s, Volume.snapshot_id, snap.id):
-                raise BadRequest(f"Invalid snapshot: Snapshot {snap.id} is the source of a "
-                                 f"volume being created.")
-            states.snapshot_transition(s, snap.id, allowed, states.S_DELETING, "delete")
-            if snap.host is None:
-                finish_delete(s, snap)
-            else:
-                _enqueue(s, snap.volume_id, snap.host, "delete_snapshot", snap.id)
+                                 f"{' or '.join(sorted(allowed))} to delete and must not be "
+                                 f"part of a group, but the current status is: "
+                                 f"{snap.status}.")
+            begin_delete(s, snap, allowed)
 
     def reset_status(self, ctx: AuthContext, snapshot_id: str, status: str) -> None:
         """Admins' escape hatch: any known status, without the table (as Cinder)."""

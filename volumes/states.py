@@ -15,6 +15,8 @@ Volume statuses follow Cinder (hardening.md section 3):
 * ``available``/``in-use`` -> ``backing-up`` (the agent reads it into a backup) -> back to
   what it was; ``available`` -> ``restoring-backup`` (a backup is written into it; a volume
   made for a restore starts there) -> ``available`` or ``error``.
+* ``available`` -> ``reverting`` (3.40 ``revert``: the latest snapshot, ``restoring``
+  meanwhile, is copied back) -> ``available``, or ``error`` when the copy failed.
 * Cinder's older actions: ``os-reserve`` ``available -> attaching``, ``os-unreserve`` back;
   ``os-attach`` (bookkeeping only, no export) ``available``/``attaching -> in-use``,
   ``os-detach`` back to ``available`` with the last attachment; ``os-begin_detaching``
@@ -48,6 +50,7 @@ ERROR, ERROR_DELETING, ERROR_EXTENDING = "error", "error_deleting", "error_exten
 AWAITING_TRANSFER, MAINTENANCE = "awaiting-transfer", "maintenance"
 BACKING_UP, RESTORING_BACKUP = "backing-up", "restoring-backup"
 UPLOADING = "uploading"  # os-volume_upload_image: the agent copies it into an image
+REVERTING = "reverting"  # revert (3.40): the agent puts the latest snapshot's bytes back
 DELETED = "deleted"  # internal: never shown by the API
 
 #: Every allowed move of a volume: ``TRANSITIONS[old]`` is the set ``old`` may change to.
@@ -56,10 +59,11 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     CREATING: frozenset({AVAILABLE, ERROR, DELETING}),
     # -> ATTACHING: os-reserve; -> IN_USE: os-attach (legacy bookkeeping)
     AVAILABLE: frozenset({RESERVED, DELETING, EXTENDING, AWAITING_TRANSFER, ATTACHING,
-                          IN_USE, BACKING_UP, RESTORING_BACKUP, UPLOADING}),
+                          IN_USE, BACKING_UP, RESTORING_BACKUP, UPLOADING, REVERTING}),
     RESERVED: frozenset({ATTACHING, AVAILABLE}),
     # -> AVAILABLE: os-unreserve
-    ATTACHING: frozenset({IN_USE, RESERVED, DETACHING, AVAILABLE, DELETING}),
+    # -> ERROR: the export found the volume's data missing from its host
+    ATTACHING: frozenset({IN_USE, RESERVED, DETACHING, AVAILABLE, DELETING, ERROR}),
     # -> AVAILABLE: os-detach of the last legacy attachment
     # -> UPLOADING: os-volume_upload_image with force
     IN_USE: frozenset({DETACHING, AVAILABLE, BACKING_UP, UPLOADING}),
@@ -79,6 +83,8 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     RESTORING_BACKUP: frozenset({AVAILABLE, ERROR}),
     # back to where it was: in-use while it has attachments (volumes.upload)
     UPLOADING: frozenset({AVAILABLE, IN_USE}),
+    # revert to a snapshot (volumes.revert): done, or failed part-way (Cinder's error)
+    REVERTING: frozenset({AVAILABLE, ERROR}),
     DELETED: frozenset(),
 }
 
@@ -218,10 +224,14 @@ def backup_transition(session: Session, backup_id: str, expected: Iterable[str],
 # ``os-update_snapshot_status`` only makes the moves the table allows.
 S_CREATING, S_AVAILABLE, S_DELETING, S_ERROR = "creating", "available", "deleting", "error"
 S_ERROR_DELETING, S_DELETED = "error_deleting", "deleted"
+S_RESTORING = "restoring"  # its volume is being reverted to it (volumes.revert)
+S_BACKING_UP = "backing-up"  # a backup reads it (volumes.backups, snapshot_id)
 
 SNAPSHOT_TRANSITIONS: dict[str, frozenset[str]] = {
     S_CREATING: frozenset({S_AVAILABLE, S_ERROR, S_DELETING}),  # -> deleting: force only
-    S_AVAILABLE: frozenset({S_DELETING}),
+    S_AVAILABLE: frozenset({S_DELETING, S_RESTORING, S_BACKING_UP}),
+    S_BACKING_UP: frozenset({S_AVAILABLE}),
+    S_RESTORING: frozenset({S_AVAILABLE, S_ERROR}),
     S_ERROR: frozenset({S_DELETING}),
     S_DELETING: frozenset({S_DELETED, S_ERROR_DELETING}),
     S_ERROR_DELETING: frozenset({S_DELETING}),

@@ -37,7 +37,7 @@ import socket
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from minicloud import process
+from minicloud import faults, process
 from minicloud.config import Config
 from minicloud.errors import CommandFailed, MinicloudError
 from volumes.connection import LUN, Chap, iqn_for, volume_id_of
@@ -118,6 +118,12 @@ class TargetState:
     sessions: int = 0                                     # I_T nexus count (connections)
 
 
+def parse_accounts(text: str) -> list[str]:
+    """The user names of ``tgtadm --op show --mode account`` ("Account list:" then one
+    indented name a line, an outgoing one marked " (outgoing)")."""
+    return [line.split()[0] for line in text.splitlines()[1:] if line.strip()]
+
+
 def parse_show(text: str) -> dict[str, TargetState]:
     """Parse ``tgtadm --lld iscsi --op show --mode target`` into targets by IQN."""
     targets: dict[str, TargetState] = {}
@@ -186,6 +192,14 @@ class TgtTarget:
 
     def show(self) -> dict[str, TargetState]:
         return parse_show(self._tgtadm("--op", "show", "--mode", "target"))
+
+    def accounts(self) -> list[str]:
+        """Every CHAP account of this tgtd (all clouds'), bound or not."""
+        return parse_accounts(self._tgtadm("--op", "show", "--mode", "account"))
+
+    def delete_account(self, username: str) -> None:
+        """Remove one CHAP account (one already gone is fine)."""
+        self._delete_account(username)
 
     def exported(self) -> list[str]:
         return sorted(v for v in map(volume_id_of, self.show()) if v)
@@ -266,6 +280,7 @@ class TgtTarget:
                     self._delete_account(user)
             if chap.username not in state.accounts:
                 self._new_account(chap)
+                faults.point("volume.export.account")
                 undo.callback(self._delete_account, chap.username)
                 self._tgtadm("--op", "bind", "--mode", "account", "--tid", tid,
                              "--user", chap.username)
@@ -341,6 +356,8 @@ class FakeTarget:
     calls: list[tuple[str, str]] = field(default_factory=list)
     fail_at: str | None = None
     default_address: str = "127.0.0.1"
+    #: CHAP accounts bound to no target (what a kill between account and bind leaves).
+    loose_accounts: set[str] = field(default_factory=set)
 
     def ensure_export(self, volume_id: str, path: str, chap: Chap,
                       initiator: str | None = None, address: str | None = None) -> None:
@@ -371,6 +388,13 @@ class FakeTarget:
 
     def restart(self) -> None:
         self.exports.clear()
+        self.loose_accounts.clear()
+
+    def accounts(self) -> list[str]:
+        return sorted({e.chap.username for e in self.exports.values()} | self.loose_accounts)
+
+    def delete_account(self, username: str) -> None:
+        self.loose_accounts.discard(username)
 
 
 def cloud_targets(target: TgtTarget | FakeTarget, root: str) -> dict[str, TargetState]:

@@ -8,7 +8,9 @@ its auth key accepts it into their own project (Cinder's ``os-volume-transfer``)
 * ``accept``: the key is compared in constant time; the receiving project's quota is
   counted (413 when it is full) and the giver's released in the same transaction as the
   volume changes project and owner and goes back to ``available``. The data never moves:
-  the volume keeps its file and id.
+  the volume keeps its file and id. Its snapshots move with it (project, owner and quota),
+  unless the transfer was made with ``no_snapshots`` (3.55): then they stay the giver's,
+  as in Cinder. Without ``no_snapshots`` every snapshot must be ``available`` to offer it.
 
 Transfers are listed and shown to the giving project (admins: every project's). Accepting
 needs no right on the giving project: the id and key are the capability, as in Cinder.
@@ -26,7 +28,7 @@ from minicloud.db import new_uuid, utcnow
 from minicloud.errors import BadRequest, NotFound
 from minicloud.identity.tokens import AuthContext
 from volumes import quotas, snapshots, states
-from volumes.models import Volume, VolumeTransfer
+from volumes.models import Volume, VolumeSnapshot, VolumeTransfer
 from volumes.service import VolumeService
 
 AUTH_KEY_BYTES = 8  # 16 hex characters, as Cinder's default volume_transfer_key_length
@@ -76,11 +78,11 @@ class TransferService:
             if vol.attachments:
                 raise BadRequest(f"Invalid volume: Volume {vol.id} has attachments; only an "
                                  f"available volume can be transferred.")
-            if snapshots.of_volume(s, vol.id):
-                # Cinder moves them along (or not, no_snapshots); minicloud does neither, so
-                # no project is left with snapshots of another project's volume.
-                raise BadRequest(f"Invalid volume: Volume {vol.id} has snapshots; minicloud "
-                                 f"transfers volumes without snapshots (delete them first).")
+            busy = [x.id for x in snapshots.of_volume(s, vol.id)
+                    if x.status != states.S_AVAILABLE]
+            if busy and not no_snapshots:  # they move with it: each must be settled
+                raise BadRequest(f"Invalid snapshot: snapshot {busy[0]} of volume {vol.id} "
+                                 f"must be available to be transferred.")
             states.transition(s, vol.id, {states.AVAILABLE}, states.AWAITING_TRANSFER,
                               "transfer it")
             tr = VolumeTransfer(id=new_uuid(), volume_id=vol.id, name=name, salt=salt,
@@ -99,6 +101,18 @@ class TransferService:
             states.transition(s, tr.volume_id, {states.AWAITING_TRANSFER}, states.AVAILABLE,
                               "cancel its transfer")
 
+    def _move_snapshots(self, s: Session, vol: Volume, ctx: AuthContext) -> None:
+        """The volume's snapshots change project with it, their quota too, the per-type usage
+        of the volume's type included (413 when the receiving project has no room: the whole
+        accept is undone)."""
+        for snap in snapshots.of_volume(s, vol.id):
+            quotas.reserve_snapshot(s, ctx.project_id, self.volumes.settings.quota, snap.size,
+                                    vol.volume_type_id)
+            quotas.release_snapshot(s, snap.project_id, snap.size, vol.volume_type_id)
+        s.execute(update(VolumeSnapshot).where(
+            VolumeSnapshot.volume_id == vol.id, VolumeSnapshot.status != states.S_DELETED)
+            .values(project_id=ctx.project_id, user_id=ctx.user_id, updated_at=utcnow()))
+
     def accept(self, ctx: AuthContext, transfer_id: str, auth_key: str) -> VolumeTransfer:
         """Move the volume into the caller's project (see the module docstring)."""
         with self.db.session() as s:
@@ -113,6 +127,8 @@ class TransferService:
             quotas.reserve(s, ctx.project_id, self.volumes.settings.quota, 1, vol.size,
                            volume_size=vol.size, volume_type_id=vol.volume_type_id)
             quotas.release(s, vol.project_id, 1, vol.size, vol.volume_type_id)
+            if not tr.no_snapshots:
+                self._move_snapshots(s, vol, ctx)
             states.transition(s, vol.id, {states.AWAITING_TRANSFER}, states.AVAILABLE,
                               "accept its transfer", project_id=ctx.project_id,
                               user_id=ctx.user_id)

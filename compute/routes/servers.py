@@ -121,14 +121,16 @@ def _server_request(body: dict) -> ServerRequest:
         access_ip_v6=_address(body.get("accessIPv6")), tags=body.get("tags") or [],
         min_count=low, max_count=high, key_name=body.get("key_name"),
         user_data=body.get("user_data"), config_drive=to_bool(body.get("config_drive", False)),
-        hostname=body.get("hostname"), security_groups=groups)
+        hostname=body.get("hostname"), security_groups=groups,
+        trusted_certs=body.get("trusted_image_certificates"))
 
 
 @bp.post("/servers")
 @body_schema(schema.CREATE_SERVER, max_minor=18)
 @body_schema(schema.CREATE_SERVER_V219, min_minor=19, max_minor=36)
 @body_schema(schema.CREATE_SERVER_V237, min_minor=37, max_minor=51)
-@body_schema(schema.CREATE_SERVER_V252, min_minor=52, max_minor=73)
+@body_schema(schema.CREATE_SERVER_V252, min_minor=52, max_minor=62)
+@body_schema(schema.CREATE_SERVER_V263, min_minor=63, max_minor=73)
 @body_schema(schema.CREATE_SERVER_V274, min_minor=74, max_minor=89)
 @body_schema(schema.CREATE_SERVER_V290, min_minor=90, max_minor=93)
 @body_schema(schema.CREATE_SERVER_V294, min_minor=94)

@@ -88,6 +88,7 @@ def checks(conf: Config, db: Database, access: HostAccess,
         found.append(checks_storage.VolumeFiles(db, vhost, access.backend))
         if access.target is not None:
             found.append(checks_storage.Targets(db, vhost, access.backend, access.target))
+            found.append(checks_storage.ChapAccounts(access.target))
     found += [
         checks_storage.ImageFiles(db, store, store.root, staging=False, max_age=max_age),
         checks_storage.ImageFiles(db, staging, staging.root, staging=True, max_age=max_age),

@@ -6,6 +6,8 @@ the backend's directory, :func:`volumes.targets.cloud_targets`) and the image st
 """
 from __future__ import annotations
 
+import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,6 +81,35 @@ class Targets:
     def _remove(self, volume_id: str, accounts: list[str]) -> None:
         # remove_export deletes the target and every account bound to it
         self.target.remove_export(volume_id, accounts[0] if accounts else None)
+
+
+#: The user names :meth:`volumes.connection.Chap.generate` makes (20 hex digits).
+CHAP_USER = re.compile(r"^[0-9a-f]{20}$")
+
+
+@dataclass
+class ChapAccounts:
+    """tgtd CHAP accounts bound to no target (a volume agent killed between creating an
+    export's account and binding it). tgtd is shared by every cloud of the host and names
+    no owner, so only accounts named as this cloud names them count, and only if still
+    unbound a moment later (another cloud's export binds its new account within ms)."""
+
+    target: TgtTarget | FakeTarget
+    settle: float = 1.0
+    name: str = "chap-account"
+
+    def _loose(self) -> set[str]:
+        bound = {u for state in self.target.show().values() for u in state.accounts}
+        return {u for u in self.target.accounts() if CHAP_USER.match(u)} - bound
+
+    def findings(self) -> list[Finding]:
+        loose = self._loose()
+        if loose:
+            time.sleep(self.settle)
+            loose &= self._loose()
+        return [Finding(self.name, ORPHAN, user, "CHAP account bound to no target",
+                        lambda u=user: self.target.delete_account(u))
+                for user in sorted(loose)]
 
 
 @dataclass

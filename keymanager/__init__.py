@@ -1,0 +1,1 @@
+"""The key manager: Barbican's v1 secrets API (certificates for signed images)."""

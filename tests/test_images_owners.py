@@ -1,0 +1,67 @@
+"""An upload or import whose API worker died (``kill -9``, an OOM kill) is re-queued by the
+next worker that starts, without a master restart; one whose owner lives is left alone
+(:mod:`images.owners`). A dead owner is a closed lock descriptor: the kernel drops a flock
+with the process's last descriptor, however it dies."""
+from __future__ import annotations
+
+import os
+
+from images import owners, states
+from tests.images_fixtures import *  # noqa: F403
+from tests.test_images_states import _image, _status
+
+
+def _orphan(env, status: str) -> tuple[str, owners.Owner]:
+    """An image in ``status`` whose owner holds its lock, with a store temp file."""
+    image_id = _image(env.db, status)
+    owner = owners.Owner(owners.store_root(env.conf), image_id)
+    assert owner.acquire(wait=False)
+    (env.store_dir / f".{image_id}.abc123.tmp").write_bytes(b"x" * 4096)
+    return image_id, owner
+
+
+def _die(owner: owners.Owner) -> None:
+    os.close(owner.fd)  # what the kernel does at the process's death: no unlink
+
+
+def test_a_saving_image_whose_owner_died_is_requeued_and_its_temp_file_removed(images_env):
+    image_id, owner = _orphan(images_env, states.SAVING)
+    _die(owner)
+    images_env.app.extensions["on_worker_start"]()  # what a respawned worker runs
+    assert _status(images_env.db, image_id) == states.QUEUED
+    assert not any(image_id in f for f in images_env.stored_files())
+
+
+def test_an_import_whose_owner_died_is_requeued_as_failed(images_env):
+    image_id, owner = _orphan(images_env, states.IMPORTING)
+    _die(owner)
+    assert owners.reap(images_env.app.extensions["images"].images) == [image_id]
+    assert _status(images_env.db, image_id) == states.QUEUED
+    image = images_env.admin.show(image_id)
+    assert image["os_glance_failed_import"] == "file"
+
+
+def test_a_live_owner_keeps_its_upload(images_env):
+    image_id, owner = _orphan(images_env, states.SAVING)
+    try:
+        assert owners.reap(images_env.app.extensions["images"].images) == []
+        assert _status(images_env.db, image_id) == states.SAVING
+        assert f".{image_id}.abc123.tmp" in images_env.stored_files()
+    finally:
+        owner.release()
+
+
+def test_an_upload_and_an_import_leave_no_owner_file(images_env):
+    alice = images_env.alice
+    image = alice.create(name="up", disk_format="raw", container_format="bare")
+    assert alice.upload(image["id"], b"a" * 1000).status_code == 204
+    staged = alice.create(name="imp", disk_format="raw", container_format="bare")
+    assert alice.put(f"/v2/images/{staged['id']}/stage", data=b"b" * 1000, headers={
+        "Content-Type": "application/octet-stream"}).status_code == 204
+    resp = alice.post(f"/v2/images/{staged['id']}/import",
+                      json={"method": {"name": "glance-direct"}})
+    assert resp.status_code == 202, resp.json
+    images_env.wait_imports()
+    assert alice.show(staged["id"])["status"] == "active"
+    assert alice.show(image["id"])["status"] == "active"
+    assert not [f for f in images_env.stored_files() if f.startswith(".owners")]
