@@ -248,13 +248,17 @@ def owned(volenv):
 
 
 def _group_fixture(volenv, vtype_id: str) -> dict:
-    """A group type (spec ``keep``), alice's group of ``vtype_id`` holding one volume, and
-    a group snapshot of it (both available)."""
+    """A group type (spec ``keep``), alice's group of ``vtype_id`` and of a spec-less public
+    type holding one volume of the latter (``vtype_id``'s extra spec ``keep`` matches no
+    backend capability, so no backend would take a volume of it), and a group snapshot of it
+    (both available)."""
+    plain = volenv.admin.post("/v3/types", json={"volume_type": {"name": "grouping"}}
+                              ).json["volume_type"]["id"]
     gtype = volenv.admin.post("/v3/group_types", headers=MV, json={"group_type": {
         "name": "gt", "group_specs": {"keep": "1"}}}).json["group_type"]
     group = volenv.alice.post("/v3/groups", headers=MV, json={"group": {
-        "group_type": gtype["id"], "volume_types": [vtype_id]}}).json["group"]
-    gvol = volenv.create(name="grouped", volume_type=vtype_id, group_id=group["id"])
+        "group_type": gtype["id"], "volume_types": [vtype_id, plain]}}).json["group"]
+    gvol = volenv.create(name="grouped", volume_type=plain, group_id=group["id"])
     volenv.wait(gvol["id"], "available")
     gsnap = volenv.alice.post("/v3/group_snapshots", headers=MV, json={"group_snapshot": {
         "group_id": group["id"], "name": "gsnap"}}).json["group_snapshot"]
