@@ -50,6 +50,11 @@ WRITES: dict[tuple[str, str], list[tuple[object, str]]] = {
     ("POST", "/types/<type_id>/extra_specs"): [({"extra_specs": {"k": "v"}}, "")],
     ("PUT", "/types/<type_id>/extra_specs/<key>"): [({"keep": "v"}, "")],
     ("DELETE", "/types/<type_id>/extra_specs/<key>"): [(None, "")],
+    ("POST", "/types/<type_id>/encryption"): [({"encryption": {
+        "provider": "luks", "control_location": "front-end"}}, "")],
+    ("PUT", "/types/<type_id>/encryption/<encryption_id>"): [({"encryption": {
+        "cipher": "aes-xts-plain64"}}, "")],
+    ("DELETE", "/types/<type_id>/encryption/<encryption_id>"): [(None, "")],
     ("POST", "/types/<type_id>/action"): [
         ({"addProjectAccess": {"project": "{project}"}}, ""),
         ({"removeProjectAccess": {"project": "{project}"}}, "")],
@@ -136,6 +141,12 @@ ADMIN_ONLY: list[tuple[str, str, object]] = [
     ("DELETE", "/types/{type}/extra_specs/keep", None),
     ("POST", "/types/{type}/action", {"addProjectAccess": {"project": "{project}"}}),
     ("GET", "/types/{type}/os-volume-type-access", None),
+    ("POST", "/types/{type}/encryption", {"encryption": {
+        "provider": "luks", "control_location": "front-end"}}),
+    ("GET", "/types/{type}/encryption", None),
+    ("GET", "/types/{type}/encryption/provider", None),
+    ("PUT", "/types/{type}/encryption/e", {"encryption": {"cipher": "aes-xts-plain64"}}),
+    ("DELETE", "/types/{type}/encryption/e", None),
     ("PUT", "/os-quota-sets/{project}", {"quota_set": {"volumes": 1}}),
     ("DELETE", "/os-quota-sets/{project}", None),
     ("GET", "/os-quota-class-sets/default", None),
@@ -183,7 +194,8 @@ def _path(rule: str, prefix: str, project: str, ids: dict[str, str]) -> str:
                         ("<qos_id>", ids["qos"]), ("<snapshot_id>", ids["snap"]),
                         ("<backup_id>", ids["backup"]), ("<message_id>", ids["msg"]),
                         ("<group_type_id>", ids["gtype"]), ("<group_id>", ids["group"]),
-                        ("<group_snapshot_id>", ids["gsnap"])):
+                        ("<group_snapshot_id>", ids["gsnap"]),
+                        ("<encryption_id>", "e")):
         path = path.replace(name, value)
     return path
 
@@ -236,13 +248,17 @@ def owned(volenv):
 
 
 def _group_fixture(volenv, vtype_id: str) -> dict:
-    """A group type (spec ``keep``), alice's group of ``vtype_id`` holding one volume, and
-    a group snapshot of it (both available)."""
+    """A group type (spec ``keep``), alice's group of ``vtype_id`` and of a spec-less public
+    type holding one volume of the latter (``vtype_id``'s extra spec ``keep`` matches no
+    backend capability, so no backend would take a volume of it), and a group snapshot of it
+    (both available)."""
+    plain = volenv.admin.post("/v3/types", json={"volume_type": {"name": "grouping"}}
+                              ).json["volume_type"]["id"]
     gtype = volenv.admin.post("/v3/group_types", headers=MV, json={"group_type": {
         "name": "gt", "group_specs": {"keep": "1"}}}).json["group_type"]
     group = volenv.alice.post("/v3/groups", headers=MV, json={"group": {
-        "group_type": gtype["id"], "volume_types": [vtype_id]}}).json["group"]
-    gvol = volenv.create(name="grouped", volume_type=vtype_id, group_id=group["id"])
+        "group_type": gtype["id"], "volume_types": [vtype_id, plain]}}).json["group"]
+    gvol = volenv.create(name="grouped", volume_type=plain, group_id=group["id"])
     volenv.wait(gvol["id"], "available")
     gsnap = volenv.alice.post("/v3/group_snapshots", headers=MV, json={"group_snapshot": {
         "group_id": group["id"], "name": "gsnap"}}).json["group_snapshot"]

@@ -115,13 +115,13 @@ def test_hostile_bodies_are_400_on_every_route_with_a_body(volenv):
     att = volenv.alice.post("/v3/attachments", headers=MV, json={"attachment": {
         "volume_uuid": vid, "instance_uuid": SERVER}}).json["attachment"]["id"]
     routes = _body_routes(volenv.app)
-    assert len(routes) == 2 * 39  # both prefixes of the 39 routes that read a body
+    assert len(routes) == 2 * 51  # both prefixes of the 51 routes that read a body
     for method, rule in routes:
         path = (rule.replace("<project_id>", volenv.alice.project_id)
                 .replace("<volume_id>", vid).replace("<attachment_id>", att)
                 .replace("<key>", "k").replace("<type_id>", "t").replace("<transfer_id>", "t")
                 .replace("<qos_id>", "q").replace("<snapshot_id>", "s")
-                .replace("<backup_id>", "b")
+                .replace("<backup_id>", "b").replace("<encryption_id>", "e")
                 .replace("<target>", volenv.alice.project_id)
                 .replace("<class_name>", "default"))
         for body in HOSTILE:

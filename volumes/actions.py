@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from minicloud.db import new_uuid, utcnow
 from minicloud.errors import BadRequest, NotFound
 from minicloud.identity.tokens import AuthContext
-from volumes import states
+from volumes import encryption, states
 from volumes.models import Volume, VolumeAttachment
 from volumes.service import VolumeService
 
@@ -36,6 +36,7 @@ class VolumeActions:
         """``available -> attaching``: nobody else may attach it meanwhile."""
         with self.db.session() as s:
             vol = self.volumes.visible(s, ctx, volume_id)
+            encryption.refuse_attach(s, vol)
             states.transition(s, vol.id, {states.AVAILABLE}, states.ATTACHING, "reserve it")
 
     def unreserve(self, ctx: AuthContext, volume_id: str) -> None:
@@ -54,6 +55,7 @@ class VolumeActions:
         ``attaching`` after ``os-reserve``) -> ``in-use``. Returns the attachment id."""
         with self.db.session() as s:
             vol = self.volumes.visible(s, ctx, volume_id)
+            encryption.refuse_attach(s, vol)
             if mode == "rw" and is_readonly(vol):
                 raise BadRequest(f"Invalid attaching mode 'rw' for volume {vol.id}: the volume "
                                  f"is read-only.")

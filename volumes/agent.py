@@ -199,7 +199,7 @@ class Agent(SnapshotTasks, RevertTasks):
                 if vol is not None and vol.status == states.EXTENDING:
                     move(states.EXTENDING, states.ERROR_EXTENDING)
                     grow = task.params["new_size"] - task.params["old_size"]
-                    quotas.release(s, vol.project_id, 0, grow)
+                    quotas.release(s, vol.project_id, 0, grow, vol.volume_type_id)
             elif task.action == "export" and isinstance(exc, DataMissing):
                 self.attachments.data_missing(s, task.params["attachment_id"], message)
             elif task.action == "export":

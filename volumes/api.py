@@ -6,8 +6,9 @@ Volumes, actions and metadata are in :mod:`volumes.api_volumes`, snapshots in
 :mod:`volumes.api_attachments`, types in :mod:`volumes.api_types`, qos-specs in
 :mod:`volumes.api_qos`, quotas in
 :mod:`volumes.api_quotas`, transfers in :mod:`volumes.api_transfers`, backups in
-:mod:`volumes.api_backups`, group types in :mod:`volumes.api_group_types`, groups and
-group snapshots in :mod:`volumes.api_groups`; each is a blueprint
+:mod:`volumes.api_backups`, type encryption in :mod:`volumes.api_encryption`, group types in
+:mod:`volumes.api_group_types`, groups and group snapshots in :mod:`volumes.api_groups`; each
+is a blueprint
 registered twice, under ``/v3/{project_id}/...`` (the catalog's form) and project-less
 ``/v3/...`` (3.67). A project id in the path must be the caller's (admins may name any).
 Policies are :data:`volumes.policies.RULES`; request bodies are checked against
@@ -30,6 +31,7 @@ from minicloud.wsgi import create_app as base_app
 from volumes import (
     api_attachments,
     api_backups,
+    api_encryption,
     api_group_types,
     api_groups,
     api_hosts,
@@ -49,6 +51,7 @@ from volumes.actions import VolumeActions
 from volumes.attachments import AttachmentService
 from volumes.backup_store import BackupStore
 from volumes.backups import BackupService
+from volumes.encryption import EncryptionService
 from volumes.glance import ImageClient
 from volumes.group_snapshots import GroupSnapshotService
 from volumes.group_types import GroupTypeService
@@ -101,6 +104,7 @@ def create_app(conf: Config, db: Database | None = None,
         conf.path(conf.volume.backup_path), conf.volume.backup_chunk_size))
     app.extensions["volume_upload"] = UploadService(svc)
     app.extensions["volume_retype"] = RetypeService(svc)
+    app.extensions["volume_encryption"] = EncryptionService(svc.db)
     app.extensions["volume_messages"] = MessageService(svc.db)
     app.extensions["volume_revert"] = RevertService(svc)
     app.extensions["volume_group_types"] = GroupTypeService(svc.db,
@@ -110,7 +114,7 @@ def create_app(conf: Config, db: Database | None = None,
     for blueprint in (api_volumes.bp, api_attachments.bp, api_types.bp, api_qos.bp,
                       api_quotas.bp, api_transfers.bp, api_snapshots.bp, api_backups.bp,
                       api_pools.bp, api_hosts.bp, api_services.bp, api_messages.bp,
-                      api_group_types.bp, api_groups.bp, bp):
+                      api_group_types.bp, api_groups.bp, api_encryption.bp, bp):
         app.register_blueprint(blueprint, url_prefix="/v3/<project_id>")
         app.register_blueprint(blueprint, url_prefix="/v3", name=f"{blueprint.name}_v3",
                                url_defaults={"project_id": None})
@@ -205,6 +209,7 @@ EXTENSIONS = (
     ("os-volume-actions", "VolumeActions", "Enable volume actions."),
     ("os-volume-transfer", "VolumeTransfer", "Volume transfer management support."),
     ("os-volume-type-access", "VolumeTypeAccess", "Volume type access support."),
+    ("encryption", "VolumeTypeEncryption", "Encryption support for volume types."),
 )
 EXTENSIONS_UPDATED = "2023-02-14T00:00:00Z"  # the API's own date (as the version document)
 

@@ -4,11 +4,13 @@
 Reading a project's quotas is for its readers (and admins); changing them, and quota classes
 at all, is ``rule:admin_api``. A limit below what the project already holds is a 400, as
 Cinder's. Every resource is enforced: ``volumes``, ``gigabytes``, ``per_volume_gigabytes``,
-``snapshots``, ``backups``, ``backup_gigabytes`` and ``groups`` (:mod:`volumes.groups`).
+``snapshots``, ``backups``, ``backup_gigabytes``, ``groups`` (:mod:`volumes.groups`) and the
+per-type ones (``volumes_<type>``, ``gigabytes_<type>``, ``snapshots_<type>`` of every volume
+type); a key that names no resource or no existing type is a 400.
 """
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app
+from flask import Blueprint, Response
 
 from minicloud.wsgi import body_schema, json_body, json_response
 from volumes import context, quotas, schema
@@ -33,12 +35,7 @@ def show_quotas(project_id: str | None, target: str) -> Response:
     context.authorize_project("volume_extension:quotas:show", target)
     values: dict = _limits().of_project(target)
     if context.flag("usage"):
-        used = dict(zip(("volumes", "gigabytes"), context.volumes().usage(target),
-                        strict=True))
-        used["snapshots"] = current_app.extensions["volume_snapshots"].count(target)
-        used.update(zip(("backups", "backup_gigabytes"), context.backups().usage(target),
-                        strict=True))
-        used["groups"] = current_app.extensions["volume_groups"].usage(target)
+        used = _limits().in_use(target)
         values = {name: {"limit": limit, "in_use": used.get(name, 0), "reserved": 0,
                          "allocated": 0} for name, limit in values.items()}
     return json_response({"quota_set": {"id": target, **values}})

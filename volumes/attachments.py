@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from minicloud.db import new_uuid, utcnow
 from minicloud.errors import BadRequest, Forbidden, NotFound
 from minicloud.identity.tokens import AuthContext
-from volumes import frontend, states
+from volumes import encryption, frontend, states
 from volumes.connection import Chap, ConnectionInfo
 from volumes.models import Volume, VolumeAttachment
 from volumes.service import VolumeService
@@ -121,6 +121,7 @@ class AttachmentService:
         read-only volume is a 400."""
         with self.db.session() as s:
             vol = self.volumes.visible(s, ctx, volume_id)
+            encryption.refuse_attach(s, vol)
             attach_mode = frontend.attach_mode(vol, mode)
             states.transition(s, vol.id, {states.AVAILABLE}, states.RESERVED,
                               "reserve it for an attachment")

@@ -284,7 +284,8 @@ class BackupService:
                     req: VolumeRequest) -> Volume:
         """A volume for a restore (``restoring-backup`` on a live agent's host), counted."""
         settings, size = self.volumes.settings, req.size or b.size
-        quotas.reserve(s, ctx.project_id, settings.quota, 1, size, volume_size=size)
+        quotas.reserve(s, ctx.project_id, settings.quota, 1, size, volume_size=size,
+                       volume_type_id=req.volume_type_id)
         host = self.volumes._pick_host(s, req.volume_type_id)  # noqa: SLF001
         if host is None:
             raise BadRequest(f"Invalid volume: {NO_HOST}")

@@ -103,7 +103,8 @@ def viewer() -> Viewer:
             mig_attr=allowed("volume_extension:volume_mig_status_attribute"),
             image_meta=allowed("volume_extension:volume_image_metadata:show"),
             backends=volumes().backends() if host_attr else {},
-            type_names=types().names())
+            type_names=types().names(),
+            encrypted_types=current_app.extensions["volume_encryption"].encrypted_types())
     return g.volume_viewer
 
 

@@ -25,7 +25,7 @@ from sqlalchemy import ColumnElement, false, func, select, update
 from sqlalchemy.orm import Session
 
 from minicloud.db import Database, new_uuid, utcnow
-from minicloud.errors import BadRequest, MinicloudError, NotFound, RequestTooLarge
+from minicloud.errors import BadRequest, MinicloudError, NotFound
 from minicloud.identity.tokens import AuthContext
 from minicloud.microversion import Version
 from volumes import group_states as gs
@@ -34,7 +34,6 @@ from volumes.models import (
     GroupSnapshot,
     Volume,
     VolumeGroup,
-    VolumeQuotaUsage,
     VolumeSnapshot,
 )
 
@@ -68,27 +67,10 @@ def members(s: Session, group_id: str) -> list[Volume]:
         .order_by(Volume.created_at, Volume.id)))
 
 
-# -- quota: one ``groups`` per group, counted by a conditional UPDATE (as volumes.quotas) -------
-def reserve_group(s: Session, project_id: str, config: quotas.Limits) -> None:
-    quotas.ensure_usage_row(s, project_id)
-    limit = quotas.project_limits(s, project_id, config)["groups"]
-    row = VolumeQuotaUsage
-    cond = [row.project_id == project_id] + ([row.groups + 1 <= limit] if limit >= 0 else [])
-    if s.execute(update(row).where(*cond).values(groups=row.groups + 1)
-                 .execution_options(synchronize_session=False)).rowcount != 1:
-        raise RequestTooLarge(f"GroupLimitExceeded: Maximum number of groups allowed "
-                              f"({limit}) exceeded for quota 'groups'.")
-
-
-def release_group(s: Session, project_id: str) -> None:
-    row = VolumeQuotaUsage
-    s.execute(update(row).where(row.project_id == project_id, row.groups > 0)
-              .values(groups=row.groups - 1).execution_options(synchronize_session=False))
-
-
-def group_usage(s: Session, project_id: str) -> int:
-    return s.scalar(select(VolumeQuotaUsage.groups).where(
-        VolumeQuotaUsage.project_id == project_id)) or 0
+# -- quota: one ``groups`` per group, counted by volumes.quotas' one counter ----------------------
+reserve_group = quotas.reserve_group
+release_group = quotas.release_group
+group_usage = quotas.group_usage
 
 
 # -- hooks of the volume service -----------------------------------------------------------------

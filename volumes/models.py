@@ -239,6 +239,36 @@ class VolumeSnapshot(Base):
     deleted_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
 
 
+class VolumeTypeQuotaUsage(Base):
+    """What a project holds of one volume type (Cinder's ``volumes_<type>``,
+    ``gigabytes_<type>``, ``snapshots_<type>``), changed only by the same compare-and-swap
+    updates as :class:`VolumeQuotaUsage` (volumes.quotas). Keyed by the type's id, so a
+    renamed type keeps its usage."""
+
+    __tablename__ = "volume_type_quota_usages"
+    project_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    volume_type_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    volumes: Mapped[int] = mapped_column(Integer, default=0)
+    gigabytes: Mapped[int] = mapped_column(Integer, default=0)
+    snapshots: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class VolumeTypeEncryption(Base):
+    """A volume type's encryption spec (``/types/{id}/encryption``), stored and shown: which
+    front end would encrypt, how. minicloud encrypts nothing (volumes.encryption)."""
+
+    __tablename__ = "volume_type_encryption"
+    volume_type_id: Mapped[str] = mapped_column(
+        ForeignKey("volume_types.id", ondelete="CASCADE"), primary_key=True)
+    encryption_id: Mapped[str] = mapped_column(String(36), unique=True)
+    provider: Mapped[str] = mapped_column(String(255))
+    cipher: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    key_size: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    control_location: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+
+
 class GroupType(Base):
     """A group type (Cinder's generic volume groups, 3.11): a name, ``group_specs`` and
     whether every project may use it (a private one: admins only)."""

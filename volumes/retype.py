@@ -10,8 +10,9 @@ both are a 400 that says so. As in Cinder: the volume is ``available`` or ``in-u
 type differs from the old one and is visible to the caller (404 otherwise); an ``in-use``
 volume cannot change its front-end qos-specs (the guest's limits are set at attach). The
 change is one compare-and-swap on the volume's status, so a concurrent attach, delete or
-upload either sees the old type or fails. Quotas: minicloud counts volumes and gigabytes per
-project, not per type, so a retype changes no usage.
+upload either sees the old type or fails. Quotas: the project's totals do not change; the
+volume and its snapshots move from the old type's usage to the new type's, refused (413)
+when the new type's ``volumes_<type>``/``gigabytes_<type>``/``snapshots_<type>`` are full.
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session
 from minicloud.db import utcnow
 from minicloud.errors import BadRequest
 from minicloud.identity.tokens import AuthContext
-from volumes import states
+from volumes import quotas, snapshots, states
 from volumes.frontend import FRONT_END
 from volumes.models import QosSpecs, Volume, VolumeHost, VolumeType
 from volumes.service import VolumeService
@@ -86,6 +87,9 @@ class RetypeService:
                 raise BadRequest(f"Invalid volume: Retype requires migration ({why}), and "
                                  f"minicloud does not migrate volumes between backends "
                                  f"(migration_policy 'on-demand' is not offered).")
+            snaps = snapshots.of_volume(s, vol.id)
+            quotas.retype(s, vol.project_id, self.volumes.settings.quota, vol.volume_type_id,
+                          new_type.id, vol.size, len(snaps), sum(x.size for x in snaps))
             done = s.execute(update(Volume).where(Volume.id == vol.id,
                                                   Volume.status == vol.status)
                              .values(volume_type_id=new_type.id, updated_at=utcnow())

@@ -208,11 +208,27 @@ QUOTA_RESOURCES = ("volumes", "gigabytes", "snapshots", "backups", "backup_gigab
 QUOTA_IGNORED = ("id", "tenant_id", "class_name", "skip_validation")
 _IGNORED = {k: {"type": ["string", "boolean", "null"], "maxLength": 255}
             for k in QUOTA_IGNORED}
+#: Any other key is a limit too: ``volumes_<type name>`` and so on; volumes.quotas refuses
+#: (400 "Bad key(s)", as Cinder) one that names no resource of an existing volume type.
 _LIMITS = {"type": "object",
            "properties": {**_IGNORED, **{r: QUOTA_LIMIT for r in QUOTA_RESOURCES}},
-           "additionalProperties": False}
+           "additionalProperties": QUOTA_LIMIT}
 QUOTA_UPDATE = _wrap("quota_set", _LIMITS)
 QUOTA_CLASS_UPDATE = _wrap("quota_class_set", _LIMITS)
+
+# -- volume type encryption (cinder/api/schemas/volume_type_encryption.py) ------------------
+_ENCRYPTION = {
+    "type": "object",
+    "properties": {
+        "key_size": {"type": ["string", "integer", "null"], "pattern": "^[0-9]+$",
+                     "minimum": 0, "maximum": DB_MAX_INT},
+        "provider": {"type": "string", "maxLength": 255},
+        "control_location": {"enum": ["front-end", "back-end"]},
+        "cipher": {"type": ["string", "null"], "maxLength": 255}},
+    "required": ["provider", "control_location"], "additionalProperties": False}
+ENCRYPTION_CREATE = _wrap("encryption", _ENCRYPTION)
+ENCRYPTION_UPDATE = _wrap("encryption", {k: v for k, v in _ENCRYPTION.items()
+                                         if k != "required"})
 
 # -- transfers (cinder/api/schemas/volume_transfer.py) -----------------------------------------
 TRANSFER_CREATE = _wrap("transfer", {

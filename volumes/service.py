@@ -192,7 +192,8 @@ class VolumeService:
             if size is None:
                 raise BadRequest("Invalid input received: a size is required.")
             vol.size = size
-            quotas.reserve(s, ctx.project_id, self.settings.quota, 1, size, volume_size=size)
+            quotas.reserve(s, ctx.project_id, self.settings.quota, 1, size, volume_size=size,
+                           volume_type_id=vol.volume_type_id)
             if vol.host is None:
                 vol.status, vol.error = states.ERROR, scheduler.NO_VALID_BACKEND
             s.add(vol)
@@ -281,7 +282,7 @@ class VolumeService:
         """The volume is gone from its host: hide it and give its quota back."""
         states.transition(s, vol.id, {states.DELETING}, states.DELETED, "delete",
                           deleted_at=utcnow(), auth_username=None, auth_password=None)
-        quotas.release(s, vol.project_id, 1, vol.size)
+        quotas.release(s, vol.project_id, 1, vol.size, vol.volume_type_id)
 
     def extend(self, ctx: AuthContext, volume_id: str, new_size: int) -> None:
         with self.db.session() as s:
@@ -294,7 +295,7 @@ class VolumeService:
                 check_not_frozen(s.get(VolumeHost, vol.host), "extend it")
             states.transition(s, vol.id, {states.AVAILABLE}, states.EXTENDING, "extend")
             quotas.reserve(s, vol.project_id, self.settings.quota, 0, new_size - vol.size,
-                           volume_size=new_size)
+                           volume_size=new_size, volume_type_id=vol.volume_type_id)
             self.enqueue(s, vol, "extend", {"new_size": new_size, "old_size": vol.size})
 
     def set_bootable(self, ctx: AuthContext, volume_id: str, bootable: bool) -> None:

@@ -206,7 +206,9 @@ def finish_delete(s: Session, snap: VolumeSnapshot) -> None:
     """The snapshot is gone from its host: hide it and give its quota back."""
     states.snapshot_transition(s, snap.id, {states.S_DELETING}, states.S_DELETED, "delete",
                                deleted_at=utcnow())
-    quotas.release_snapshot(s, snap.project_id, snap.size)
+    vol = s.get(Volume, snap.volume_id)
+    quotas.release_snapshot(s, snap.project_id, snap.size,
+                            vol.volume_type_id if vol is not None else None)
 
 
 def take(s: Session, ctx: AuthContext, volumes, req: SnapshotRequest,
@@ -221,7 +223,8 @@ def take(s: Session, ctx: AuthContext, volumes, req: SnapshotRequest,
         raise BadRequest(f"Invalid volume: Volume {vol.id} status must be "
                          f"{' or '.join(sorted(allowed))}, but current status is: "
                          f"{vol.status}.")
-    quotas.reserve_snapshot(s, vol.project_id, volumes.settings.quota, vol.size)
+    quotas.reserve_snapshot(s, vol.project_id, volumes.settings.quota, vol.size,
+                            vol.volume_type_id)
     snap = VolumeSnapshot(
         id=new_uuid(), volume_id=vol.id, project_id=vol.project_id,
         user_id=ctx.user_id, name=req.name, description=req.description,

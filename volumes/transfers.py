@@ -102,11 +102,13 @@ class TransferService:
                               "cancel its transfer")
 
     def _move_snapshots(self, s: Session, vol: Volume, ctx: AuthContext) -> None:
-        """The volume's snapshots change project with it, their quota too (413 when the
-        receiving project has no room: the whole accept is undone)."""
+        """The volume's snapshots change project with it, their quota too, the per-type usage
+        of the volume's type included (413 when the receiving project has no room: the whole
+        accept is undone)."""
         for snap in snapshots.of_volume(s, vol.id):
-            quotas.reserve_snapshot(s, ctx.project_id, self.volumes.settings.quota, snap.size)
-            quotas.release_snapshot(s, snap.project_id, snap.size)
+            quotas.reserve_snapshot(s, ctx.project_id, self.volumes.settings.quota, snap.size,
+                                    vol.volume_type_id)
+            quotas.release_snapshot(s, snap.project_id, snap.size, vol.volume_type_id)
         s.execute(update(VolumeSnapshot).where(
             VolumeSnapshot.volume_id == vol.id, VolumeSnapshot.status != states.S_DELETED)
             .values(project_id=ctx.project_id, user_id=ctx.user_id, updated_at=utcnow()))
@@ -123,8 +125,8 @@ class TransferService:
             if vol is None or vol.status == states.DELETED:
                 raise NotFound(f"Volume {tr.volume_id} could not be found.")
             quotas.reserve(s, ctx.project_id, self.volumes.settings.quota, 1, vol.size,
-                           volume_size=vol.size)
-            quotas.release(s, vol.project_id, 1, vol.size)
+                           volume_size=vol.size, volume_type_id=vol.volume_type_id)
+            quotas.release(s, vol.project_id, 1, vol.size, vol.volume_type_id)
             if not tr.no_snapshots:
                 self._move_snapshots(s, vol, ctx)
             states.transition(s, vol.id, {states.AWAITING_TRANSFER}, states.AVAILABLE,

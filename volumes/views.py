@@ -59,6 +59,7 @@ class Viewer:
     image_meta: bool = False       # volume_extension:volume_image_metadata:show
     backends: Mapping[str, str] = field(default_factory=dict)  # agent host -> backend name
     type_names: Mapping[str, str] = field(default_factory=dict)  # volume type id -> name
+    encrypted_types: frozenset[str] = frozenset()  # ids of types with an encryption spec
 
 
 def ts(value: Any) -> str | None:
@@ -102,7 +103,8 @@ def volume_view(vol: Volume, viewer: Viewer, extended: bool = True) -> dict:
         "snapshot_id": vol.snapshot_id, "source_volid": vol.source_volid,
         "metadata": dict(vol.metadata_ or {}),
         "user_id": vol.user_id, "bootable": "true" if vol.bootable else "false",
-        "encrypted": False, "replication_status": "disabled", "consistencygroup_id": None,
+        "encrypted": vol.volume_type_id in viewer.encrypted_types,
+        "replication_status": "disabled", "consistencygroup_id": None,
         "multiattach": False,
         "attachments": [volume_attachment(vol, a, viewer.admin) for a in vol.attachments
                         if a.status == states.A_ATTACHED],
