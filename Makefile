@@ -67,7 +67,7 @@ tempest: setup tempest-venv
 
 test: setup
 	$(VENV)/bin/ruff check minicloud images compute volumes tests benchmarks conformance
-	$(VENV)/bin/pytest -m "not faults" $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -m "not faults" --durations=25 $(PYTEST_ARGS)
 
 demo: setup
 	$(PY) -m minicloud.demo
