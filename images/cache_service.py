@@ -14,12 +14,18 @@ files live in ``images.cache``. What this module adds:
 * **Eviction**: a deleted or deactivated image leaves the cache and the queue at once
   (:meth:`CacheService.forget`, called by the routes), and a download being cached for it
   does not become an entry (:meth:`CacheService.still_wanted` is asked before commit).
-* **The prefetcher** (:class:`Prefetcher`): a thread of each API worker process that every
-  ``cache_prefetcher_interval`` seconds caches the queued images (from the store, verified
-  as downloads are), removes stalled incomplete files and prunes. ``0`` turns it off.
+* **The prefetcher** (:class:`Prefetcher`): every ``cache_prefetcher_interval`` seconds it
+  caches the queued images (from the store, verified as downloads are), removes stalled
+  incomplete files and prunes. ``0`` turns it off. One per API node: each worker process
+  has a prefetcher thread, but only the one holding ``<cache>/prefetcher.lock`` (a
+  non-blocking ``flock``, kept for the process's life) runs rounds; the others try the lock
+  once per interval, so when the holder dies (the kernel drops its lock) the next worker
+  that tries takes over.
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import logging
 import os
 import threading
@@ -41,6 +47,8 @@ LOG = logging.getLogger(__name__)
 
 CLEAR_TARGET_HEADER = "x-image-cache-clear-target"
 CLEAR_TARGETS = ("cache", "queue", "both")
+#: The lock that makes one process of the node the prefetcher (module docstring).
+LEADER_LOCK = "prefetcher.lock"
 
 
 def expected_of(info: DataInfo) -> Expected | None:
@@ -177,14 +185,22 @@ class CacheService:
 class Prefetcher:
     """Runs :meth:`CacheService.periodic` every ``interval`` seconds in a daemon thread of
     the process that serves requests (:meth:`ensure_started` is called per request, so a
-    process forked after the app was built starts its own)."""
+    process forked after the app was built starts its own), as long as this prefetcher
+    holds the node's :data:`LEADER_LOCK`; without it, the thread only tries the lock once
+    per interval (module docstring)."""
 
     def __init__(self, service: CacheService, interval: float) -> None:
         self.service, self.interval = service, float(interval)
         self._pid: int | None = None
         self._stop = threading.Event()
         self._lock = threading.Lock()
+        self._leader_fd: int | None = None
         self.thread: threading.Thread | None = None
+
+    @property
+    def leading(self) -> bool:
+        """Whether this prefetcher holds the node's lock (it is the one that runs rounds)."""
+        return self._leader_fd is not None
 
     def ensure_started(self) -> None:
         if self.interval <= 0 or self._pid == os.getpid():
@@ -192,6 +208,11 @@ class Prefetcher:
         with self._lock:
             if self._pid == os.getpid():
                 return
+            if self._leader_fd is not None:
+                # Inherited through a fork: the lock is the parent's, not this process's
+                # (closing our copy of the descriptor leaves the parent's lock held).
+                os.close(self._leader_fd)
+                self._leader_fd = None
             self._pid = os.getpid()
             self._stop.clear()
             self.thread = threading.Thread(target=self._run, daemon=True,
@@ -199,13 +220,40 @@ class Prefetcher:
             self.thread.start()
 
     def stop(self, timeout: float = 10) -> None:
+        """Stop the thread, then give up the lock (another worker's prefetcher takes over
+        when it next tries)."""
         self._stop.set()
         if self.thread is not None:
             self.thread.join(timeout)
+        self._resign()
+
+    def _lead(self) -> bool:
+        """Hold the node's prefetcher lock if nobody does (never waits); kept until
+        :meth:`stop` or the process's death."""
+        if self._leader_fd is not None:
+            return True
+        fd = os.open(self.service.cache.root / LEADER_LOCK,
+                     os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        self._leader_fd = fd
+        LOG.info("image cache prefetcher runs in process %d", os.getpid())
+        return True
+
+    def _resign(self) -> None:
+        with self._lock:
+            if self._leader_fd is not None:
+                with contextlib.suppress(OSError):
+                    os.close(self._leader_fd)
+                self._leader_fd = None
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
             try:
-                self.service.periodic()
+                if self._lead():
+                    self.service.periodic()
             except Exception:  # noqa: BLE001 - a periodic task's last resort: log, go on
                 LOG.exception("image cache prefetcher round failed")

@@ -10,8 +10,11 @@ image leaves ``queued`` until it reaches its next state; the kernel drops the lo
 process dies, however it dies. :func:`reap` (run by every new API worker as it starts, see
 :func:`images.api.create_app`) takes the lock of each ``saving``/``importing`` image without
 waiting: if it gets it, nobody owns the work any more, so the image goes back to ``queued``
-(an import recorded as failed) and the store's temporary files of that image are removed.
-An image whose owner lives is never touched: its lock is held.
+(an import recorded as failed) and that image's temporary files (``.<id>.*.tmp``) are
+removed from every file store (``[image] enabled_backends``,
+:meth:`images.stores.StoreSet.file_roots`), the staging area and the image directory. An
+image whose owner lives is never touched: its lock is held. The owner files themselves stay
+in one place, ``<state>/images/.owners``, whatever the stores are.
 """
 from __future__ import annotations
 
@@ -91,6 +94,7 @@ def reap(service) -> list[str]:
     :class:`images.service.ImageService`); returns their ids. Safe beside live owners."""
     deps = service.deps
     root = store_root(deps.conf)
+    temp_dirs = _temp_dirs(deps, root)
     with deps.db.session() as s:
         rows = s.execute(select(Image.id, Image.status)
                          .where(Image.status.in_(OWNED))).all()
@@ -105,14 +109,27 @@ def reap(service) -> list[str]:
                 service._requeue(image_id, status, failed_import=status == states.IMPORTING)
             except Conflict:
                 continue  # it moved on meanwhile
-            for tmp in root.glob(f".{image_id}.*.tmp"):
-                tmp.unlink(missing_ok=True)
+            for temp_dir in temp_dirs:
+                for tmp in temp_dir.glob(f".{image_id}.*.tmp"):
+                    tmp.unlink(missing_ok=True)
             reaped.append(image_id)
         finally:
             owner.release()
     return reaped
 
 
+def _temp_dirs(deps, image_dir: Path) -> list[Path]:
+    """Where an upload or import may have left temporary files: every file store, the
+    staging area (a web-download or a conversion writes there) and the image directory
+    (the ``file`` store's, written before ``enabled_backends`` named other stores)."""
+    dirs = [*deps.store.file_roots(), image_dir]
+    staging = getattr(deps.staging, "root", None)
+    if staging is not None:
+        dirs.append(Path(staging))
+    return list(dict.fromkeys(dirs))
+
+
 def store_root(conf) -> Path:
-    """Where owner files (and the store's temporary files) live: the image store."""
+    """Where owner files live (one place whatever the stores): the image directory, which
+    is also the legacy ``file`` store's."""
     return StatePaths(conf.state_dir).image_store

@@ -170,6 +170,16 @@ class StoreSet:
             raise BadRequest(f"Store for identifier {store_id} not found")
         return store_id
 
+    def file_roots(self) -> list[Path]:
+        """The directory of every store that keeps files (where its temp files are), in
+        configuration order; a store handed in without one (a fake) has none."""
+        roots = []
+        for store_id, info in self.infos.items():
+            root = info.data_dir or getattr(self.backends[store_id], "root", None)
+            if root is not None:
+                roots.append(Path(root))
+        return roots
+
     def holding(self, image_id: str) -> list[str]:
         """The stores that have the image's data, sorted by id (the image's ``stores``)."""
         return sorted(i for i, b in self.backends.items() if b.size(image_id) is not None)

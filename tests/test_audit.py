@@ -174,6 +174,23 @@ def test_volume_files_partial_conversions(cat: Catalog, tmp_path: Path) -> None:
     assert parts[creating].exists() and backend.exists(failed)  # owned: kept
 
 
+def test_volume_files_a_revert_being_staged_is_not_an_orphan(cat: Catalog, tmp_path: Path
+                                                              ) -> None:
+    """A revert stages the volume's ``.volume-ID.part`` as a fill does: kept while the volume
+    is ``reverting``, an orphan once it is not (the agent was killed; it failed it)."""
+    backend = FileBackend(tmp_path / "vols")
+    reverting, reverted = cat.volume("reverting"), cat.volume("error")
+    for volume_id in (reverting, reverted):
+        backend.create(volume_id, 1)
+        (backend.root / f".volume-{volume_id}.part").write_bytes(b"staged")
+    check = VolumeFiles(cat.db, HOST, backend)
+    assert by_kind(check.findings()) == {
+        "orphan": {str(backend.root / f".volume-{reverted}.part")}}
+    assert fix_and_rerun(check) == []
+    assert (backend.root / f".volume-{reverting}.part").exists()
+    assert backend.exists(reverting) and backend.exists(reverted)
+
+
 # -- targets ---------------------------------------------------------------------------------
 def test_targets(cat: Catalog) -> None:
     backend, target = FakeBackend(), FakeTarget()

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from images.cache import Expected, ImageCache
+from images.cache_service import CacheService, Prefetcher
 from images.store import MemoryStore
 from tests.images_fixtures import *  # noqa: F403 - the fixtures
 from tests.images_fixtures import Env, err
@@ -268,6 +269,45 @@ def test_the_periodic_prefetcher_fills_the_cache(make_images_env):
         assert _listed(env)["queued_images"] == []
     finally:
         prefetcher.stop()
+
+
+def _wait_for(predicate, timeout: float = 10) -> bool:
+    deadline = time.monotonic() + timeout
+    while not predicate() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return predicate()
+
+
+def test_one_prefetcher_per_node_and_the_next_takes_over(env):
+    """Two API workers' prefetchers on one cache directory (two CacheService/ImageCache
+    instances, as two processes have: each opens its own lock): only one runs rounds; once
+    it stops (its worker died), the other takes the lock at its next try and runs them."""
+    api = env.app.extensions["images"]
+    rounds: list[str] = []
+    prefetchers = {}
+    for name in ("first", "second"):
+        service = CacheService(api.cache.deps, ImageCache(
+            _cache_dir(env), api.cache.cache.max_size, api.cache.cache.stall_time))
+        service.periodic = lambda name=name: rounds.append(name)  # type: ignore[method-assign]
+        prefetchers[name] = Prefetcher(service, 0.02)
+    first, second = prefetchers["first"], prefetchers["second"]
+    try:
+        first.ensure_started()
+        assert _wait_for(lambda: first.leading and rounds.count("first") >= 3)
+        second.ensure_started()
+        seen = len(rounds)
+        assert _wait_for(lambda: rounds.count("first") >= seen + 5)
+        assert "second" not in rounds and not second.leading
+        assert (_cache_dir(env) / "prefetcher.lock").stat().st_mode & 0o077 == 0
+        first.stop()
+        assert not first.leading
+        assert _wait_for(lambda: second.leading and rounds.count("second") >= 3)
+        stopped = rounds.count("first")
+        time.sleep(0.1)
+        assert rounds.count("first") == stopped
+    finally:
+        first.stop()
+        second.stop()
 
 
 def test_cache_off_serves_no_cache_api_and_lists_no_cache_versions(make_images_env, env):

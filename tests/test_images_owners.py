@@ -65,3 +65,31 @@ def test_an_upload_and_an_import_leave_no_owner_file(images_env):
     assert alice.show(staged["id"])["status"] == "active"
     assert alice.show(image["id"])["status"] == "active"
     assert not [f for f in images_env.stored_files() if f.startswith(".owners")]
+
+
+def test_a_dead_owner_leaves_no_temp_file_in_any_store(make_images_env):
+    """With several stores (``enabled_backends``) an upload or import may have been writing
+    to any of them: the dead owner's temp files go from every store and the staging area,
+    a live owner's stay; the owner files stay in one place (``images/.owners``)."""
+    env = make_images_env(**{"image.enabled_backends": "central:file, edge1:file"})
+    stores = env.app.extensions["images"].images.deps.store
+    roots = [env.store_dir / "stores" / "central", env.store_dir / "stores" / "edge1"]
+    assert stores.file_roots() == roots
+    dirs = [*roots, env.store_dir / "staging"]
+    dead, dead_owner = _orphan(env, states.IMPORTING)
+    live, live_owner = _orphan(env, states.SAVING)
+    for image_id in (dead, live):
+        for where in dirs:
+            (where / f".{image_id}.{where.name}.tmp").write_bytes(b"x" * 4096)
+    _die(dead_owner)
+    try:
+        assert owners.reap(env.app.extensions["images"].images) == [dead]
+        assert not [p for p in env.store_dir.rglob(f".{dead}.*.tmp")]
+        assert sorted(p.parent for p in env.store_dir.rglob(f".{live}.*.tmp")) == sorted(
+            [*dirs, env.store_dir])
+        assert _status(env.db, dead) == states.QUEUED
+        assert _status(env.db, live) == states.SAVING
+        assert [p.parent for p in env.store_dir.rglob("*")
+                if p.parent.name == ".owners"] == [env.store_dir / ".owners"]
+    finally:
+        live_owner.release()

@@ -23,6 +23,11 @@ Contract (what the agent relies on; ``tests/test_volumes_drivers.py`` runs it ag
   snapshot's, the volume keeping ``size_gb`` GiB (the tail beyond the snapshot reading as
   zeros). The file backend stages a complete copy and renames it over the volume's file, so
   a failure leaves the volume as it was.
+* ``remove_partials()`` removes what a killed agent left staged (called at its start, when
+  nothing of this host can be staging). Every file the file backend stages - a fill, a
+  snapshot, a clone, a revert - is written as ``.<final name>.part`` (:data:`PARTIAL`) and
+  renamed into place once complete, so that one pattern finds them all; a volume's own file
+  (``volume-<uuid>``) never matches it.
 * ``create_from_snapshot(volume_id, snapshot_id, size_gb)`` and ``clone(volume_id,
   source_volume_id, size_gb)`` make a new volume of ``size_gb`` GiB holding exactly the
   snapshot's (the source volume's) bytes, the tail beyond them reading as zeros; a size below
@@ -48,6 +53,10 @@ from minicloud.errors import CommandFailed, MinicloudError
 GIB = 1024 ** 3
 PREFIX = "volume-"
 SNAPSHOT_PREFIX = "snapshot-"
+#: The name of every staged file: ``.<the name it will have>.part`` (see ``remove_partials``).
+PARTIAL = ".{}.part"
+#: What a revert staged before it used :data:`PARTIAL` (removed at agent start too).
+LEGACY_REVERT = ".revert-*"
 #: Address-space limit of ``qemu-img convert``. Not the 1 GiB of ``qemu-img info``: convert
 #: reserves about 72 MiB of address space per I/O worker thread (stack + malloc arena) and
 #: measured 0.6-1.05 GiB with 8-14 threads, so 1 GiB aborted it now and then under I/O load
@@ -101,6 +110,10 @@ class FileBackend:
     def _file(self, volume_id: str) -> Path:
         return self.root / f"{PREFIX}{volume_id}"
 
+    def _partial(self, final: Path) -> Path:
+        """Where ``final`` is staged until it is complete."""
+        return final.with_name(PARTIAL.format(final.name))
+
     def path(self, volume_id: str) -> str:
         return str(self._file(volume_id))
 
@@ -143,7 +156,8 @@ class FileBackend:
         if vsize > size_gb * GIB:
             raise BackendError(f"Image virtual size is {-(-vsize // GIB)}GB and doesn't fit "
                                f"in a volume of size {size_gb}GB.")
-        path, tmp = self._file(volume_id), self.root / f".{PREFIX}{volume_id}.part"
+        path = self._file(volume_id)
+        tmp = self._partial(path)
         if path.exists():
             raise BackendError(f"volume {volume_id} already exists")
         try:
@@ -185,16 +199,20 @@ class FileBackend:
 
     def delete(self, volume_id: str) -> None:
         self._file(volume_id).unlink(missing_ok=True)
-        (self.root / f".{PREFIX}{volume_id}.part").unlink(missing_ok=True)
+        self._partial(self._file(volume_id)).unlink(missing_ok=True)
 
     def remove_partials(self) -> list[str]:
-        """Remove the partial files (``.*.part``) of fills that never finished: called by
-        the agent at start, when no fill of this host can be running; returns their names."""
+        """Remove the staged files (:data:`PARTIAL`) of fills, snapshots, clones and reverts
+        that never finished: called by the agent at start, when nothing of this host can be
+        staging; returns their names."""
+        if not self.root.is_dir():
+            return []
         removed = []
-        for part in self.root.glob(".*.part") if self.root.is_dir() else ():
-            part.unlink(missing_ok=True)
-            removed.append(part.name)
-        return removed
+        for pattern in (PARTIAL.format("*"), LEGACY_REVERT):
+            for part in self.root.glob(pattern):
+                part.unlink(missing_ok=True)
+                removed.append(part.name)
+        return sorted(removed)
 
     def exists(self, volume_id: str) -> bool:
         return self._file(volume_id).is_file()
@@ -206,19 +224,21 @@ class FileBackend:
     def _snapshot(self, snapshot_id: str) -> Path:
         return self.root / f"{SNAPSHOT_PREFIX}{snapshot_id}"
 
-    def _copy(self, source: Path, dest: Path, size_gb: int | None = None) -> None:
+    def _copy(self, source: Path, dest: Path, size_gb: int | None = None,
+              replace: bool = False) -> None:
         """``source`` copied to ``dest`` (reflinked where the filesystem can, else sparse),
         grown to ``size_gb`` GiB, flushed to disk, then renamed into place: ``dest`` exists
-        only complete."""
+        only complete. An existing ``dest`` is refused unless ``replace``: then it keeps its
+        old bytes until the rename gives it the new ones, all at once."""
         self._ensure_root()
-        if dest.exists():
+        if dest.exists() and not replace:
             raise BackendError(f"{dest.name} already exists")
         if not source.is_file():
             raise BackendError(f"{source.name} does not exist on this host")
         if size_gb is not None and size_gb * GIB < source.stat().st_size:
             raise BackendError(f"a volume of {size_gb}GB cannot hold {source.name} "
                                f"({-(-source.stat().st_size // GIB)}GB)")
-        tmp = self.root / f".{dest.name}.part"
+        tmp = self._partial(dest)
         tmp.unlink(missing_ok=True)
         try:
             process.run(["cp", "--reflink=auto", "--sparse=always", source, tmp],
@@ -228,7 +248,7 @@ class FileBackend:
                 if size_gb is not None:
                     os.ftruncate(fh.fileno(), size_gb * GIB)
                 os.fsync(fh.fileno())  # a snapshot that a crash could empty is no snapshot
-            tmp.rename(dest)
+            os.replace(tmp, dest)
         except CommandFailed as exc:
             raise BackendError(f"copying {source.name} failed: {exc.stderr[-200:]}") from None
         finally:
@@ -239,7 +259,7 @@ class FileBackend:
 
     def delete_snapshot(self, snapshot_id: str) -> None:
         self._snapshot(snapshot_id).unlink(missing_ok=True)
-        (self.root / f".{SNAPSHOT_PREFIX}{snapshot_id}.part").unlink(missing_ok=True)
+        self._partial(self._snapshot(snapshot_id)).unlink(missing_ok=True)
 
     def snapshot_exists(self, snapshot_id: str) -> bool:
         return self._snapshot(snapshot_id).is_file()
@@ -256,10 +276,9 @@ class FileBackend:
     def revert_to_snapshot(self, volume_id: str, snapshot_id: str, size_gb: int) -> None:
         if not self._file(volume_id).is_file():
             raise BackendError(f"{PREFIX}{volume_id} does not exist on this host")
-        staged = self.root / f".revert-{volume_id}"  # a dot name: never listed as a volume
-        staged.unlink(missing_ok=True)
-        self._copy(self._snapshot(snapshot_id), staged, size_gb)
-        os.replace(staged, self._file(volume_id))  # atomic: the old bytes or the new ones
+        # staged as the volume's .part (what a fill of it would stage: a volume being
+        # created is never reverted), renamed over it: the old bytes or the new ones
+        self._copy(self._snapshot(snapshot_id), self._file(volume_id), size_gb, replace=True)
 
     def list_volumes(self) -> list[str]:
         if not self.root.is_dir():

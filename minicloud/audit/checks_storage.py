@@ -17,14 +17,18 @@ from minicloud.audit.checks_compute import is_uuid
 from minicloud.audit.core import MISSING, ORPHAN, Finding, older_than
 from minicloud.db import Database
 from volumes import states as vol
-from volumes.backends import PREFIX, Backend
+from volumes.backends import PARTIAL, PREFIX, Backend
 from volumes.targets import FakeTarget, TgtTarget, cloud_targets
+
+#: The volume statuses in which the volume agent may be staging the volume's file.
+STAGING = frozenset({vol.CREATING, vol.REVERTING})
 
 
 @dataclass
 class VolumeFiles:
-    """Volume files vs live volumes of this host; a conversion's ``.volume-ID.part`` is an
-    orphan unless its volume is still being created."""
+    """Volume files vs live volumes of this host. A volume's staged file
+    (``.volume-ID.part``: a fill, a clone or a revert being written) is an orphan unless its
+    volume is still being created or reverted."""
 
     db: Database
     host: str
@@ -34,15 +38,16 @@ class VolumeFiles:
     def findings(self) -> list[Finding]:
         present = set(self.backend.list_volumes())
         root = getattr(self.backend, "root", None)  # the file backend's directory
-        parts = sorted(root.glob(f".{PREFIX}*.part")) if root and root.is_dir() else []
+        parts = (sorted(root.glob(PARTIAL.format(f"{PREFIX}*"))) if root and root.is_dir()
+                 else [])
         volumes, busy = catalog.volumes(self.db, self.host), catalog.busy(self.db, self.host)
         found = [Finding(self.name, ORPHAN, self.backend.path(v), "no live volume of that id",
                          lambda v=v: self.backend.delete(v))
                  for v in sorted(present - set(volumes))]
         for part in parts:
             owner = volumes.get(part.name[len(PREFIX) + 1:-len(".part")])
-            if owner is None or owner.status != vol.CREATING:
-                found.append(Finding(self.name, ORPHAN, str(part), "unfinished conversion",
+            if owner is None or owner.status not in STAGING:
+                found.append(Finding(self.name, ORPHAN, str(part), "unfinished fill",
                                      lambda p=part: p.unlink(missing_ok=True)))
         found += [Finding(self.name, MISSING, self.backend.path(d.id), f"volume is {d.status}")
                   for d in volumes.values()
