@@ -87,19 +87,24 @@ def osc_runner(os_env: dict[str, str]):
     """``run(*args, env=None, check=True, stdin=None, as_json=False)``: the unmodified
     ``openstack`` CLI with the cloud's credentials (``os_env``, e.g. ``cloud.os_env()``) and no
     OS_* variable of the caller's; ``env`` adds variables (OS_COMPUTE_API_VERSION...). With
-    ``check`` a non-zero exit fails the test; a traceback always does. Returns the
-    CompletedProcess (text), or the parsed ``-f json`` output with ``as_json``."""
+    ``check`` a non-zero exit fails the test; a traceback always does. ``stdin`` (text, or
+    bytes such as an image's data) is fed to the CLI, else its stdin is closed. Returns the
+    CompletedProcess (stdout and stderr as text), or the parsed ``-f json`` output with
+    ``as_json``."""
     if not OSC_BIN.exists():
         pytest.fail(f"{OSC_BIN} is missing: run `make setup`")
     base = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
     base.update(os_env)
 
     def run(*args: str, env: dict[str, str] | None = None, check: bool = True,
-            stdin: str | None = None, as_json: bool = False):
+            stdin: str | bytes | None = None, as_json: bool = False):
         argv = [str(OSC_BIN), *args, *(("-f", "json") if as_json else ())]
-        proc = subprocess.run(argv, capture_output=True, text=True, env={**base, **(env or {})},
-                              input=stdin, stdin=None if stdin is not None else subprocess.DEVNULL,
-                              timeout=120, check=False)
+        raw = subprocess.run(argv, capture_output=True, env={**base, **(env or {})},
+                             input=stdin.encode() if isinstance(stdin, str) else stdin,
+                             stdin=None if stdin is not None else subprocess.DEVNULL,
+                             timeout=120, check=False)
+        proc = subprocess.CompletedProcess(argv, raw.returncode, raw.stdout.decode(),
+                                           raw.stderr.decode())
         if check or as_json:
             assert proc.returncode == 0, f"openstack {' '.join(args)}: {proc.stderr}"
         assert "Traceback" not in proc.stderr, proc.stderr

@@ -24,7 +24,8 @@ from tests.test_volumes_attach_real import CINDER, _volume, _wait_volume
 
 __all__ = ["faults_cloud", "arm", "kill_at", "restart", "audit_clean", "server",
            "wait_server", "new_volume", "write_marker", "has_marker", "boot", "gone",
-           "CINDER", "NOVA", "_image_id", "_volume", "_wait_volume"]
+           "delete_server", "delete_volume", "CINDER", "NOVA", "_image_id", "_volume",
+           "_wait_volume"]
 
 MARKER = b"MINICLOUD-FAULT-MARKER\n" * 16
 
@@ -129,6 +130,18 @@ def gone(client, service: str, path: str, timeout: float = 120) -> None:
             return
         assert time.monotonic() < deadline, f"{path} still exists: {resp.text[:300]}"
         time.sleep(1)
+
+
+def delete_server(client, server_id: str) -> None:
+    """DELETE the server and wait until it is gone."""
+    client.request("compute", "DELETE", f"/servers/{server_id}", headers=NOVA)
+    gone(client, "compute", f"/servers/{server_id}")
+
+
+def delete_volume(client, volume_id: str) -> None:
+    """DELETE the volume and wait until it is gone."""
+    client.request("volumev3", "DELETE", f"/volumes/{volume_id}", headers=CINDER)
+    gone(client, "volumev3", f"/volumes/{volume_id}")
 
 
 def new_volume(client, name: str, **extra) -> str:

@@ -15,7 +15,7 @@ import textwrap
 
 import pytest
 
-from tests.conftest import OSC_BIN, ROOT
+from tests.conftest import ROOT, osc_runner
 
 pytestmark = [pytest.mark.osc, pytest.mark.real]
 OSC_PY = ROOT / ".venv-osc" / "bin" / "python"
@@ -56,14 +56,6 @@ def _clean_env(extra: dict[str, str]) -> dict[str, str]:
     return {**{k: v for k, v in os.environ.items() if not k.startswith("OS_")}, **extra}
 
 
-def _osc(cloud, *args: str) -> subprocess.CompletedProcess:
-    proc = subprocess.run([str(OSC_BIN), *args], capture_output=True, text=True,
-                          env=_clean_env(cloud.os_env()), stdin=subprocess.DEVNULL,
-                          timeout=120, check=False)
-    assert proc.returncode == 0, f"openstack {' '.join(args)}: {proc.stderr}"
-    return proc
-
-
 def _sdk(tmp_path, env: dict[str, str], image_id: str, role: str) -> dict:
     script = tmp_path / "sdk.py"
     script.write_text(SDK)
@@ -78,14 +70,13 @@ def test_openstacksdk_uses_the_image_proxy_as_the_caller(cloud, tmp_path):
         pytest.fail(f"{OSC_PY} is missing: run `make setup`")
     disk = tmp_path / "disk.raw"
     disk.write_bytes(b"\0" * 4096)
-    image = json.loads(_osc(cloud, "image", "create", "--disk-format", "raw",
-                            "--container-format", "bare", "--private", "--min-ram", "64",
-                            "--property", "os_distro=alpine", "--file", str(disk),
-                            "proxy-img", "-f", "json").stdout)
-    _osc(cloud, "project", "create", "proxy-other")
-    _osc(cloud, "user", "create", "--project", "proxy-other", "--password", "pw",
-         "proxy-user")
-    _osc(cloud, "role", "add", "--user", "proxy-user", "--project", "proxy-other", "member")
+    osc = osc_runner(cloud.os_env())
+    image = osc("image", "create", "--disk-format", "raw", "--container-format", "bare",
+                "--private", "--min-ram", "64", "--property", "os_distro=alpine", "--file",
+                str(disk), "proxy-img", as_json=True)
+    osc("project", "create", "proxy-other")
+    osc("user", "create", "--project", "proxy-other", "--password", "pw", "proxy-user")
+    osc("role", "add", "--user", "proxy-user", "--project", "proxy-other", "member")
     other = {**cloud.os_env(), "OS_USERNAME": "proxy-user", "OS_PASSWORD": "pw",
              "OS_PROJECT_NAME": "proxy-other"}
 
@@ -111,7 +102,7 @@ def test_openstacksdk_uses_the_image_proxy_as_the_caller(cloud, tmp_path):
 
 
 def test_openstack_extension_list(cloud):
-    listed = json.loads(_osc(cloud, "extension", "list", "--compute", "-f", "json").stdout)
+    listed = osc_runner(cloud.os_env())("extension", "list", "--compute", as_json=True)
     aliases = {e["Alias"] for e in listed}
     assert {"os-volumes", "os-networks", "os-server-start-stop"} <= aliases
     assert "os-consoles" not in aliases

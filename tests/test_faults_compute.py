@@ -13,12 +13,14 @@ import pytest
 
 from tests.faults_fixtures import *  # noqa: F403
 from tests.faults_fixtures import (
-    CINDER,
     NOVA,
     _image_id,
+    _wait_volume,
     arm,
     audit_clean,
     boot,
+    delete_server,
+    delete_volume,
     gone,
     has_marker,
     kill_at,
@@ -28,15 +30,9 @@ from tests.faults_fixtures import (
     wait_server,
     write_marker,
 )
-from tests.test_volumes_attach_real import _wait_volume
 
 pytestmark = [pytest.mark.real, pytest.mark.faults, pytest.mark.timeout(600)]
 AGENT = "compute-agent"
-
-
-def _delete_server(client, server_id: str) -> None:
-    client.request("compute", "DELETE", f"/servers/{server_id}", headers=NOVA)
-    gone(client, "compute", f"/servers/{server_id}")
 
 
 @pytest.mark.parametrize("point", ["compute.spawn.spawning", "compute.spawn.started"])
@@ -52,7 +48,7 @@ def test_agent_killed_during_spawn(faults_cloud, point):
     assert "interrupted" in failed["fault"]["message"]
     assert "/" not in failed["fault"]["message"]  # no host path
     audit_clean(cloud)
-    _delete_server(client, server_id)
+    delete_server(client, server_id)
     audit_clean(cloud)
 
 
@@ -69,8 +65,7 @@ def test_agent_killed_during_delete(faults_cloud):
     _wait_volume(client, volume_id, "available")
     assert has_marker(cloud, volume_id)
     audit_clean(cloud)
-    client.request("volumev3", "DELETE", f"/volumes/{volume_id}", headers=CINDER)
-    gone(client, "volumev3", f"/volumes/{volume_id}")
+    delete_volume(client, volume_id)
 
 
 @pytest.mark.parametrize("point", ["compute.attach.connected", "compute.attach.plugged"])
@@ -89,9 +84,8 @@ def test_agent_killed_during_attach(faults_cloud, point):
     _wait_volume(client, volume_id, "available", timeout=120)
     assert has_marker(cloud, volume_id)
     audit_clean(cloud)
-    _delete_server(client, server_id)
-    client.request("volumev3", "DELETE", f"/volumes/{volume_id}", headers=CINDER)
-    gone(client, "volumev3", f"/volumes/{volume_id}")
+    delete_server(client, server_id)
+    delete_volume(client, volume_id)
     audit_clean(cloud)
 
 
@@ -109,9 +103,8 @@ def test_agent_killed_during_detach(faults_cloud):
     wait_server(client, server_id, "ACTIVE")
     assert has_marker(cloud, volume_id)
     audit_clean(cloud)
-    _delete_server(client, server_id)
-    client.request("volumev3", "DELETE", f"/volumes/{volume_id}", headers=CINDER)
-    gone(client, "volumev3", f"/volumes/{volume_id}")
+    delete_server(client, server_id)
+    delete_volume(client, volume_id)
 
 
 def test_agent_killed_during_snapshot(faults_cloud):
@@ -127,7 +120,7 @@ def test_agent_killed_during_snapshot(faults_cloud):
     gone(client, "image", f"/v2/images/{image_id}")  # no image stays queued
     assert not list((cloud.state_dir / "instances" / server_id).glob("snapshot-*"))
     audit_clean(cloud)
-    _delete_server(client, server_id)
+    delete_server(client, server_id)
 
 
 def test_compute_api_worker_killed_mid_create(faults_cloud):
@@ -150,9 +143,8 @@ def test_compute_api_worker_killed_mid_create(faults_cloud):
     failed = wait_server(client, server_id, "ERROR", timeout=300)
     assert "lost" in failed["fault"]["message"]
     _wait_volume(client, volume_id, "available")
-    _delete_server(client, server_id)
-    client.request("volumev3", "DELETE", f"/volumes/{volume_id}", headers=CINDER)
-    gone(client, "volumev3", f"/volumes/{volume_id}")
+    delete_server(client, server_id)
+    delete_volume(client, volume_id)
     audit_clean(cloud)
 
 
@@ -179,7 +171,7 @@ def test_guest_destroyed_behind_the_clouds_back_is_seen_shut_off(faults_cloud):
                    json={"os-start": None})
     wait_server(client, server_id, "ACTIVE")
     audit_clean(cloud)
-    _delete_server(client, server_id)
+    delete_server(client, server_id)
 
 
 def test_guest_undefined_behind_the_clouds_back_ends_in_error_with_a_fault(faults_cloud):
@@ -195,5 +187,5 @@ def test_guest_undefined_behind_the_clouds_back_ends_in_error_with_a_fault(fault
                    json={"os-start": None})
     failed = wait_server(client, server_id, "ERROR", timeout=60)
     assert "missing from its hypervisor" in failed["fault"]["message"]
-    _delete_server(client, server_id)
+    delete_server(client, server_id)
     audit_clean(cloud)

@@ -18,9 +18,12 @@ from tests.faults_fixtures import (
     NOVA,
     _image_id,
     _volume,
+    _wait_volume,
     arm,
     audit_clean,
     boot,
+    delete_server,
+    delete_volume,
     gone,
     has_marker,
     kill_at,
@@ -29,21 +32,10 @@ from tests.faults_fixtures import (
     wait_server,
     write_marker,
 )
-from tests.test_volumes_attach_real import _wait_volume
 from volumes.connection import iqn_for
 
 pytestmark = [pytest.mark.real, pytest.mark.faults, pytest.mark.timeout(600)]
 AGENT = "volume-agent"
-
-
-def _delete_volume(client, volume_id: str) -> None:
-    client.request("volumev3", "DELETE", f"/volumes/{volume_id}", headers=CINDER)
-    gone(client, "volumev3", f"/volumes/{volume_id}")
-
-
-def _delete_server(client, server_id: str) -> None:
-    client.request("compute", "DELETE", f"/servers/{server_id}", headers=NOVA)
-    gone(client, "compute", f"/servers/{server_id}")
 
 
 def _converts() -> list[str]:
@@ -65,7 +57,7 @@ def test_agent_killed_during_create(faults_cloud, point, from_image):
     _wait_volume(client, volume_id, "error")  # an interrupted create is not trusted
     assert not list((cloud.state_dir / "volumes").glob(".*.part"))
     assert not [c for c in _converts() if volume_id in c]
-    _delete_volume(client, volume_id)
+    delete_volume(client, volume_id)
     audit_clean(cloud)
 
 
@@ -83,8 +75,8 @@ def test_agent_killed_during_export(faults_cloud):
     wait_server(client, server_id, "ACTIVE")
     assert has_marker(cloud, volume_id)
     audit_clean(cloud)  # no CHAP account left bound to nothing
-    _delete_server(client, server_id)
-    _delete_volume(client, volume_id)
+    delete_server(client, server_id)
+    delete_volume(client, volume_id)
 
 
 @pytest.mark.parametrize("point, action", [
@@ -100,7 +92,7 @@ def test_agent_killed_during_unexport_or_delete(faults_cloud, point, action):
                        f"/servers/{server_id}/os-volume_attachments/{volume_id}",
                        headers=NOVA)
     else:
-        _delete_server(client, server_id)
+        delete_server(client, server_id)
         client.request("volumev3", "DELETE", f"/volumes/{volume_id}", headers=CINDER)
     kill_at(cloud, point)
     restart(cloud)
@@ -108,8 +100,8 @@ def test_agent_killed_during_unexport_or_delete(faults_cloud, point, action):
         _wait_volume(client, volume_id, "available", timeout=180)
         wait_server(client, server_id, "ACTIVE")
         assert has_marker(cloud, volume_id)
-        _delete_server(client, server_id)
-        _delete_volume(client, volume_id)
+        delete_server(client, server_id)
+        delete_volume(client, volume_id)
     else:  # the delete ran again: nothing of the volume is left
         gone(client, "volumev3", f"/volumes/{volume_id}")
     assert iqn_for(volume_id) not in _targets()
@@ -201,8 +193,8 @@ def test_volume_file_removed_behind_the_clouds_back(faults_cloud):
     events = client.request("compute", "GET", f"/servers/{server_id}/os-instance-actions",
                             headers=NOVA).json()["instanceActions"]
     assert any(a["action"] == "attach_volume" for a in events)
-    _delete_volume(client, volume_id)
-    _delete_server(client, server_id)
+    delete_volume(client, volume_id)
+    delete_server(client, server_id)
     audit_clean(cloud)
 
 
@@ -223,6 +215,6 @@ def test_target_removed_from_tgtd_behind_the_clouds_back(faults_cloud):
     assert _volume(client, volume_id)["status"] == "in-use"
     assert has_marker(cloud, volume_id)
     audit_clean(cloud)
-    _delete_server(client, server_id)
+    delete_server(client, server_id)
     _wait_volume(client, volume_id, "available")
-    _delete_volume(client, volume_id)
+    delete_volume(client, volume_id)

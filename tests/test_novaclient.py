@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, osc_runner
 
 pytestmark = [pytest.mark.osc, pytest.mark.real]
 OSC_PY = ROOT / ".venv-osc" / "bin" / "python"
@@ -93,15 +93,13 @@ def os_env(cloud) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def image_id(os_env, tmp_path_factory) -> str:
+def image_id(cloud, tmp_path_factory) -> str:
     disk = tmp_path_factory.mktemp("novaclient") / "disk.raw"
     with disk.open("wb") as fh:
         fh.truncate(1 << 20)
-    proc = subprocess.run([str(ROOT / ".venv-osc" / "bin" / "openstack"), "image", "create",
-                           "--disk-format", "raw", "--container-format", "bare", "--file",
-                           str(disk), "novaclient-img", "-f", "json"], capture_output=True,
-                          text=True, env=os_env, timeout=120, check=True)
-    return json.loads(proc.stdout)["id"]
+    return osc_runner(cloud.os_env())("image", "create", "--disk-format", "raw",
+                                      "--container-format", "bare", "--file", str(disk),
+                                      "novaclient-img", as_json=True)["id"]
 
 
 def _run(os_env: dict, tmp_path: Path, version: str, image: str, suffix: str) -> dict:

@@ -3,45 +3,30 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-import subprocess
 
 import pytest
 import requests
 
-from tests.conftest import OSC_BIN
+from tests.conftest import osc_runner
 
 pytestmark = [pytest.mark.osc, pytest.mark.real]
 
 
 @pytest.fixture(scope="module")
 def osc(cloud):
-    if not OSC_BIN.exists():
-        pytest.fail(f"{OSC_BIN} is missing: run `make setup`")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
-    env.update(cloud.os_env())
-
-    def run(*args: str, stdin: bytes | None = None, check: bool = True) -> str:
-        proc = subprocess.run([str(OSC_BIN), *args], input=stdin, capture_output=True,
-                              env=env, timeout=120, check=False,
-                              stdin=None if stdin is not None else subprocess.DEVNULL)
-        if check:
-            assert proc.returncode == 0, f"openstack {' '.join(args)}: {proc.stderr.decode()}"
-        return proc.stdout.decode() if check else proc
-
-    return run
+    return osc_runner(cloud.os_env())
 
 
 def test_token_issue(osc, cloud):
-    token = json.loads(osc("token", "issue", "-f", "json"))
+    token = osc("token", "issue", as_json=True)
     assert token["id"].startswith("gAAAA") and len(token["project_id"]) == 32
     assert token["expires"]
 
 
 def test_token_revoke(osc, cloud):
     """`openstack token revoke`: the token stops working for every service."""
-    token = json.loads(osc("token", "issue", "-f", "json"))["id"]
+    token = osc("token", "issue", as_json=True)["id"]
     image_url = f"http://127.0.0.1:{cloud.ports['image']}/v2/images"
     assert requests.get(image_url, headers={"X-Auth-Token": token}, timeout=30).ok
     osc("token", "revoke", token)
@@ -52,13 +37,13 @@ def test_token_revoke(osc, cloud):
 
 
 def test_catalog_list(osc, cloud):
-    catalog = {e["Type"]: e for e in json.loads(osc("catalog", "list", "-f", "json"))}
+    catalog = {e["Type"]: e for e in osc("catalog", "list", as_json=True)}
     assert set(catalog) >= {"identity", "image"}
     assert f"http://127.0.0.1:{cloud.ports['image']}" in str(catalog["image"]["Endpoints"])
 
 
 def test_versions_show(osc):
-    rows = json.loads(osc("versions", "show", "-f", "json"))
+    rows = osc("versions", "show", as_json=True)
     services = {(r["Service Type"], r["Version"]) for r in rows}
     assert ("identity", "3.14") in services
     assert any(t == "image" and v.startswith("2.") for t, v in services)
@@ -68,22 +53,22 @@ def test_image_lifecycle(osc, tmp_path):
     data = os.urandom(3 << 20)
     src = tmp_path / "disk.raw"
     src.write_bytes(data)
-    created = json.loads(osc("image", "create", "--disk-format", "raw", "--container-format",
-                             "bare", "--file", str(src), "--property", "lab=one",
-                             "osc-image", "-f", "json"))
+    created = osc("image", "create", "--disk-format", "raw", "--container-format",
+                  "bare", "--file", str(src), "--property", "lab=one",
+                  "osc-image", as_json=True)
     assert created["status"] == "active"
     assert created["checksum"] == hashlib.md5(data).hexdigest()
-    shown = json.loads(osc("image", "show", "osc-image", "-f", "json"))
+    shown = osc("image", "show", "osc-image", as_json=True)
     assert shown["size"] == len(data) and shown["properties"]["lab"] == "one"
     assert shown["properties"]["os_hash_value"] == hashlib.sha512(data).hexdigest()
 
-    listed = json.loads(osc("image", "list", "-f", "json"))
+    listed = osc("image", "list", as_json=True)
     assert "osc-image" in [i["Name"] for i in listed]
-    long = {i["Name"]: i for i in json.loads(osc("image", "list", "--long", "-f", "json"))}
+    long = {i["Name"]: i for i in osc("image", "list", "--long", as_json=True)}
     assert long["osc-image"]["Disk Format"] == "raw"
 
     osc("image", "set", "--property", "lab=two", "--property", "extra=x", "osc-image")
-    props = json.loads(osc("image", "show", "osc-image", "-f", "json"))["properties"]
+    props = osc("image", "show", "osc-image", as_json=True)["properties"]
     assert (props["lab"], props["extra"]) == ("two", "x")
 
     out = tmp_path / "out.raw"
@@ -91,29 +76,28 @@ def test_image_lifecycle(osc, tmp_path):
     assert out.read_bytes() == data
 
     osc("image", "set", "--deactivate", "osc-image")
-    assert json.loads(osc("image", "show", "osc-image", "-f", "json"))["status"] == \
-        "deactivated"
+    assert osc("image", "show", "osc-image", as_json=True)["status"] == "deactivated"
     osc("image", "set", "--activate", "osc-image")
-    assert json.loads(osc("image", "show", "osc-image", "-f", "json"))["status"] == "active"
+    assert osc("image", "show", "osc-image", as_json=True)["status"] == "active"
 
     osc("image", "set", "--hidden", "osc-image")
-    assert "osc-image" not in osc("image", "list", "-f", "value", "-c", "Name").split()
-    shown = json.loads(osc("image", "show", "osc-image", "-f", "json"))
+    assert "osc-image" not in osc("image", "list", "-f", "value", "-c", "Name").stdout.split()
+    shown = osc("image", "show", "osc-image", as_json=True)
     assert shown["properties"]["os_hidden"] is True
     osc("image", "set", "--unhidden", "osc-image")
 
     osc("image", "delete", "osc-image")
-    assert "osc-image" not in osc("image", "list", "-f", "value", "-c", "Name").split()
+    assert "osc-image" not in osc("image", "list", "-f", "value", "-c", "Name").stdout.split()
     missing = osc("image", "show", "osc-image", check=False)
-    assert missing.returncode == 1 and b"No Image found" in missing.stderr
+    assert missing.returncode == 1 and "No Image found" in missing.stderr
 
 
 def test_image_create_from_stdin(osc):
     data = os.urandom(200_000)
-    created = json.loads(osc("image", "create", "--disk-format", "raw", "--container-format",
-                             "bare", "stdin-image", "-f", "json", stdin=data))
+    created = osc("image", "create", "--disk-format", "raw", "--container-format",
+                  "bare", "stdin-image", as_json=True, stdin=data)
     assert created["status"] == "active" and created["size"] == len(data)
-    empty = json.loads(osc("image", "create", "--disk-format", "raw", "--container-format",
-                           "bare", "empty-image", "-f", "json", stdin=b""))
+    empty = osc("image", "create", "--disk-format", "raw", "--container-format",
+                "bare", "empty-image", as_json=True, stdin=b"")
     assert empty["status"] == "active" and empty["size"] == 0
     osc("image", "delete", "stdin-image", "empty-image")

@@ -9,15 +9,15 @@ start-up, so each test runs only the commands it checks.
 """
 from __future__ import annotations
 
+import functools
 import json
-import os
 import subprocess
 import time
 from collections.abc import Callable, Iterator
 
 import pytest
 
-from tests.conftest import HOST_MEMORY_MIB, OSC_BIN
+from tests.conftest import HOST_MEMORY_MIB, osc_runner
 
 pytestmark = [pytest.mark.osc, pytest.mark.real]
 
@@ -32,28 +32,13 @@ Run = Callable[..., subprocess.CompletedProcess]
 @pytest.fixture(scope="module")
 def run(cloud) -> Run:
     """Run `openstack ARGS` as the admin; ``env`` adds variables (OS_COMPUTE_API_VERSION)."""
-    if not OSC_BIN.exists():
-        pytest.fail(f"{OSC_BIN} is missing: run `make setup`")
-    base = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
-    base.update(cloud.os_env())
-
-    def run(*args: str, env: dict[str, str] | None = None, check: bool = True
-            ) -> subprocess.CompletedProcess:
-        proc = subprocess.run([str(OSC_BIN), *args], capture_output=True, text=True,
-                              env={**base, **(env or {})}, stdin=subprocess.DEVNULL,
-                              timeout=120, check=False)
-        if check:
-            assert proc.returncode == 0, f"openstack {' '.join(args)}: {proc.stderr}"
-        assert "Traceback" not in proc.stderr, proc.stderr
-        return proc
-
-    return run
+    return osc_runner(cloud.os_env())
 
 
 @pytest.fixture(scope="module")
 def osc(run) -> Callable[..., dict | list]:
     """Run a command with ``-f json`` and parse its output."""
-    return lambda *args, **kw: json.loads(run(*args, "-f", "json", **kw).stdout)
+    return functools.partial(run, as_json=True)
 
 
 def _until(fetch: Callable[[], dict], done: Callable[[dict], bool], timeout: float = 30

@@ -3,15 +3,15 @@ request, against a running minicloud (fake virt driver): `server event list/show
 `server set/unset --tag`, `server list --tags`, `server create --min/--max`."""
 from __future__ import annotations
 
+import functools
 import json
-import os
 import subprocess
 import time
 from collections.abc import Callable, Iterator
 
 import pytest
 
-from tests.conftest import OSC_BIN
+from tests.conftest import osc_runner
 
 pytestmark = [pytest.mark.osc, pytest.mark.real]
 Run = Callable[..., subprocess.CompletedProcess]
@@ -19,25 +19,12 @@ Run = Callable[..., subprocess.CompletedProcess]
 
 @pytest.fixture(scope="module")
 def run(cloud) -> Run:
-    if not OSC_BIN.exists():
-        pytest.fail(f"{OSC_BIN} is missing: run `make setup`")
-    base = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
-    base.update(cloud.os_env())
-
-    def run(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-        proc = subprocess.run([str(OSC_BIN), *args], capture_output=True, text=True, env=base,
-                              stdin=subprocess.DEVNULL, timeout=120, check=False)
-        if check:
-            assert proc.returncode == 0, f"openstack {' '.join(args)}: {proc.stderr}"
-        assert "Traceback" not in proc.stderr, proc.stderr
-        return proc
-
-    return run
+    return osc_runner(cloud.os_env())
 
 
 @pytest.fixture(scope="module")
 def osc(run) -> Callable[..., dict | list]:
-    return lambda *args: json.loads(run(*args, "-f", "json").stdout)
+    return functools.partial(run, as_json=True)
 
 
 @pytest.fixture(scope="module")

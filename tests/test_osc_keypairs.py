@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from tests.conftest import OSC_BIN
 from tests.test_osc_compute import image, osc, run  # noqa: F401 - fixtures
 
 pytestmark = [pytest.mark.osc, pytest.mark.real]
@@ -24,8 +23,6 @@ def _md5_colon(line: str) -> str:
 
 
 def test_openstack_keypair_lifecycle(run, osc, image, tmp_path: Path):  # noqa: F811
-    if not OSC_BIN.exists():
-        pytest.fail(f"{OSC_BIN} is missing: run `make setup`")
     private = tmp_path / "id_osc"
     created = osc("keypair", "create", "--private-key", str(private), "osc-gen")
     assert private.exists()

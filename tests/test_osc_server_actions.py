@@ -7,14 +7,13 @@ The tests share one server and run in file order.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import time
 from collections.abc import Callable, Iterator
 
 import pytest
 
-from tests.conftest import OSC_BIN, start_cloud
+from tests.conftest import osc_runner, start_cloud
 
 pytestmark = [pytest.mark.osc, pytest.mark.real]
 
@@ -24,23 +23,10 @@ Run = Callable[..., subprocess.CompletedProcess]
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory) -> Iterator[Run]:
-    if not OSC_BIN.exists():
-        pytest.fail(f"{OSC_BIN} is missing: run `make setup`")
     cloud = start_cloud(tmp_path_factory.mktemp("osc-actions"),
                         {"compute": {"reclaim_instance_interval": 3600}}, daemons=True)
-    base = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
-    base.update(cloud.os_env(), OS_COMPUTE_API_VERSION="2.96")
-
-    def run(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-        proc = subprocess.run([str(OSC_BIN), *args], capture_output=True, text=True,
-                              env=base, stdin=subprocess.DEVNULL, timeout=120, check=False)
-        if check:
-            assert proc.returncode == 0, f"openstack {' '.join(args)}: {proc.stderr}"
-        assert "Traceback" not in proc.stderr, proc.stderr
-        return proc
-
     try:
-        yield run
+        yield osc_runner({**cloud.os_env(), "OS_COMPUTE_API_VERSION": "2.96"})
     finally:
         cloud.minicloud("down", check=False)
 

@@ -3,38 +3,23 @@ real running cloud's volume service (the session `cloud`: volume files for real,
 target faked, so no tgtd is needed): create blank and from an image, list, show, set, delete."""
 from __future__ import annotations
 
-import json
 import os
-import subprocess
 import time
 
 import pytest
 
-from tests.conftest import OSC_BIN
+from tests.conftest import osc_runner
 
 pytestmark = [pytest.mark.osc, pytest.mark.real]
 
 
 @pytest.fixture(scope="module")
 def osc(cloud):
-    if not OSC_BIN.exists():
-        pytest.fail(f"{OSC_BIN} is missing: run `make setup`")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
-    env.update(cloud.os_env())
-
-    def run(*args: str, check: bool = True):
-        proc = subprocess.run([str(OSC_BIN), *args], capture_output=True, env=env,
-                              timeout=120, check=False, stdin=subprocess.DEVNULL)
-        if check:
-            assert proc.returncode == 0, f"openstack {' '.join(args)}: {proc.stderr.decode()}"
-            return proc.stdout.decode()
-        return proc
-
-    return run
+    return osc_runner(cloud.os_env())
 
 
 def show(osc, name: str) -> dict:
-    return json.loads(osc("volume", "show", name, "-f", "json"))
+    return osc("volume", "show", name, as_json=True)
 
 
 def wait_for(osc, name: str, status: str, timeout: float = 60) -> dict:
@@ -46,24 +31,24 @@ def wait_for(osc, name: str, status: str, timeout: float = 60) -> dict:
 
 
 def test_catalog_has_block_storage_and_versions(osc, cloud):
-    catalog = {e["Type"]: e for e in json.loads(osc("catalog", "list", "-f", "json"))}
+    catalog = {e["Type"]: e for e in osc("catalog", "list", as_json=True)}
     assert {"volumev3", "block-storage"} <= set(catalog)
     assert f":{cloud.ports['volume']}/v3/" in str(catalog["volumev3"]["Endpoints"])
-    rows = json.loads(osc("versions", "show", "-f", "json"))
+    rows = osc("versions", "show", as_json=True)
     block = [r for r in rows if r["Service Type"] == "block-storage"]
     assert block and block[0]["Max Microversion"] == "3.70"
 
 
 def test_volume_lifecycle(osc, cloud, tmp_path):
-    created = json.loads(osc("volume", "create", "--size", "1", "osc-v1", "-f", "json"))
+    created = osc("volume", "create", "--size", "1", "osc-v1", as_json=True)
     assert created["name"] == "osc-v1" and created["size"] == 1
     vol = wait_for(osc, "osc-v1", "available")
     assert vol["bootable"] is False and vol["attachments"] == []
 
-    listed = json.loads(osc("volume", "list", "-f", "json"))
+    listed = osc("volume", "list", as_json=True)
     row = next(r for r in listed if r["Name"] == "osc-v1")
     assert (row["Status"], row["Size"], row["Attached to"]) == ("available", 1, [])
-    long = {r["Name"]: r for r in json.loads(osc("volume", "list", "--long", "-f", "json"))}
+    long = {r["Name"]: r for r in osc("volume", "list", "--long", as_json=True)}
     assert long["osc-v1"]["Bootable"] in (False, "false")
     assert long["osc-v1"]["Type"] == "__DEFAULT__"
 
@@ -85,7 +70,7 @@ def test_volume_lifecycle(osc, cloud, tmp_path):
         time.sleep(0.5)
     assert not files[0].exists()
     missing = osc("volume", "show", "osc-v1b", check=False)
-    assert missing.returncode == 1 and b"No Volume found for osc-v1b" in missing.stderr
+    assert missing.returncode == 1 and "No Volume found for osc-v1b" in missing.stderr
 
 
 def test_volume_from_image_is_bootable(osc, cloud, tmp_path):
@@ -112,4 +97,4 @@ def test_volume_errors(osc):
     missing = osc("volume", "show", "no-such-volume", check=False)
     assert missing.returncode == 1
     bad = osc("volume", "create", "--size", "100000", "too-big", check=False)
-    assert bad.returncode == 1 and b"quota" in bad.stderr
+    assert bad.returncode == 1 and "quota" in bad.stderr

@@ -3,7 +3,6 @@ cloud: the volume's bytes become a qcow2 image owned by the caller's project, ca
 volume's image properties; the volume is available again afterwards."""
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import time
@@ -17,7 +16,7 @@ pytestmark = [pytest.mark.osc, pytest.mark.real]
 
 def _wait_image(osc, name: str, timeout: float = 60) -> dict:  # noqa: F811
     deadline = time.monotonic() + timeout
-    while (image := json.loads(osc("image", "show", name, "-f", "json")))["status"] != \
+    while (image := osc("image", "show", name, as_json=True))["status"] != \
             "active":
         assert image["status"] in ("queued", "saving"), image
         assert time.monotonic() < deadline, f"{name} is still {image['status']}"
@@ -33,8 +32,8 @@ def test_image_create_from_a_volume(osc, cloud, tmp_path):  # noqa: F811
     try:
         osc("volume", "create", "--image", "osc-up-src", "--size", "1", "osc-up-vol")
         vol = wait_for(osc, "osc-up-vol", "available")
-        made = json.loads(osc("image", "create", "--volume", "osc-up-vol", "--disk-format",
-                              "qcow2", "osc-from-vol", "-f", "json"))
+        made = osc("image", "create", "--volume", "osc-up-vol", "--disk-format",
+                   "qcow2", "osc-from-vol", as_json=True)
         assert (made["status"], made["disk_format"], made["image_name"]) == \
             ("uploading", "qcow2", "osc-from-vol")
         image = _wait_image(osc, "osc-from-vol")
@@ -62,12 +61,12 @@ def test_retype_and_pools(osc):  # noqa: F811
         osc("volume", "create", "--size", "1", "osc-rt")
         wait_for(osc, "osc-rt", "available")
         osc("volume", "set", "--type", "osc-gold", "--retype-policy", "never", "osc-rt")
-        vol = json.loads(osc("volume", "show", "osc-rt", "-f", "json"))
+        vol = osc("volume", "show", "osc-rt", as_json=True)
         assert vol["type"] == "osc-gold"
-        pools = json.loads(osc("volume", "backend", "pool", "list", "--long", "-f", "json"))
+        pools = osc("volume", "backend", "pool", "list", "--long", as_json=True)
         assert [p["Name"] for p in pools] == [vol["os-vol-host-attr:host"]]
         host = vol["os-vol-host-attr:host"].split("#")[0]
-        caps = osc("volume", "backend", "capability", "show", host, "-f", "json")
+        caps = osc("volume", "backend", "capability", "show", host, "-f", "json").stdout
         assert "thin_provisioning" in caps
         osc("volume", "delete", "osc-rt")
         wait_gone = time.monotonic() + 60
