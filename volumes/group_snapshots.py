@@ -56,17 +56,12 @@ def settle(s: Session, gsnap: GroupSnapshot, now: bool = False) -> GroupSnapshot
         VolumeSnapshot.group_snapshot_id == gsnap.id))
     if not now and (last is None or last < gsnap.updated_at):
         return gsnap
-    found = {x.status for x in member_snapshots(s, gsnap.id)}
-    if gsnap.status == gs.CREATING:
-        if states.S_ERROR in found:
-            gs.group_snapshot_transition(s, gsnap.id, {gs.CREATING}, gs.ERROR)
-        elif found <= {states.S_AVAILABLE}:
-            gs.group_snapshot_transition(s, gsnap.id, {gs.CREATING}, gs.AVAILABLE)
-    elif states.S_ERROR_DELETING in found:
-        gs.group_snapshot_transition(s, gsnap.id, {gs.DELETING}, gs.ERROR_DELETING)
-    elif not found:
+    new = gs.settled(gsnap.status, {x.status for x in member_snapshots(s, gsnap.id)})
+    if new == gs.DELETED:
         gs.group_snapshot_transition(s, gsnap.id, {gs.DELETING}, gs.DELETED, "delete",
                                      deleted_at=utcnow())
+    elif new is not None:
+        gs.group_snapshot_transition(s, gsnap.id, {gsnap.status}, new)
     s.refresh(gsnap)
     return gsnap
 

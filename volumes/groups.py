@@ -108,18 +108,13 @@ def settle(s: Session, group: VolumeGroup, now: bool = False) -> VolumeGroup:
         or group.status == gs.DELETING
     if not waiting or not (now or _fresh(s, group)):
         return group
-    found = {v.status for v in members(s, group.id)}
-    if group.status == gs.CREATING:
-        if states.ERROR in found:
-            gs.group_transition(s, group.id, {gs.CREATING}, gs.ERROR)
-        elif found <= {states.AVAILABLE}:
-            gs.group_transition(s, group.id, {gs.CREATING}, gs.AVAILABLE)
-    elif "error_deleting" in found:
-        gs.group_transition(s, group.id, {gs.DELETING}, gs.ERROR_DELETING)
-    elif not found:
+    new = gs.settled(group.status, {v.status for v in members(s, group.id)})
+    if new == gs.DELETED:
         gs.group_transition(s, group.id, {gs.DELETING}, gs.DELETED, "delete",
                             deleted_at=utcnow())
         release_group(s, group.project_id)
+    elif new is not None:
+        gs.group_transition(s, group.id, {group.status}, new)
     s.refresh(group)
     return group
 
