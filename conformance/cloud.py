@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from conformance.webimage import WebImage
 from minicloud.client import Client, Credentials
 
 SERVICES = ("identity", "image", "compute", "volume")
@@ -50,6 +51,7 @@ class CloudFacts:
     flavor_alt_id: str              # ``lab.micro`` (more RAM: the larger one)
     compute_versions: tuple[str, str]   # (min, max) microversion
     volume_versions: tuple[str, str]
+    http_image: str = ""            # the harness's web-download source (conformance.webimage)
 
 
 class ThrowawayCloud:
@@ -64,6 +66,7 @@ class ThrowawayCloud:
         self.tempest_dir = self.root / "tempest"
         self.source: Path | None = None   # where the cloud's code runs from (None: here)
         self._client: Client | None = None
+        self.web: WebImage | None = None   # what web-download imports fetch, while up
 
     def export(self, repo: Path, ref: str) -> str:
         """Run the cloud from a clean export of commit ``ref`` of ``repo`` (``root/source``)
@@ -102,6 +105,8 @@ class ThrowawayCloud:
         sections["image"].update(enabled_backends="central:file, edge1:file",
                                  enabled_import_methods="glance-direct,web-download,copy-image",
                                  cache_enabled="true", cache_prefetcher_interval=5)
+        if self.web is not None:  # web-download may fetch the harness's image server
+            sections["image"]["web_download_allowed_ports"] = f"80,443,{self.web.port}"
         (self.state / "minicloud.conf").write_text("".join(
             f"[{name}]\n" + "".join(f"{k} = {v}\n" for k, v in values.items()) + "\n"
             for name, values in sections.items()))
@@ -123,6 +128,7 @@ class ThrowawayCloud:
         return proc.stdout
 
     def up(self) -> None:
+        self.web = WebImage(self.root / "web")
         self.write_conf()
         self.minicloud("up")
         self.minicloud("lab", "images")
@@ -135,6 +141,9 @@ class ThrowawayCloud:
         so that removing the directory never orphans a service.
         """
         problems = []
+        if self.web is not None:
+            self.web.stop()
+            self.web = None
         try:
             self.minicloud("down", timeout=120)
         except CloudError as exc:
@@ -208,7 +217,8 @@ class ThrowawayCloud:
         return CloudFacts(auth=auth, region=region, image_id=active[0]["id"],
                           flavor_id=flavors["lab.nano"], flavor_alt_id=flavors["lab.micro"],
                           compute_versions=self._versions("compute", "v2.1"),
-                          volume_versions=self._versions("volumev3", "v3.0"))
+                          volume_versions=self._versions("volumev3", "v3.0"),
+                          http_image=self.web.url if self.web else "")
 
     def _versions(self, service_type: str, version_id: str) -> tuple[str, str]:
         """(min_version, version) of ``version_id`` in the service's root version document."""

@@ -58,7 +58,9 @@ def sections(facts: CloudFacts, workspace: Path) -> dict[str, dict[str, str]]:
             "min_compute_nodes": "1",
             "endpoint_type": "publicURL",
         },
-        "image": {"build_timeout": str(BUILD_TIMEOUT), "endpoint_type": "publicURL"},
+        "image": {"build_timeout": str(BUILD_TIMEOUT), "endpoint_type": "publicURL",
+                  # Served by the harness (no internet here): conformance.webimage.
+                  "http_image": facts.http_image, "http_qcow2_image": facts.http_image},
         "volume": {
             "catalog_type": "block-storage",
             "endpoint_type": "publicURL",

@@ -4,12 +4,14 @@ The whole harness is exercised by ``make tempest`` itself.
 """
 from __future__ import annotations
 
+import urllib.request
 from pathlib import Path
 
 import pytest
 
 from conformance import features, report, results, selection, tempestconf
-from conformance.cloud import CloudFacts
+from conformance.cloud import CloudFacts, ThrowawayCloud
+from conformance.webimage import WebImage
 
 UUID1, UUID2 = "11111111-1111-1111-1111-111111111111", "22222222-2222-2222-2222-222222222222"
 LISTED = [
@@ -78,8 +80,10 @@ def test_class_events_decide_their_tests_and_teardown_errors_are_kept() -> None:
 def test_tempest_conf_takes_the_cloud_and_every_feature() -> None:
     facts = CloudFacts({"auth_url": "http://127.0.0.1:5000/v3", "username": "admin",
                         "password": "p$w", "project_name": "admin"}, "RegionOne", "img",
-                       "6", "7", ("2.1", "2.96"), ("3.0", "3.70"))
+                       "6", "7", ("2.1", "2.96"), ("3.0", "3.70"), "http://127.0.0.1:9/x")
     conf = tempestconf.sections(facts, Path("/ws"))
+    assert conf["image"]["http_image"] == conf["image"]["http_qcow2_image"] == \
+        "http://127.0.0.1:9/x"
     assert conf["compute"]["max_microversion"] == "2.96"
     assert conf["volume"]["min_microversion"] == "3.0"
     assert (conf["compute"]["flavor_ref"], conf["compute"]["flavor_ref_alt"]) == ("6", "7")
@@ -114,3 +118,20 @@ def test_docs_show_the_feature_table_as_it_is() -> None:
     rows = [line for line in features.markdown_table().splitlines()
             if line.startswith("| `")]
     assert rows and [row for row in rows if row not in doc] == []
+
+
+def test_web_image_serves_a_qcow2_the_cloud_may_fetch(tmp_path: Path) -> None:
+    cloud = ThrowawayCloud(parent=tmp_path)
+    try:
+        cloud.web = WebImage(cloud.root / "web")
+        with urllib.request.urlopen(cloud.web.url, timeout=10) as resp:
+            assert resp.read(4) == b"QFI\xfb"          # a qcow2 header
+        cloud.write_conf()
+        conf = (cloud.state / "minicloud.conf").read_text()
+        assert f"web_download_allowed_ports = 80,443,{cloud.web.port}\n" in conf
+    finally:
+        if cloud.web:
+            cloud.web.stop()
+        cloud.remove()
+    with pytest.raises(OSError):
+        urllib.request.urlopen(cloud.web.url, timeout=2)

@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -98,6 +98,9 @@ class ImportJob:
     injected: dict[str, str | None] = field(default_factory=dict)
     #: The caller who started the import (a signed image's certificate is fetched as them).
     auth: AuthContext | None = None
+    #: A legacy task's image, made for the task: removed when the task fails, as Glance's
+    #: task flow reverts the image it created (nothing is left ``queued`` behind a failure).
+    discard: Callable[[], None] | None = None
     #: The held owner lock of the image (:mod:`images.owners`), released when the job ends.
     owner: Owner | None = None
 
@@ -256,34 +259,43 @@ class ImportService:
                            f"{'staged' if wanted == states.UPLOADING else 'queued'} image.")
 
     def start_task(self, ctx: AuthContext, image_id: str, task_input: dict,
-                   request_id: str | None = None) -> str:
+                   request_id: str | None = None,
+                   discard: Callable[[], None] | None = None) -> str:
         """``POST /v2/tasks`` of type ``import``: fetch ``task_input["import_from"]`` into the
         (new, queued) image ``image_id`` as a web-download does. A URI the import filter
         refuses fails the task at once (``failure`` with the reason), as Glance's task flow
-        does; the image stays ``queued``."""
-        return self._owned(image_id, self._start_task, ctx, image_id, task_input, request_id)
+        does. ``discard`` removes the task's image; it is called when the task fails."""
+        return self._owned(image_id, self._start_task, ctx, image_id, task_input, request_id,
+                           discard)
 
     def _start_task(self, ctx: AuthContext, image_id: str, task_input: dict,
-                    request_id: str | None, owner: Owner) -> str:
+                    request_id: str | None, discard: Callable[[], None] | None,
+                    owner: Owner) -> str:
         with self.deps.db.session() as s:
             image = self.deps.find(s, ctx, image_id, "modify_image")
             task_id = self.tasks.add(s, ctx, "import", image.id, task_input, request_id)
+
+        def fail(message: str) -> str:
+            self.tasks.fail(task_id, message)
+            if discard is not None:
+                discard()
+            return task_id
+
         try:
             uri = check_uri(task_input.get("import_from"), self.deps.conf.image)
         except BadRequest as exc:
-            self.tasks.fail(task_id, exc.message)
-            return task_id
+            return fail(exc.message)
         with self.deps.db.session() as s:
             image = self.deps.find(s, ctx, image_id, "modify_image")
             try:
                 states.transition(s, image.id, states.QUEUED, states.IMPORTING)
             except Conflict as exc:
-                self.tasks.fail(task_id, exc.message)
-                return task_id
+                s.rollback()
+                return fail(exc.message)
             update_progress(image, start=[self.deps.store.default_id], task=task_id)
             job = ImportJob(image.id, "web-download", image.disk_format or "raw", task_id,
                             uri=uri, stores=[self.deps.store.default_id], auth=ctx,
-                            owner=owner)
+                            owner=owner, discard=discard)
         self._spawn(job)
         return task_id
 
@@ -354,6 +366,12 @@ class ImportService:
     def _failed(self, job: ImportJob, message: str, kill: bool = False) -> None:
         self.tasks.fail(job.task_id, message)
         finish(self.deps, job, message, kill=kill)
+        if job.discard is not None:
+            try:
+                job.discard()
+            except MinicloudError as exc:  # deleted or protected meanwhile: it stays
+                LOG.warning("import %s: image %s not removed: %s", job.task_id,
+                            job.image_id, exc.message)
 
     def wait(self, timeout: float | None = None) -> bool:
         """Join the running imports (tests and shutdown); True when none is left."""

@@ -155,15 +155,32 @@ def test_post_tasks_imports_into_a_new_image(images_env, http_files):
         ("raw", "bare", 64)
 
 
+def test_a_failed_post_task_leaves_no_image(images_env, http_files):
+    env = images_env
+    base, _root = http_files
+    before = {i["id"] for i in env.admin.get("/v2/images").json["images"]}
+    body = {"type": "import", "input": {"import_from": f"{base}/missing.raw",
+                                        "import_from_format": "raw",
+                                        "image_properties": {"name": "t"}}}
+    resp = env.admin.post("/v2/tasks", json=body)
+    assert resp.status_code == 201, resp.json
+    env.wait_imports()
+    task = env.admin.get(f"/v2/tasks/{resp.json['id']}").json
+    assert task["status"] == "failure" and "404" in task["message"], task
+    assert env.admin.get(f"/v2/images/{resp.json['image_id']}").status_code == 404
+    assert {i["id"] for i in env.admin.get("/v2/images").json["images"]} == before
+
+
 def test_post_tasks_refusals(make_images_env):
     env = make_images_env(**{"image.web_download_allowed_ports": "80,443"})
     good = {"import_from": "http://127.0.0.1:9292/x", "import_from_format": "raw",
             "image_properties": {"name": "t"}}
-    # a URL the import filter refuses: the task exists and failed; its image stays queued
+    # a URL the import filter refuses: the task exists and failed; the image it made for
+    # the task is removed (Glance's task flow reverts its image)
     resp = env.admin.post("/v2/tasks", json={"type": "import", "input": good})
     assert resp.status_code == 201 and resp.json["status"] == "failure"
     assert "port 9292 is not allowed" in resp.json["message"]
-    assert env.admin.show(resp.json["image_id"])["status"] == "queued"
+    assert env.admin.get(f"/v2/images/{resp.json['image_id']}").status_code == 404
     for body, text in (({"type": "import"}, "input"),
                        ({"type": "export", "input": good}, "type"),
                        ({"type": "import", "input": {**good, "import_from_format": "exe"}},
