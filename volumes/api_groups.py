@@ -72,17 +72,25 @@ def _page(items: list, key: str, render) -> dict:
     return body
 
 
+def _listing(key: str, kind, found_by, render) -> Response:
+    """A list view's answer: ``kind``'s (:mod:`volumes.groups` or
+    :mod:`volumes.group_snapshots`) filters and sort keys read from the query, every
+    project's rows for an admin's ``all_tenants``, listed by ``found_by`` (its service) and
+    paged."""
+    conditions = kind.list_conditions(request.args, context.version(), context.is_admin())
+    found = found_by.list(auth(), conditions, _everyone(),
+                          query.sort_params(request.args, kind.SORT_COLUMNS))
+    detail = request.path.endswith("/detail")
+    return json_response(_page(found, key, lambda x: render(x, detail)))
+
+
 # -- groups ------------------------------------------------------------------------------------
 @bp.get("/groups", endpoint="list")
 @bp.get("/groups/detail", endpoint="list_detail")
 def list_groups(project_id: str | None) -> Response:
     context.need(GROUPS, "groups")
     context.authorize_project("group:get_all")
-    conditions = groups.list_conditions(request.args, context.version(), context.is_admin())
-    found = service().list(auth(), conditions, _everyone(),
-                           query.sort_params(request.args, groups.SORT_COLUMNS))
-    detail = request.path.endswith("/detail")
-    return json_response(_page(found, "groups", lambda x: _view(x, detail)))
+    return _listing("groups", groups, service(), _view)
 
 
 @bp.post("/groups", endpoint="create")
@@ -178,12 +186,7 @@ def _snapshot_view(gsnap: GroupSnapshot, detail: bool = True) -> dict:
 def list_group_snapshots(project_id: str | None) -> Response:
     context.need(GROUP_SNAPSHOTS, "group snapshots")
     context.authorize_project("group:get_all_group_snapshots")
-    conditions = group_snapshots.list_conditions(request.args, context.version(),
-                                                 context.is_admin())
-    found = snapshot_service().list(auth(), conditions, _everyone(), query.sort_params(
-        request.args, group_snapshots.SORT_COLUMNS))
-    detail = request.path.endswith("/detail")
-    return json_response(_page(found, "group_snapshots", lambda x: _snapshot_view(x, detail)))
+    return _listing("group_snapshots", group_snapshots, snapshot_service(), _snapshot_view)
 
 
 @bp.post("/group_snapshots", endpoint="create_snapshot")

@@ -36,9 +36,9 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from minicloud.db import Database, new_uuid, utcnow
-from minicloud.errors import BadRequest, NotFound
+from minicloud.errors import BadRequest
 from minicloud.identity.tokens import AuthContext
-from volumes import quotas, snapshots, states
+from volumes import lookup, quotas, snapshots, states
 from volumes.backup_store import BackupStore, BackupStoreError, safe_name
 from volumes.host_status import BACKUP as BACKUP_BINARY
 from volumes.models import Volume, VolumeBackup, VolumeHost, VolumeSnapshot
@@ -50,6 +50,10 @@ BACKUP_SERVICE = "cinder.backup.drivers.posix.PosixBackupDriver"
 RECORD_FIELDS = ("name", "description", "volume_id", "size", "container", "location",
                  "parent_id", "is_incremental", "object_count", "availability_zone",
                  "metadata", "volume_meta", "data_timestamp")
+
+#: The backup lookup (:class:`volumes.lookup.Owned`): a deleted backup keeps its row, marked
+#: by ``deleted_at``.
+BACKUPS = lookup.Owned(VolumeBackup, "Backup")
 
 
 @dataclass
@@ -77,11 +81,8 @@ class BackupService:
     # -- reading ----------------------------------------------------------------------------------
     @staticmethod
     def visible(s: Session, ctx: AuthContext, backup_id: str) -> VolumeBackup:
-        b = s.get(VolumeBackup, backup_id)
-        if b is None or b.deleted_at is not None or (
-                b.project_id != ctx.project_id and not ctx.is_admin):
-            raise NotFound(f"Backup {backup_id} could not be found.")
-        return b
+        """The backup if the caller may see it, else 404 (other projects' too)."""
+        return BACKUPS.visible(s, ctx, backup_id)
 
     def get(self, ctx: AuthContext, backup_id: str) -> VolumeBackup:
         with self.db.session() as s:
@@ -92,11 +93,8 @@ class BackupService:
         """Backups the caller lists, filtered (``name``, ``status``, ``volume_id``,
         admins: ``project_id``) and in ``sort`` order (keys checked by the API)."""
         with self.db.session() as s:
-            stmt = select(VolumeBackup).where(VolumeBackup.deleted_at.is_(None))
-            if not all_projects:
-                stmt = stmt.where(VolumeBackup.project_id == ctx.project_id)
-            for key, value in filters.items():
-                stmt = stmt.where(getattr(VolumeBackup, key) == value)
+            stmt = BACKUPS.listing(ctx, all_projects, [
+                getattr(VolumeBackup, key) == value for key, value in filters.items()])
             for key, direction in sort:
                 column = getattr(VolumeBackup, key)
                 stmt = stmt.order_by(column.desc() if direction == "desc" else column.asc())

@@ -14,15 +14,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from sqlalchemy import ColumnElement, false, func, select, update
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from minicloud.db import Database, new_uuid, utcnow
-from minicloud.errors import BadRequest, NotFound
+from minicloud.errors import BadRequest
 from minicloud.identity.tokens import AuthContext
 from minicloud.microversion import Version
 from volumes import group_states as gs
-from volumes import groups, query, snapshots, states
+from volumes import groups, lookup, snapshots, states
 from volumes.models import GroupSnapshot, VolumeSnapshot
 
 SORT_COLUMNS = {"id": GroupSnapshot.id, "name": GroupSnapshot.name,
@@ -34,17 +34,10 @@ SORT_COLUMNS = {"id": GroupSnapshot.id, "name": GroupSnapshot.name,
 USER_FILTERS = frozenset({"status", "group_id"})
 
 
-def not_found(group_snapshot_id: str) -> NotFound:
-    return NotFound(f"GroupSnapshot {group_snapshot_id} could not be found.")
-
-
-def visible(s: Session, ctx: AuthContext, group_snapshot_id: str) -> GroupSnapshot:
-    """The group snapshot if the caller may see it, else 404 (other projects' too)."""
-    gsnap = s.get(GroupSnapshot, group_snapshot_id)
-    if gsnap is None or gsnap.status == gs.DELETED or (
-            gsnap.project_id != ctx.project_id and not ctx.is_admin):
-        raise not_found(group_snapshot_id)
-    return gsnap
+#: The group snapshot lookup: ``visible(s, ctx, id)`` is the group snapshot if the caller
+#: may see it, else ``not_found(id)``, a 404 (other projects' too).
+GROUP_SNAPSHOTS = lookup.Owned(GroupSnapshot, "GroupSnapshot", gs.DELETED)
+not_found, visible = GROUP_SNAPSHOTS.not_found, GROUP_SNAPSHOTS.visible
 
 
 def member_snapshots(s: Session, group_snapshot_id: str) -> list[VolumeSnapshot]:
@@ -63,17 +56,12 @@ def settle(s: Session, gsnap: GroupSnapshot, now: bool = False) -> GroupSnapshot
         VolumeSnapshot.group_snapshot_id == gsnap.id))
     if not now and (last is None or last < gsnap.updated_at):
         return gsnap
-    found = {x.status for x in member_snapshots(s, gsnap.id)}
-    if gsnap.status == gs.CREATING:
-        if states.S_ERROR in found:
-            gs.group_snapshot_transition(s, gsnap.id, {gs.CREATING}, gs.ERROR)
-        elif found <= {states.S_AVAILABLE}:
-            gs.group_snapshot_transition(s, gsnap.id, {gs.CREATING}, gs.AVAILABLE)
-    elif states.S_ERROR_DELETING in found:
-        gs.group_snapshot_transition(s, gsnap.id, {gs.DELETING}, gs.ERROR_DELETING)
-    elif not found:
+    new = gs.settled(gsnap.status, {x.status for x in member_snapshots(s, gsnap.id)})
+    if new == gs.DELETED:
         gs.group_snapshot_transition(s, gsnap.id, {gs.DELETING}, gs.DELETED, "delete",
                                      deleted_at=utcnow())
+    elif new is not None:
+        gs.group_snapshot_transition(s, gsnap.id, {gsnap.status}, new)
     s.refresh(gsnap)
     return gsnap
 
@@ -83,14 +71,8 @@ def list_conditions(args: Mapping[str, str], version: Version, admin: bool
     """Filters of ``GET /group_snapshots[/detail]``: ``status`` and ``group_id`` for
     everyone (another filter: ignored before 3.31, a non-admin's 400 from then on); an
     admin's unknown key matches nothing."""
-    params = {k: v for k, v in args.items() if k not in query.CONTROL}
-    if not admin:
-        unknown = sorted(k for k in params if k not in USER_FILTERS)
-        if unknown and version.at_least(query.RESOURCE_FILTERS):
-            raise BadRequest(f"Invalid filters {','.join(unknown)} are found in query "
-                             f"options.")
-        params = {k: v for k, v in params.items() if k in USER_FILTERS}
-    return [SORT_COLUMNS[k] == v if k in SORT_COLUMNS else false() for k, v in params.items()]
+    return lookup.column_conditions(
+        lookup.caller_filters(args, version, admin, USER_FILTERS), SORT_COLUMNS)
 
 
 class GroupSnapshotService:
@@ -106,15 +88,9 @@ class GroupSnapshotService:
     def list(self, ctx: AuthContext, conditions: list[ColumnElement], all_projects: bool,
              sort: list[tuple[str, str]]) -> list[GroupSnapshot]:
         with self.db.session() as s:
-            stmt = select(GroupSnapshot).where(GroupSnapshot.status != gs.DELETED,
-                                               *conditions)
-            if not all_projects:
-                stmt = stmt.where(GroupSnapshot.project_id == ctx.project_id)
-            for key, direction in sort:
-                column = SORT_COLUMNS[key]
-                stmt = stmt.order_by(column.desc() if direction == "desc" else column.asc())
-            found = [settle(s, x) for x in s.scalars(stmt)]
-            return [x for x in found if x.status != gs.DELETED]
+            stmt = lookup.ordered(GROUP_SNAPSHOTS.listing(ctx, all_projects, conditions),
+                                  sort, SORT_COLUMNS)
+            return GROUP_SNAPSHOTS.settled(s, stmt, settle)
 
     def create(self, ctx: AuthContext, group_id: str, name: str | None,
                description: str | None) -> GroupSnapshot:
@@ -158,10 +134,6 @@ class GroupSnapshotService:
 
     def reset_status(self, ctx: AuthContext, group_snapshot_id: str, status: str) -> None:
         """Admins' escape hatch: any known status, without the table (as Cinder)."""
-        if status not in gs.SNAPSHOT_STATUSES:
-            raise BadRequest(f"Invalid input received: status must be one of "
-                             f"{', '.join(sorted(gs.SNAPSHOT_STATUSES))}.")
         with self.db.session() as s:
-            gsnap = visible(s, ctx, group_snapshot_id)
-            s.execute(update(GroupSnapshot).where(GroupSnapshot.id == gsnap.id)
-                      .values(status=status, updated_at=utcnow()))
+            GROUP_SNAPSHOTS.reset_status(s, ctx, group_snapshot_id, status,
+                                         gs.SNAPSHOT_STATUSES)

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from minicloud.db import utcnow
 from minicloud.errors import BadRequest
+from volumes import states
 from volumes.models import GroupSnapshot, VolumeGroup
 
 CREATING, AVAILABLE, ERROR = "creating", "available", "error"
@@ -55,6 +56,23 @@ SNAPSHOT_TRANSITIONS: dict[str, frozenset[str]] = {
 }
 SNAPSHOT_STATUSES: frozenset[str] = frozenset(SNAPSHOT_TRANSITIONS) - {DELETED}
 SNAPSHOT_DELETABLE: frozenset[str] = frozenset({AVAILABLE, ERROR, ERROR_DELETING})
+
+
+def settled(status: str, members: set[str]) -> str | None:
+    """Where a ``creating`` or ``deleting`` group (or group snapshot) goes, given the
+    statuses of its members not deleted (volumes, or snapshots: the words are the same):
+    ``creating`` -> ``error`` when one failed, ``available`` once all are; ``deleting`` ->
+    ``error_deleting`` when one failed to go, ``deleted`` once none is left; None: it waits
+    (as does any other status)."""
+    if status == CREATING:
+        if states.ERROR in members:
+            return ERROR
+        return AVAILABLE if members <= {states.AVAILABLE} else None
+    if status == DELETING:
+        if states.ERROR_DELETING in members:
+            return ERROR_DELETING
+        return DELETED if not members else None
+    return None
 
 
 def _swap(session: Session, model: type, table: dict[str, frozenset[str]], kind: str,

@@ -21,15 +21,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from sqlalchemy import ColumnElement, false, func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.orm import Session
 
 from minicloud.db import Database, new_uuid, utcnow
-from minicloud.errors import BadRequest, MinicloudError, NotFound
+from minicloud.errors import BadRequest, MinicloudError
 from minicloud.identity.tokens import AuthContext
 from minicloud.microversion import Version
 from volumes import group_states as gs
-from volumes import group_types, query, quotas, states
+from volumes import group_types, lookup, query, quotas, states
 from volumes.models import (
     GroupSnapshot,
     Volume,
@@ -47,17 +47,10 @@ JOINABLE = frozenset({states.AVAILABLE, states.IN_USE})
 LEAVABLE = frozenset({states.AVAILABLE, states.IN_USE, states.ERROR, "error_deleting"})
 
 
-def not_found(group_id: str) -> NotFound:
-    return NotFound(f"Group {group_id} could not be found.")
-
-
-def visible(s: Session, ctx: AuthContext, group_id: str) -> VolumeGroup:
-    """The group if the caller may see it, else 404 (other projects' too)."""
-    group = s.get(VolumeGroup, group_id)
-    if group is None or group.status == gs.DELETED or (
-            group.project_id != ctx.project_id and not ctx.is_admin):
-        raise not_found(group_id)
-    return group
+#: The group lookup: ``visible(s, ctx, id)`` is the group if the caller may see it, else
+#: ``not_found(id)``, a 404 (other projects' too).
+GROUPS = lookup.Owned(VolumeGroup, "Group", gs.DELETED)
+not_found, visible = GROUPS.not_found, GROUPS.visible
 
 
 def members(s: Session, group_id: str) -> list[Volume]:
@@ -115,18 +108,13 @@ def settle(s: Session, group: VolumeGroup, now: bool = False) -> VolumeGroup:
         or group.status == gs.DELETING
     if not waiting or not (now or _fresh(s, group)):
         return group
-    found = {v.status for v in members(s, group.id)}
-    if group.status == gs.CREATING:
-        if states.ERROR in found:
-            gs.group_transition(s, group.id, {gs.CREATING}, gs.ERROR)
-        elif found <= {states.AVAILABLE}:
-            gs.group_transition(s, group.id, {gs.CREATING}, gs.AVAILABLE)
-    elif "error_deleting" in found:
-        gs.group_transition(s, group.id, {gs.DELETING}, gs.ERROR_DELETING)
-    elif not found:
+    new = gs.settled(group.status, {v.status for v in members(s, group.id)})
+    if new == gs.DELETED:
         gs.group_transition(s, group.id, {gs.DELETING}, gs.DELETED, "delete",
                             deleted_at=utcnow())
         release_group(s, group.project_id)
+    elif new is not None:
+        gs.group_transition(s, group.id, {group.status}, new)
     s.refresh(group)
     return group
 
@@ -149,15 +137,11 @@ def list_conditions(args: Mapping[str, str], version: Version, admin: bool
     """Filters of ``GET /groups[/detail]``: Cinder has no user filters for groups, so a
     non-admin's filter is ignored before 3.31 and a 400 from then on; an admin filters on
     any column (an unknown key matches nothing, as Cinder's database layer)."""
-    params = {k: v for k, v in args.items() if k not in query.CONTROL | {"list_volume"}}
-    if not admin:
-        if params and version.at_least(query.RESOURCE_FILTERS):
-            raise BadRequest(f"Invalid filters {','.join(sorted(params))} are found in query "
-                             f"options.")
-        return []
-    columns = {**SORT_COLUMNS, "group_type": VolumeGroup.group_type_id,
-               "group_type_id": VolumeGroup.group_type_id}
-    return [columns[k] == v if k in columns else false() for k, v in params.items()]
+    params = lookup.caller_filters(args, version, admin, frozenset(),
+                                   query.CONTROL | {"list_volume"})
+    return lookup.column_conditions(params, {
+        **SORT_COLUMNS, "group_type": VolumeGroup.group_type_id,
+        "group_type_id": VolumeGroup.group_type_id})
 
 
 class GroupService:
@@ -178,14 +162,9 @@ class GroupService:
     def list(self, ctx: AuthContext, conditions: list[ColumnElement], all_projects: bool,
              sort: list[tuple[str, str]]) -> list[VolumeGroup]:
         with self.db.session() as s:
-            stmt = select(VolumeGroup).where(VolumeGroup.status != gs.DELETED, *conditions)
-            if not all_projects:
-                stmt = stmt.where(VolumeGroup.project_id == ctx.project_id)
-            for key, direction in sort:
-                column = SORT_COLUMNS[key]
-                stmt = stmt.order_by(column.desc() if direction == "desc" else column.asc())
-            found = [settle(s, g) for g in s.scalars(stmt)]
-            return [g for g in found if g.status != gs.DELETED]
+            stmt = lookup.ordered(GROUPS.listing(ctx, all_projects, conditions), sort,
+                                  SORT_COLUMNS)
+            return GROUPS.settled(s, stmt, settle)
 
     def create(self, ctx: AuthContext, req: GroupRequest) -> VolumeGroup:
         """Count quota and record the group (``available``: nothing to make on a host)."""
@@ -268,8 +247,7 @@ class GroupService:
             for vid in remove:
                 self._remove(s, group, vid)
             if changes:
-                s.execute(update(VolumeGroup).where(VolumeGroup.id == group.id)
-                          .values(updated_at=utcnow(), **changes))
+                GROUPS.write(s, group.id, **changes)
 
     def _add(self, s: Session, ctx: AuthContext, group: VolumeGroup, vid: str) -> None:
         why = f"Cannot add volume {vid} to group {group.id} because"
@@ -348,13 +326,8 @@ class GroupService:
 
     def reset_status(self, ctx: AuthContext, group_id: str, status: str) -> None:
         """Admins' escape hatch: any known status, without the table (as Cinder)."""
-        if status not in gs.GROUP_STATUSES:
-            raise BadRequest(f"Invalid input received: status must be one of "
-                             f"{', '.join(sorted(gs.GROUP_STATUSES))}.")
         with self.db.session() as s:
-            group = visible(s, ctx, group_id)
-            s.execute(update(VolumeGroup).where(VolumeGroup.id == group.id)
-                      .values(status=status, updated_at=utcnow()))
+            GROUPS.reset_status(s, ctx, group_id, status, gs.GROUP_STATUSES)
 
     def usage(self, project_id: str) -> int:
         with self.db.session() as s:

@@ -20,13 +20,15 @@ from minicloud.db import Database, new_uuid, utcnow
 from minicloud.errors import BadRequest, MinicloudError, NotFound, ServiceUnavailable
 from minicloud.identity.tokens import AuthContext
 from minicloud.wsgi import request_id
-from volumes import groups, messages, quotas, scheduler, snapshots, states
+from volumes import groups, lookup, messages, quotas, scheduler, snapshots, states
 from volumes.glance import CONVERTIBLE, ImageClient, image_metadata
 from volumes.host_status import check_not_frozen
 from volumes.models import DEFAULT_TYPE_ID, Volume, VolumeHost, VolumeTask, VolumeType
 from volumes.query import VolumeQuery
 
 GIB = 1024 ** 3
+#: The volume lookup (:class:`volumes.lookup.Owned`): 404 "Volume <id> could not be found."
+VOLUMES = lookup.Owned(Volume, "Volume", states.DELETED)
 NO_HOST = "No valid backend was found. No volume agent has reported in recently."
 
 
@@ -79,11 +81,7 @@ class VolumeService:
     @staticmethod
     def visible(s: Session, ctx: AuthContext, volume_id: str) -> Volume:
         """The volume if the caller may see it, else 404 (other projects' volumes too)."""
-        vol = s.get(Volume, volume_id)
-        if vol is None or vol.status == states.DELETED or (
-                vol.project_id != ctx.project_id and not ctx.is_admin):
-            raise NotFound(f"Volume {volume_id} could not be found.")
-        return vol
+        return VOLUMES.visible(s, ctx, volume_id)
 
     def get(self, ctx: AuthContext, volume_id: str) -> Volume:
         with self.db.session() as s:
@@ -95,10 +93,8 @@ class VolumeService:
         the query's order."""
         query = query or VolumeQuery(sort=[("created_at", "desc"), ("id", "desc")])
         with self.db.session() as s:
-            stmt = select(Volume).where(Volume.status != states.DELETED)
-            if not query.all_projects:
-                stmt = stmt.where(Volume.project_id == ctx.project_id)
-            return [v for v in s.scalars(query.apply(stmt)) if query.keep(v)]
+            stmt = query.apply(VOLUMES.listing(ctx, query.all_projects))
+            return [v for v in s.scalars(stmt) if query.keep(v)]
 
     def summary(self, ctx: AuthContext, all_projects: bool = False
                 ) -> tuple[int, int, dict[str, list[str]]]:
@@ -306,13 +302,8 @@ class VolumeService:
 
     def reset_status(self, ctx: AuthContext, volume_id: str, status: str) -> None:
         """Admins' escape hatch: any known status, without the transition table."""
-        if status not in states.STATUSES:
-            raise BadRequest(f"Invalid input received: status must be one of "
-                             f"{', '.join(sorted(states.STATUSES))}.")
         with self.db.session() as s:
-            vol = self.visible(s, ctx, volume_id)
-            s.execute(update(Volume).where(Volume.id == vol.id)
-                      .values(status=status, updated_at=utcnow()))
+            VOLUMES.reset_status(s, ctx, volume_id, status, states.STATUSES)
 
     # -- metadata -------------------------------------------------------------------------------
     def set_metadata(self, ctx: AuthContext, volume_id: str, items: dict[str, str],

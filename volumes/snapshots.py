@@ -25,7 +25,7 @@ from minicloud.errors import BadRequest, NotFound
 from minicloud.identity.tokens import AuthContext
 from minicloud.microversion import Version
 from minicloud.validation import query_bool, query_int
-from volumes import query, quotas, states
+from volumes import lookup, query, quotas, states
 from volumes.models import Volume, VolumeSnapshot, VolumeTask
 
 SORT_COLUMNS = {"id": VolumeSnapshot.id, "name": VolumeSnapshot.name,
@@ -67,11 +67,9 @@ class SnapshotQuery:
     offset: int = 0  # items skipped after the marker, as Cinder's ``offset``
 
     def apply(self, stmt: Select) -> Select:
-        stmt = stmt.where(*self.conditions)
-        for key, direction in self.sort or [("created_at", "desc"), ("id", "desc")]:
-            column = SORT_COLUMNS[key]
-            stmt = stmt.order_by(column.desc() if direction == "desc" else column.asc())
-        return stmt
+        return lookup.ordered(stmt.where(*self.conditions),
+                              self.sort or [("created_at", "desc"), ("id", "desc")],
+                              SORT_COLUMNS)
 
     def keep(self, snap: VolumeSnapshot) -> bool:
         meta = snap.metadata_ or {}
@@ -90,17 +88,10 @@ class Origin:
     image_metadata: dict
 
 
-def not_found(snapshot_id: str) -> NotFound:
-    return NotFound(f"Snapshot {snapshot_id} could not be found.")
-
-
-def visible(s: Session, ctx: AuthContext, snapshot_id: str) -> VolumeSnapshot:
-    """The snapshot if the caller may see it, else 404 (other projects' too)."""
-    snap = s.get(VolumeSnapshot, snapshot_id)
-    if snap is None or snap.status == states.S_DELETED or (
-            snap.project_id != ctx.project_id and not ctx.is_admin):
-        raise not_found(snapshot_id)
-    return snap
+#: The snapshot lookup: ``visible(s, ctx, id)`` is the snapshot if the caller may see it,
+#: else ``not_found(id)``, a 404 (other projects' too).
+SNAPSHOTS = lookup.Owned(VolumeSnapshot, "Snapshot", states.S_DELETED)
+not_found, visible = SNAPSHOTS.not_found, SNAPSHOTS.visible
 
 
 def _enqueue(s: Session, volume_id: str, host: str, action: str, snapshot_id: str) -> None:
@@ -249,10 +240,8 @@ class SnapshotService:
 
     def list(self, ctx: AuthContext, query: SnapshotQuery) -> list[VolumeSnapshot]:
         with self.db.session() as s:
-            stmt = select(VolumeSnapshot).where(VolumeSnapshot.status != states.S_DELETED)
-            if not query.all_projects:
-                stmt = stmt.where(VolumeSnapshot.project_id == ctx.project_id)
-            return [x for x in s.scalars(query.apply(stmt)) if query.keep(x)]
+            stmt = query.apply(SNAPSHOTS.listing(ctx, query.all_projects))
+            return [x for x in s.scalars(stmt) if query.keep(x)]
 
     def create(self, ctx: AuthContext, req: SnapshotRequest) -> VolumeSnapshot:
         """Count quota, record the snapshot (``creating``) and queue its copy, in one
@@ -266,8 +255,7 @@ class SnapshotService:
         with self.db.session() as s:
             snap = visible(s, ctx, snapshot_id)
             if changes:
-                s.execute(update(VolumeSnapshot).where(VolumeSnapshot.id == snap.id)
-                          .values(updated_at=utcnow(), **changes))
+                SNAPSHOTS.write(s, snap.id, **changes)
         return self.get(ctx, snapshot_id)
 
     def delete(self, ctx: AuthContext, snapshot_id: str, force: bool = False) -> None:
@@ -289,13 +277,8 @@ class SnapshotService:
 
     def reset_status(self, ctx: AuthContext, snapshot_id: str, status: str) -> None:
         """Admins' escape hatch: any known status, without the table (as Cinder)."""
-        if status not in states.SNAPSHOT_STATUSES:
-            raise BadRequest(f"Invalid input received: status must be one of "
-                             f"{', '.join(sorted(states.SNAPSHOT_STATUSES))}.")
         with self.db.session() as s:
-            snap = visible(s, ctx, snapshot_id)
-            s.execute(update(VolumeSnapshot).where(VolumeSnapshot.id == snap.id)
-                      .values(status=status, updated_at=utcnow()))
+            SNAPSHOTS.reset_status(s, ctx, snapshot_id, status, states.SNAPSHOT_STATUSES)
 
     def update_status(self, ctx: AuthContext, snapshot_id: str, status: str,
                       progress: str | None) -> None:
@@ -318,8 +301,7 @@ class SnapshotService:
         with self.db.session() as s:
             snap = visible(s, ctx, snapshot_id)
             meta = dict(items) if replace else {**(snap.metadata_ or {}), **items}
-            s.execute(update(VolumeSnapshot).where(VolumeSnapshot.id == snap.id)
-                      .values(metadata_=meta, updated_at=utcnow()))
+            SNAPSHOTS.write(s, snap.id, metadata_=meta)
             return meta
 
     def delete_metadata(self, ctx: AuthContext, snapshot_id: str, key: str) -> None:
@@ -329,8 +311,7 @@ class SnapshotService:
             if key not in meta:
                 raise NotFound(f"Metadata item was not found: {key}")
             del meta[key]
-            s.execute(update(VolumeSnapshot).where(VolumeSnapshot.id == snap.id)
-                      .values(metadata_=meta, updated_at=utcnow()))
+            SNAPSHOTS.write(s, snap.id, metadata_=meta)
 
     def count(self, project_id: str) -> int:
         with self.db.session() as s:
@@ -361,14 +342,7 @@ def parse_query(args: Mapping[str, str], version: Version, admin: bool,
         (everyone == "" or query.loose_bool(everyone))
     if version.at_least(query.COUNT):
         q.with_count = bool(query_bool(args, "with_count", False))
-    params = {k: v for k, v in args.items() if k not in query.CONTROL}
-    if not admin:
-        unknown = sorted(k for k in params if k not in USER_FILTERS)
-        if unknown and version.at_least(query.RESOURCE_FILTERS):
-            raise BadRequest(f"Invalid filters {','.join(unknown)} are found in query "
-                             f"options.")
-        params = {k: v for k, v in params.items() if k in USER_FILTERS}
-    for key, raw in params.items():
+    for key, raw in lookup.caller_filters(args, version, admin, USER_FILTERS).items():
         condition = _condition(key, raw, zone, q)
         if condition is not None:
             q.conditions.append(condition)
