@@ -277,8 +277,7 @@ class ImportService:
 
         def fail(message: str) -> str:
             self.tasks.fail(task_id, message)
-            if discard is not None:
-                discard()
+            self._discard(discard, task_id, image_id)
             return task_id
 
         try:
@@ -366,12 +365,17 @@ class ImportService:
     def _failed(self, job: ImportJob, message: str, kill: bool = False) -> None:
         self.tasks.fail(job.task_id, message)
         finish(self.deps, job, message, kill=kill)
-        if job.discard is not None:
-            try:
-                job.discard()
-            except MinicloudError as exc:  # deleted or protected meanwhile: it stays
-                LOG.warning("import %s: image %s not removed: %s", job.task_id,
-                            job.image_id, exc.message)
+        self._discard(job.discard, job.task_id, job.image_id)
+
+    @staticmethod
+    def _discard(discard: Callable[[], None] | None, task_id: str, image_id: str) -> None:
+        """A failed legacy task's image goes (``ImportJob.discard``), at once or later."""
+        if discard is None:
+            return
+        try:
+            discard()
+        except MinicloudError as exc:  # deleted or protected meanwhile: it stays
+            LOG.warning("import %s: image %s not removed: %s", task_id, image_id, exc.message)
 
     def wait(self, timeout: float | None = None) -> bool:
         """Join the running imports (tests and shutdown); True when none is left."""
