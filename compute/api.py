@@ -41,6 +41,7 @@ from compute.routes import images as image_routes
 from compute.routes import networks as network_routes
 from compute.routes import quotas as quota_routes
 from compute.routes import server_groups as server_group_routes
+from compute.routes import snapshots as snapshot_routes
 from compute.routes import volumes as volume_routes
 from compute.routes.extensions import bp as extensions_bp
 from compute.server_groups import ServerGroups
@@ -56,8 +57,10 @@ VolumeClients = Callable[[str], VolumeClient]
 BLUEPRINTS = (versions.bp, servers.bp, actions.bp, attachments.bp, flavors.bp, hosts.bp,
               quota_routes.bp, instance_actions.bp, tags.bp, keypairs.bp, admin.bp,
               addresses.bp, server_group_routes.bp, aggregate_routes.bp, events.bp)
-#: Nova's proxies of the image, volume and network APIs (2.1-2.35) and its extension list.
-BLUEPRINTS += (image_routes.bp, volume_routes.bp, network_routes.bp, extensions_bp)
+#: Nova's proxies of the image, volume (volumes, snapshots) and network APIs (2.1-2.35) and
+#: its extension list.
+BLUEPRINTS += (image_routes.bp, volume_routes.bp, snapshot_routes.bp, network_routes.bp,
+               extensions_bp)
 
 
 def create_app(conf: Config, db: Database | None = None,

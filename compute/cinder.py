@@ -64,17 +64,21 @@ class VolumeClient(ServiceClient):
             pass
 
     def list_detail(self) -> list[dict]:
-        """Every volume the caller may list, detailed, in the volume API's order (following
-        its ``volumes_links``)."""
-        volumes: list[dict] = []
+        """Every volume the caller may list, detailed, in the volume API's order."""
+        return self._all("volumes")
+
+    def _all(self, kind: str) -> list[dict]:
+        """Every ``kind`` (``volumes``, ``snapshots``) the caller may list, from
+        ``/{kind}/detail`` in the volume API's order, following its ``{kind}_links``."""
+        items: list[dict] = []
         marker: str | None = None
         while True:
             params = {"marker": marker} if marker else {}
-            body = self._call("GET", "/volumes/detail", params=params).json()
-            volumes.extend(body.get("volumes", []))
-            if not body.get("volumes_links") or not body.get("volumes"):
-                return volumes
-            marker = body["volumes"][-1]["id"]
+            body = self._call("GET", f"/{kind}/detail", params=params).json()
+            items.extend(body.get(kind, []))
+            if not body.get(f"{kind}_links") or not body.get(kind):
+                return items
+            marker = body[kind][-1]["id"]
 
     def delete_volume(self, volume_id: str) -> None:
         """Delete a volume as the caller; unlike :meth:`delete`, a missing one is a 404."""
@@ -83,12 +87,13 @@ class VolumeClient(ServiceClient):
         except errors.NotFound:
             raise errors.NotFound(f"Volume {volume_id} could not be found.") from None
 
-    # -- snapshots (a volume-backed server's createImage: compute.volume_snapshot) -------------
-    def create_snapshot(self, volume_id: str, name: str, description: str | None = None
-                        ) -> dict:
-        """Snapshot a volume as the caller, ``force``d (Nova's ``create_snapshot_force``:
-        the volume is normally ``in-use`` by the server); the snapshot starts ``creating``."""
-        body = {"volume_id": volume_id, "force": True, "name": name,
+    # -- snapshots (a volume-backed server's createImage, Nova's os-snapshots proxy) -----------
+    def create_snapshot(self, volume_id: str, name: str | None,
+                        description: str | None = None, force: bool = True) -> dict:
+        """Snapshot a volume as the caller; it starts ``creating``. ``force`` (Nova's
+        ``create_snapshot_force``) snapshots an ``in-use`` volume too, as createImage of a
+        volume-backed server needs."""
+        body = {"volume_id": volume_id, "force": force, "name": name,
                 "description": description}
         return self._call("POST", "/snapshots", json={"snapshot": body}).json()["snapshot"]
 
@@ -98,9 +103,16 @@ class VolumeClient(ServiceClient):
         except errors.NotFound:
             raise errors.NotFound(f"Snapshot {snapshot_id} could not be found.") from None
 
-    def delete_snapshot(self, snapshot_id: str) -> None:
-        """Delete a snapshot; one already gone is fine (a cleanup may run twice)."""
+    def list_snapshots(self) -> list[dict]:
+        """Every snapshot the caller may list, detailed, in the volume API's order."""
+        return self._all("snapshots")
+
+    def delete_snapshot(self, snapshot_id: str, missing_ok: bool = True) -> None:
+        """Delete a snapshot; one already gone is fine unless not ``missing_ok`` (a cleanup
+        may run twice; a user's delete of a missing one is a 404)."""
         try:
             self._call("DELETE", f"/snapshots/{snapshot_id}")
         except errors.NotFound:
-            pass
+            if not missing_ok:
+                raise errors.NotFound(
+                    f"Snapshot {snapshot_id} could not be found.") from None

@@ -1,7 +1,7 @@
 """Representations of the proxy APIs Nova still serves up to 2.35: images (from the image
-API's Glance v2 bodies) and volumes (from the volume API's Cinder v3 bodies), in Nova's
-legacy shapes. Nothing here is stored by compute: every body is built from what the other
-service answered the caller.
+API's Glance v2 bodies), volumes and volume snapshots (from the volume API's Cinder v3
+bodies), in Nova's legacy shapes. Nothing here is stored by compute: every body is built
+from what the other service answered the caller.
 """
 from __future__ import annotations
 
@@ -101,3 +101,13 @@ def volume_view(volume: dict) -> dict:
         "snapshotId": volume.get("snapshot_id"),
         "metadata": dict(volume.get("metadata") or {}),
     }
+
+
+def snapshot_view(snapshot: dict) -> dict:
+    """A Cinder v3 snapshot in Nova's ``os-snapshots`` shape (list, detail, show and create
+    alike; ``size`` is the snapshotted volume's, in GiB)."""
+    return {"id": snapshot["id"], "volumeId": snapshot.get("volume_id"),
+            "status": snapshot.get("status"), "size": snapshot.get("size"),
+            "createdAt": snapshot.get("created_at"),
+            "displayName": snapshot.get("name"),
+            "displayDescription": snapshot.get("description")}

@@ -497,6 +497,18 @@ CREATE_VOLUME = {
 }
 
 
+#: ``POST /os-snapshots``: Nova's snapshot create (``force`` snapshots an in-use volume).
+CREATE_SNAPSHOT = {
+    "type": "object",
+    "properties": {"snapshot": {
+        "type": "object",
+        "properties": {"volume_id": {"type": "string"}, "force": BOOLEAN,
+                       "display_name": {"type": "string"},
+                       "display_description": {"type": "string"}},
+        "required": ["volume_id"], "additionalProperties": False}},
+    "required": ["snapshot"], "additionalProperties": False,
+}
+
 # -- os-server-external-events ---------------------------------------------------------------
 def _external_events(names: list[str]) -> dict:
     event = {"type": "object",

@@ -181,17 +181,22 @@ class FakeVolumes:
             raise NotFound(f"Volume {volume_id} could not be found.")
         del self.status[volume_id]
 
-    # -- what createImage of a volume-backed server asks (compute.volume_snapshot) --------------
-    def create_snapshot(self, volume_id: str, name: str, description: str | None = None
-                        ) -> dict:
-        """A forced snapshot, ``creating``; :meth:`get_snapshot` then answers
-        ``snapshot_status`` (``available`` unless a test says otherwise)."""
+    # -- what createImage of a volume-backed server and Nova's snapshot proxy ask --------------
+    def create_snapshot(self, volume_id: str, name: str | None,
+                        description: str | None = None, force: bool = True) -> dict:
+        """A snapshot, ``creating``; :meth:`get_snapshot` then answers ``snapshot_status``
+        (``available`` unless a test says otherwise). Unless ``force``d, only of an
+        ``available`` volume (Cinder's 400)."""
         if volume_id not in self.status:
             raise NotFound(f"Volume {volume_id} could not be found.")
+        if not force and self.status[volume_id] != "available":
+            raise BadRequest("Invalid volume: Volume status must be available.")
         self.snapshot_count = getattr(self, "snapshot_count", 0) + 1
         snapshot_id = f"5a5a5a5a-0000-4000-8000-{self.snapshot_count:012d}"
-        self.snapshots[snapshot_id] = {"id": snapshot_id, "volume_id": volume_id,
-                                       "name": name, "description": description}
+        self.snapshots[snapshot_id] = {
+            "id": snapshot_id, "volume_id": volume_id, "name": name,
+            "description": description, "size": self.detail(volume_id)["size"],
+            "created_at": "2026-01-02T00:00:00.000000", "force": force}
         return {**self.snapshots[snapshot_id], "status": "creating"}
 
     def get_snapshot(self, snapshot_id: str) -> dict:
@@ -199,8 +204,12 @@ class FakeVolumes:
             raise NotFound(f"Snapshot {snapshot_id} could not be found.")
         return {**self.snapshots[snapshot_id], "status": self.snapshot_status}
 
-    def delete_snapshot(self, snapshot_id: str) -> None:
-        self.snapshots.pop(snapshot_id, None)
+    def list_snapshots(self) -> list[dict]:
+        return [self.get_snapshot(s) for s in self.snapshots]
+
+    def delete_snapshot(self, snapshot_id: str, missing_ok: bool = True) -> None:
+        if self.snapshots.pop(snapshot_id, None) is None and not missing_ok:
+            raise NotFound(f"Snapshot {snapshot_id} could not be found.")
 
 
 @pytest.fixture(scope="session")

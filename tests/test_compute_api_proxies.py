@@ -1,5 +1,6 @@
 """The proxy APIs Nova still serves up to 2.35 (images, image metadata to 2.38, volumes,
-networks) and the extension list, in-process against the fake image and volume APIs.
+volume snapshots, networks) and the extension list, in-process against the fake image and
+volume APIs.
 
 Every proxied call is made with the caller's own token (the other service decides what they
 see); bodies are checked against Tempest 47's own response schemas.
@@ -271,6 +272,94 @@ def test_volumes_end_at_2_35_and_need_their_roles(compute_env):
     assert set(compute_env.volumes.status) == set(VOLUME_IDS)
 
 
+# -- volume snapshots ------------------------------------------------------------------------------
+def test_snapshot_create_show_list_delete(compute_env):
+    alice, volumes = compute_env.alice, compute_env.volumes
+    resp = alice.post("/v2.1/os-snapshots", json={"snapshot": {
+        "volume_id": VOLUME_IDS[0], "display_name": "s", "display_description": "d"}})
+    assert resp.status_code == 200, resp.get_json()
+    snap = resp.get_json()["snapshot"]
+    assert snap == {"id": snap["id"], "volumeId": VOLUME_IDS[0], "status": "creating",
+                    "size": 1, "createdAt": "2026-01-02T00:00:00.000000",
+                    "displayName": "s", "displayDescription": "d"}
+    assert volumes.snapshots[snap["id"]]["force"] is False  # Nova's default
+    shown = compute_env.reader.get(f"/v2.1/os-snapshots/{snap['id']}").get_json()["snapshot"]
+    assert shown == dict(snap, status="available")
+    listed = compute_env.reader.get("/v2.1/os-snapshots").get_json()["snapshots"]
+    assert listed == [shown]
+    assert compute_env.reader.get("/v2.1/os-snapshots/detail").get_json()["snapshots"] == [
+        shown]
+    assert alice.delete(f"/v2.1/os-snapshots/{snap['id']}").status_code == 202
+    assert volumes.snapshots == {}
+    err(alice.get(f"/v2.1/os-snapshots/{snap['id']}"), 404, "could not be found")
+    err(alice.delete(f"/v2.1/os-snapshots/{snap['id']}"), 404, "could not be found")
+
+
+def test_snapshot_of_an_in_use_volume_needs_force(compute_env):
+    compute_env.volumes.status[VOLUME_IDS[0]] = "in-use"
+    body = {"snapshot": {"volume_id": VOLUME_IDS[0]}}
+    err(compute_env.alice.post("/v2.1/os-snapshots", json=body), 400, "must be available")
+    body["snapshot"]["force"] = "True"
+    resp = compute_env.alice.post("/v2.1/os-snapshots", json=body)
+    assert resp.status_code == 200, resp.get_json()
+    snap = resp.get_json()["snapshot"]
+    assert (snap["displayName"], snap["displayDescription"]) == (None, None)
+    assert compute_env.volumes.snapshots[snap["id"]]["force"] is True
+
+
+def test_snapshot_list_offset_and_limit(compute_env):
+    for _ in range(3):
+        compute_env.volumes.create_snapshot(VOLUME_IDS[1], "s")
+
+    def ids(query: str) -> list[str]:
+        return [s["id"] for s in compute_env.alice.get(f"/v2.1/os-snapshots{query}")
+                .get_json()["snapshots"]]
+
+    everything = ids("")
+    assert len(everything) == 3
+    assert ids("?limit=2") == everything[:2]
+    assert ids("/detail?offset=2") == everything[2:]
+    err(compute_env.alice.get("/v2.1/os-snapshots?limit=-1"), 400, "limit")
+
+
+@pytest.mark.parametrize("body, text", [
+    ({"snapshot": {}}, "volume_id"),
+    ({"snapshot": {"volume_id": VOLUME_IDS[0], "force": "maybe"}}, "force"),
+    ({"snapshot": {"volume_id": VOLUME_IDS[0], "name": "s"}}, "name"),
+    ({"snapshot": {"volume_id": 7}}, "volume_id"),
+    ({"volume_id": VOLUME_IDS[0]}, "snapshot"),
+])
+def test_snapshot_create_refusals(compute_env, body, text):
+    err(compute_env.alice.post("/v2.1/os-snapshots", json=body), 400, text)
+    assert compute_env.volumes.snapshots == {}
+
+
+def test_snapshot_errors_of_the_volume_api_reach_the_caller(compute_env):
+    err(compute_env.alice.post("/v2.1/os-snapshots", json={"snapshot": {
+        "volume_id": "0c1f6f5e-0000-4000-8000-000000000099"}}), 404, "could not be found")
+
+    def over(*args, **kw):
+        raise RequestTooLarge("SnapshotLimitExceeded: Maximum number of snapshots allowed "
+                              "(10) exceeded")
+
+    compute_env.volumes.create_snapshot = over
+    err(compute_env.alice.post("/v2.1/os-snapshots", json={"snapshot": {
+        "volume_id": VOLUME_IDS[0]}}), 403, "Maximum number of snapshots")
+
+
+def test_snapshots_end_at_2_35_and_need_their_roles(compute_env):
+    alice, reader = compute_env.alice, compute_env.reader
+    snap = compute_env.volumes.create_snapshot(VOLUME_IDS[0], "s")
+    body = {"snapshot": {"volume_id": VOLUME_IDS[0]}}
+    err(alice.get("/v2.1/os-snapshots", headers=NEW), 404, "not supported")
+    err(alice.get(f"/v2.1/os-snapshots/{snap['id']}", headers=NEW), 404, "not supported")
+    err(alice.post("/v2.1/os-snapshots", json=body, headers=NEW), 404, "not supported")
+    err(alice.delete(f"/v2.1/os-snapshots/{snap['id']}", headers=NEW), 404, "not supported")
+    err(reader.post("/v2.1/os-snapshots", json=body), 403, "doesn't allow")
+    err(reader.delete(f"/v2.1/os-snapshots/{snap['id']}"), 403, "doesn't allow")
+    assert list(compute_env.volumes.snapshots) == [snap["id"]]
+
+
 # -- networks and extensions -----------------------------------------------------------------------
 def test_networks_are_none(compute_env):
     assert compute_env.reader.get("/v2.1/os-networks").get_json() == {"networks": []}
@@ -344,6 +433,14 @@ def test_bodies_pass_tempest_schemas(compute_env, images, tmp_path: Path):
         add("volumes", "create_get_volume", "GET", f"/v2.1/os-volumes/{VOLUME_IDS[0]}")
         add("volumes", "create_get_volume", "POST", "/v2.1/os-volumes",
             json={"volume": {"size": 1, "display_name": "v"}})
+        snap = compute_env.alice.post("/v2.1/os-snapshots", headers=mv(version), json={
+            "snapshot": {"volume_id": VOLUME_IDS[1], "display_name": "s"}}).get_json()
+        add("snapshots", "create_get_snapshot", "GET",
+            f"/v2.1/os-snapshots/{snap['snapshot']['id']}")
+        add("snapshots", "create_get_snapshot", "POST", "/v2.1/os-snapshots",
+            json={"snapshot": {"volume_id": VOLUME_IDS[1], "force": True}})
+        add("snapshots", "list_snapshots", "GET", "/v2.1/os-snapshots")
+        add("snapshots", "list_snapshots", "GET", "/v2.1/os-snapshots/detail")
         add("extensions", "list_extensions", "GET", "/v2.1/extensions")
         add("tenant_networks", "list_tenant_networks", "GET", "/v2.1/os-networks")
     assert_valid(cases, tmp_path)

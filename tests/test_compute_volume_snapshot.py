@@ -78,6 +78,7 @@ def test_image_of_a_volume_backed_server_is_nova_s(venv):
         snapshot = venv.volumes.snapshots[bdm["snapshot_id"]]
         assert snapshot["volume_id"] == by_device[bdm["device_name"]]
         assert snapshot["name"] == "snapshot for snap"
+        assert snapshot["force"] is True  # the volume is in use by the server
         assert bdm["volume_size"] == 1 and bdm["disk_bus"] == "virtio"
         assert bdm["volume_id"] is None
     assert root["device_name"] == "/dev/vda" and root["delete_on_termination"] is True

@@ -49,6 +49,10 @@ MEMBER_ROUTES = {
     ("POST", "/v2.1/os-volumes"): ("/v2.1/os-volumes", {"volume": {"size": 1}}, "2.1"),
     ("DELETE", "/v2.1/os-volumes/<volume_id>"): ("/v2.1/os-volumes/" + VOLUME_IDS[1], None,
                                                  "2.1"),
+    ("POST", "/v2.1/os-snapshots"): ("/v2.1/os-snapshots",
+                                     {"snapshot": {"volume_id": VOLUME_IDS[1]}}, "2.1"),
+    ("DELETE", "/v2.1/os-snapshots/<snapshot_id>"): ("/v2.1/os-snapshots/{snapshot}", None,
+                                                     "2.1"),
 }
 IMG = "/v2.1/images/<image_id>"
 #: Nova's image proxy has no policy of its own: the image API refuses, as the caller.
@@ -131,7 +135,8 @@ ADMIN_READS = ("/v2.1/os-services", "/v2.1/os-hypervisors", "/v2.1/os-hypervisor
                f"/v2.1/os-hypervisors/{hypervisor_id('node1')}/uptime", "/v2.1/os-migrations")
 
 
-#: The server group (alice's) and aggregate the routes' paths name, made by ``server_id``.
+#: The server group (alice's), aggregate and volume snapshot the routes' paths name, made
+#: by ``server_id``.
 REFS: dict[str, str] = {}
 
 
@@ -150,7 +155,9 @@ def server_id(compute_env) -> str:
     group = compute_env.alice.post("/v2.1/os-server-groups", json={"server_group": {
         "name": "mine", "policies": ["affinity"]}}).get_json()["server_group"]
     agg = compute_env.admin.post("/v2.1/os-aggregates", json={"aggregate": {"name": "a1"}})
-    REFS.update(group=group["id"], aggregate=agg.get_json()["aggregate"]["id"])
+    snapshot = compute_env.volumes.create_snapshot(VOLUME_IDS[1], "mine", force=False)
+    REFS.update(group=group["id"], aggregate=agg.get_json()["aggregate"]["id"],
+                snapshot=snapshot["id"])
     return sid
 
 
@@ -207,7 +214,8 @@ def test_reader_reads(compute_env, server_id):
                  "/v2.1/flavors/detail", "/v2.1/flavors/6/os-extra_specs", "/v2.1/limits",
                  f"/v2.1/os-quota-sets/{project}", f"/v2.1/os-quota-sets/{project}/detail",
                  "/v2.1/os-availability-zone", f"/v2.1/os-simple-tenant-usage/{project}",
-                 f"/v2.1/servers/{server_id}/ips",
+                 f"/v2.1/servers/{server_id}/ips", "/v2.1/os-snapshots",
+                 "/v2.1/os-snapshots/detail", f"/v2.1/os-snapshots/{REFS['snapshot']}",
                  f"/v2.1/servers/{server_id}/os-server-password"):
         assert reader.get(path).status_code == 200, path
     for path in (f"/v2.1/servers/{server_id}/tags", f"/v2.1/servers/{server_id}/tags/t",

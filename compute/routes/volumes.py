@@ -28,14 +28,15 @@ CREATE_FIELDS = {"display_name": "name", "display_description": "description",
                  "availability_zone": "availability_zone", "snapshot_id": "snapshot_id"}
 
 
-def _volumes() -> VolumeClient:
+def volumes() -> VolumeClient:
+    """A client of the volume API acting as the caller."""
     client = compute().service.volume_client
     if client is None:
         raise ServiceUnavailable("The volume service is unavailable.")
     return client(auth().token)
 
 
-def _limited(items: list) -> list:
+def limited(items: list) -> list:
     """Nova's ``offset``/``limit`` (non-negative integers, else 400) over a whole list."""
     offset = query_int(request.args, "offset", 0, minimum=0)
     limit = query_int(request.args, "limit", None, minimum=0)
@@ -44,11 +45,11 @@ def _limited(items: list) -> list:
 
 @bp.get("/os-volumes")
 @bp.get("/os-volumes/detail")
-def list_volumes() -> Response:
+def listvolumes() -> Response:
     proxy_until(PROXY_UNTIL)
     authorize(RULE % ("detail" if request.path.endswith("/detail") else "list"))
     return json_response({"volumes": [volume_view(v)
-                                      for v in _limited(_volumes().list_detail())]})
+                                      for v in limited(volumes().list_detail())]})
 
 
 @bp.post("/os-volumes")
@@ -64,7 +65,7 @@ def create_volume() -> Response:
     request_body = {"size": size, **{cinder: body[nova] for nova, cinder in
                                      CREATE_FIELDS.items() if nova in body}}
     try:
-        volume = _volumes().create(request_body)
+        volume = volumes().create(request_body)
     except RequestTooLarge as exc:  # the volume API's over-quota answer; Nova's is a 403
         raise Forbidden(exc.message) from None
     return json_response({"volume": volume_view(volume)}, 200,
@@ -75,12 +76,12 @@ def create_volume() -> Response:
 def show_volume(volume_id: str) -> Response:
     proxy_until(PROXY_UNTIL)
     authorize(RULE % "show")
-    return json_response({"volume": volume_view(_volumes().get(volume_id))})
+    return json_response({"volume": volume_view(volumes().get(volume_id))})
 
 
 @bp.delete("/os-volumes/<volume_id>")
 def delete_volume(volume_id: str) -> Response:
     proxy_until(PROXY_UNTIL)
     authorize(RULE % "delete")
-    _volumes().delete_volume(volume_id)
+    volumes().delete_volume(volume_id)
     return Response(status=202)
