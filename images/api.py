@@ -175,8 +175,9 @@ def build_services(conf: Config, db: Database, policy: Any, store: Store | None 
             conf.path(conf.image.image_cache_dir), conf.image.image_cache_max_size,
             conf.image.image_cache_stall_time, chunk))
         prefetcher = Prefetcher(cache, conf.image.cache_prefetcher_interval)
-    return ImageAPI(ImageService(deps), MemberService(deps), DataService(deps, cache),
-                    ImportService(deps), cache, prefetcher)
+    images = ImageService(deps)
+    return ImageAPI(images, MemberService(deps), DataService(deps, cache),
+                    ImportService(deps, images), cache, prefetcher)
 
 
 def create_app(conf: Config, db: Database | None = None, store: Store | None = None,
@@ -187,12 +188,12 @@ def create_app(conf: Config, db: Database | None = None, store: Store | None = N
     core = app.extensions["minicloud"]
     api = build_services(conf, core.db, core.policy, store, staging)
     api.images.recover()
-    api.imports.tasks.recover()
+    owners.discard_all(api.images, api.imports.tasks.recover())
     recover_copies(api.imports.deps)
     app.extensions["images"] = api
     # A worker killed mid-upload is replaced by gunicorn without a new start-up recovery:
     # each new worker re-queues the uploads and imports whose owner died (images.owners).
-    app.extensions["on_worker_start"] = lambda: owners.reap(api.images)
+    app.extensions["on_worker_start"] = lambda: owners.reap(api)
     discovery.register(app, api.imports, cache=api.cache is not None)
     _image_routes(app, api)
     _data_routes(app, api)

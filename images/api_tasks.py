@@ -41,8 +41,7 @@ def register(app: Flask, api: ImageAPI) -> None:
                       "disk_format": task_input["import_from_format"],
                       **task_input["image_properties"]}
         image = api.images.create(ctx, validate(image_body, schema.CREATE))
-        task_id = api.imports.start_task(ctx, image.id, task_input, request_id(),
-                                         discard=lambda: api.images.delete(ctx, image.id))
+        task_id = api.imports.start_task(ctx, image.id, task_input, request_id())
         return json_response(task_json(tasks.get(ctx, task_id)), 201,
                              {"Location": f"/v2/tasks/{task_id}"})
 

@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -58,8 +58,8 @@ from images.import_stores import (
 from images.inspection import inspect_file
 from images.intake import IntakeResult
 from images.models import Image
-from images.owners import Owner, store_root
-from images.service import Dependencies
+from images.owners import Owner, discard_all, store_root
+from images.service import Dependencies, ImageService
 from images.tasks import TaskService
 from images.uri_filter import check_uri
 from images.webdownload import ImportFailed, ImportStopped, WebDownload
@@ -98,9 +98,10 @@ class ImportJob:
     injected: dict[str, str | None] = field(default_factory=dict)
     #: The caller who started the import (a signed image's certificate is fetched as them).
     auth: AuthContext | None = None
-    #: A legacy task's image, made for the task: removed when the task fails, as Glance's
-    #: task flow reverts the image it created (nothing is left ``queued`` behind a failure).
-    discard: Callable[[], None] | None = None
+    #: A legacy ``POST /v2/tasks`` import, whose image was made for the task: removed when
+    #: the task fails, as Glance's task flow reverts the image it created (nothing is left
+    #: ``queued`` behind a failure).
+    legacy: bool = False
     #: The held owner lock of the image (:mod:`images.owners`), released when the job ends.
     owner: Owner | None = None
 
@@ -170,8 +171,10 @@ class ImportService:
     """Starts imports, records each as a task (``images.tasks``) and runs them in background
     threads of the service process."""
 
-    def __init__(self, deps: Dependencies, qemu: QemuImg | None = None) -> None:
+    def __init__(self, deps: Dependencies, images: ImageService,
+                 qemu: QemuImg | None = None) -> None:
         self.deps = deps
+        self.images = images  # removes a failed legacy task's image
         self.qemu = qemu or QemuImg(deps.conf.image.inspect_cpu_seconds)
         self.tasks = TaskService(deps)
         self._threads: set[threading.Thread] = set()
@@ -259,25 +262,22 @@ class ImportService:
                            f"{'staged' if wanted == states.UPLOADING else 'queued'} image.")
 
     def start_task(self, ctx: AuthContext, image_id: str, task_input: dict,
-                   request_id: str | None = None,
-                   discard: Callable[[], None] | None = None) -> str:
+                   request_id: str | None = None) -> str:
         """``POST /v2/tasks`` of type ``import``: fetch ``task_input["import_from"]`` into the
         (new, queued) image ``image_id`` as a web-download does. A URI the import filter
         refuses fails the task at once (``failure`` with the reason), as Glance's task flow
-        does. ``discard`` removes the task's image; it is called when the task fails."""
-        return self._owned(image_id, self._start_task, ctx, image_id, task_input, request_id,
-                           discard)
+        does. The image was made for the task: it is removed when the task fails."""
+        return self._owned(image_id, self._start_task, ctx, image_id, task_input, request_id)
 
     def _start_task(self, ctx: AuthContext, image_id: str, task_input: dict,
-                    request_id: str | None, discard: Callable[[], None] | None,
-                    owner: Owner) -> str:
+                    request_id: str | None, owner: Owner) -> str:
         with self.deps.db.session() as s:
             image = self.deps.find(s, ctx, image_id, "modify_image")
             task_id = self.tasks.add(s, ctx, "import", image.id, task_input, request_id)
 
         def fail(message: str) -> str:
             self.tasks.fail(task_id, message)
-            self._discard(discard, task_id, image_id)
+            discard_all(self.images, [image_id])
             return task_id
 
         try:
@@ -294,7 +294,7 @@ class ImportService:
             update_progress(image, start=[self.deps.store.default_id], task=task_id)
             job = ImportJob(image.id, "web-download", image.disk_format or "raw", task_id,
                             uri=uri, stores=[self.deps.store.default_id], auth=ctx,
-                            owner=owner, discard=discard)
+                            owner=owner, legacy=True)
         self._spawn(job)
         return task_id
 
@@ -365,17 +365,8 @@ class ImportService:
     def _failed(self, job: ImportJob, message: str, kill: bool = False) -> None:
         self.tasks.fail(job.task_id, message)
         finish(self.deps, job, message, kill=kill)
-        self._discard(job.discard, job.task_id, job.image_id)
-
-    @staticmethod
-    def _discard(discard: Callable[[], None] | None, task_id: str, image_id: str) -> None:
-        """A failed legacy task's image goes (``ImportJob.discard``), at once or later."""
-        if discard is None:
-            return
-        try:
-            discard()
-        except MinicloudError as exc:  # deleted or protected meanwhile: it stays
-            LOG.warning("import %s: image %s not removed: %s", task_id, image_id, exc.message)
+        if job.legacy:
+            discard_all(self.images, [job.image_id])
 
     def wait(self, timeout: float | None = None) -> bool:
         """Join the running imports (tests and shutdown); True when none is left."""

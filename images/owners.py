@@ -30,7 +30,7 @@ from sqlalchemy import select
 
 from images import states
 from images.models import Image
-from minicloud.errors import Conflict
+from minicloud.errors import Conflict, MinicloudError
 from minicloud.paths import StatePaths
 
 LOG = logging.getLogger(__name__)
@@ -89,9 +89,12 @@ def owning(root: Path, image_id: str) -> Iterator[Owner]:
         owner.release()
 
 
-def reap(service) -> list[str]:
-    """Re-queue the ``saving``/``importing`` images whose owner is gone (``service``: the
-    :class:`images.service.ImageService`); returns their ids. Safe beside live owners."""
+def reap(api) -> list[str]:
+    """Re-queue the ``saving``/``importing`` images whose owner is gone (``api``: the
+    :class:`images.api.ImageAPI`); returns their ids. Safe beside live owners. An import's
+    task fails; a legacy ``POST /v2/tasks`` import's image is then removed, as when its
+    flow fails (:meth:`images.tasks.TaskService.abandon`)."""
+    service = api.images
     deps = service.deps
     root = store_root(deps.conf)
     temp_dirs = _temp_dirs(deps, root)
@@ -112,10 +115,23 @@ def reap(service) -> list[str]:
             for temp_dir in temp_dirs:
                 for tmp in temp_dir.glob(f".{image_id}.*.tmp"):
                     tmp.unlink(missing_ok=True)
+            if status == states.IMPORTING:
+                discard_all(service, api.imports.tasks.abandon(
+                    image_id, "The image service worker running the import died."))
             reaped.append(image_id)
         finally:
             owner.release()
     return reaped
+
+
+def discard_all(service, image_ids: list[str]) -> None:
+    """Remove the images of failed legacy tasks (``service``: the ImageService); one deleted
+    or protected meanwhile stays, with a warning."""
+    for image_id in image_ids:
+        try:
+            service.discard(image_id)
+        except MinicloudError as exc:
+            LOG.warning("image %s of a failed task not removed: %s", image_id, exc.message)
 
 
 def _temp_dirs(deps, image_dir: Path) -> list[Path]:

@@ -319,15 +319,32 @@ class ImageService:
     # -- delete ------------------------------------------------------------------------
     def delete(self, ctx: AuthContext, image_id: str) -> None:
         with self.deps.db.session() as s:
-            image = self.deps.find(s, ctx, image_id, "delete_image")
-            if image.protected:
-                raise Forbidden(f"Image {image.id} is protected and cannot be deleted.")
-            image_id = image.id
-            states.transition(s, image_id, image.status, states.DELETED, deleted_at=utcnow())
-            for table in (ImageProperty, ImageTag, ImageMember):
-                s.execute(delete(table).where(table.image_id == image_id))
-        # After the commit: an upload still running loses its final compare-and-swap and
-        # removes what it wrote; this removes what is already there.
+            image_id = self._mark_deleted(s, self.deps.find(s, ctx, image_id, "delete_image"))
+        self._remove_data(image_id)
+
+    def discard(self, image_id: str) -> None:
+        """Delete an image for the service itself (a failed legacy task's, whose caller is
+        gone); one gone, protected or changed meanwhile raises, as :meth:`delete`."""
+        with self.deps.db.session() as s:
+            image = s.get(Image, image_id)
+            if image is None or image.status == states.DELETED:
+                raise NotFound(f"No image found with ID {image_id}")
+            self._mark_deleted(s, image)
+        self._remove_data(image_id)
+
+    @staticmethod
+    def _mark_deleted(s: Session, image: Image) -> str:
+        if image.protected:
+            raise Forbidden(f"Image {image.id} is protected and cannot be deleted.")
+        image_id = image.id
+        states.transition(s, image_id, image.status, states.DELETED, deleted_at=utcnow())
+        for table in (ImageProperty, ImageTag, ImageMember):
+            s.execute(delete(table).where(table.image_id == image_id))
+        return image_id
+
+    def _remove_data(self, image_id: str) -> None:
+        """After the commit: an upload still running loses its final compare-and-swap and
+        removes what it wrote; this removes what is already there."""
         self.deps.store.delete(image_id)
         self.deps.staging.delete(image_id)
 

@@ -111,13 +111,25 @@ class TaskService:
                 hours = self.deps.conf.image.task_time_to_live
                 row.expires_at = utcnow() + dt.timedelta(hours=hours)
 
-    def recover(self) -> None:
-        """Fail the tasks a previous process left unfinished (imports do not survive it)."""
+    def recover(self) -> list[str]:
+        """Fail the tasks a previous process left unfinished (imports do not survive it);
+        the images of the legacy ones among them (see :meth:`abandon`)."""
+        return self.abandon(None, "The image service stopped during the import.")
+
+    def abandon(self, image_id: str | None, message: str) -> list[str]:
+        """Fail the unfinished tasks of ``image_id`` (None: of every image) with
+        ``message``; returns the images of those that were legacy ``POST /v2/tasks``
+        imports (type ``import``), which go with their failed task, as in Glance's task
+        flow."""
+        query = select(ImageTask.id, ImageTask.type, ImageTask.image_id).where(
+            ImageTask.status.in_(("pending", "processing")))
+        if image_id is not None:
+            query = query.where(ImageTask.image_id == image_id)
         with self.deps.db.session() as s:
-            ids = list(s.scalars(select(ImageTask.id).where(
-                ImageTask.status.in_(("pending", "processing")))))
-        for task_id in ids:
-            self.fail(task_id, "The image service stopped during the import.")
+            rows = s.execute(query).all()
+        for task_id, _type, _image in rows:
+            self.fail(task_id, message)
+        return [image for _id, type_, image in rows if type_ == "import" and image]
 
     # -- read through the API ----------------------------------------------------------
     def authorize(self, ctx: AuthContext, rule: str) -> None:

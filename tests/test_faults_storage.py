@@ -123,6 +123,7 @@ def test_image_worker_killed_during_upload(faults_cloud):
     sender.start()
     kill_at(cloud, "image.store.writing")
     sender.join(60)
+    client.session.close()  # its kept-alive connections died with the worker
     # the new worker gunicorn starts re-queues the orphaned upload: no master restart
     image = _wait_image(client, image_id, "queued")
     assert image["status"] == "queued"
@@ -148,6 +149,7 @@ def test_image_worker_killed_during_import(faults_cloud):
     starter.start()
     kill_at(cloud, "image.import.running")
     starter.join(60)
+    client.session.close()  # its kept-alive connections died with the worker
     image = _wait_image(client, image_id, "queued")
     assert image["os_glance_failed_import"] == "file"
     restart(cloud, "image")

@@ -7,6 +7,8 @@ from __future__ import annotations
 import os
 
 from images import owners, states
+from images.models import Image, ImageTask
+from minicloud.db import new_uuid
 from tests.images_fixtures import *  # noqa: F403
 from tests.test_images_states import _image, _status
 
@@ -35,16 +37,56 @@ def test_a_saving_image_whose_owner_died_is_requeued_and_its_temp_file_removed(i
 def test_an_import_whose_owner_died_is_requeued_as_failed(images_env):
     image_id, owner = _orphan(images_env, states.IMPORTING)
     _die(owner)
-    assert owners.reap(images_env.app.extensions["images"].images) == [image_id]
+    assert owners.reap(images_env.app.extensions["images"]) == [image_id]
     assert _status(images_env.db, image_id) == states.QUEUED
     image = images_env.admin.show(image_id)
     assert image["os_glance_failed_import"] == "file"
 
 
+def _task(env, image_id: str, type_: str) -> str:
+    """An unfinished task of ``type_`` for ``image_id``, as the dead import left it."""
+    task_id = new_uuid()
+    with env.db.session() as s:
+        s.add(ImageTask(id=task_id, type=type_, status="processing", owner="p",
+                        image_id=image_id, input={}, message=""))
+    return task_id
+
+
+def test_a_dead_imports_task_fails_and_a_legacy_tasks_image_goes(images_env):
+    """The task of an import whose worker died fails at once (not at the next master
+    start); the image of a legacy ``POST /v2/tasks`` import goes with its failed task, as
+    when its flow fails; an interoperable import's image is re-queued."""
+    env = images_env
+    legacy, legacy_owner = _orphan(env, states.IMPORTING)
+    interop, interop_owner = _orphan(env, states.IMPORTING)
+    tasks = {legacy: _task(env, legacy, "import"),
+             interop: _task(env, interop, "api_image_import")}
+    _die(legacy_owner)
+    _die(interop_owner)
+    assert sorted(owners.reap(env.app.extensions["images"])) == sorted([legacy, interop])
+    for image_id, task_id in tasks.items():
+        task = env.admin.get(f"/v2/tasks/{task_id}").json
+        assert task["status"] == "failure" and "died" in task["message"], task
+    assert _status(env.db, legacy) == states.DELETED
+    assert _status(env.db, interop) == states.QUEUED
+    assert not any(legacy in f or interop in f for f in env.stored_files())
+
+
+def test_a_legacy_tasks_image_stays_when_it_is_protected(images_env):
+    env = images_env
+    image_id, owner = _orphan(env, states.IMPORTING)
+    with env.db.session() as s:
+        s.get(Image, image_id).protected = True
+    _task(env, image_id, "import")
+    _die(owner)
+    assert owners.reap(env.app.extensions["images"]) == [image_id]
+    assert _status(env.db, image_id) == states.QUEUED  # logged, kept: never forced
+
+
 def test_a_live_owner_keeps_its_upload(images_env):
     image_id, owner = _orphan(images_env, states.SAVING)
     try:
-        assert owners.reap(images_env.app.extensions["images"].images) == []
+        assert owners.reap(images_env.app.extensions["images"]) == []
         assert _status(images_env.db, image_id) == states.SAVING
         assert f".{image_id}.abc123.tmp" in images_env.stored_files()
     finally:
@@ -83,7 +125,7 @@ def test_a_dead_owner_leaves_no_temp_file_in_any_store(make_images_env):
             (where / f".{image_id}.{where.name}.tmp").write_bytes(b"x" * 4096)
     _die(dead_owner)
     try:
-        assert owners.reap(env.app.extensions["images"].images) == [dead]
+        assert owners.reap(env.app.extensions["images"]) == [dead]
         assert not [p for p in env.store_dir.rglob(f".{dead}.*.tmp")]
         assert sorted(p.parent for p in env.store_dir.rglob(f".{live}.*.tmp")) == sorted(
             [*dirs, env.store_dir])

@@ -214,3 +214,22 @@ def test_unfinished_tasks_fail_when_the_service_restarts(images_env):
     create_app(env.conf, env.db)
     [task] = env.alice.get(f"/v2/images/{image_id}/tasks").json["tasks"]
     assert task["status"] == "failure" and "stopped" in task["message"]
+
+
+def test_a_legacy_tasks_image_goes_when_the_service_restarts(images_env):
+    """A ``POST /v2/tasks`` import the previous process left unfinished fails at start-up,
+    and the image made for it is removed, as when the task fails while running."""
+    from images.api import create_app
+    from images.models import Image, ImageTask
+
+    env = images_env
+    image = env.admin.create(name="legacy", disk_format="raw", container_format="bare")
+    with env.db.session() as s:
+        s.get(Image, image["id"]).status = "importing"
+        s.add(ImageTask(id="7a5c0000-0000-4000-8000-000000000001", type="import",
+                        status="processing", owner="p", image_id=image["id"], input={},
+                        message=""))
+    create_app(env.conf, env.db)
+    task = env.admin.get("/v2/tasks/7a5c0000-0000-4000-8000-000000000001").json
+    assert task["status"] == "failure" and "stopped" in task["message"]
+    err(env.admin.get(f"/v2/images/{image['id']}"), 404, image["id"])
