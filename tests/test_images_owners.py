@@ -64,7 +64,7 @@ def test_a_dead_imports_task_fails_and_a_legacy_tasks_image_goes(images_env):
     _die(legacy_owner)
     _die(interop_owner)
     assert sorted(owners.reap(env.app.extensions["images"])) == sorted([legacy, interop])
-    for image_id, task_id in tasks.items():
+    for task_id in tasks.values():
         task = env.admin.get(f"/v2/tasks/{task_id}").json
         assert task["status"] == "failure" and "died" in task["message"], task
     assert _status(env.db, legacy) == states.DELETED
