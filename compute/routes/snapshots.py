@@ -8,13 +8,13 @@ route enforces Nova's ``os-volumes:snapshots`` rule first; from 2.36 the routes 
 """
 from __future__ import annotations
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response
 
 from compute import schema
 from compute.proxy_views import snapshot_view
 from compute.routes import PREFIX
 from compute.routes.images import proxy_until
-from compute.routes.volumes import PROXY_UNTIL, limited, volumes
+from compute.routes.volumes import PROXY_UNTIL, proxied_list, volumes
 from minicloud.errors import Forbidden, RequestTooLarge
 from minicloud.validation import to_bool
 from minicloud.wsgi import authorize, body_schema, json_body, json_response
@@ -26,10 +26,7 @@ RULE = "os_compute_api:os-volumes:snapshots:%s"
 @bp.get("/os-snapshots")
 @bp.get("/os-snapshots/detail")
 def list_snapshots() -> Response:
-    proxy_until(PROXY_UNTIL)
-    authorize(RULE % ("detail" if request.path.endswith("/detail") else "list"))
-    return json_response({"snapshots": [snapshot_view(s)
-                                        for s in limited(volumes().list_snapshots())]})
+    return proxied_list(RULE, "snapshots", "list_snapshots", snapshot_view)
 
 
 @bp.post("/os-snapshots")

@@ -8,6 +8,8 @@ answer 404, as Nova's.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Blueprint, Response, request
 
 from compute import schema
@@ -43,13 +45,20 @@ def limited(items: list) -> list:
     return items[offset:] if limit is None else items[offset:offset + limit]
 
 
+def proxied_list(rule: str, key: str, fetch: str, view: Callable[[dict], dict]) -> Response:
+    """A proxy's list or ``/detail`` (one body, as Nova): ``rule``'s ``list`` or ``detail``
+    action, then Nova's ``offset``/``limit`` over what the volume client's ``fetch``
+    method lists the caller."""
+    proxy_until(PROXY_UNTIL)
+    authorize(rule % ("detail" if request.path.endswith("/detail") else "list"))
+    items = getattr(volumes(), fetch)()
+    return json_response({key: [view(item) for item in limited(items)]})
+
+
 @bp.get("/os-volumes")
 @bp.get("/os-volumes/detail")
-def listvolumes() -> Response:
-    proxy_until(PROXY_UNTIL)
-    authorize(RULE % ("detail" if request.path.endswith("/detail") else "list"))
-    return json_response({"volumes": [volume_view(v)
-                                      for v in limited(volumes().list_detail())]})
+def list_volumes() -> Response:
+    return proxied_list(RULE, "volumes", "list_detail", volume_view)
 
 
 @bp.post("/os-volumes")
