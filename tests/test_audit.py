@@ -406,6 +406,24 @@ def test_command_exit_codes_table_json_and_fix(tmp_path: Path) -> None:
     cat.db.dispose()
 
 
+def test_command_audits_the_file_backends_snapshots(tmp_path: Path) -> None:
+    """``[volume] driver = file``: the command compares the volume directory's snapshot
+    files too, and ``--fix`` removes the stray one, keeping the owned one."""
+    cat = make_catalog(tmp_path, "driver = fake\n", "target_helper = fake\n")
+    backend = FileBackend(cat.conf.path(cat.conf.volume.volumes_path))
+    volume = cat.volume()
+    backend.create(volume, 1)
+    owned, stray = cat.snapshot(volume), new_id()
+    for snapshot_id in (owned, stray):
+        backend.create_snapshot(snapshot_id, volume)
+    rows = json.loads(audit(tmp_path, "-f", "json").output)
+    assert {(r["Check"], r["Kind"], r["Item"]) for r in rows} == {
+        ("snapshot-file", "orphan", backend.snapshot_path(stray))}
+    assert audit(tmp_path, "--fix").exit_code == 0
+    assert backend.list_snapshots() == [owned] and backend.list_volumes() == [volume]
+    cat.db.dispose()
+
+
 def test_command_without_a_catalog(tmp_path: Path) -> None:
     result = audit(tmp_path / "nowhere")
     assert result.exit_code == 1 and "no catalog" in result.output
