@@ -11,7 +11,15 @@ simply absent, so sending it is a 400
 from __future__ import annotations
 
 from compute import external_events
-from minicloud.validation import BOOLEAN, NAME, UUID
+from minicloud.validation import NAME, UUID
+
+#: A boolean as Nova's schemas take it: JSON true/false or these spellings, and no others
+#: (not the one-letter ``t``/``y`` forms the other services' ``minicloud.validation.BOOLEAN``
+#: admits, as oslo's bool_from_string does).
+BOOLEAN = {"type": ["boolean", "string"],
+           "enum": [True, "True", "TRUE", "true", "1", "ON", "On", "on", "YES", "Yes", "yes",
+                    False, "False", "FALSE", "false", "0", "OFF", "Off", "off", "NO", "No",
+                    "no"]}
 
 #: Nova's server and flavor descriptions: printable text (no control characters).
 _PRINTABLE = r"^[^\x00-\x1f\x7f-\x9f]*$"

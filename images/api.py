@@ -188,7 +188,7 @@ def create_app(conf: Config, db: Database | None = None, store: Store | None = N
     core = app.extensions["minicloud"]
     api = build_services(conf, core.db, core.policy, store, staging)
     api.images.recover()
-    owners.discard_all(api.images, api.imports.tasks.recover())
+    api.images.discard_failed(api.imports.tasks.recover())
     recover_copies(api.imports.deps)
     app.extensions["images"] = api
     # A worker killed mid-upload is replaced by gunicorn without a new start-up recovery:

@@ -58,7 +58,7 @@ from images.import_stores import (
 from images.inspection import inspect_file
 from images.intake import IntakeResult
 from images.models import Image
-from images.owners import Owner, discard_all, store_root
+from images.owners import Owner, store_root
 from images.service import Dependencies, ImageService
 from images.tasks import TaskService
 from images.uri_filter import check_uri
@@ -277,7 +277,7 @@ class ImportService:
 
         def fail(message: str) -> str:
             self.tasks.fail(task_id, message)
-            discard_all(self.images, [image_id])
+            self.images.discard_failed([image_id])
             return task_id
 
         try:
@@ -365,8 +365,8 @@ class ImportService:
     def _failed(self, job: ImportJob, message: str, kill: bool = False) -> None:
         self.tasks.fail(job.task_id, message)
         finish(self.deps, job, message, kill=kill)
-        if job.legacy:
-            discard_all(self.images, [job.image_id])
+        if job.legacy and not job.activated:  # an image that went active keeps its data
+            self.images.discard_failed([job.image_id])
 
     def wait(self, timeout: float | None = None) -> bool:
         """Join the running imports (tests and shutdown); True when none is left."""

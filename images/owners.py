@@ -25,13 +25,17 @@ import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
 from images import states
 from images.models import Image
-from minicloud.errors import Conflict, MinicloudError
+from minicloud.errors import Conflict
 from minicloud.paths import StatePaths
+
+if TYPE_CHECKING:
+    from images.api import ImageAPI
 
 LOG = logging.getLogger(__name__)
 OWNED = (states.SAVING, states.IMPORTING)
@@ -89,7 +93,7 @@ def owning(root: Path, image_id: str) -> Iterator[Owner]:
         owner.release()
 
 
-def reap(api) -> list[str]:
+def reap(api: ImageAPI) -> list[str]:
     """Re-queue the ``saving``/``importing`` images whose owner is gone (``api``: the
     :class:`images.api.ImageAPI`); returns their ids. Safe beside live owners. An import's
     task fails; a legacy ``POST /v2/tasks`` import's image is then removed, as when its
@@ -116,22 +120,21 @@ def reap(api) -> list[str]:
                 for tmp in temp_dir.glob(f".{image_id}.*.tmp"):
                     tmp.unlink(missing_ok=True)
             if status == states.IMPORTING:
-                discard_all(service, api.imports.tasks.abandon(
-                    image_id, "The image service worker running the import died."))
+                _settle_tasks(api, image_id)
             reaped.append(image_id)
         finally:
             owner.release()
     return reaped
 
 
-def discard_all(service, image_ids: list[str]) -> None:
-    """Remove the images of failed legacy tasks (``service``: the ImageService); one deleted
-    or protected meanwhile stays, with a warning."""
-    for image_id in image_ids:
-        try:
-            service.discard(image_id)
-        except MinicloudError as exc:
-            LOG.warning("image %s of a failed task not removed: %s", image_id, exc.message)
+def _settle_tasks(api: ImageAPI, image_id: str) -> None:
+    """The dead import's task fails (a legacy one's image goes with it); an error is logged,
+    never raised: the next image still gets its turn, and the worker serves anyway."""
+    try:
+        api.images.discard_failed(api.imports.tasks.abandon(
+            image_id, "The image service worker running the import died."))
+    except Exception:  # noqa: BLE001 - see the docstring
+        LOG.exception("the task of image %s was not settled", image_id)
 
 
 def _temp_dirs(deps, image_dir: Path) -> list[Path]:

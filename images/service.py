@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,11 +27,20 @@ from images.store import Store
 from images.stores import LEGACY_ID, StoreSet
 from minicloud.config import Config
 from minicloud.db import Database, new_uuid, utcnow
-from minicloud.errors import BadRequest, Conflict, Forbidden, NotFound, RequestTooLarge
+from minicloud.errors import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    MinicloudError,
+    NotFound,
+    RequestTooLarge,
+)
 from minicloud.identity.tokens import AuthContext
 from minicloud.policy import Enforcer
 
 LOG = logging.getLogger(__name__)
+#: What a failed legacy task's image may be to be removed with it: still without data.
+DISCARDABLE = frozenset({states.QUEUED, states.KILLED})
 
 #: The store's name when only one is configured (``[image] enabled_backends`` unchanged).
 STORE_ID = LEGACY_ID
@@ -322,15 +331,28 @@ class ImageService:
             image_id = self._mark_deleted(s, self.deps.find(s, ctx, image_id, "delete_image"))
         self._remove_data(image_id)
 
-    def discard(self, image_id: str) -> None:
-        """Delete an image for the service itself (a failed legacy task's, whose caller is
-        gone); one gone, protected or changed meanwhile raises, as :meth:`delete`."""
-        with self.deps.db.session() as s:
-            image = s.get(Image, image_id)
-            if image is None or image.status == states.DELETED:
-                raise NotFound(f"No image found with ID {image_id}")
-            self._mark_deleted(s, image)
-        self._remove_data(image_id)
+    def discard_failed(self, image_ids: Iterable[str]) -> None:
+        """Delete, for the service itself, the images of failed legacy ``POST /v2/tasks``
+        imports (Glance's task flow reverts the image it made; the caller is gone). Only an
+        image still without data goes (``queued``, or ``killed`` by a bad signature); one
+        that went ``active``, was deleted, is protected or changes meanwhile stays, logged.
+        Never raises: it runs in a worker's start hook and at start-up."""
+        for image_id in image_ids:
+            try:
+                with self.deps.db.session() as s:
+                    image = s.get(Image, image_id)
+                    if image is None or image.status == states.DELETED:
+                        LOG.info("image %s of a failed task is already gone", image_id)
+                        continue
+                    if image.status not in DISCARDABLE:
+                        raise Conflict(f"Image {image_id} is {image.status}.")
+                    self._mark_deleted(s, image)
+                self._remove_data(image_id)
+            except MinicloudError as exc:
+                LOG.warning("image %s of a failed task not removed: %s", image_id,
+                            exc.message)
+            except Exception:  # noqa: BLE001 - the next image still gets its turn
+                LOG.exception("image %s of a failed task not removed", image_id)
 
     @staticmethod
     def _mark_deleted(s: Session, image: Image) -> str:

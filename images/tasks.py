@@ -25,7 +25,8 @@ from urllib.parse import urlencode
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from images.models import ImageTask
+from images import states
+from images.models import Image, ImageTask
 from images.service import Dependencies
 from minicloud.db import new_uuid, utcnow
 from minicloud.errors import BadRequest, NotFound
@@ -117,19 +118,28 @@ class TaskService:
         return self.abandon(None, "The image service stopped during the import.")
 
     def abandon(self, image_id: str | None, message: str) -> list[str]:
-        """Fail the unfinished tasks of ``image_id`` (None: of every image) with
-        ``message``; returns the images of those that were legacy ``POST /v2/tasks``
-        imports (type ``import``), which go with their failed task, as in Glance's task
-        flow."""
-        query = select(ImageTask.id, ImageTask.type, ImageTask.image_id).where(
-            ImageTask.status.in_(("pending", "processing")))
+        """Settle the unfinished tasks of ``image_id`` (None: of every image) whose process
+        is gone: one whose image went ``active`` succeeded (the process died after the
+        image's last step, before the task's); every other fails with ``message``. Returns
+        the images of the failed legacy ``POST /v2/tasks`` imports (type ``import``), which
+        go with their task, as in Glance's task flow
+        (:meth:`images.service.ImageService.discard_failed`)."""
+        query = (select(ImageTask.id, ImageTask.type, ImageTask.image_id, Image.status)
+                 .outerjoin(Image, Image.id == ImageTask.image_id)
+                 .where(ImageTask.status.in_(("pending", "processing"))))
         if image_id is not None:
             query = query.where(ImageTask.image_id == image_id)
         with self.deps.db.session() as s:
             rows = s.execute(query).all()
-        for task_id, _type, _image in rows:
+        failed = []
+        for task_id, type_, image, status in rows:
+            if status in states.WITH_DATA:
+                self.succeed(task_id, {"image_id": image})
+                continue
             self.fail(task_id, message)
-        return [image for _id, type_, image in rows if type_ == "import" and image]
+            if type_ == "import" and image:
+                failed.append(image)
+        return failed
 
     # -- read through the API ----------------------------------------------------------
     def authorize(self, ctx: AuthContext, rule: str) -> None:

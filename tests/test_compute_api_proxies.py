@@ -231,6 +231,7 @@ def test_volume_list_offset_and_limit(compute_env):
     everything = ids("")
     assert len(everything) == 2
     assert ids("?limit=1") == everything[:1]
+    assert ids("?limit=0") == everything  # Nova's common.limited: 0 is the maximum
     assert ids("/detail?offset=1&limit=1") == everything[1:2]
     err(compute_env.alice.get("/v2.1/os-volumes?offset=-1"), 400, "offset")
     err(compute_env.alice.get("/v2.1/os-volumes?limit=x"), 400, "limit")
@@ -318,6 +319,7 @@ def test_snapshot_list_offset_and_limit(compute_env):
     everything = ids("")
     assert len(everything) == 3
     assert ids("?limit=2") == everything[:2]
+    assert ids("?limit=0&offset=1") == everything[1:]
     assert ids("/detail?offset=2") == everything[2:]
     err(compute_env.alice.get("/v2.1/os-snapshots?limit=-1"), 400, "limit")
 
@@ -325,6 +327,7 @@ def test_snapshot_list_offset_and_limit(compute_env):
 @pytest.mark.parametrize("body, text", [
     ({"snapshot": {}}, "volume_id"),
     ({"snapshot": {"volume_id": VOLUME_IDS[0], "force": "maybe"}}, "force"),
+    ({"snapshot": {"volume_id": VOLUME_IDS[0], "force": "t"}}, "force"),  # not Nova's
     ({"snapshot": {"volume_id": VOLUME_IDS[0], "name": "s"}}, "name"),
     ({"snapshot": {"volume_id": 7}}, "volume_id"),
     ({"volume_id": VOLUME_IDS[0]}, "snapshot"),
@@ -355,6 +358,10 @@ def test_snapshots_end_at_2_35_and_need_their_roles(compute_env):
     err(alice.get(f"/v2.1/os-snapshots/{snap['id']}", headers=NEW), 404, "not supported")
     err(alice.post("/v2.1/os-snapshots", json=body, headers=NEW), 404, "not supported")
     err(alice.delete(f"/v2.1/os-snapshots/{snap['id']}", headers=NEW), 404, "not supported")
+    for path in ("/v2.1/os-snapshots", "/v2.1/os-volumes"):  # the route is gone, whatever
+        err(alice.post(path, json=[], headers=NEW), 404, "not supported")  # the body
+    err(alice.post(f"/v2.1/images/{IMAGE_ID}/metadata", json=[], headers=mv("2.39")), 404,
+        "not supported")
     err(reader.post("/v2.1/os-snapshots", json=body), 403, "doesn't allow")
     err(reader.delete(f"/v2.1/os-snapshots/{snap['id']}"), 403, "doesn't allow")
     assert list(compute_env.volumes.snapshots) == [snap["id"]]

@@ -77,10 +77,23 @@ def test_a_legacy_tasks_image_stays_when_it_is_protected(images_env):
     image_id, owner = _orphan(env, states.IMPORTING)
     with env.db.session() as s:
         s.get(Image, image_id).protected = True
-    _task(env, image_id, "import")
+    task_id = _task(env, image_id, "import")
     _die(owner)
     assert owners.reap(env.app.extensions["images"]) == [image_id]
     assert _status(env.db, image_id) == states.QUEUED  # logged, kept: never forced
+    assert env.admin.get(f"/v2/tasks/{task_id}").json["status"] == "failure"
+
+
+def test_a_live_legacy_import_keeps_its_task_and_image(images_env):
+    env = images_env
+    image_id, owner = _orphan(env, states.IMPORTING)
+    task_id = _task(env, image_id, "import")
+    try:
+        assert owners.reap(env.app.extensions["images"]) == []
+        assert _status(env.db, image_id) == states.IMPORTING
+        assert env.admin.get(f"/v2/tasks/{task_id}").json["status"] == "processing"
+    finally:
+        owner.release()
 
 
 def test_a_live_owner_keeps_its_upload(images_env):

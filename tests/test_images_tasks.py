@@ -203,17 +203,22 @@ def test_finished_tasks_expire(make_images_env):
 
 
 def test_unfinished_tasks_fail_when_the_service_restarts(images_env):
+    """An import the previous process left running (image ``importing``, task
+    ``processing``): at start-up the image is re-queued and its task fails."""
     from images.api import create_app
-    from images.models import ImageTask
+    from images.models import Image, ImageTask
 
     env = images_env
-    image_id, _ = _direct_import(env, env.alice)
+    img = env.alice.create(name="imp", disk_format="raw", container_format="bare")
     with env.db.session() as s:
-        s.get(ImageTask, env.alice.get(f"/v2/images/{image_id}/tasks").json["tasks"][0]["id"]
-              ).status = "processing"
+        s.get(Image, img["id"]).status = "importing"
+        s.add(ImageTask(id="7a5c0000-0000-4000-8000-000000000003", type="api_image_import",
+                        status="processing", owner=env.alice.project_id,
+                        image_id=img["id"], input={}, message=""))
     create_app(env.conf, env.db)
-    [task] = env.alice.get(f"/v2/images/{image_id}/tasks").json["tasks"]
+    [task] = env.alice.get(f"/v2/images/{img['id']}/tasks").json["tasks"]
     assert task["status"] == "failure" and "stopped" in task["message"]
+    assert env.alice.show(img["id"])["status"] == "queued"
 
 
 def test_a_legacy_tasks_image_goes_when_the_service_restarts(images_env):
@@ -233,3 +238,36 @@ def test_a_legacy_tasks_image_goes_when_the_service_restarts(images_env):
     task = env.admin.get("/v2/tasks/7a5c0000-0000-4000-8000-000000000001").json
     assert task["status"] == "failure" and "stopped" in task["message"]
     err(env.admin.get(f"/v2/images/{image['id']}"), 404, image["id"])
+
+
+def test_a_legacy_task_whose_image_went_active_succeeds_at_restart(images_env):
+    """The process died after the import's last step made the image active and before the
+    task was marked: at start-up the task succeeds and the image, with its data, stays."""
+    from images.api import create_app
+    from images.models import ImageTask
+
+    env = images_env
+    image = env.admin.create(name="done", disk_format="raw", container_format="bare")
+    assert env.admin.upload(image["id"], DATA).status_code == 204
+    with env.db.session() as s:
+        s.add(ImageTask(id="7a5c0000-0000-4000-8000-000000000002", type="import",
+                        status="processing", owner="p", image_id=image["id"], input={},
+                        message=""))
+    create_app(env.conf, env.db)
+    task = env.admin.get("/v2/tasks/7a5c0000-0000-4000-8000-000000000002").json
+    assert task["status"] == "success" and task["result"] == {"image_id": image["id"]}
+    assert env.admin.show(image["id"])["status"] == "active"
+    assert env.admin.get(f"/v2/images/{image['id']}/file").data == DATA
+
+
+def test_only_an_image_without_data_is_discarded(images_env):
+    """``discard_failed`` removes a failed task's queued image, never an active one (an
+    import that failed after its image went active keeps its data) and never raises."""
+    env = images_env
+    images = env.app.extensions["images"].images
+    queued = env.admin.create(name="q", disk_format="raw", container_format="bare")
+    active = env.admin.create(name="a", disk_format="raw", container_format="bare")
+    assert env.admin.upload(active["id"], DATA).status_code == 204
+    images.discard_failed([queued["id"], active["id"], "no-such-image", queued["id"]])
+    err(env.admin.get(f"/v2/images/{queued['id']}"), 404, queued["id"])
+    assert env.admin.show(active["id"])["status"] == "active"

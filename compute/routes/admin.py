@@ -74,7 +74,7 @@ def show_host(host_name: str) -> Response:
 
 
 @bp.put("/os-hosts/<host_name>")
-@body_schema(schema.UPDATE_HOST, max_minor=HOSTS_UNTIL - 1)
+@body_schema(schema.UPDATE_HOST, max_minor=HOSTS_UNTIL - 1, fallback=False)
 def update_host(host_name: str) -> Response:
     """``status`` enables or disables the host's compute service (as ``os-services``);
     ``maintenance_mode`` is not something the libvirt driver does (501, as Nova's), and is

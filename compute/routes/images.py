@@ -163,7 +163,7 @@ def show_image_metadata(image_id: str) -> Response:
 
 
 @bp.post("/images/<image_id>/metadata")
-@body_schema(schema.SET_METADATA)
+@body_schema(schema.SET_METADATA, max_minor=METADATA_UNTIL, fallback=False)
 def add_image_metadata(image_id: str) -> Response:
     proxy_until(METADATA_UNTIL)
     image = _get(image_id)
@@ -173,7 +173,7 @@ def add_image_metadata(image_id: str) -> Response:
 
 
 @bp.put("/images/<image_id>/metadata")
-@body_schema(schema.SET_METADATA)
+@body_schema(schema.SET_METADATA, max_minor=METADATA_UNTIL, fallback=False)
 def replace_image_metadata(image_id: str) -> Response:
     proxy_until(METADATA_UNTIL)
     image = _get(image_id)
@@ -193,7 +193,7 @@ def show_image_metadata_item(image_id: str, key: str) -> Response:
 
 
 @bp.put("/images/<image_id>/metadata/<key>")
-@body_schema(schema.SET_METADATA_ITEM)
+@body_schema(schema.SET_METADATA_ITEM, max_minor=METADATA_UNTIL, fallback=False)
 def set_image_metadata_item(image_id: str, key: str) -> Response:
     proxy_until(METADATA_UNTIL)
     meta = json_body()["meta"]

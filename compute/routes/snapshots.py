@@ -30,7 +30,7 @@ def list_snapshots() -> Response:
 
 
 @bp.post("/os-snapshots")
-@body_schema(schema.CREATE_SNAPSHOT, max_minor=PROXY_UNTIL)
+@body_schema(schema.CREATE_SNAPSHOT, max_minor=PROXY_UNTIL, fallback=False)
 def create_snapshot() -> Response:
     proxy_until(PROXY_UNTIL)
     authorize(RULE % "create")

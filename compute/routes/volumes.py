@@ -18,6 +18,7 @@ from compute.proxy_views import volume_view
 from compute.routes import PREFIX, compute
 from compute.routes.images import proxy_until
 from minicloud.errors import BadRequest, Forbidden, RequestTooLarge, ServiceUnavailable
+from minicloud.paging import MAX_LIMIT
 from minicloud.validation import query_int
 from minicloud.wsgi import auth, authorize, body_schema, json_body, json_response
 
@@ -39,10 +40,12 @@ def volumes() -> VolumeClient:
 
 
 def limited(items: list) -> list:
-    """Nova's ``offset``/``limit`` (non-negative integers, else 400) over a whole list."""
+    """Nova's ``offset``/``limit`` (non-negative integers, else 400) over a whole list: at
+    most ``MAX_LIMIT`` items, also when ``limit`` is none, 0 or more (Nova's
+    ``common.limited`` with ``[api] max_limit``)."""
     offset = query_int(request.args, "offset", 0, minimum=0)
-    limit = query_int(request.args, "limit", None, minimum=0)
-    return items[offset:] if limit is None else items[offset:offset + limit]
+    limit = min(MAX_LIMIT, query_int(request.args, "limit", None, minimum=0) or MAX_LIMIT)
+    return items[offset:offset + limit]
 
 
 def proxied_list(rule: str, key: str, fetch: str, view: Callable[[dict], dict]) -> Response:
@@ -62,7 +65,7 @@ def list_volumes() -> Response:
 
 
 @bp.post("/os-volumes")
-@body_schema(schema.CREATE_VOLUME, max_minor=PROXY_UNTIL)
+@body_schema(schema.CREATE_VOLUME, max_minor=PROXY_UNTIL, fallback=False)
 def create_volume() -> Response:
     proxy_until(PROXY_UNTIL)
     authorize(RULE % "create")
