@@ -1,4 +1,10 @@
-"""``GET /volumes`` and ``/volumes/detail``: query parameters (validated) and the SQL they make.
+"""``GET /volumes`` and ``/volumes/detail``: query parameters (validated) and the SQL they make;
+and the query vocabulary every list of the volume service shares (volumes, snapshots,
+backups, attachments, groups, group snapshots, group types, messages): :func:`sort_params`
+reads the sort keys, :func:`ordered` orders by them, :func:`caller_filters` checks a
+caller's filters (from which microversion a non-admin's unknown filter is a 400 is a
+parameter: backups refuse one at every microversion) and :func:`column_conditions` turns
+them into SQL.
 
 As Cinder (``cinder/api/v3/volumes.py``, ``etc/cinder/resource_filters.json``):
 
@@ -21,7 +27,7 @@ from __future__ import annotations
 
 import ast
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,11 +73,7 @@ class VolumeQuery:
 
     def apply(self, query: Select) -> Select:
         """``query`` filtered (columns) and ordered; metadata is matched by :meth:`keep`."""
-        query = query.where(*self.conditions)
-        for key, direction in self.sort:
-            column = SORT_COLUMNS[key]
-            query = query.order_by(column.desc() if direction == "desc" else column.asc())
-        return query
+        return ordered(query.where(*self.conditions), self.sort, SORT_COLUMNS)
 
     def keep(self, vol: Volume) -> bool:
         """Whether ``vol`` matches the metadata filters (JSON columns: matched here)."""
@@ -144,18 +146,34 @@ def _condition(key: str, raw: str, version: Version, q: VolumeQuery) -> ColumnEl
 
 
 def _filters(args: Mapping[str, str], version: Version, admin: bool) -> dict[str, str]:
-    params = {k: v for k, v in args.items() if k not in CONTROL}
-    params = {k: v for k, v in params.items()
-              if version.at_least(FILTER_SINCE.get(k.rstrip("~"), 0))}
+    allowed = USER_FILTERS | ({f"{k}~" for k in LIKE_FILTERS} if version.at_least(LIKE_FILTER)
+                              else frozenset())
+    params = caller_filters(args, version, admin, allowed)
+    return {k: v for k, v in params.items()
+            if version.at_least(FILTER_SINCE.get(k.rstrip("~"), 0))}
+
+
+def caller_filters(args: Mapping[str, str], version: Version, admin: bool,
+                   allowed: frozenset[str], ignore: frozenset[str] = CONTROL,
+                   strict_from: int = RESOURCE_FILTERS) -> dict[str, str]:
+    """The filters of a list request (``args`` but the ``ignore``d parameters) as Cinder
+    takes them: an admin's all of them (an unknown one is for the caller to answer, as a
+    condition that matches nothing); of a non-admin's, those in ``allowed``, and another is
+    ignored before microversion ``strict_from`` (Cinder's 3.31) and a 400 from then on."""
+    params = {k: v for k, v in args.items() if k not in ignore}
     if admin:
         return params
-    allowed = set(USER_FILTERS)
-    if version.at_least(LIKE_FILTER):
-        allowed |= {f"{k}~" for k in LIKE_FILTERS}
     unknown = sorted(k for k in params if k not in allowed)
-    if unknown and version.at_least(RESOURCE_FILTERS):
+    if unknown and version.at_least(strict_from):
         raise BadRequest(f"Invalid filters {','.join(unknown)} are found in query options.")
     return {k: v for k, v in params.items() if k in allowed}
+
+
+def column_conditions(params: Mapping[str, str], columns: Mapping[str, Any]
+                      ) -> list[ColumnElement]:
+    """One equality per filter on its column; a key with no column matches nothing, as
+    Cinder's database layer answers an admin's unknown filter."""
+    return [columns[k] == v if k in columns else false() for k, v in params.items()]
 
 
 def sort_params(args: Mapping[str, str], columns: Mapping[str, Any] = SORT_COLUMNS
@@ -179,6 +197,16 @@ def sort_params(args: Mapping[str, str], columns: Mapping[str, Any] = SORT_COLUM
     seen = {k for k, _ in keys}
     default = keys[0][1]
     return keys + [(k, default) for k in ("created_at", "id") if k not in seen]
+
+
+def ordered(stmt: Select, sort: Iterable[tuple[str, str]], columns: Mapping[str, Any]
+            ) -> Select:
+    """``stmt`` ordered by ``sort`` (``(key, "asc"|"desc")`` pairs whose keys the caller
+    checked against ``columns``, e.g. by :func:`sort_params`)."""
+    for key, direction in sort:
+        column = columns[key]
+        stmt = stmt.order_by(column.desc() if direction == "desc" else column.asc())
+    return stmt
 
 
 def parse(args: Mapping[str, str], version: Version, admin: bool,

@@ -67,7 +67,7 @@ class SnapshotQuery:
     offset: int = 0  # items skipped after the marker, as Cinder's ``offset``
 
     def apply(self, stmt: Select) -> Select:
-        return lookup.ordered(stmt.where(*self.conditions),
+        return query.ordered(stmt.where(*self.conditions),
                               self.sort or [("created_at", "desc"), ("id", "desc")],
                               SORT_COLUMNS)
 
@@ -342,7 +342,7 @@ def parse_query(args: Mapping[str, str], version: Version, admin: bool,
         (everyone == "" or query.loose_bool(everyone))
     if version.at_least(query.COUNT):
         q.with_count = bool(query_bool(args, "with_count", False))
-    for key, raw in lookup.caller_filters(args, version, admin, USER_FILTERS).items():
+    for key, raw in query.caller_filters(args, version, admin, USER_FILTERS).items():
         condition = _condition(key, raw, zone, q)
         if condition is not None:
             q.conditions.append(condition)
