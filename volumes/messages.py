@@ -150,12 +150,9 @@ def reap(db: Database) -> int:
 #: Filters of ``GET /messages`` (Cinder's, 3.5) and the sort keys.
 FILTERS = ("resource_uuid", "resource_type", "event_id", "request_id", "message_level")
 #: The sort keys of a message list and their columns (``guaranteed_until`` is ``expires_at``).
-SORT_COLUMNS = {"id": VolumeMessage.id, "created_at": VolumeMessage.created_at,
-                "event_id": VolumeMessage.event_id, "resource_type": VolumeMessage.resource_type,
-                "resource_uuid": VolumeMessage.resource_uuid,
-                "message_level": VolumeMessage.message_level,
-                "request_id": VolumeMessage.request_id,
-                "guaranteed_until": VolumeMessage.expires_at}
+SORT_COLUMNS = {**{key: getattr(VolumeMessage, key) for key in (
+    "id", "created_at", "event_id", "resource_type", "resource_uuid", "message_level",
+    "request_id")}, "guaranteed_until": VolumeMessage.expires_at}
 
 
 class MessageService:

@@ -61,15 +61,38 @@ MAX_LITERAL = 4096
 
 
 @dataclass
-class VolumeQuery:
-    """A validated list request (paging aside)."""
+class ListQuery:
+    """A validated list request (paging aside): SQL ``conditions``, ``metadata`` pairs to
+    match in Python (a JSON column), the checked ``sort`` keys, whether every project is
+    listed and whether the total is asked for."""
 
     all_projects: bool = False
     conditions: list[ColumnElement] = field(default_factory=list)
     metadata: dict[str, str] = field(default_factory=dict)
-    glance_metadata: dict[str, str] = field(default_factory=dict)
     sort: list[tuple[str, str]] = field(default_factory=list)
     with_count: bool = False
+
+    def scope(self, args: Mapping[str, str], version: Version, all_tenants_allowed: bool
+              ) -> None:
+        """Read ``all_tenants`` (heeded for callers the get_all_tenants rule admits:
+        ``all_tenants_allowed``; a bare one is true) and ``with_count`` (3.45)."""
+        everyone = args.get("all_tenants")
+        self.all_projects = all_tenants_allowed and everyone is not None and \
+            (everyone == "" or loose_bool(everyone))
+        if version.at_least(COUNT):
+            self.with_count = bool(query_bool(args, "with_count", False))
+
+    def where(self, condition: ColumnElement | None) -> None:
+        """Add a filter's SQL ``condition`` (None: the filter makes none)."""
+        if condition is not None:
+            self.conditions.append(condition)
+
+
+@dataclass
+class VolumeQuery(ListQuery):
+    """A validated volume list request; ``glance_metadata`` is matched in Python too."""
+
+    glance_metadata: dict[str, str] = field(default_factory=dict)
 
     def apply(self, query: Select) -> Select:
         """``query`` filtered (columns) and ordered; metadata is matched by :meth:`keep`."""
@@ -218,13 +241,7 @@ def parse(args: Mapping[str, str], version: Version, admin: bool,
         raise BadRequest("Invalid input received: 'offset' is not supported here; page with "
                          "'marker' and 'limit'.")
     q = VolumeQuery(sort=sort_params(args))
-    everyone = args.get("all_tenants")
-    q.all_projects = all_tenants_allowed and everyone is not None and \
-        (everyone == "" or loose_bool(everyone))
-    if version.at_least(COUNT):
-        q.with_count = bool(query_bool(args, "with_count", False))
+    q.scope(args, version, all_tenants_allowed)
     for key, raw in _filters(args, version, admin).items():
-        condition = _condition(key, raw, version, q)
-        if condition is not None:
-            q.conditions.append(condition)
+        q.where(_condition(key, raw, version, q))
     return q
