@@ -92,10 +92,14 @@ class VolumeClient(ServiceClient):
                         description: str | None = None, force: bool = True) -> dict:
         """Snapshot a volume as the caller; it starts ``creating``. ``force`` (Nova's
         ``create_snapshot_force``) snapshots an ``in-use`` volume too, as createImage of a
-        volume-backed server needs."""
+        volume-backed server needs; without it the request is made at 3.65, the last
+        microversion at which ``force: false`` refuses an ``in-use`` volume (from 3.66
+        ``false`` is itself refused), as Nova's non-forced snapshot is."""
         body = {"volume_id": volume_id, "force": force, "name": name,
                 "description": description}
-        return self._call("POST", "/snapshots", json={"snapshot": body}).json()["snapshot"]
+        headers = None if force else {"OpenStack-API-Version": "volume 3.65"}
+        return self._call("POST", "/snapshots", json={"snapshot": body},
+                          headers=headers).json()["snapshot"]
 
     def get_snapshot(self, snapshot_id: str) -> dict:
         try:

@@ -11,7 +11,7 @@ from compute.models import Allocation, ComputeHost, ComputeTask, Instance
 from images.models import Image
 from minicloud.config import Config
 from minicloud.db import Database, utcnow
-from volumes.models import Volume, VolumeAttachment, VolumeTask
+from volumes.models import Volume, VolumeAttachment, VolumeSnapshot, VolumeTask
 
 HOST = "node1"
 
@@ -70,6 +70,14 @@ class Catalog:
                 s.add(VolumeAttachment(id=new_id(), volume_id=volume_id, server_id=new_id(),
                                        status=attachment))
         return volume_id
+
+    def snapshot(self, volume_id: str, status: str = "available",
+                 snapshot_id: str | None = None) -> str:
+        snapshot_id = snapshot_id or new_id()
+        with self.db.session() as s:
+            s.add(VolumeSnapshot(id=snapshot_id, volume_id=volume_id, project_id="p",
+                                 user_id="u", size=1, status=status, host=HOST))
+        return snapshot_id
 
     def image(self, status: str = "active", image_id: str | None = None) -> str:
         image_id = image_id or new_id()

@@ -20,7 +20,13 @@ from images.store import FilesystemStore
 from minicloud.audit import core
 from minicloud.audit.checks_catalog import Claims, Tasks
 from minicloud.audit.checks_compute import BaseImages, ChapSecrets, Domains, InstanceDirs
-from minicloud.audit.checks_storage import ChapAccounts, ImageFiles, Targets, VolumeFiles
+from minicloud.audit.checks_storage import (
+    ChapAccounts,
+    ImageFiles,
+    SnapshotFiles,
+    Targets,
+    VolumeFiles,
+)
 from minicloud.cli.main import cli
 from tests.audit_fixtures import HOST, Catalog, FakeSecrets, make_catalog, new_id
 from volumes.backends import FakeBackend, FileBackend
@@ -191,6 +197,63 @@ def test_volume_files_a_revert_being_staged_is_not_an_orphan(cat: Catalog, tmp_p
     assert backend.exists(reverting) and backend.exists(reverted)
 
 
+# -- snapshot files --------------------------------------------------------------------------
+def test_snapshot_files_fake_backend(cat: Catalog) -> None:
+    """A snapshot file with no live snapshot is an orphan (its row deleted or absent); one
+    whose status says its bytes exist and that has none is missing, unless its volume has a
+    task queued; a creating, error or deleting snapshot's file may or may not be there."""
+    backend = FakeBackend()
+    volume = cat.volume()
+    backend.create(volume, 1)
+    owned, backing_up = cat.snapshot(volume), cat.snapshot(volume, "backing-up")
+    deleted, stray = cat.snapshot(volume, "deleted"), new_id()
+    for snapshot_id in (owned, backing_up, deleted, stray):
+        backend.create_snapshot(snapshot_id, volume)
+    lost, restoring = cat.snapshot(volume), cat.snapshot(volume, "restoring")
+    for status in ("creating", "error", "deleting", "error_deleting"):
+        cat.snapshot(volume, status)                  # no file, never missing
+    busy_volume = cat.volume()
+    cat.snapshot(busy_volume)                         # its volume is in flux: never missing
+    cat.task("volume", busy_volume)
+    check = SnapshotFiles(cat.db, HOST, backend)
+    assert by_kind(check.findings()) == {
+        "orphan": {backend.snapshot_path(deleted), backend.snapshot_path(stray)},
+        "missing": {backend.snapshot_path(lost), backend.snapshot_path(restoring)}}
+    assert [f.detail for f in check.findings() if f.item == backend.snapshot_path(stray)] \
+        == ["no live snapshot of that id"]
+    assert by_kind(fix_and_rerun(check)) == {
+        "missing": {backend.snapshot_path(lost), backend.snapshot_path(restoring)}}
+    assert backend.list_snapshots() == sorted([owned, backing_up])
+    assert backend.list_volumes() == [volume]         # never a volume's file
+
+
+def test_snapshot_files_partial_copies(cat: Catalog, tmp_path: Path) -> None:
+    """A killed agent's ``.snapshot-ID.part`` is an orphan unless its snapshot is still
+    being created; the file backend's own snapshot files are compared as the fake's."""
+    backend = FileBackend(tmp_path / "vols")
+    volume = cat.volume()
+    backend.create(volume, 1)
+    owned, creating, failed, gone = (cat.snapshot(volume), cat.snapshot(volume, "creating"),
+                                     cat.snapshot(volume, "error"),
+                                     cat.snapshot(volume, "deleted"))
+    lost = cat.snapshot(volume)
+    for snapshot_id in (owned, gone):
+        backend.create_snapshot(snapshot_id, volume)
+    parts = {s: backend.root / f".snapshot-{s}.part" for s in (creating, failed, new_id())}
+    for part in parts.values():
+        part.write_bytes(b"staged")
+    (backend.root / f".volume-{new_id()}.part").write_bytes(b"")  # VolumeFiles' business
+    check = SnapshotFiles(cat.db, HOST, backend)
+    assert by_kind(check.findings()) == {
+        "orphan": {backend.snapshot_path(gone),
+                   *(str(p) for s, p in parts.items() if s != creating)},
+        "missing": {backend.snapshot_path(lost)}}
+    assert by_kind(fix_and_rerun(check)) == {"missing": {backend.snapshot_path(lost)}}
+    assert sorted(p.name for p in backend.root.iterdir() if "snapshot" in p.name) == sorted(
+        [f"snapshot-{owned}", parts[creating].name])     # exactly the owned ones
+    assert backend.exists(volume)
+
+
 # -- targets ---------------------------------------------------------------------------------
 def test_targets(cat: Catalog) -> None:
     backend, target = FakeBackend(), FakeTarget()
@@ -340,6 +403,24 @@ def test_command_exit_codes_table_json_and_fix(tmp_path: Path) -> None:
     still = audit(tmp_path, "--fix")
     assert still.exit_code == 1
     assert "| instance-dir | missing |" in still.output and "still found" in still.output
+    cat.db.dispose()
+
+
+def test_command_audits_the_file_backends_snapshots(tmp_path: Path) -> None:
+    """``[volume] driver = file``: the command compares the volume directory's snapshot
+    files too, and ``--fix`` removes the stray one, keeping the owned one."""
+    cat = make_catalog(tmp_path, "driver = fake\n", "target_helper = fake\n")
+    backend = FileBackend(cat.conf.path(cat.conf.volume.volumes_path))
+    volume = cat.volume()
+    backend.create(volume, 1)
+    owned, stray = cat.snapshot(volume), new_id()
+    for snapshot_id in (owned, stray):
+        backend.create_snapshot(snapshot_id, volume)
+    rows = json.loads(audit(tmp_path, "-f", "json").output)
+    assert {(r["Check"], r["Kind"], r["Item"]) for r in rows} == {
+        ("snapshot-file", "orphan", backend.snapshot_path(stray))}
+    assert audit(tmp_path, "--fix").exit_code == 0
+    assert backend.list_snapshots() == [owned] and backend.list_volumes() == [volume]
     cat.db.dispose()
 
 

@@ -1,6 +1,6 @@
 """``minicloud audit`` on a real cloud (QEMU guest, tgtd iSCSI): a server with an attached
-volume audits clean; a stray domain, CHAP secret, iSCSI target, volume file and instance
-directory planted beside it are found, and ``--fix`` removes exactly those."""
+volume audits clean; a stray domain, CHAP secret, iSCSI target, volume file, snapshot file
+and instance directory planted beside it are found, and ``--fix`` removes exactly those."""
 from __future__ import annotations
 
 import json
@@ -34,7 +34,8 @@ def audit(cloud, *args: str) -> tuple[int, list[dict]]:
 
 def plant(state: Path, cloud_id: str) -> dict[str, str]:
     """One stray of each host-wide kind, made the way the cloud would have made it."""
-    stray_server, stray_volume, stray_secret = (str(uuid.uuid4()) for _ in range(3))
+    stray_server, stray_volume, stray_secret, stray_snapshot = (str(uuid.uuid4())
+                                                                for _ in range(4))
     with Host("qemu:///system") as host:
         host.define(design_domain(
             instance_uuid=stray_server, name="stray", cloud_id=cloud_id, vcpus=1,
@@ -44,11 +45,13 @@ def plant(state: Path, cloud_id: str) -> dict[str, str]:
     backend = FileBackend(state / "volumes")
     backend.create(stray_volume, 1)
     TgtTarget().ensure_export(stray_volume, backend.path(stray_volume), Chap.generate())
+    backend.create_snapshot(stray_snapshot, stray_volume)
     stray_dir = state / "instances" / str(uuid.uuid4())
     stray_dir.mkdir()
     (stray_dir / "console.log").write_text("left behind\n")
     return {"domain": stray_server, "secret": stray_secret, "target": iqn_for(stray_volume),
-            "volume-file": backend.path(stray_volume), "instance-dir": str(stray_dir)}
+            "volume-file": backend.path(stray_volume), "instance-dir": str(stray_dir),
+            "snapshot-file": backend.snapshot_path(stray_snapshot)}
 
 
 @pytest.mark.timeout(600)

@@ -1,6 +1,7 @@
 """Real clients on Nova's proxy APIs of a running minicloud (fake virt driver): openstacksdk
 4.22's compute proxy (``conn.compute.images()``, the image metadata calls, ``delete_image``,
-``extensions()``) and ``openstack extension list --compute`` (python-openstackclient 10.5).
+``extensions()``, and its raw calls of the volume and snapshot proxies) and ``openstack
+extension list --compute`` (python-openstackclient 10.5).
 novaclient 18 no longer calls the image or volume proxies, so it is not used here.
 
 The proxy calls the real image API with the caller's token: another project's member does not
@@ -125,6 +126,24 @@ VOLUMES = textwrap.dedent('''
         time.sleep(0.5)
     out["shown"] = compute.get(f"/os-volumes/{vid}", headers=h).json()["volume"]
     out["listed"] = compute.get("/os-volumes/detail", headers=h).json()["volumes"]
+    out["snapshots"] = []
+    for force in (False, True):
+        made = compute.post("/os-snapshots", headers=h, json={"snapshot": {
+            "volume_id": vid, "display_name": f"snap-{force}", "force": force}})
+        assert made.status_code == 200, made.text
+        sid = made.json()["snapshot"]["id"]
+        deadline = time.monotonic() + 60
+        while (snap := compute.get(f"/os-snapshots/{sid}", headers=h).json()["snapshot"]
+               )["status"] != "available":
+            assert time.monotonic() < deadline
+            time.sleep(0.5)
+        listed = compute.get("/os-snapshots/detail", headers=h).json()["snapshots"]
+        gone = compute.delete(f"/os-snapshots/{sid}", headers=h).status_code
+        while (code := compute.get(f"/os-snapshots/{sid}", headers=h).status_code) == 200:
+            assert time.monotonic() < deadline
+            time.sleep(0.5)
+        out["snapshots"].append({"snapshot": snap, "listed": snap in listed,
+                                 "delete": gone, "after": code})
     out["zero"] = compute.post("/os-volumes", headers=h,
                                json={"volume": {"size": "0"}}).status_code
     out["delete"] = compute.delete(f"/os-volumes/{vid}", headers=h).status_code
@@ -153,3 +172,10 @@ def test_the_volume_proxy_reaches_the_volume_api(cloud, tmp_path):
         "available", {"Type": "work"}, [{}])
     assert shown in out["listed"]
     assert (out["zero"], out["delete"], out["after"], out["new"]) == (400, 202, 404, 404)
+    # the snapshot proxy, without and with force (each through the volume API's own
+    # microversion rules: a false force is refused there from 3.66)
+    for force, made in zip((False, True), out["snapshots"], strict=True):
+        snap = made["snapshot"]
+        assert (snap["volumeId"], snap["displayName"], snap["size"]) == (
+            out["volume"]["id"], f"snap-{force}", 1)
+        assert (made["listed"], made["delete"], made["after"]) == (True, 202, 404)

@@ -128,6 +128,7 @@ def test_backend_snapshot_keeps_the_bytes_of_its_moment(backend):
     _write(backend, vid, b"first marker")
     backend.create_snapshot(sid, vid)
     assert backend.snapshot_exists(sid)
+    assert backend.list_snapshots() == [sid] and backend.list_volumes() == [vid]
     _write(backend, vid, b"SECOND marker")  # after the snapshot: never in it
     with pytest.raises(BackendError, match="already exists"):
         backend.create_snapshot(sid, vid)
@@ -137,7 +138,7 @@ def test_backend_snapshot_keeps_the_bytes_of_its_moment(backend):
     with pytest.raises(BackendError, match="already exists"):
         backend.create_from_snapshot(restored, sid, 2)
     backend.delete_snapshot(sid)
-    assert not backend.snapshot_exists(sid)
+    assert not backend.snapshot_exists(sid) and backend.list_snapshots() == []
     backend.delete_snapshot(sid)  # already gone is fine
     assert head(backend, restored, 12) == b"first marker"  # independent of the snapshot
     with pytest.raises(BackendError, match="does not exist"):
@@ -183,6 +184,8 @@ def test_file_snapshot_is_sparse_private_and_leaves_nothing_on_failure(tmp_path,
     assert not backend.snapshot_exists(other)
     assert sorted(p.name for p in backend.root.iterdir()) == sorted(
         [f"volume-{vid}", f"snapshot-{sid}"])
+    (backend.root / f".snapshot-{other}.part").write_bytes(b"staged")  # a killed copy's
+    assert backend.list_snapshots() == [sid]  # only complete snapshots are listed
 
 
 # --- targets ----------------------------------------------------------------------------------

@@ -15,6 +15,8 @@ Contract (what the agent relies on; ``tests/test_volumes_drivers.py`` runs it ag
   ``dest`` as an image of ``disk_format`` (``qemu-img convert -f raw -O FORMAT``); on failure
   ``dest`` does not exist.
 * ``path(volume_id)`` is what a target exports; ``list_volumes()`` the volume ids present.
+* ``snapshot_path(snapshot_id)`` names a snapshot's bytes; ``list_snapshots()`` the snapshot
+  ids present (what ``minicloud audit`` compares with the catalog).
 * ``create_snapshot(snapshot_id, volume_id)`` keeps a copy of the volume's bytes as they are
   now; later writes to the volume never reach it. Made while a guest writes, the copy is
   crash-consistent (what a power cut would leave), no more. On failure nothing is left.
@@ -90,6 +92,8 @@ class Backend(Protocol):
     def create_snapshot(self, snapshot_id: str, volume_id: str) -> None: ...
     def delete_snapshot(self, snapshot_id: str) -> None: ...
     def snapshot_exists(self, snapshot_id: str) -> bool: ...
+    def snapshot_path(self, snapshot_id: str) -> str: ...
+    def list_snapshots(self) -> list[str]: ...
     def create_from_snapshot(self, volume_id: str, snapshot_id: str, size_gb: int) -> None: ...
     def clone(self, volume_id: str, source_volume_id: str, size_gb: int) -> None: ...
     def revert_to_snapshot(self, volume_id: str, snapshot_id: str, size_gb: int) -> None: ...
@@ -280,11 +284,18 @@ class FileBackend:
         # created is never reverted), renamed over it: the old bytes or the new ones
         self._copy(self._snapshot(snapshot_id), self._file(volume_id), size_gb, replace=True)
 
-    def list_volumes(self) -> list[str]:
+    def _listed(self, prefix: str) -> list[str]:
+        """The ids of the complete files named ``<prefix><id>`` (never a staged ``.part``)."""
         if not self.root.is_dir():
             return []
-        return sorted(p.name[len(PREFIX):] for p in self.root.iterdir()
-                      if p.name.startswith(PREFIX) and p.is_file())
+        return sorted(p.name[len(prefix):] for p in self.root.iterdir()
+                      if p.name.startswith(prefix) and p.is_file())
+
+    def list_volumes(self) -> list[str]:
+        return self._listed(PREFIX)
+
+    def list_snapshots(self) -> list[str]:
+        return self._listed(SNAPSHOT_PREFIX)
 
 
 @dataclass
@@ -370,6 +381,12 @@ class FakeBackend:
 
     def snapshot_exists(self, snapshot_id: str) -> bool:
         return snapshot_id in self.snapshots
+
+    def snapshot_path(self, snapshot_id: str) -> str:
+        return f"/fake/{SNAPSHOT_PREFIX}{snapshot_id}"  # a name only: nothing is on disk
+
+    def list_snapshots(self) -> list[str]:
+        return sorted(self.snapshots)
 
     def _fill(self, volume_id: str, source: tuple[int, bytes] | None, name: str,
               size_gb: int) -> None:

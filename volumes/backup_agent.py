@@ -55,9 +55,8 @@ class BackupWorker:
         snapshot_id = task.params.get("snapshot_id")
         if snapshot_id is None:
             return self._file(task.volume_id)
-        snapshot_path = getattr(self.backend, "snapshot_path", None)
-        path = Path(snapshot_path(snapshot_id)) if snapshot_path else None
-        if path is None or not path.is_file():
+        path = Path(self.backend.snapshot_path(snapshot_id))
+        if not path.is_file():
             raise BackupStoreError(f"the {self.backend.name} backend has no file for snapshot "
                                    f"{snapshot_id} to back up")
         return path

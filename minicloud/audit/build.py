@@ -88,6 +88,7 @@ def checks(conf: Config, db: Database, access: HostAccess,
               checks_compute.BaseImages(db, chost, cache, max_age)]
     if access.backend is not None:
         found.append(checks_storage.VolumeFiles(db, vhost, access.backend))
+        found.append(checks_storage.SnapshotFiles(db, vhost, access.backend))
         if access.target is not None:
             found.append(checks_storage.Targets(db, vhost, access.backend, access.target))
             found.append(checks_storage.ChapAccounts(access.target))

@@ -16,7 +16,7 @@ from images.models import Image
 from minicloud.db import Database
 from minicloud.taskqueue import PENDING, RUNNING
 from volumes import states as vol
-from volumes.models import Volume, VolumeTask
+from volumes.models import Volume, VolumeSnapshot, VolumeTask
 
 #: vm states in which a server has its guest, instance directory and claim on its host
 #: (building and error servers may or may not: they are never reported missing).
@@ -26,6 +26,12 @@ HAS_GUEST = frozenset({vm.ACTIVE, vm.STOPPED, vm.PAUSED_VM, vm.SUSPENDED_VM, vm.
 HAS_FILE = frozenset({vol.AVAILABLE, vol.IN_USE, vol.RESERVED, vol.ATTACHING, vol.DETACHING,
                       vol.EXTENDING, vol.ERROR_EXTENDING, vol.AWAITING_TRANSFER,
                       vol.MAINTENANCE})
+#: snapshot statuses in which the snapshot's bytes exist on its host (``volumes.snapshot_tasks``
+#: makes it ``available`` only once its file is in place; a backup and a revert read that
+#: file). A ``creating`` one's file is being copied, an ``error`` one may or may not have one
+#: (a failed copy leaves none; an admin's ``os-reset_status`` sets it on any) and a ``deleting`` or
+#: ``error_deleting`` one's is being removed: never reported missing.
+SNAPSHOT_HAS_FILE = frozenset({vol.S_AVAILABLE, vol.S_BACKING_UP, vol.S_RESTORING})
 #: attachment statuses whose volume must be exported (as the volume agent's sync_exports).
 EXPORTED = frozenset({vol.A_ATTACHING, vol.A_ATTACHED})
 #: image statuses whose data is gone for good (its file and staged data are orphans).
@@ -65,6 +71,11 @@ class Disk:
     exported: bool          # auth_username set: an export should exist on the host
     attached: bool          # an attachment in EXPORTED status
 
+    @property
+    def volume_id(self) -> str:
+        """What its tasks are queued under (as :attr:`Snapshot.volume_id`)."""
+        return self.id
+
 
 def servers(db: Database, host: str) -> dict[str, Server]:
     """The servers on ``host`` that are not deleted (soft-deleted ones included)."""
@@ -89,6 +100,21 @@ def volumes(db: Database, host: str) -> dict[str, Disk]:
                                               Volume.status != vol.DELETED))
         return {v.id: Disk(v.id, v.status, bool(v.auth_username),
                            any(a.status in EXPORTED for a in v.attachments)) for v in rows}
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    id: str
+    status: str
+    volume_id: str  # its tasks are queued under its volume (``volumes.snapshot_tasks``)
+
+
+def snapshots(db: Database, host: str) -> dict[str, Snapshot]:
+    """The volume snapshots kept on ``host`` that are not deleted."""
+    with db.session() as s:
+        rows = s.scalars(select(VolumeSnapshot).where(VolumeSnapshot.host == host,
+                                                      VolumeSnapshot.status != vol.S_DELETED))
+        return {r.id: Snapshot(r.id, r.status, r.volume_id) for r in rows}
 
 
 def image_statuses(db: Database) -> dict[str, str]:

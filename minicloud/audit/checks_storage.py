@@ -1,14 +1,18 @@
-"""Checks of stored bytes: volume files, iSCSI targets, image files and staged uploads.
+"""Checks of stored bytes: volume and snapshot files, iSCSI targets, image files and staged
+uploads.
 
-Host access goes through the volume backend (``list_volumes``/``exists``/``delete``), the
-target (``show``/``remove_export``; this cloud's targets are those whose LUN file lies in
-the backend's directory, :func:`volumes.targets.cloud_targets`) and the image stores.
+Host access goes through the volume backend (``list_volumes``/``list_snapshots``, ``path``/
+``snapshot_path``, ``delete``/``delete_snapshot``), the target (``show``/``remove_export``;
+this cloud's targets are those whose LUN file lies in the backend's directory,
+:func:`volumes.targets.cloud_targets`) and the image stores.
 """
 from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from operator import attrgetter
 from pathlib import Path
 
 from images.store import Store
@@ -17,42 +21,103 @@ from minicloud.audit.checks_compute import is_uuid
 from minicloud.audit.core import MISSING, ORPHAN, Finding, older_than
 from minicloud.db import Database
 from volumes import states as vol
-from volumes.backends import PARTIAL, PREFIX, Backend
+from volumes.backends import PARTIAL, PREFIX, SNAPSHOT_PREFIX, Backend
 from volumes.targets import FakeTarget, TgtTarget, cloud_targets
 
 #: The volume statuses in which the volume agent may be staging the volume's file.
 STAGING = frozenset({vol.CREATING, vol.REVERTING})
 
 
+@dataclass(frozen=True)
+class FileKind:
+    """One kind of file the volume backend keeps per catalog row: ``<prefix><id>``, staged
+    as ``.<prefix><id>.part`` (:data:`volumes.backends.PARTIAL`) until complete."""
+
+    noun: str                   # "volume", "snapshot"
+    prefix: str
+    staging: frozenset[str]     # row statuses in which its ``.part`` may be being written
+    has_file: frozenset[str]    # row statuses in which its file must exist
+    staged: str                 # what a ``.part`` is, in a finding's detail
+    #: The live rows of a host (records with ``status`` and the ``volume_id`` their tasks
+    #: are queued under), and the backend's lister, namer and remover of these files.
+    rows: Callable[[Database, str], Mapping[str, catalog.Disk | catalog.Snapshot]]
+    listed: Callable[[Backend], Callable[[], list[str]]]
+    path: Callable[[Backend], Callable[[str], str]]
+    delete: Callable[[Backend], Callable[[str], None]]
+
+
+VOLUME_FILE = FileKind("volume", PREFIX, STAGING, catalog.HAS_FILE, "unfinished fill",
+                       catalog.volumes, attrgetter("list_volumes"), attrgetter("path"),
+                       attrgetter("delete"))
+#: A snapshot's file is staged only by its copy (``create_snapshot``, while ``creating``).
+SNAPSHOT_FILE = FileKind("snapshot", SNAPSHOT_PREFIX, frozenset({vol.S_CREATING}),
+                         catalog.SNAPSHOT_HAS_FILE, "unfinished copy", catalog.snapshots,
+                         attrgetter("list_snapshots"), attrgetter("snapshot_path"),
+                         attrgetter("delete_snapshot"))
+
+
+def staged(backend: Backend, kind: FileKind) -> list[Path]:
+    """The backend's staged files of ``kind``; none for a backend without a directory (the
+    fake's are never partial)."""
+    root = getattr(backend, "root", None)  # the file backend's directory
+    return sorted(root.glob(PARTIAL.format(f"{kind.prefix}*"))) if root and root.is_dir() \
+        else []
+
+
 @dataclass
-class VolumeFiles:
-    """Volume files vs live volumes of this host. A volume's staged file
-    (``.volume-ID.part``: a fill, a clone or a revert being written) is an orphan unless its
-    volume is still being created or reverted."""
+class BackendFiles:
+    """The backend's files of one kind vs the live rows of this host: a file with no live
+    row is an orphan (fix: the backend's removal), so is a ``.part`` whose row is not in a
+    staging status; a row whose status says its file exists lacks it: missing, unless its
+    volume has a task queued (in flux)."""
 
     db: Database
     host: str
     backend: Backend
-    name: str = "volume-file"
+    kind: FileKind
+
+    @property
+    def name(self) -> str:
+        return f"{self.kind.noun}-file"
 
     def findings(self) -> list[Finding]:
-        present = set(self.backend.list_volumes())
-        root = getattr(self.backend, "root", None)  # the file backend's directory
-        parts = (sorted(root.glob(PARTIAL.format(f"{PREFIX}*"))) if root and root.is_dir()
-                 else [])
-        volumes, busy = catalog.volumes(self.db, self.host), catalog.busy(self.db, self.host)
-        found = [Finding(self.name, ORPHAN, self.backend.path(v), "no live volume of that id",
-                         lambda v=v: self.backend.delete(v))
-                 for v in sorted(present - set(volumes))]
+        kind = self.kind
+        present = set(kind.listed(self.backend)())
+        parts = staged(self.backend, kind)
+        rows, busy = kind.rows(self.db, self.host), catalog.busy(self.db, self.host)
+        path, delete = kind.path(self.backend), kind.delete(self.backend)
+        found = [Finding(self.name, ORPHAN, path(i), f"no live {kind.noun} of that id",
+                         lambda i=i: delete(i))
+                 for i in sorted(present - set(rows))]
         for part in parts:
-            owner = volumes.get(part.name[len(PREFIX) + 1:-len(".part")])
-            if owner is None or owner.status not in STAGING:
-                found.append(Finding(self.name, ORPHAN, str(part), "unfinished fill",
+            row = rows.get(part.name[len(kind.prefix) + 1:-len(".part")])
+            if row is None or row.status not in kind.staging:
+                found.append(Finding(self.name, ORPHAN, str(part), kind.staged,
                                      lambda p=part: p.unlink(missing_ok=True)))
-        found += [Finding(self.name, MISSING, self.backend.path(d.id), f"volume is {d.status}")
-                  for d in volumes.values()
-                  if d.status in catalog.HAS_FILE and d.id not in present and d.id not in busy]
+        found += [Finding(self.name, MISSING, path(i), f"{kind.noun} is {row.status}")
+                  for i, row in sorted(rows.items())
+                  if row.status in kind.has_file and i not in present
+                  and row.volume_id not in busy]
         return found
+
+
+@dataclass
+class VolumeFiles(BackendFiles):
+    """Volume files (``volume-ID``) vs live volumes of this host. A volume's staged file
+    (``.volume-ID.part``: a fill, a clone or a revert being written) is an orphan unless its
+    volume is still being created or reverted."""
+
+    kind: FileKind = VOLUME_FILE
+
+
+@dataclass
+class SnapshotFiles(BackendFiles):
+    """Snapshot files (``snapshot-ID``) vs live snapshots of this host. A staged copy
+    (``.snapshot-ID.part``) is an orphan unless its snapshot is still ``creating``; an
+    ``available``, ``backing-up`` or ``restoring`` snapshot without its file is missing,
+    unless its volume has a task queued (snapshot tasks run under their volume)."""
+
+    kind: FileKind = SNAPSHOT_FILE
 
 
 @dataclass
