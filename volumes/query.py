@@ -169,11 +169,12 @@ def _condition(key: str, raw: str, version: Version, q: VolumeQuery) -> ColumnEl
 
 
 def _filters(args: Mapping[str, str], version: Version, admin: bool) -> dict[str, str]:
+    # a filter (or its like form) given below its microversion is dropped before the check
+    given = {k: v for k, v in args.items()
+             if version.at_least(FILTER_SINCE.get(k.rstrip("~"), 0))}
     allowed = USER_FILTERS | ({f"{k}~" for k in LIKE_FILTERS} if version.at_least(LIKE_FILTER)
                               else frozenset())
-    params = caller_filters(args, version, admin, allowed)
-    return {k: v for k, v in params.items()
-            if version.at_least(FILTER_SINCE.get(k.rstrip("~"), 0))}
+    return caller_filters(given, version, admin, allowed)
 
 
 def caller_filters(args: Mapping[str, str], version: Version, admin: bool,
