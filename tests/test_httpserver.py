@@ -135,12 +135,14 @@ def test_request_ids_reach_the_access_log(server):
     assert f"[{rid}]" in log.read_text()
 
 
-def test_a_client_polling_every_2s_for_3_minutes_sees_no_reset(server):
+def test_a_client_polling_every_2s_keeps_one_connection(server):
     """openstacksdk and Rally poll every 2 s over one kept-alive connection; gunicorn's
-    default 2 s keep-alive closed it under them now and then ("Connection aborted")."""
+    default 2 s keep-alive closed it under them now and then ("Connection aborted"). With
+    that default nearly every poll finds its connection closed, so 30 s of polls show it;
+    ``[DEFAULT] keepalive`` (75 s) keeps the one connection."""
     session = requests.Session()
     peers = set()
-    deadline = time.monotonic() + 180
+    deadline = time.monotonic() + 30
     polls = 0
     while time.monotonic() < deadline:
         resp = session.get(server.url + "/v3", timeout=5, stream=True)
@@ -148,5 +150,5 @@ def test_a_client_polling_every_2s_for_3_minutes_sees_no_reset(server):
         resp.content  # noqa: B018 - read the body so the connection returns to the pool
         polls += 1
         time.sleep(2)
-    assert polls >= 80
+    assert polls >= 12
     assert len(peers) == 1, "the kept-alive connection was closed and reopened"
