@@ -8,7 +8,6 @@ from __future__ import annotations
 from flask import Blueprint, Response, request
 
 from minicloud import errors
-from minicloud.errors import BadRequest
 from minicloud.paging import Page
 from minicloud.wsgi import auth, body_schema, json_body, json_response
 from volumes import context, schema, views
@@ -16,7 +15,7 @@ from volumes.attachments import AttachmentService, parse_connector
 from volumes.microversion import ATTACHMENT_COMPLETE as COMPLETE
 from volumes.microversion import ATTACHMENT_MODE as MODE
 from volumes.microversion import ATTACHMENTS
-from volumes.query import RESOURCE_FILTERS, sort_params
+from volumes.query import CONTROL, caller_filters, sort_params
 
 bp = Blueprint("attachments", __name__)
 
@@ -32,15 +31,16 @@ def _attachment(attachment_id: str, rule: str):
 @bp.get("/attachments", endpoint="list")
 @bp.get("/attachments/detail", endpoint="list_detail")
 def list_attachments(project_id: str | None) -> Response:
-    """Filters ``volume_id``, ``instance_id``, ``status``/``attach_status`` (another filter
-    is a 400 from 3.31, ignored before); ``limit``, ``marker``, ``sort``; ``all_tenants``
-    for admins."""
+    """Filters ``volume_id``, ``instance_id``, ``status``/``attach_status`` (a non-admin's
+    other filter is a 400 from 3.31, ignored before; an admin's is ignored); ``limit``,
+    ``marker``, ``sort``; ``all_tenants`` for admins."""
     context.need(ATTACHMENTS, "attachments")
-    filters = {k: v for k, v in request.args.items() if k in AttachmentService.FILTERS}
-    unknown = sorted(set(request.args) - set(AttachmentService.FILTERS) - {
-        "limit", "marker", "offset", "sort", "sort_key", "sort_dir", "all_tenants"})
-    if unknown and not context.is_admin() and context.version().at_least(RESOURCE_FILTERS):
-        raise BadRequest(f"Invalid filters {','.join(unknown)} are found in query options.")
+    # with_count is no list parameter of attachments: a non-admin's is an unknown filter.
+    given = caller_filters(request.args, context.version(), context.is_admin(),
+                           frozenset(AttachmentService.FILTERS), CONTROL - {"with_count"})
+    # An admin's other keys are ignored, not a list of nothing: `openstack volume attachment
+    # list --project` sends project_id, which this list does not filter on.
+    filters = {k: v for k, v in given.items() if k in AttachmentService.FILTERS}
     everyone = context.flag("all_tenants") and context.is_admin()
     rows = context.attachments().list(auth(), filters, everyone,
                                       sort_params(request.args, AttachmentService.SORT_KEYS))

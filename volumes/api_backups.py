@@ -10,24 +10,18 @@ Bodies follow the microversion (:data:`volumes.views.BACKUP_SINCE`).
 from __future__ import annotations
 
 from flask import Blueprint, Response, request
+from sqlalchemy import ColumnElement
 
-from minicloud.errors import BadRequest
 from minicloud.paging import Page, next_href
 from minicloud.validation import query_bool, to_bool
 from minicloud.wsgi import auth, body_schema, json_body, json_response
-from volumes import context, schema, views
-from volumes.backups import BackupRequest, BackupService
+from volumes import context, query, schema, views
+from volumes.backups import SORT_COLUMNS, BackupRequest, BackupService
 from volumes.models import VolumeBackup
-from volumes.query import sort_params
 
 bp = Blueprint("volume_backups", __name__)
 UPDATE, PROJECT_ATTR, METADATA, ZONE, COUNT = 9, 18, 43, 51, 45
-FILTERS = ("name", "status", "volume_id")
-CONTROL = frozenset({"limit", "marker", "offset", "sort", "sort_key", "sort_dir",
-                     "with_count", "all_tenants"})
-SORT_COLUMNS = {key: getattr(VolumeBackup, key) for key in (
-    "id", "name", "status", "size", "created_at", "updated_at", "volume_id", "project_id",
-    "container", "availability_zone", "data_timestamp", "object_count", "description")}
+FILTERS = frozenset({"name", "status", "volume_id"})
 
 
 def _backups() -> BackupService:
@@ -49,16 +43,13 @@ def _detail(rows: list[VolumeBackup]) -> list[dict]:
     return [views.backup_view(b, viewer, b.id in dependent, attr) for b in rows]
 
 
-def _filters() -> dict[str, str]:
-    admin = context.is_admin()
-    allowed = set(FILTERS) | ({"project_id"} if admin else set())
-    given = {k: v for k, v in request.args.items() if k not in CONTROL}
-    unknown = sorted(set(given) - allowed)
-    if unknown and not admin:
-        raise BadRequest(f"Invalid filters {','.join(unknown)} are found in query options.")
-    if unknown:
-        return {"id": ""}  # an admin's unknown filter matches nothing, as Cinder's database
-    return given
+def _conditions() -> list[ColumnElement]:
+    """The list's filters: Cinder's ``name``, ``status`` and ``volume_id``, and an admin's
+    ``project_id`` (with ``all_tenants``); an admin's other key matches nothing. Unlike the
+    other lists, a non-admin's unknown filter is a 400 at every microversion."""
+    given = query.caller_filters(request.args, context.version(), context.is_admin(),
+                                 FILTERS, strict_from=0)
+    return query.column_conditions(given, {k: SORT_COLUMNS[k] for k in (*FILTERS, "project_id")})
 
 
 # -- lists, show ----------------------------------------------------------------------------------
@@ -68,8 +59,8 @@ def list_backups(project_id: str | None) -> Response:
     context.authorize_project("backup:get_all")
     everyone = context.flag("all_tenants") and context.is_admin()
     page = Page.from_args(request.args)
-    rows = _backups().list(auth(), everyone, _filters(),
-                           sort_params(request.args, SORT_COLUMNS))
+    rows = _backups().list(auth(), everyone, _conditions(),
+                           query.sort_params(request.args, SORT_COLUMNS))
     shown = page.apply(rows, lambda b: b.id)
     viewer = context.viewer()
     body: dict = {"backups": _detail(shown) if request.path.endswith("/detail")

@@ -16,13 +16,11 @@ from minicloud.paging import Page, next_href
 from minicloud.validation import query_bool, to_bool
 from minicloud.wsgi import body_schema, json_body, json_response
 from volumes import context, group_schema, query, views
-from volumes.group_types import GroupTypeService
+from volumes.group_types import SORT_COLUMNS, GroupTypeService
 from volumes.models import GroupType
 
 bp = Blueprint("group_types", __name__)
 SINCE = 11
-SORT_COLUMNS = {key: getattr(GroupType, key) for key in
-                ("id", "name", "description", "is_public", "created_at", "updated_at")}
 
 
 def service() -> GroupTypeService:

@@ -8,7 +8,7 @@ from flask import Blueprint, Response, current_app, request
 from minicloud.errors import NotFound
 from minicloud.paging import Page, next_href
 from minicloud.wsgi import auth, authorize, json_response
-from volumes import context, messages, views
+from volumes import context, messages, query, views
 from volumes.messages import MessageService
 from volumes.models import VolumeMessage
 
@@ -52,7 +52,7 @@ def list_messages(project_id: str | None) -> Response:
     filters = {k: args[k] for k in messages.FILTERS if k in args}
     if "project_id" in args and context.is_admin():  # `message list --project` (admins)
         filters["project_id"] = args["project_id"]
-    rows = service().list(auth(), filters, messages.parse_sort(args))
+    rows = service().list(auth(), filters, query.sort_params(args, messages.SORT_COLUMNS))
     page = Page.from_args(args)
     if page.marker is not None and all(m.id != page.marker for m in rows):
         raise NotFound(f"Marker {page.marker[:64]} could not be found.")

@@ -27,6 +27,7 @@ from minicloud.identity.tokens import AuthContext
 from volumes import encryption, frontend, states
 from volumes.connection import Chap, ConnectionInfo
 from volumes.models import Volume, VolumeAttachment
+from volumes.query import column_conditions, ordered
 from volumes.service import VolumeService
 
 CVE_2023_2088 = ("Only the compute service (or an admin) may delete an attachment that is "
@@ -90,12 +91,8 @@ class AttachmentService:
                 Volume.status != states.DELETED)
             if not all_projects:
                 query = query.where(Volume.project_id == ctx.project_id)
-            for key, value in (filters or {}).items():
-                query = query.where(self.FILTERS[key] == value)
-            for key, direction in sort:
-                column = self.SORT_KEYS[key]
-                query = query.order_by(column.desc() if direction == "desc" else column.asc())
-            return list(s.scalars(query))
+            query = query.where(*column_conditions(filters or {}, self.FILTERS))
+            return list(s.scalars(ordered(query, sort, self.SORT_KEYS)))
 
     def connection_info(self, volume_id: str, attachment_id: str | None = None
                         ) -> ConnectionInfo | None:

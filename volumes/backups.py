@@ -32,13 +32,13 @@ import datetime as dt
 import json
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.orm import Session
 
 from minicloud.db import Database, new_uuid, utcnow
 from minicloud.errors import BadRequest
 from minicloud.identity.tokens import AuthContext
-from volumes import lookup, quotas, snapshots, states
+from volumes import lookup, query, quotas, snapshots, states
 from volumes.backup_store import BackupStore, BackupStoreError, safe_name
 from volumes.host_status import BACKUP as BACKUP_BINARY
 from volumes.models import Volume, VolumeBackup, VolumeHost, VolumeSnapshot
@@ -54,6 +54,10 @@ RECORD_FIELDS = ("name", "description", "volume_id", "size", "container", "locat
 #: The backup lookup (:class:`volumes.lookup.Owned`): a deleted backup keeps its row, marked
 #: by ``deleted_at``.
 BACKUPS = lookup.Owned(VolumeBackup, "Backup")
+#: The columns a backup list sorts on (the API checks the keys); its filters are among them.
+SORT_COLUMNS = {key: getattr(VolumeBackup, key) for key in (
+    "id", "name", "status", "size", "created_at", "updated_at", "volume_id", "project_id",
+    "container", "availability_zone", "data_timestamp", "object_count", "description")}
 
 
 @dataclass
@@ -88,17 +92,13 @@ class BackupService:
         with self.db.session() as s:
             return self.visible(s, ctx, backup_id)
 
-    def list(self, ctx: AuthContext, all_projects: bool, filters: dict[str, str],
+    def list(self, ctx: AuthContext, all_projects: bool, conditions: list[ColumnElement],
              sort: list[tuple[str, str]]) -> list[VolumeBackup]:
-        """Backups the caller lists, filtered (``name``, ``status``, ``volume_id``,
-        admins: ``project_id``) and in ``sort`` order (keys checked by the API)."""
+        """Backups the caller lists, matching ``conditions`` (the API's filters) and in
+        ``sort`` order (keys of :data:`SORT_COLUMNS`, checked by the API)."""
         with self.db.session() as s:
-            stmt = BACKUPS.listing(ctx, all_projects, [
-                getattr(VolumeBackup, key) == value for key, value in filters.items()])
-            for key, direction in sort:
-                column = getattr(VolumeBackup, key)
-                stmt = stmt.order_by(column.desc() if direction == "desc" else column.asc())
-            return list(s.scalars(stmt))
+            stmt = BACKUPS.listing(ctx, all_projects, conditions)
+            return list(s.scalars(query.ordered(stmt, sort, SORT_COLUMNS)))
 
     def dependents(self, backup_ids: list[str]) -> set[str]:
         """Which of ``backup_ids`` a live backup names as its parent."""

@@ -22,7 +22,7 @@ from minicloud.errors import BadRequest
 from minicloud.identity.tokens import AuthContext
 from minicloud.microversion import Version
 from volumes import group_states as gs
-from volumes import groups, lookup, snapshots, states
+from volumes import groups, lookup, query, snapshots, states
 from volumes.models import GroupSnapshot, VolumeSnapshot
 
 SORT_COLUMNS = {"id": GroupSnapshot.id, "name": GroupSnapshot.name,
@@ -71,8 +71,8 @@ def list_conditions(args: Mapping[str, str], version: Version, admin: bool
     """Filters of ``GET /group_snapshots[/detail]``: ``status`` and ``group_id`` for
     everyone (another filter: ignored before 3.31, a non-admin's 400 from then on); an
     admin's unknown key matches nothing."""
-    return lookup.column_conditions(
-        lookup.caller_filters(args, version, admin, USER_FILTERS), SORT_COLUMNS)
+    return query.column_conditions(
+        query.caller_filters(args, version, admin, USER_FILTERS), SORT_COLUMNS)
 
 
 class GroupSnapshotService:
@@ -88,7 +88,7 @@ class GroupSnapshotService:
     def list(self, ctx: AuthContext, conditions: list[ColumnElement], all_projects: bool,
              sort: list[tuple[str, str]]) -> list[GroupSnapshot]:
         with self.db.session() as s:
-            stmt = lookup.ordered(GROUP_SNAPSHOTS.listing(ctx, all_projects, conditions),
+            stmt = query.ordered(GROUP_SNAPSHOTS.listing(ctx, all_projects, conditions),
                                   sort, SORT_COLUMNS)
             return GROUP_SNAPSHOTS.settled(s, stmt, settle)
 

@@ -18,10 +18,13 @@ from sqlalchemy.orm import Session
 from minicloud.db import Database, new_uuid, utcnow
 from minicloud.errors import BadRequest, Conflict, NotFound
 from volumes.models import GroupType, VolumeGroup
+from volumes.query import ordered
 
 #: Group statuses that no longer hold a type (volumes.groups).
 GONE = ("deleted",)
-SORT_KEYS = ("id", "name", "description", "is_public", "created_at", "updated_at")
+#: The columns a group type list sorts on (the API checks the keys).
+SORT_COLUMNS = {key: getattr(GroupType, key) for key in
+                ("id", "name", "description", "is_public", "created_at", "updated_at")}
 
 
 def not_found(type_id: str) -> NotFound:
@@ -60,17 +63,16 @@ class GroupTypeService:
 
     def list(self, admin: bool, is_public: bool | None = True,
              sort: list[tuple[str, str]] | None = None) -> list[GroupType]:
-        """Types in ``sort`` order (default: by name). ``is_public`` True: public ones, False:
-        private ones, None: all; non-admins always get the public ones."""
+        """Types in ``sort`` order (keys of :data:`SORT_COLUMNS`; default: by name).
+        ``is_public`` True: public ones, False: private ones, None: all; non-admins always
+        get the public ones."""
         if not admin:
             is_public = True
         with self.db.session() as s:
             query = select(GroupType)
             if is_public is not None:
                 query = query.where(GroupType.is_public.is_(is_public))
-            for key, direction in sort or [("name", "asc")]:
-                column = getattr(GroupType, key)
-                query = query.order_by(column.desc() if direction == "desc" else column.asc())
+            query = ordered(query, sort or [("name", "asc")], SORT_COLUMNS)
             return list(s.scalars(query.order_by(GroupType.id)))
 
     # -- changes (admins: the API checked the policy) -------------------------------------------

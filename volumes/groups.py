@@ -137,9 +137,9 @@ def list_conditions(args: Mapping[str, str], version: Version, admin: bool
     """Filters of ``GET /groups[/detail]``: Cinder has no user filters for groups, so a
     non-admin's filter is ignored before 3.31 and a 400 from then on; an admin filters on
     any column (an unknown key matches nothing, as Cinder's database layer)."""
-    params = lookup.caller_filters(args, version, admin, frozenset(),
+    params = query.caller_filters(args, version, admin, frozenset(),
                                    query.CONTROL | {"list_volume"})
-    return lookup.column_conditions(params, {
+    return query.column_conditions(params, {
         **SORT_COLUMNS, "group_type": VolumeGroup.group_type_id,
         "group_type_id": VolumeGroup.group_type_id})
 
@@ -162,7 +162,7 @@ class GroupService:
     def list(self, ctx: AuthContext, conditions: list[ColumnElement], all_projects: bool,
              sort: list[tuple[str, str]]) -> list[VolumeGroup]:
         with self.db.session() as s:
-            stmt = lookup.ordered(GROUPS.listing(ctx, all_projects, conditions), sort,
+            stmt = query.ordered(GROUPS.listing(ctx, all_projects, conditions), sort,
                                   SORT_COLUMNS)
             return GROUPS.settled(s, stmt, settle)
 

@@ -8,24 +8,21 @@ answers as one that does not exist. An :class:`Owned` describes one such kind; i
 ``visible`` and ``not_found`` are what the modules of each kind export.
 
 Their lists share a shape too: the rows not deleted, the caller's project unless every
-project is asked (:meth:`Owned.listing`), ordered by validated sort keys (:func:`ordered`),
-and filtered by query parameters checked as Cinder checks a caller's filters
-(:func:`caller_filters`).
+project is asked (:meth:`Owned.listing`); their query parameters (sort keys, a caller's
+filters) are read and turned into SQL by :mod:`volumes.query`.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Select, false, select, update
+from sqlalchemy import ColumnElement, Select, select, update
 from sqlalchemy.orm import Session
 
 from minicloud.db import utcnow
 from minicloud.errors import BadRequest, NotFound
 from minicloud.identity.tokens import AuthContext
-from minicloud.microversion import Version
-from volumes import query
 
 T = TypeVar("T")
 
@@ -92,36 +89,3 @@ class Owned(Generic[T]):
         delete), without those that are deleted now."""
         found = [settle(s, row) for row in s.scalars(stmt)]
         return [row for row in found if not self.gone(row)]
-
-
-def ordered(stmt: Select, sort: Iterable[tuple[str, str]], columns: Mapping[str, Any]
-            ) -> Select:
-    """``stmt`` ordered by ``sort`` (``(key, "asc"|"desc")`` pairs whose keys the caller
-    checked against ``columns``, e.g. by :func:`volumes.query.sort_params`)."""
-    for key, direction in sort:
-        column = columns[key]
-        stmt = stmt.order_by(column.desc() if direction == "desc" else column.asc())
-    return stmt
-
-
-def caller_filters(args: Mapping[str, str], version: Version, admin: bool,
-                   allowed: frozenset[str], ignore: frozenset[str] = query.CONTROL
-                   ) -> dict[str, str]:
-    """The filters of a list request (``args`` but the ``ignore``d parameters) as Cinder
-    takes them: an admin's all of them (an unknown one is for the caller to answer, as a
-    condition that matches nothing); of a non-admin's, those in ``allowed``, and another is
-    ignored before 3.31 and a 400 from then on."""
-    params = {k: v for k, v in args.items() if k not in ignore}
-    if admin:
-        return params
-    unknown = sorted(k for k in params if k not in allowed)
-    if unknown and version.at_least(query.RESOURCE_FILTERS):
-        raise BadRequest(f"Invalid filters {','.join(unknown)} are found in query options.")
-    return {k: v for k, v in params.items() if k in allowed}
-
-
-def column_conditions(params: Mapping[str, str], columns: Mapping[str, Any]
-                      ) -> list[ColumnElement]:
-    """One equality per filter on its column; a key with no column matches nothing, as
-    Cinder's database layer answers an admin's unknown filter."""
-    return [columns[k] == v if k in columns else false() for k, v in params.items()]

@@ -22,9 +22,10 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from minicloud.db import Database, new_uuid, utcnow
-from minicloud.errors import BadRequest, NotFound
+from minicloud.errors import NotFound
 from minicloud.identity.tokens import AuthContext
 from minicloud.wsgi import request_id as current_request_id
+from volumes import query
 from volumes.models import Volume, VolumeBackup, VolumeMessage, VolumeSnapshot, VolumeTask
 
 DEFAULT_TTL = 2592000  # [volume] message_ttl's default: 30 days, as Cinder's
@@ -148,9 +149,10 @@ def reap(db: Database) -> int:
 # -- the API's side ------------------------------------------------------------------------------
 #: Filters of ``GET /messages`` (Cinder's, 3.5) and the sort keys.
 FILTERS = ("resource_uuid", "resource_type", "event_id", "request_id", "message_level")
-SORT_KEYS = frozenset({"id", "created_at", "event_id", "resource_type", "resource_uuid",
-                       "message_level", "request_id", "guaranteed_until"})
-_COLUMNS = {"guaranteed_until": "expires_at"}
+#: The sort keys of a message list and their columns (``guaranteed_until`` is ``expires_at``).
+SORT_COLUMNS = {**{key: getattr(VolumeMessage, key) for key in (
+    "id", "created_at", "event_id", "resource_type", "resource_uuid", "message_level",
+    "request_id")}, "guaranteed_until": VolumeMessage.expires_at}
 
 
 class MessageService:
@@ -177,33 +179,12 @@ class MessageService:
     def list(self, ctx: AuthContext, filters: Mapping[str, str],
              sort: list[tuple[str, str]]) -> list[VolumeMessage]:
         """The caller's project's unexpired messages (an admin's: every project's) that
-        match ``filters``, in ``sort`` order (then newest first, then by id)."""
+        match ``filters``, in ``sort`` order (keys of :data:`SORT_COLUMNS`, as
+        :func:`volumes.query.sort_params` completes them)."""
         stmt = select(VolumeMessage).where(VolumeMessage.expires_at > utcnow())
         if not ctx.is_admin:
             stmt = stmt.where(VolumeMessage.project_id == ctx.project_id)
         for key, value in filters.items():
             stmt = stmt.where(getattr(VolumeMessage, key) == value)
-        for key, direction in [*sort, ("created_at", "desc"), ("id", "desc")]:
-            column = getattr(VolumeMessage, _COLUMNS.get(key, key))
-            stmt = stmt.order_by(column.asc() if direction == "asc" else column.desc())
         with self.db.session() as s:
-            return list(s.scalars(stmt))
-
-
-def parse_sort(args: Mapping[str, str]) -> list[tuple[str, str]]:
-    """``sort=key[:dir],...`` or ``sort_key``/``sort_dir`` (400 on an unknown key)."""
-    if "sort" in args:
-        pairs = [part.partition(":")[::2] for part in args["sort"].split(",") if part]
-    elif "sort_key" in args or "sort_dir" in args:
-        pairs = [(args.get("sort_key", "created_at"), args.get("sort_dir", "desc"))]
-    else:
-        return []
-    result = []
-    for key, direction in pairs:
-        key, direction = key.strip(), (direction.strip() or "desc").lower()
-        if key not in SORT_KEYS:
-            raise BadRequest(f"Invalid input received: Invalid sort key {key[:50]!r}.")
-        if direction not in ("asc", "desc"):
-            raise BadRequest("Unknown sort direction, must be 'desc' or 'asc'.")
-        result.append((key, direction))
-    return result
+            return list(s.scalars(query.ordered(stmt, sort, SORT_COLUMNS)))

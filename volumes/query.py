@@ -1,4 +1,10 @@
-"""``GET /volumes`` and ``/volumes/detail``: query parameters (validated) and the SQL they make.
+"""``GET /volumes`` and ``/volumes/detail``: query parameters (validated) and the SQL they make;
+and the query vocabulary every list of the volume service shares (volumes, snapshots,
+backups, attachments, groups, group snapshots, group types, messages): :func:`sort_params`
+reads the sort keys, :func:`ordered` orders by them, :func:`caller_filters` checks a
+caller's filters (from which microversion a non-admin's unknown filter is a 400 is a
+parameter: backups refuse one at every microversion) and :func:`column_conditions` turns
+them into SQL.
 
 As Cinder (``cinder/api/v3/volumes.py``, ``etc/cinder/resource_filters.json``):
 
@@ -21,7 +27,7 @@ from __future__ import annotations
 
 import ast
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,23 +61,42 @@ MAX_LITERAL = 4096
 
 
 @dataclass
-class VolumeQuery:
-    """A validated list request (paging aside)."""
+class ListQuery:
+    """A validated list request (paging aside): SQL ``conditions``, ``metadata`` pairs to
+    match in Python (a JSON column), the checked ``sort`` keys, whether every project is
+    listed and whether the total is asked for."""
 
     all_projects: bool = False
     conditions: list[ColumnElement] = field(default_factory=list)
     metadata: dict[str, str] = field(default_factory=dict)
-    glance_metadata: dict[str, str] = field(default_factory=dict)
     sort: list[tuple[str, str]] = field(default_factory=list)
     with_count: bool = False
 
+    def scope(self, args: Mapping[str, str], version: Version, all_tenants_allowed: bool
+              ) -> None:
+        """Read ``all_tenants`` (heeded for callers the get_all_tenants rule admits:
+        ``all_tenants_allowed``; a bare one is true) and ``with_count`` (3.45)."""
+        everyone = args.get("all_tenants")
+        self.all_projects = all_tenants_allowed and everyone is not None and \
+            (everyone == "" or loose_bool(everyone))
+        if version.at_least(COUNT):
+            self.with_count = bool(query_bool(args, "with_count", False))
+
+    def where(self, condition: ColumnElement | None) -> None:
+        """Add a filter's SQL ``condition`` (None: the filter makes none)."""
+        if condition is not None:
+            self.conditions.append(condition)
+
+
+@dataclass
+class VolumeQuery(ListQuery):
+    """A validated volume list request; ``glance_metadata`` is matched in Python too."""
+
+    glance_metadata: dict[str, str] = field(default_factory=dict)
+
     def apply(self, query: Select) -> Select:
         """``query`` filtered (columns) and ordered; metadata is matched by :meth:`keep`."""
-        query = query.where(*self.conditions)
-        for key, direction in self.sort:
-            column = SORT_COLUMNS[key]
-            query = query.order_by(column.desc() if direction == "desc" else column.asc())
-        return query
+        return ordered(query.where(*self.conditions), self.sort, SORT_COLUMNS)
 
     def keep(self, vol: Volume) -> bool:
         """Whether ``vol`` matches the metadata filters (JSON columns: matched here)."""
@@ -144,18 +169,35 @@ def _condition(key: str, raw: str, version: Version, q: VolumeQuery) -> ColumnEl
 
 
 def _filters(args: Mapping[str, str], version: Version, admin: bool) -> dict[str, str]:
-    params = {k: v for k, v in args.items() if k not in CONTROL}
-    params = {k: v for k, v in params.items()
-              if version.at_least(FILTER_SINCE.get(k.rstrip("~"), 0))}
+    # a filter (or its like form) given below its microversion is dropped before the check
+    given = {k: v for k, v in args.items()
+             if version.at_least(FILTER_SINCE.get(k.rstrip("~"), 0))}
+    allowed = USER_FILTERS | ({f"{k}~" for k in LIKE_FILTERS} if version.at_least(LIKE_FILTER)
+                              else frozenset())
+    return caller_filters(given, version, admin, allowed)
+
+
+def caller_filters(args: Mapping[str, str], version: Version, admin: bool,
+                   allowed: frozenset[str], ignore: frozenset[str] = CONTROL,
+                   strict_from: int = RESOURCE_FILTERS) -> dict[str, str]:
+    """The filters of a list request (``args`` but the ``ignore``d parameters) as Cinder
+    takes them: an admin's all of them (an unknown one is for the caller to answer, as a
+    condition that matches nothing); of a non-admin's, those in ``allowed``, and another is
+    ignored before microversion ``strict_from`` (Cinder's 3.31) and a 400 from then on."""
+    params = {k: v for k, v in args.items() if k not in ignore}
     if admin:
         return params
-    allowed = set(USER_FILTERS)
-    if version.at_least(LIKE_FILTER):
-        allowed |= {f"{k}~" for k in LIKE_FILTERS}
     unknown = sorted(k for k in params if k not in allowed)
-    if unknown and version.at_least(RESOURCE_FILTERS):
+    if unknown and version.at_least(strict_from):
         raise BadRequest(f"Invalid filters {','.join(unknown)} are found in query options.")
     return {k: v for k, v in params.items() if k in allowed}
+
+
+def column_conditions(params: Mapping[str, str], columns: Mapping[str, Any]
+                      ) -> list[ColumnElement]:
+    """One equality per filter on its column; a key with no column matches nothing, as
+    Cinder's database layer answers an admin's unknown filter."""
+    return [columns[k] == v if k in columns else false() for k, v in params.items()]
 
 
 def sort_params(args: Mapping[str, str], columns: Mapping[str, Any] = SORT_COLUMNS
@@ -181,6 +223,16 @@ def sort_params(args: Mapping[str, str], columns: Mapping[str, Any] = SORT_COLUM
     return keys + [(k, default) for k in ("created_at", "id") if k not in seen]
 
 
+def ordered(stmt: Select, sort: Iterable[tuple[str, str]], columns: Mapping[str, Any]
+            ) -> Select:
+    """``stmt`` ordered by ``sort`` (``(key, "asc"|"desc")`` pairs whose keys the caller
+    checked against ``columns``, e.g. by :func:`sort_params`)."""
+    for key, direction in sort:
+        column = columns[key]
+        stmt = stmt.order_by(column.desc() if direction == "desc" else column.asc())
+    return stmt
+
+
 def parse(args: Mapping[str, str], version: Version, admin: bool,
           all_tenants_allowed: bool) -> VolumeQuery:
     """The list request in ``args`` for a caller at ``version``; ``admin`` is Cinder's
@@ -190,13 +242,7 @@ def parse(args: Mapping[str, str], version: Version, admin: bool,
         raise BadRequest("Invalid input received: 'offset' is not supported here; page with "
                          "'marker' and 'limit'.")
     q = VolumeQuery(sort=sort_params(args))
-    everyone = args.get("all_tenants")
-    q.all_projects = all_tenants_allowed and everyone is not None and \
-        (everyone == "" or loose_bool(everyone))
-    if version.at_least(COUNT):
-        q.with_count = bool(query_bool(args, "with_count", False))
+    q.scope(args, version, all_tenants_allowed)
     for key, raw in _filters(args, version, admin).items():
-        condition = _condition(key, raw, version, q)
-        if condition is not None:
-            q.conditions.append(condition)
+        q.where(_condition(key, raw, version, q))
     return q

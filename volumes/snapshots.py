@@ -24,7 +24,7 @@ from minicloud.db import Database, new_uuid, utcnow
 from minicloud.errors import BadRequest, NotFound
 from minicloud.identity.tokens import AuthContext
 from minicloud.microversion import Version
-from minicloud.validation import query_bool, query_int
+from minicloud.validation import query_int
 from volumes import lookup, query, quotas, states
 from volumes.models import Volume, VolumeSnapshot, VolumeTask
 
@@ -56,18 +56,13 @@ class SnapshotRequest:
 
 
 @dataclass
-class SnapshotQuery:
-    """A validated list request (paging aside): SQL conditions, metadata, order."""
+class SnapshotQuery(query.ListQuery):
+    """A validated snapshot list request (paging aside but Cinder's ``offset``)."""
 
-    all_projects: bool = False
-    conditions: list[ColumnElement] = field(default_factory=list)
-    metadata: dict[str, str] = field(default_factory=dict)
-    sort: list[tuple[str, str]] = field(default_factory=list)
-    with_count: bool = False
     offset: int = 0  # items skipped after the marker, as Cinder's ``offset``
 
     def apply(self, stmt: Select) -> Select:
-        return lookup.ordered(stmt.where(*self.conditions),
+        return query.ordered(stmt.where(*self.conditions),
                               self.sort or [("created_at", "desc"), ("id", "desc")],
                               SORT_COLUMNS)
 
@@ -337,13 +332,7 @@ def parse_query(args: Mapping[str, str], version: Version, admin: bool,
     and Cinder's ``offset``."""
     q = SnapshotQuery(sort=query.sort_params(args, SORT_COLUMNS),
                       offset=query_int(args, "offset", 0, minimum=0))
-    everyone = args.get("all_tenants")
-    q.all_projects = all_tenants_allowed and everyone is not None and \
-        (everyone == "" or query.loose_bool(everyone))
-    if version.at_least(query.COUNT):
-        q.with_count = bool(query_bool(args, "with_count", False))
-    for key, raw in lookup.caller_filters(args, version, admin, USER_FILTERS).items():
-        condition = _condition(key, raw, zone, q)
-        if condition is not None:
-            q.conditions.append(condition)
+    q.scope(args, version, all_tenants_allowed)
+    for key, raw in query.caller_filters(args, version, admin, USER_FILTERS).items():
+        q.where(_condition(key, raw, zone, q))
     return q
