@@ -14,8 +14,7 @@ from compute import schema
 from compute.proxy_views import snapshot_view
 from compute.routes import PREFIX
 from compute.routes.images import proxy_until
-from compute.routes.volumes import PROXY_UNTIL, proxied_list, volumes
-from minicloud.errors import Forbidden, RequestTooLarge
+from compute.routes.volumes import PROXY_UNTIL, proxied_list, quota_is_403, volumes
 from minicloud.validation import to_bool
 from minicloud.wsgi import authorize, body_schema, json_body, json_response
 
@@ -26,7 +25,8 @@ RULE = "os_compute_api:os-volumes:snapshots:%s"
 @bp.get("/os-snapshots")
 @bp.get("/os-snapshots/detail")
 def list_snapshots() -> Response:
-    return proxied_list(RULE, "snapshots", "list_snapshots", snapshot_view)
+    return proxied_list(RULE, "snapshots", lambda client: client.list_snapshots(),
+                        snapshot_view)
 
 
 @bp.post("/os-snapshots")
@@ -35,12 +35,9 @@ def create_snapshot() -> Response:
     proxy_until(PROXY_UNTIL)
     authorize(RULE % "create")
     body = json_body()["snapshot"]
-    try:
-        snapshot = volumes().create_snapshot(
-            body["volume_id"], body.get("display_name"), body.get("display_description"),
-            force=to_bool(body.get("force", False)))
-    except RequestTooLarge as exc:  # the volume API's over-quota answer; Nova's is a 403
-        raise Forbidden(exc.message) from None
+    snapshot = quota_is_403(lambda: volumes().create_snapshot(
+        body["volume_id"], body.get("display_name"), body.get("display_description"),
+        force=to_bool(body.get("force", False))))
     return json_response({"snapshot": snapshot_view(snapshot)})
 
 

@@ -48,20 +48,28 @@ def limited(items: list) -> list:
     return items[offset:offset + limit]
 
 
-def proxied_list(rule: str, key: str, fetch: str, view: Callable[[dict], dict]) -> Response:
+def proxied_list(rule: str, key: str, fetch: Callable[[VolumeClient], list[dict]],
+                 view: Callable[[dict], dict]) -> Response:
     """A proxy's list or ``/detail`` (one body, as Nova): ``rule``'s ``list`` or ``detail``
-    action, then Nova's ``offset``/``limit`` over what the volume client's ``fetch``
-    method lists the caller."""
+    action, then Nova's ``offset``/``limit`` over what ``fetch`` lists the caller through
+    the volume client."""
     proxy_until(PROXY_UNTIL)
     authorize(rule % ("detail" if request.path.endswith("/detail") else "list"))
-    items = getattr(volumes(), fetch)()
-    return json_response({key: [view(item) for item in limited(items)]})
+    return json_response({key: [view(item) for item in limited(fetch(volumes()))]})
+
+
+def quota_is_403(create: Callable[[], dict]) -> dict:
+    """``create()`` through the volume API, whose over-quota answer (413) is Nova's 403."""
+    try:
+        return create()
+    except RequestTooLarge as exc:
+        raise Forbidden(exc.message) from None
 
 
 @bp.get("/os-volumes")
 @bp.get("/os-volumes/detail")
 def list_volumes() -> Response:
-    return proxied_list(RULE, "volumes", "list_detail", volume_view)
+    return proxied_list(RULE, "volumes", lambda client: client.list_detail(), volume_view)
 
 
 @bp.post("/os-volumes")
@@ -76,10 +84,7 @@ def create_volume() -> Response:
                          f"{size} is less than the minimum of 1")
     request_body = {"size": size, **{cinder: body[nova] for nova, cinder in
                                      CREATE_FIELDS.items() if nova in body}}
-    try:
-        volume = volumes().create(request_body)
-    except RequestTooLarge as exc:  # the volume API's over-quota answer; Nova's is a 403
-        raise Forbidden(exc.message) from None
+    volume = quota_is_403(lambda: volumes().create(request_body))
     return json_response({"volume": volume_view(volume)}, 200,
                          {"Location": f"{request.base_url}/{volume['id']}"})
 
